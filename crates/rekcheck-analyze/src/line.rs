@@ -1,0 +1,1249 @@
+//! One JSON line -> its image row and issues.
+//!
+//! The line is deserialized in one pass with hand-written visitors that borrow strings from the
+//! input and skip everything the report does not need (`IgnoredAny`): building a full
+//! `serde_json::Value` for every line costs several times more.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::codes::{REKCHECK_MALFORMED_ISSUE, REKCHECK_UNPARSABLE_LINE};
+use crate::model::{ImageRow, ImageStatus, Issue, Level, Severity};
+
+/// What one physical line turned into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineOutcome {
+    /// Empty, or only spaces and tabs: counted, no image row.
+    Blank,
+    /// A non-blank line: its image row and its issues (possibly none).
+    Image {
+        /// The image row.
+        row: ImageRow,
+        /// The issues found on the line, in the order they appear.
+        issues: Vec<Issue>,
+    },
+}
+
+/// Analyzes one physical line (without its `\n`; a trailing `\r` is removed here).
+///
+/// `line_no` is the 1-based physical line number; `max_line_bytes` is the longest line accepted.
+pub fn analyze_line(line_no: u64, raw: &[u8], max_line_bytes: usize) -> LineOutcome {
+    if raw.len() > max_line_bytes {
+        return unparsable(line_no, too_long_message(raw.len() as u64, max_line_bytes));
+    }
+    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    if raw.iter().all(|&b| b == b' ' || b == b'\t') {
+        return LineOutcome::Blank;
+    }
+    let text = match std::str::from_utf8(raw) {
+        Ok(t) => t,
+        Err(e) => {
+            return unparsable(
+                line_no,
+                format!("not valid UTF-8 at byte {}", e.valid_up_to() + 1),
+            );
+        }
+    };
+    if let Some(column) = too_deep(raw) {
+        return unparsable(
+            line_no,
+            format!("JSON nested deeper than {MAX_DEPTH} levels at column {column}"),
+        );
+    }
+    match parse_line(text) {
+        Ok(parsed) => build(line_no, &parsed),
+        Err(msg) => unparsable(line_no, msg),
+    }
+}
+
+/// The outcome for a line that was too long to be read (see [`crate::BlockKind::Oversized`]).
+pub fn oversized_line(line_no: u64, bytes: u64, max_line_bytes: usize) -> LineOutcome {
+    unparsable(line_no, too_long_message(bytes, max_line_bytes))
+}
+
+/// The deepest nesting of arrays and objects a line may have.
+pub const MAX_DEPTH: usize = 128;
+
+/// The 1-based column of the bracket that opens level `MAX_DEPTH + 1`, if any.
+///
+/// serde_json skips ignored values without a depth limit, so the limit is checked here; the
+/// full scan only runs on lines with enough brackets to be that deep.
+fn too_deep(raw: &[u8]) -> Option<usize> {
+    if memchr::memchr2_iter(b'[', b'{', raw).count() <= MAX_DEPTH {
+        return None;
+    }
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, &b) in raw.iter().enumerate() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(i + 1);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn too_long_message(bytes: u64, max: usize) -> String {
+    format!(
+        "line is {bytes} bytes long, over the maximum of {max} bytes; raise --max-line-bytes to read it"
+    )
+}
+
+fn unparsable(line_no: u64, message: String) -> LineOutcome {
+    LineOutcome::Image {
+        row: ImageRow {
+            line: line_no,
+            source_ref: String::new(),
+            status: ImageStatus::Unparsable,
+            errors: 1,
+            warnings: 0,
+            labels: Vec::new(),
+            label_boxes: Vec::new(),
+            boxes: 0,
+        },
+        issues: vec![Issue {
+            line: Some(line_no),
+            source_ref: String::new(),
+            level: Level::Line,
+            attribute: String::new(),
+            annotation: None,
+            label: String::new(),
+            severity: Severity::Error,
+            code: REKCHECK_UNPARSABLE_LINE.to_owned(),
+            message,
+        }],
+    }
+}
+
+fn parse_line(text: &str) -> Result<ParsedLine<'_>, String> {
+    let first = text
+        .trim_start_matches([' ', '\t'])
+        .as_bytes()
+        .first()
+        .copied();
+    let found = match first {
+        Some(b'{') => None,
+        Some(b'[') => Some("an array"),
+        Some(b'"') => Some("a string"),
+        Some(b'-' | b'0'..=b'9') => Some("a number"),
+        Some(b't' | b'f') => Some("a boolean"),
+        Some(b'n') => Some("null"),
+        _ => None,
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    let result = de
+        .deserialize_map(LineVisitor)
+        .and_then(|p| de.end().map(|()| p));
+    match result {
+        Ok(p) => Ok(p),
+        Err(e) => {
+            if let Some(kind) = found {
+                // Valid JSON of another type, or not JSON at all: say which.
+                if serde_json::from_str::<IgnoredAny>(text).is_ok() {
+                    return Err(format!("not a JSON object: the line holds {kind}"));
+                }
+            }
+            Err(describe_json_error(&e))
+        }
+    }
+}
+
+fn describe_json_error(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    let msg = match full.rfind(" at line ") {
+        Some(i) => &full[..i],
+        None => full.as_str(),
+    };
+    if msg == "recursion limit exceeded" {
+        format!(
+            "JSON nested deeper than {MAX_DEPTH} levels at column {}",
+            e.column()
+        )
+    } else {
+        format!("invalid JSON at column {}: {msg}", e.column())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The borrowed shape of a line.
+
+#[derive(Default)]
+struct ParsedLine<'a> {
+    source_ref: Option<Cow<'a, str>>,
+    containers: Vec<Container<'a>>,
+    attributes: Vec<Attribute<'a>>,
+    metadata: Vec<Metadata<'a>>,
+}
+
+struct Container<'a> {
+    severity: Severity,
+    items: Items<'a>,
+}
+
+enum Items<'a> {
+    Null,
+    NotArray(&'a RawValue),
+    List(Vec<&'a RawValue>),
+}
+
+struct Attribute<'a> {
+    name: Cow<'a, str>,
+    /// The value was a JSON object (a bounding-box attribute or similar).
+    is_object: bool,
+    /// The value was an array of class ids (a SageMaker multi-label attribute).
+    class_ids: Vec<ClassId<'a>>,
+    containers: Vec<Container<'a>>,
+    annotations: Vec<Annotation<'a>>,
+}
+
+struct Annotation<'a> {
+    index: u32,
+    class_id: Option<ClassId<'a>>,
+    containers: Vec<Container<'a>>,
+}
+
+#[derive(Clone)]
+enum ClassId<'a> {
+    Int(i64),
+    Str(Cow<'a, str>),
+}
+
+impl ClassId<'_> {
+    fn matches(&self, key: &str) -> bool {
+        match self {
+            ClassId::Int(n) => key.parse::<i64>().ok() == Some(*n),
+            ClassId::Str(s) => s == key,
+        }
+    }
+}
+
+struct Metadata<'a> {
+    attribute: Cow<'a, str>,
+    containers: Vec<Container<'a>>,
+    class_name: Option<Cow<'a, str>>,
+    class_map: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+fn container_severity(key: &str) -> Option<Severity> {
+    match key {
+        "errors" | "cl-errors" => Some(Severity::Error),
+        "warnings" | "cl-warnings" => Some(Severity::Warning),
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Visitors.
+
+/// A string borrowed when possible.
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de> de::Deserialize<'de> for Str<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Any JSON value; keeps it when it is a string.
+struct MaybeStr<'a>(Option<Cow<'a, str>>);
+
+impl<'de> de::Deserialize<'de> for MaybeStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MaybeStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(MaybeStr(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(MaybeStr(Some(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(MaybeStr(Some(Cow::Owned(v))))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(MaybeStr(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(MaybeStr(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A class id: an integer, an integral float, or a string; anything else is `None`.
+struct MaybeClassId<'a>(Option<ClassId<'a>>);
+
+impl<'de> de::Deserialize<'de> for MaybeClassId<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MaybeClassId<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a class id")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(MaybeClassId(Some(ClassId::Str(Cow::Borrowed(v)))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(MaybeClassId(Some(ClassId::Str(Cow::Owned(v.to_owned())))))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(MaybeClassId(Some(ClassId::Int(v))))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(MaybeClassId(i64::try_from(v).ok().map(ClassId::Int)))
+            }
+            #[allow(clippy::cast_possible_truncation, clippy::float_cmp)]
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                let i = v as i64;
+                Ok(MaybeClassId((i as f64 == v).then_some(ClassId::Int(i))))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(MaybeClassId(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(MaybeClassId(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(MaybeClassId(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(MaybeClassId(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+struct ContainerSeed(Severity);
+
+impl<'de> DeserializeSeed<'de> for ContainerSeed {
+    type Value = Container<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        let raw = <&'de RawValue as de::Deserialize>::deserialize(d)?;
+        let text = raw.get();
+        let items = match text.as_bytes().first() {
+            Some(b'n') => Items::Null,
+            Some(b'[') => {
+                let list: Vec<&'de RawValue> =
+                    serde_json::from_str(text).map_err(de::Error::custom)?;
+                Items::List(list)
+            }
+            _ => Items::NotArray(raw),
+        };
+        Ok(Container {
+            severity: self.0,
+            items,
+        })
+    }
+}
+
+struct LineVisitor;
+
+impl<'de> Visitor<'de> for LineVisitor {
+    type Value = ParsedLine<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut line = ParsedLine::default();
+        while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
+            if key == "source-ref" {
+                line.source_ref = map.next_value::<MaybeStr<'de>>()?.0;
+            } else if let Some(sev) = container_severity(&key) {
+                line.containers
+                    .push(map.next_value_seed(ContainerSeed(sev))?);
+            } else if let Some(attr) = strip_metadata_suffix(&key) {
+                if let Some(meta) = map.next_value_seed(MetadataSeed(attr))? {
+                    line.metadata.push(meta);
+                }
+            } else if let Some(attr) = map.next_value_seed(AttributeSeed(key))? {
+                line.attributes.push(attr);
+            }
+        }
+        Ok(line)
+    }
+}
+
+fn strip_metadata_suffix<'a>(key: &Cow<'a, str>) -> Option<Cow<'a, str>> {
+    match key {
+        Cow::Borrowed(k) => k.strip_suffix("-metadata").map(Cow::Borrowed),
+        Cow::Owned(k) => k
+            .strip_suffix("-metadata")
+            .map(|s| Cow::Owned(s.to_owned())),
+    }
+}
+
+struct MetadataSeed<'a>(Cow<'a, str>);
+
+impl<'de> DeserializeSeed<'de> for MetadataSeed<'de> {
+    type Value = Option<Metadata<'de>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(ObjectOrSkip(MetadataFields(self.0)))
+    }
+}
+
+struct AttributeSeed<'a>(Cow<'a, str>);
+
+impl<'de> DeserializeSeed<'de> for AttributeSeed<'de> {
+    type Value = Option<Attribute<'de>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(AttributeVisitor(self.0))
+    }
+}
+
+/// Reads an object's fields with `F`; any other value is skipped and gives `None`.
+struct ObjectOrSkip<F>(F);
+
+trait ObjectFields<'de> {
+    type Value;
+    fn visit<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error>;
+}
+
+macro_rules! skip_non_objects {
+    () => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    };
+}
+
+impl<'de, F: ObjectFields<'de>> Visitor<'de> for ObjectOrSkip<F> {
+    type Value = Option<F::Value>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    skip_non_objects!();
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+        while a.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        self.0.visit(map).map(Some)
+    }
+}
+
+struct MetadataFields<'a>(Cow<'a, str>);
+
+impl<'de> ObjectFields<'de> for MetadataFields<'de> {
+    type Value = Metadata<'de>;
+    fn visit<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut meta = Metadata {
+            attribute: self.0,
+            containers: Vec::new(),
+            class_name: None,
+            class_map: Vec::new(),
+        };
+        while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
+            if let Some(sev) = container_severity(&key) {
+                meta.containers
+                    .push(map.next_value_seed(ContainerSeed(sev))?);
+            } else if key == "class-name" {
+                meta.class_name = map.next_value::<MaybeStr<'de>>()?.0;
+            } else if key == "class-map" {
+                if let Some(m) = map.next_value_seed(ClassMapSeed)? {
+                    meta.class_map = m;
+                }
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(meta)
+    }
+}
+
+struct ClassMapSeed;
+
+impl<'de> DeserializeSeed<'de> for ClassMapSeed {
+    type Value = Option<Vec<(Cow<'de, str>, Cow<'de, str>)>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(ObjectOrSkip(ClassMapFields))
+    }
+}
+
+struct ClassMapFields;
+
+impl<'de> ObjectFields<'de> for ClassMapFields {
+    type Value = Vec<(Cow<'de, str>, Cow<'de, str>)>;
+    fn visit<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
+            if let Some(name) = map.next_value::<MaybeStr<'de>>()?.0 {
+                out.push((key, name));
+            }
+        }
+        Ok(out)
+    }
+}
+
+struct AttributeVisitor<'a>(Cow<'a, str>);
+
+impl<'de> Visitor<'de> for AttributeVisitor<'de> {
+    type Value = Option<Attribute<'de>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Some(self.scalar()))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Some(self.scalar()))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Some(self.scalar()))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Some(self.scalar()))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Some(self.scalar()))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Some(self.scalar()))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+        let mut attr = self.scalar();
+        while let Some(MaybeClassId(id)) = a.next_element::<MaybeClassId<'de>>()? {
+            attr.class_ids.extend(id);
+        }
+        Ok(Some(attr))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut attr = self.scalar();
+        attr.is_object = true;
+        while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
+            if let Some(sev) = container_severity(&key) {
+                attr.containers
+                    .push(map.next_value_seed(ContainerSeed(sev))?);
+            } else if key == "annotations" {
+                if let Some(list) = map.next_value_seed(AnnotationsSeed)? {
+                    attr.annotations = list;
+                }
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(Some(attr))
+    }
+}
+
+impl<'a> AttributeVisitor<'a> {
+    fn scalar(self) -> Attribute<'a> {
+        Attribute {
+            name: self.0,
+            is_object: false,
+            class_ids: Vec::new(),
+            containers: Vec::new(),
+            annotations: Vec::new(),
+        }
+    }
+}
+
+struct AnnotationsSeed;
+
+impl<'de> DeserializeSeed<'de> for AnnotationsSeed {
+    type Value = Option<Vec<Annotation<'de>>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(AnnotationsVisitor)
+    }
+}
+
+struct AnnotationsVisitor;
+
+impl<'de> Visitor<'de> for AnnotationsVisitor {
+    type Value = Option<Vec<Annotation<'de>>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    skip_non_objects!();
+    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+        while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        let mut index: u32 = 0;
+        while let Some(ann) = a.next_element_seed(AnnotationSeed(index))? {
+            out.extend(ann);
+            index = index.saturating_add(1);
+        }
+        Ok(Some(out))
+    }
+}
+
+struct AnnotationSeed(u32);
+
+impl<'de> DeserializeSeed<'de> for AnnotationSeed {
+    type Value = Option<Annotation<'de>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(ObjectOrSkip(AnnotationFields(self.0)))
+    }
+}
+
+struct AnnotationFields(u32);
+
+impl<'de> ObjectFields<'de> for AnnotationFields {
+    type Value = Annotation<'de>;
+    fn visit<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut ann = Annotation {
+            index: self.0,
+            class_id: None,
+            containers: Vec::new(),
+        };
+        while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
+            if let Some(sev) = container_severity(&key) {
+                ann.containers
+                    .push(map.next_value_seed(ContainerSeed(sev))?);
+            } else if key == "class_id" {
+                ann.class_id = map.next_value::<MaybeClassId<'de>>()?.0;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(ann)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// From the parsed shape to the row and the issues.
+
+struct IssueItem<'a> {
+    code: Cow<'a, str>,
+    message: Option<Cow<'a, str>>,
+}
+
+impl<'de> de::Deserialize<'de> for IssueItem<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = IssueItem<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object with a string `code`")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut code = None;
+                let mut message = None;
+                while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
+                    match key.as_ref() {
+                        "code" => code = map.next_value::<MaybeStr<'de>>()?.0,
+                        "message" => message = map.next_value::<MaybeStr<'de>>()?.0,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                let code = code.ok_or_else(|| de::Error::custom("no string `code`"))?;
+                Ok(IssueItem { code, message })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Distinct labels in order of first appearance, with their box counts.
+#[derive(Default)]
+struct Labels {
+    names: Vec<String>,
+    boxes: Vec<u32>,
+}
+
+impl Labels {
+    fn add(&mut self, label: &str, boxes: u32) {
+        if label.is_empty() {
+            return;
+        }
+        if let Some(i) = self.names.iter().position(|x| x == label) {
+            self.boxes[i] = self.boxes[i].saturating_add(boxes);
+        } else {
+            self.names.push(label.to_owned());
+            self.boxes.push(boxes);
+        }
+    }
+}
+
+struct Place<'a> {
+    level: Level,
+    attribute: &'a str,
+    annotation: Option<u32>,
+    label: &'a str,
+}
+
+struct Builder<'a> {
+    line_no: u64,
+    source_ref: &'a str,
+    issues: Vec<Issue>,
+    errors: u32,
+    warnings: u32,
+}
+
+impl Builder<'_> {
+    fn add_containers(&mut self, containers: &[Container<'_>], place: &Place<'_>) {
+        for c in containers {
+            match &c.items {
+                Items::Null => {}
+                Items::NotArray(raw) => self.malformed(
+                    c.severity,
+                    "issue container is not an array",
+                    raw.get(),
+                    place,
+                ),
+                Items::List(items) => {
+                    for raw in items {
+                        match serde_json::from_str::<IssueItem<'_>>(raw.get()) {
+                            Ok(item) => self.push(
+                                c.severity,
+                                item.code.into_owned(),
+                                item.message.map(Cow::into_owned).unwrap_or_default(),
+                                place,
+                            ),
+                            Err(_) => self.malformed(
+                                c.severity,
+                                "issue is not an object with a string code",
+                                raw.get(),
+                                place,
+                            ),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn malformed(&mut self, severity: Severity, what: &str, raw: &str, place: &Place<'_>) {
+        let message = format!("{what}: {raw}");
+        self.push(
+            severity,
+            REKCHECK_MALFORMED_ISSUE.to_owned(),
+            message,
+            place,
+        );
+    }
+
+    fn push(&mut self, severity: Severity, code: String, message: String, place: &Place<'_>) {
+        match severity {
+            Severity::Error => self.errors += 1,
+            Severity::Warning => self.warnings += 1,
+        }
+        self.issues.push(Issue {
+            line: Some(self.line_no),
+            source_ref: self.source_ref.to_owned(),
+            level: place.level,
+            attribute: place.attribute.to_owned(),
+            annotation: place.annotation,
+            label: place.label.to_owned(),
+            severity,
+            code,
+            message,
+        });
+    }
+}
+
+fn build(line_no: u64, p: &ParsedLine<'_>) -> LineOutcome {
+    let source_ref = p.source_ref.as_deref().unwrap_or("");
+    let mut b = Builder {
+        line_no,
+        source_ref,
+        issues: Vec::new(),
+        errors: 0,
+        warnings: 0,
+    };
+    let mut labels = Labels::default();
+    let mut boxes: u32 = 0;
+
+    b.add_containers(
+        &p.containers,
+        &Place {
+            level: Level::Line,
+            attribute: "",
+            annotation: None,
+            label: "",
+        },
+    );
+
+    for attr in &p.attributes {
+        let meta = p.metadata.iter().find(|m| m.attribute == attr.name);
+        let class_label = |id: &ClassId<'_>| -> Option<&str> {
+            meta?
+                .class_map
+                .iter()
+                .find(|(k, _)| id.matches(k))
+                .map(|(_, v)| v.as_ref())
+        };
+        let attr_label = if attr.is_object {
+            ""
+        } else {
+            meta.and_then(|m| m.class_name.as_deref()).unwrap_or("")
+        };
+        if !attr.is_object {
+            if attr.class_ids.is_empty() {
+                labels.add(attr_label, 0);
+            } else {
+                for id in &attr.class_ids {
+                    if let Some(l) = class_label(id) {
+                        labels.add(l, 0);
+                    }
+                }
+            }
+        }
+        b.add_containers(
+            &attr.containers,
+            &Place {
+                level: Level::Attribute,
+                attribute: &attr.name,
+                annotation: None,
+                label: attr_label,
+            },
+        );
+        for ann in &attr.annotations {
+            boxes = boxes.saturating_add(1);
+            let label = ann.class_id.as_ref().and_then(class_label).unwrap_or("");
+            labels.add(label, 1);
+            b.add_containers(
+                &ann.containers,
+                &Place {
+                    level: Level::Annotation,
+                    attribute: &attr.name,
+                    annotation: Some(ann.index),
+                    label,
+                },
+            );
+        }
+    }
+
+    for meta in &p.metadata {
+        b.add_containers(
+            &meta.containers,
+            &Place {
+                level: Level::Metadata,
+                attribute: &meta.attribute,
+                annotation: None,
+                label: meta.class_name.as_deref().unwrap_or(""),
+            },
+        );
+    }
+
+    let status = if b.errors > 0 {
+        ImageStatus::Error
+    } else if b.warnings > 0 {
+        ImageStatus::Warning
+    } else {
+        ImageStatus::Ok
+    };
+    LineOutcome::Image {
+        row: ImageRow {
+            line: line_no,
+            source_ref: source_ref.to_owned(),
+            status,
+            errors: b.errors,
+            warnings: b.warnings,
+            labels: labels.names,
+            label_boxes: labels.boxes,
+            boxes,
+        },
+        issues: b.issues,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAX: usize = 1 << 20;
+
+    fn image(line: &str) -> (ImageRow, Vec<Issue>) {
+        match analyze_line(7, line.as_bytes(), MAX) {
+            LineOutcome::Image { row, issues } => (row, issues),
+            LineOutcome::Blank => panic!("blank: {line}"),
+        }
+    }
+
+    fn codes(issues: &[Issue]) -> Vec<(Level, &str, Option<u32>, Severity, &str)> {
+        issues
+            .iter()
+            .map(|i| {
+                (
+                    i.level,
+                    i.attribute.as_str(),
+                    i.annotation,
+                    i.severity,
+                    i.code.as_str(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn blank_lines_have_no_row() {
+        for l in ["", "   ", "\t \t", "\r", "  \r"] {
+            assert_eq!(
+                analyze_line(1, l.as_bytes(), MAX),
+                LineOutcome::Blank,
+                "{l:?}"
+            );
+        }
+        // A line with other whitespace is not blank: it is unparsable? No: JSON allows \n only
+        // between tokens, and a form feed is not JSON whitespace.
+        let (row, _) = image("\u{c}");
+        assert_eq!(row.status, ImageStatus::Unparsable);
+    }
+
+    #[test]
+    fn a_trailing_carriage_return_is_removed() {
+        let (row, issues) = image("{\"source-ref\":\"s3://b/k.jpg\"}\r");
+        assert_eq!(row.status, ImageStatus::Ok);
+        assert!(issues.is_empty());
+        assert_eq!(row.source_ref, "s3://b/k.jpg");
+    }
+
+    fn unparsable_message(line: &[u8]) -> String {
+        match analyze_line(3, line, MAX) {
+            LineOutcome::Image { row, issues } => {
+                assert_eq!(row.status, ImageStatus::Unparsable);
+                assert_eq!(row.errors, 1);
+                assert_eq!(row.line, 3);
+                assert_eq!(issues.len(), 1);
+                let i = &issues[0];
+                assert_eq!(
+                    (i.level, i.severity, i.code.as_str(), i.line),
+                    (
+                        Level::Line,
+                        Severity::Error,
+                        REKCHECK_UNPARSABLE_LINE,
+                        Some(3)
+                    )
+                );
+                i.message.clone()
+            }
+            LineOutcome::Blank => panic!("blank"),
+        }
+    }
+
+    #[test]
+    fn unparsable_lines_say_why() {
+        assert_eq!(
+            unparsable_message(br#"{"source-ref": "s3://b/k.jpg"#),
+            "invalid JSON at column 28: EOF while parsing a string"
+        );
+        assert!(unparsable_message(b"\xff{}").starts_with("not valid UTF-8 at byte 1"));
+        assert_eq!(
+            unparsable_message(b"[1,2]"),
+            "not a JSON object: the line holds an array"
+        );
+        assert_eq!(
+            unparsable_message(b"\"x\""),
+            "not a JSON object: the line holds a string"
+        );
+        assert_eq!(
+            unparsable_message(b"42"),
+            "not a JSON object: the line holds a number"
+        );
+        assert_eq!(
+            unparsable_message(b"null"),
+            "not a JSON object: the line holds null"
+        );
+        assert!(
+            unparsable_message(b"{} {}")
+                .starts_with("invalid JSON at column 4: trailing characters")
+        );
+        assert!(unparsable_message(b"{\"a\":1,}").starts_with("invalid JSON at column"));
+        assert!(unparsable_message(b"nope").starts_with("invalid JSON at column"));
+    }
+
+    #[test]
+    fn nesting_deeper_than_128_levels_is_unparsable() {
+        // The line object is level 1; 127 nested arrays make 128 levels: accepted.
+        let ok = format!("{{\"a\":{}{}}}", "[".repeat(127), "]".repeat(127));
+        assert_eq!(image(&ok).0.status, ImageStatus::Ok);
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(128), "]".repeat(128));
+        assert_eq!(
+            unparsable_message(deep.as_bytes()),
+            "JSON nested deeper than 128 levels at column 133"
+        );
+        // Brackets inside strings do not count.
+        let quoted = format!("{{\"a\":\"{}\\\"{}\"}}", "[".repeat(200), "{".repeat(200));
+        assert_eq!(image(&quoted).0.status, ImageStatus::Ok);
+    }
+
+    #[test]
+    fn lines_over_the_maximum_are_unparsable() {
+        let line = format!("{{\"source-ref\":\"{}\"}}", "x".repeat(100));
+        match analyze_line(1, line.as_bytes(), 50) {
+            LineOutcome::Image { row, issues } => {
+                assert_eq!(row.status, ImageStatus::Unparsable);
+                assert!(
+                    issues[0]
+                        .message
+                        .contains("117 bytes long, over the maximum of 50")
+                );
+            }
+            LineOutcome::Blank => panic!(),
+        }
+        assert_eq!(
+            oversized_line(9, 117, 50),
+            analyze_line(9, line.as_bytes(), 50),
+            "a skipped line and a read one give the same outcome"
+        );
+    }
+
+    #[test]
+    fn issues_are_read_at_every_level_and_only_there() {
+        let line = r#"{"source-ref":"s3://b/i.jpg",
+            "errors":[{"code":"ERROR_INVALID_IMAGE","message":"m1"}],
+            "cl-warnings":[{"code":"WARNING_X","message":"w"}],
+            "bb":{"errors":[{"code":"ERROR_A","message":"a"}],
+                  "warnings":[{"code":"WARNING_NO_ATTRIBUTE_ANNOTATIONS","message":"n"}],
+                  "annotations":[{"class_id":0,"errors":[{"code":"ERROR_BOUNDING_BOX_TOO_SMALL","message":"s"}]},
+                                 "not an object",
+                                 {"class_id":1,"cl-errors":[{"code":"ERROR_INVALID_BOUNDING_BOX","message":"o"}]}],
+                  "nested":{"errors":[{"code":"IGNORED","message":"not a container place"}]}},
+            "bb-metadata":{"class-map":{"0":"cat","1":"dog"},"cl-errors":[{"code":"ERROR_UNSUPPORTED_USE_CASE_TYPE","message":"t"}]},
+            "cl-metadata":{"is_labeled":true,"warnings":[{"code":"WARNING_M","message":"x"}]},
+            "other":[{"errors":[{"code":"IGNORED_TOO","message":""}]}]}"#
+            .replace('\n', "");
+        let (row, issues) = image(&line);
+        assert_eq!(
+            codes(&issues),
+            vec![
+                (
+                    Level::Line,
+                    "",
+                    None,
+                    Severity::Error,
+                    "ERROR_INVALID_IMAGE"
+                ),
+                (Level::Line, "", None, Severity::Warning, "WARNING_X"),
+                (Level::Attribute, "bb", None, Severity::Error, "ERROR_A"),
+                (
+                    Level::Attribute,
+                    "bb",
+                    None,
+                    Severity::Warning,
+                    "WARNING_NO_ATTRIBUTE_ANNOTATIONS"
+                ),
+                (
+                    Level::Annotation,
+                    "bb",
+                    Some(0),
+                    Severity::Error,
+                    "ERROR_BOUNDING_BOX_TOO_SMALL"
+                ),
+                (
+                    Level::Annotation,
+                    "bb",
+                    Some(2),
+                    Severity::Error,
+                    "ERROR_INVALID_BOUNDING_BOX"
+                ),
+                (
+                    Level::Metadata,
+                    "bb",
+                    None,
+                    Severity::Error,
+                    "ERROR_UNSUPPORTED_USE_CASE_TYPE"
+                ),
+                (Level::Metadata, "cl", None, Severity::Warning, "WARNING_M"),
+            ]
+        );
+        assert_eq!(issues[4].label, "cat");
+        assert_eq!(issues[5].label, "dog");
+        assert!(
+            issues
+                .iter()
+                .all(|i| i.source_ref == "s3://b/i.jpg" && i.line == Some(7))
+        );
+        assert_eq!(row.status, ImageStatus::Error);
+        assert_eq!((row.errors, row.warnings), (5, 3));
+        assert_eq!(row.labels, vec!["cat", "dog"]);
+        assert_eq!(row.label_boxes, vec![1, 1]);
+        assert_eq!(row.boxes, 2);
+    }
+
+    #[test]
+    fn status_is_warning_with_only_warnings_and_ok_with_none() {
+        let (row, _) = image(
+            r#"{"source-ref":"s3://b/a.png","warnings":[{"code":"WARNING_UNANNOTATED_RECORD","message":"Record is unannotated."}]}"#,
+        );
+        assert_eq!(row.status, ImageStatus::Warning);
+        let (row, issues) = image(r#"{"source-ref":"s3://b/a.png","errors":[],"warnings":null}"#);
+        assert_eq!(row.status, ImageStatus::Ok);
+        assert!(issues.is_empty());
+    }
+
+    #[test]
+    fn malformed_containers_and_items_keep_their_raw_json() {
+        let (row, issues) = image(
+            r#"{"errors":"oops","warnings":[{"message":"no code"},{"code":5},"str",{"code":"WARNING_OK"}],"a":{"errors":{"code":"E"}}}"#,
+        );
+        let c = codes(&issues);
+        assert_eq!(c.len(), 6);
+        assert_eq!(
+            c[0],
+            (
+                Level::Line,
+                "",
+                None,
+                Severity::Error,
+                REKCHECK_MALFORMED_ISSUE
+            )
+        );
+        assert_eq!(
+            issues[0].message,
+            "issue container is not an array: \"oops\""
+        );
+        assert_eq!(
+            issues[1].message,
+            "issue is not an object with a string code: {\"message\":\"no code\"}"
+        );
+        assert_eq!(
+            issues[2].message,
+            "issue is not an object with a string code: {\"code\":5}"
+        );
+        assert_eq!(
+            issues[3].message,
+            "issue is not an object with a string code: \"str\""
+        );
+        assert_eq!(
+            c[4],
+            (Level::Line, "", None, Severity::Warning, "WARNING_OK")
+        );
+        assert_eq!(
+            c[5],
+            (
+                Level::Attribute,
+                "a",
+                None,
+                Severity::Error,
+                REKCHECK_MALFORMED_ISSUE
+            )
+        );
+        assert_eq!(row.status, ImageStatus::Error);
+    }
+
+    #[test]
+    fn unknown_codes_are_kept() {
+        let (_, issues) = image(r#"{"errors":[{"code":"ERROR_FROM_THE_FUTURE","message":"new"}]}"#);
+        assert_eq!(issues[0].code, "ERROR_FROM_THE_FUTURE");
+        assert_eq!(issues[0].message, "new");
+    }
+
+    #[test]
+    fn labels_come_from_class_map_or_class_name() {
+        // Metadata before its attribute, string class ids, float class ids.
+        let (row, _) = image(
+            r#"{"bb-metadata":{"class-map":{"0":"a","1":"b","2":"c"}},"bb":{"annotations":[{"class_id":"1"},{"class_id":2.0},{"class_id":1},{"class_id":9}]}}"#,
+        );
+        assert_eq!(row.labels, vec!["b", "c"]);
+        assert_eq!(row.label_boxes, vec![2, 1]);
+        assert_eq!(row.boxes, 4);
+        // Classification: one attribute per label.
+        let (row, issues) = image(
+            r#"{"source-ref":"s3://b/x.jpg","sport":0,"sport-metadata":{"class-name":"football","errors":[{"code":"ERROR_INVALID_LABEL_NAME_LENGTH","message":""}]},"ball":1,"ball-metadata":{"class-name":"ball"}}"#,
+        );
+        assert_eq!(row.labels, vec!["football", "ball"]);
+        assert_eq!(row.boxes, 0);
+        assert_eq!(issues[0].label, "football");
+        // SageMaker multi-label.
+        let (row, _) = image(
+            r#"{"m":[1,0,8],"m-metadata":{"class-map":{"1":"bicycle","0":"person","8":"clothing"}}}"#,
+        );
+        assert_eq!(row.labels, vec!["bicycle", "person", "clothing"]);
+    }
+
+    #[test]
+    fn escaped_keys_and_strings_are_decoded() {
+        let (row, issues) = image(
+            r#"{"source\u002dref":"s3://b/caf\u00e9.jpg","err\u006frs":[{"code":"ERROR_\u0041","message":"line\nbreak"}]}"#,
+        );
+        assert_eq!(row.source_ref, "s3://b/café.jpg");
+        assert_eq!(issues[0].code, "ERROR_A");
+        assert_eq!(issues[0].message, "line\nbreak");
+    }
+
+    #[test]
+    fn documented_invalid_json_replacement_line_is_an_error_without_source_ref() {
+        let (row, issues) = image(
+            r#"{"errors":[{"code":"ERROR_INVALID_JSON_LINE","message":"The JSON Line has an invalid format."}]}"#,
+        );
+        assert_eq!(row.status, ImageStatus::Error);
+        assert_eq!(row.source_ref, "");
+        assert_eq!(issues[0].code, "ERROR_INVALID_JSON_LINE");
+    }
+}

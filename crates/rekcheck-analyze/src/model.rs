@@ -1,0 +1,178 @@
+//! The values the analyzer produces: issues, image rows and their vocabulary.
+
+use std::fmt;
+
+/// How serious an issue is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// The image (or the manifest) is not used as it is.
+    Error,
+    /// The image is valid but ignored, or something deserves a look.
+    Warning,
+}
+
+impl Severity {
+    /// The name written in the reports: `error` or `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where in a manifest an issue was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// The whole manifest (terminal errors from the manifest summary or the training status).
+    Manifest,
+    /// A JSON line (an image): the line object's own `errors`/`warnings`.
+    Line,
+    /// A label attribute object, such as `"bounding-box": {..., "errors": [...]}`.
+    Attribute,
+    /// A `<attribute>-metadata` object.
+    Metadata,
+    /// One element of a label attribute's `annotations` array (a bounding box).
+    Annotation,
+}
+
+impl Level {
+    /// The name written in the reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Manifest => "manifest",
+            Level::Line => "line",
+            Level::Attribute => "attribute",
+            Level::Metadata => "metadata",
+            Level::Annotation => "annotation",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which dataset a manifest belongs to, from its file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Dataset {
+    /// `TrainingManifestWithValidation-…` or `training_manifest_with_validation.json`.
+    Training,
+    /// `TestingManifestWithValidation-…` or `testing_manifest_with_validation.json`.
+    Testing,
+    /// Anything else.
+    #[default]
+    Unknown,
+}
+
+impl Dataset {
+    /// The name written in the reports; empty for [`Dataset::Unknown`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dataset::Training => "training",
+            Dataset::Testing => "testing",
+            Dataset::Unknown => "",
+        }
+    }
+
+    /// The dataset a file name points to: `Training…`/`training_…` is training,
+    /// `Testing…`/`testing_…` is testing, anything else is unknown.
+    pub fn from_file_name(name: &str) -> Dataset {
+        if name.starts_with("Training") || name.starts_with("training_") {
+            Dataset::Training
+        } else if name.starts_with("Testing") || name.starts_with("testing_") {
+            Dataset::Testing
+        } else {
+            Dataset::Unknown
+        }
+    }
+}
+
+impl fmt::Display for Dataset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One error or warning, with its position. Problems in the input are values, never `Err`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    /// 1-based physical line; `None` for manifest-level issues.
+    pub line: Option<u64>,
+    /// The line's `source-ref`, empty when it has none.
+    pub source_ref: String,
+    /// Where the issue sits.
+    pub level: Level,
+    /// The label attribute name, for attribute, metadata and annotation levels.
+    pub attribute: String,
+    /// 0-based index into the attribute's `annotations`, for annotation level.
+    pub annotation: Option<u32>,
+    /// The label concerned, when one can be told.
+    pub label: String,
+    /// Error or warning.
+    pub severity: Severity,
+    /// The code as written (`ERROR_…`, `WARNING_…`, or `REKCHECK_…`); unknown codes are kept.
+    pub code: String,
+    /// The message as written, or rekcheck's own explanation.
+    pub message: String,
+}
+
+/// The status of one non-blank line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ImageStatus {
+    /// No issue at all.
+    Ok,
+    /// Warnings but no error.
+    Warning,
+    /// At least one error at any level.
+    Error,
+    /// The line could not be read as a JSON object.
+    Unparsable,
+}
+
+impl ImageStatus {
+    /// The name written in the reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageStatus::Ok => "ok",
+            ImageStatus::Warning => "warning",
+            ImageStatus::Error => "error",
+            ImageStatus::Unparsable => "unparsable",
+        }
+    }
+}
+
+impl fmt::Display for ImageStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One row per non-blank line of a manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRow {
+    /// 1-based physical line.
+    pub line: u64,
+    /// The line's `source-ref`, empty when it has none.
+    pub source_ref: String,
+    /// The image's status.
+    pub status: ImageStatus,
+    /// Number of error issues on the line, all levels together.
+    pub errors: u32,
+    /// Number of warning issues on the line, all levels together.
+    pub warnings: u32,
+    /// Distinct labels, in order of first appearance.
+    pub labels: Vec<String>,
+    /// Bounding boxes per label, parallel to `labels` (0 for image-level labels).
+    pub label_boxes: Vec<u32>,
+    /// Number of bounding boxes (annotation objects) on the line.
+    pub boxes: u32,
+}

@@ -1,0 +1,1095 @@
+//! The five CSV files and the aggregates behind them.
+//!
+//! # Output format
+//!
+//! All files are UTF-8 CSV as in RFC 4180 (comma separated, `"` quoting where needed, CRLF record
+//! terminators), with a header row. Line numbers are 1-based physical lines, blank lines included.
+//! A text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is written with a
+//! leading `'` so that a spreadsheet never evaluates it as a formula (OWASP CSV injection);
+//! [`ReportOptions::csv_raw`] turns this off. Each file is written under a temporary name and
+//! renamed when complete.
+//!
+//! * `issues.csv`: one row per issue:
+//!   `project,version,dataset,manifest,line,source_ref,level,attribute,annotation,label,severity,code,message`.
+//!   `line` is empty for manifest-level issues, `annotation` (0-based index into the attribute's
+//!   `annotations`) is empty except for annotation-level issues; `level` is one of
+//!   `manifest,line,attribute,metadata,annotation`; `severity` is `error` or `warning`.
+//! * `images.csv`: one row per non-blank line:
+//!   `project,version,dataset,manifest,line,source_ref,status,errors,warnings,labels,boxes`;
+//!   `status` is `ok,warning,error,unparsable`; `errors`/`warnings` count the line's issues at all
+//!   levels; `labels` are the distinct labels joined with `;`; `boxes` counts annotation objects.
+//! * `summary.csv`: one row per manifest:
+//!   `project,version,dataset,manifest,lines,blank,unparsable,ok,warning,error,error_issues,warning_issues,rekognition_total,rekognition_valid,rekognition_invalid,rekognition_ignored,rekognition_agrees`.
+//!   `lines = blank + unparsable + ok + warning + error` always holds. The `rekognition_*` columns
+//!   come from the manifest summary beside the manifest (empty without one); `rekognition_agrees`
+//!   is `yes` when its line count equals ours and its error line indices (0- or 1-based, whichever
+//!   matches) are exactly the lines we found in error, `no` otherwise.
+//! * `codes.csv`: one row per code: `project,version,dataset,severity,code,issues,images,first_line,meaning,fix`;
+//!   `images` counts distinct lines with the code, `first_line` is the first such line; `meaning`
+//!   and `fix` come from [`crate::CODES`] and are empty for unknown codes.
+//! * `labels.csv`: one row per label: `project,version,dataset,label,images,boxes,images_with_errors`.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{self, Read, Write};
+use std::ops::{Add, AddAssign};
+use std::path::{Path, PathBuf};
+
+use crate::codes::code_info;
+use crate::engine::ordered_par_map;
+use crate::framing::{
+    Block, BlockKind, BlockReader, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_LINE_BYTES, Framer, block_lines,
+};
+use crate::line::{LineOutcome, analyze_line, oversized_line};
+use crate::model::{Dataset, ImageRow, ImageStatus, Issue, Severity};
+use crate::summary::DatasetStatistics;
+
+/// Header of `issues.csv`.
+pub const ISSUES_HEADER: &[&str] = &[
+    "project",
+    "version",
+    "dataset",
+    "manifest",
+    "line",
+    "source_ref",
+    "level",
+    "attribute",
+    "annotation",
+    "label",
+    "severity",
+    "code",
+    "message",
+];
+/// Header of `images.csv`.
+pub const IMAGES_HEADER: &[&str] = &[
+    "project",
+    "version",
+    "dataset",
+    "manifest",
+    "line",
+    "source_ref",
+    "status",
+    "errors",
+    "warnings",
+    "labels",
+    "boxes",
+];
+/// Header of `summary.csv`.
+pub const SUMMARY_HEADER: &[&str] = &[
+    "project",
+    "version",
+    "dataset",
+    "manifest",
+    "lines",
+    "blank",
+    "unparsable",
+    "ok",
+    "warning",
+    "error",
+    "error_issues",
+    "warning_issues",
+    "rekognition_total",
+    "rekognition_valid",
+    "rekognition_invalid",
+    "rekognition_ignored",
+    "rekognition_agrees",
+];
+/// Header of `codes.csv`.
+pub const CODES_HEADER: &[&str] = &[
+    "project",
+    "version",
+    "dataset",
+    "severity",
+    "code",
+    "issues",
+    "images",
+    "first_line",
+    "meaning",
+    "fix",
+];
+/// Header of `labels.csv`.
+pub const LABELS_HEADER: &[&str] = &[
+    "project",
+    "version",
+    "dataset",
+    "label",
+    "images",
+    "boxes",
+    "images_with_errors",
+];
+
+/// The names of the five report files, in the order they are documented.
+pub const REPORT_FILES: [&str; 5] = [
+    "issues.csv",
+    "images.csv",
+    "summary.csv",
+    "codes.csv",
+    "labels.csv",
+];
+
+/// The errors of this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A manifest could not be read.
+    #[error("cannot read {manifest}: {source}")]
+    Read {
+        /// The manifest, as given.
+        manifest: String,
+        /// The cause.
+        source: io::Error,
+    },
+    /// A report file could not be written.
+    #[error("cannot write {}: {source}; check that the folder is writable and the disk has room", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The analysis threads could not be started.
+    #[error("cannot start {threads} analysis threads: {source}")]
+    Threads {
+        /// How many were asked for.
+        threads: usize,
+        /// The cause.
+        source: rayon::ThreadPoolBuildError,
+    },
+}
+
+/// Where a manifest belongs: the first four columns of its rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ManifestContext {
+    /// The project name, as in the project ARN; empty when unknown.
+    pub project: String,
+    /// The version name, as in the version ARN; empty when unknown.
+    pub version: String,
+    /// Training, testing or unknown.
+    pub dataset: Dataset,
+    /// The manifest as the user named it (a path or an `s3://` URI).
+    pub manifest: String,
+}
+
+/// How lines are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnalyzeOptions {
+    /// Lines longer than this are unparsable (and skipped without being buffered).
+    pub max_line_bytes: usize,
+    /// The target size of the blocks handed to the analysis threads.
+    pub block_bytes: usize,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        AnalyzeOptions {
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            block_bytes: DEFAULT_BLOCK_BYTES,
+        }
+    }
+}
+
+impl AnalyzeOptions {
+    /// A framer for these options.
+    pub fn framer(&self) -> Framer {
+        Framer::new(self.block_bytes, self.max_line_bytes)
+    }
+}
+
+/// Line counts of a manifest (or of a part of one). Values add, so rayon can reduce them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Physical lines: `blank + unparsable + ok + warning + error`.
+    pub lines: u64,
+    /// Empty or whitespace-only lines.
+    pub blank: u64,
+    /// Lines that are not a JSON object.
+    pub unparsable: u64,
+    /// Lines without issues.
+    pub ok: u64,
+    /// Lines with warnings only.
+    pub warning: u64,
+    /// Lines with at least one error.
+    pub error: u64,
+    /// Error issues, all levels.
+    pub error_issues: u64,
+    /// Warning issues, all levels.
+    pub warning_issues: u64,
+    /// Bounding boxes.
+    pub boxes: u64,
+}
+
+impl Add for Stats {
+    type Output = Stats;
+    fn add(self, o: Stats) -> Stats {
+        Stats {
+            lines: self.lines + o.lines,
+            blank: self.blank + o.blank,
+            unparsable: self.unparsable + o.unparsable,
+            ok: self.ok + o.ok,
+            warning: self.warning + o.warning,
+            error: self.error + o.error,
+            error_issues: self.error_issues + o.error_issues,
+            warning_issues: self.warning_issues + o.warning_issues,
+            boxes: self.boxes + o.boxes,
+        }
+    }
+}
+
+impl AddAssign for Stats {
+    fn add_assign(&mut self, o: Stats) {
+        *self = *self + o;
+    }
+}
+
+impl std::iter::Sum for Stats {
+    fn sum<I: Iterator<Item = Stats>>(iter: I) -> Stats {
+        iter.fold(Stats::default(), Add::add)
+    }
+}
+
+impl Stats {
+    fn count(&mut self, outcome: &LineOutcome) {
+        self.lines += 1;
+        match outcome {
+            LineOutcome::Blank => self.blank += 1,
+            LineOutcome::Image { row, .. } => {
+                match row.status {
+                    ImageStatus::Ok => self.ok += 1,
+                    ImageStatus::Warning => self.warning += 1,
+                    ImageStatus::Error => self.error += 1,
+                    ImageStatus::Unparsable => self.unparsable += 1,
+                }
+                self.error_issues += u64::from(row.errors);
+                self.warning_issues += u64::from(row.warnings);
+                self.boxes += u64::from(row.boxes);
+            }
+        }
+    }
+}
+
+/// The typed result of one block: its image rows, its issues and its counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlockAnalysis {
+    /// One row per non-blank line, in line order.
+    pub rows: Vec<ImageRow>,
+    /// The issues, in line order.
+    pub issues: Vec<Issue>,
+    /// The counts.
+    pub stats: Stats,
+}
+
+/// Analyzes every line of a block.
+pub fn analyze_block(block: &Block, options: &AnalyzeOptions) -> BlockAnalysis {
+    let mut out = BlockAnalysis::default();
+    let mut take = |outcome: LineOutcome| {
+        out.stats.count(&outcome);
+        if let LineOutcome::Image { row, issues } = outcome {
+            out.rows.push(row);
+            out.issues.extend(issues);
+        }
+    };
+    match &block.kind {
+        BlockKind::Lines(data) => {
+            for (n, line) in block_lines(block.first_line, data) {
+                take(analyze_line(n, line, options.max_line_bytes));
+            }
+        }
+        BlockKind::Oversized { bytes } => {
+            take(oversized_line(
+                block.first_line,
+                *bytes,
+                options.max_line_bytes,
+            ));
+        }
+    }
+    out
+}
+
+/// Streams `reader` through the analyzer on `pool` and hands each block's analysis to `sink`,
+/// in line order. Memory stays bounded: only a few blocks are in flight.
+pub fn analyze_reader<R, F>(
+    pool: &rayon::ThreadPool,
+    reader: R,
+    options: &AnalyzeOptions,
+    mut sink: F,
+) -> io::Result<()>
+where
+    R: Read,
+    F: FnMut(BlockAnalysis),
+{
+    let blocks = BlockReader::new(reader, options.framer());
+    ordered_par_map(
+        pool,
+        blocks,
+        in_flight(pool),
+        |b| analyze_block(&b, options),
+        |a| {
+            sink(a);
+            Ok(())
+        },
+    )
+}
+
+fn in_flight(pool: &rayon::ThreadPool) -> usize {
+    pool.current_num_threads() * 2 + 2
+}
+
+// ---------------------------------------------------------------------------------------------
+// Aggregates.
+
+#[derive(Debug, Clone, Copy, Default)]
+struct CodeAgg {
+    issues: u64,
+    images: u64,
+    first_line: Option<u64>,
+}
+
+impl CodeAgg {
+    fn merge(&mut self, o: &CodeAgg) {
+        self.issues += o.issues;
+        self.images += o.images;
+        self.first_line = match (self.first_line, o.first_line) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct LabelAgg {
+    images: u64,
+    boxes: u64,
+    images_with_errors: u64,
+}
+
+/// A block analysed and rendered as CSV bytes, ready for the single ordered writer.
+#[derive(Default)]
+struct RenderedBlock {
+    issues_csv: Vec<u8>,
+    images_csv: Vec<u8>,
+    stats: Stats,
+    codes: HashMap<(Severity, String), CodeAgg>,
+    labels: HashMap<String, LabelAgg>,
+    error_lines: Vec<u64>,
+    bytes: u64,
+}
+
+/// One row of `codes.csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRow {
+    /// Project name.
+    pub project: String,
+    /// Version name.
+    pub version: String,
+    /// Dataset.
+    pub dataset: Dataset,
+    /// Severity.
+    pub severity: Severity,
+    /// The code.
+    pub code: String,
+    /// Number of issues with the code.
+    pub issues: u64,
+    /// Number of distinct lines with the code.
+    pub images: u64,
+    /// The first line with the code; `None` for manifest-level codes.
+    pub first_line: Option<u64>,
+}
+
+/// One row of `labels.csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelRow {
+    /// Project name.
+    pub project: String,
+    /// Version name.
+    pub version: String,
+    /// Dataset.
+    pub dataset: Dataset,
+    /// The label.
+    pub label: String,
+    /// Images with the label.
+    pub images: u64,
+    /// Boxes with the label.
+    pub boxes: u64,
+    /// Images with the label and at least one error.
+    pub images_with_errors: u64,
+}
+
+/// What Rekognition's manifest summary says of a manifest, next to what rekcheck found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RekognitionCounts {
+    /// `total_json_lines`.
+    pub total: Option<u64>,
+    /// `valid_json_lines`.
+    pub valid: Option<u64>,
+    /// `invalid_json_lines`.
+    pub invalid: Option<u64>,
+    /// `ignored_json_lines`.
+    pub ignored: Option<u64>,
+    /// The base of `error_json_line_indices` that matches the lines in error (0 or 1); `None`
+    /// when there are no indices.
+    pub index_base: Option<u8>,
+    /// Indices (converted to 1-based lines) of lines rekcheck found without errors.
+    pub indexed_without_errors: u64,
+    /// Lines rekcheck found in error that the summary does not list.
+    pub errors_not_indexed: u64,
+    /// Whether the summary agrees with rekcheck (see the `summary.csv` documentation).
+    pub agrees: bool,
+}
+
+/// One row of `summary.csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestReport {
+    /// Where the manifest belongs.
+    pub context: ManifestContext,
+    /// Its line counts.
+    pub stats: Stats,
+    /// Bytes read.
+    pub bytes: u64,
+    /// The manifest summary's view, when one was found.
+    pub rekognition: Option<RekognitionCounts>,
+}
+
+/// What a finished report holds, for a summary on screen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReportSummary {
+    /// One entry per manifest, in the order they were added.
+    pub manifests: Vec<ManifestReport>,
+    /// The rows of `codes.csv`.
+    pub codes: Vec<CodeRow>,
+    /// The rows of `labels.csv`.
+    pub labels: Vec<LabelRow>,
+    /// Manifest-level issues (terminal errors), with their manifest.
+    pub terminal: Vec<(ManifestContext, Issue)>,
+    /// The report files written.
+    pub files: Vec<PathBuf>,
+}
+
+impl ReportSummary {
+    /// Whether any issue has at least this severity (`Error` counts for `Warning`).
+    pub fn has_issues_at(&self, severity: Severity) -> bool {
+        self.codes
+            .iter()
+            .any(|c| c.severity <= severity && c.issues > 0)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The writer.
+
+/// Options of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportOptions {
+    /// How lines are read.
+    pub analyze: AnalyzeOptions,
+    /// Analysis threads; 0 means one per core.
+    pub threads: usize,
+    /// Write cells exactly as found, without the `'` that defuses spreadsheet formulas.
+    pub csv_raw: bool,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            analyze: AnalyzeOptions::default(),
+            threads: 0,
+            csv_raw: false,
+        }
+    }
+}
+
+struct CsvFile {
+    tmp: PathBuf,
+    dest: PathBuf,
+    out: Option<io::BufWriter<std::fs::File>>,
+}
+
+impl CsvFile {
+    fn create(dir: &Path, name: &str, header: &[&str]) -> Result<CsvFile, Error> {
+        let dest = dir.join(name);
+        let tmp = dir.join(format!(".{name}.{}.partial", std::process::id()));
+        let file = fs_err::File::create(&tmp).map_err(|source| Error::Write {
+            path: tmp.clone(),
+            source,
+        })?;
+        let mut f = CsvFile {
+            tmp,
+            dest,
+            out: Some(io::BufWriter::with_capacity(1 << 20, file.into_parts().0)),
+        };
+        let mut w = csv_writer(Vec::new());
+        w.write_record(header)
+            .map_err(io::Error::from)
+            .map_err(|e| f.err(e))?;
+        let bytes = w.into_inner().map_err(|e| f.err(e.into_error()))?;
+        f.write(&bytes)?;
+        Ok(f)
+    }
+
+    fn err(&self, source: io::Error) -> Error {
+        Error::Write {
+            path: self.tmp.clone(),
+            source,
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let r = match self.out.as_mut() {
+            Some(out) => out.write_all(bytes),
+            None => Ok(()),
+        };
+        r.map_err(|e| self.err(e))
+    }
+
+    fn commit(&mut self) -> Result<PathBuf, Error> {
+        if let Some(out) = self.out.take() {
+            let file = out.into_inner().map_err(|e| self.err(e.into_error()))?;
+            file.sync_all().map_err(|e| self.err(e))?;
+            fs_err::rename(&self.tmp, &self.dest).map_err(|source| Error::Write {
+                path: self.dest.clone(),
+                source,
+            })?;
+        }
+        Ok(self.dest.clone())
+    }
+}
+
+impl Drop for CsvFile {
+    fn drop(&mut self) {
+        if self.out.take().is_some() {
+            // Not committed: never leave a half file behind, not even under the temporary name.
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+fn csv_writer<W: Write>(w: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(w)
+}
+
+/// Defuses spreadsheet formulas: a cell starting with `=`, `+`, `-`, `@`, tab or CR gets a `'`.
+pub fn safe_cell(s: &str, raw: bool) -> Cow<'_, str> {
+    if !raw && s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{s}"))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// Writes the five CSV files of a report into a folder.
+///
+/// Add manifests in the order they should appear; rows come out in (manifest, line) order, byte
+/// for byte the same whatever the number of threads. Nothing is visible under the final names
+/// until [`ReportWriter::finish`] succeeds; dropping the writer removes the temporary files.
+pub struct ReportWriter {
+    options: ReportOptions,
+    pool: rayon::ThreadPool,
+    dir: PathBuf,
+    issues: CsvFile,
+    images: CsvFile,
+    summary: CsvFile,
+    codes_file: CsvFile,
+    labels_file: CsvFile,
+    manifests: Vec<ManifestReport>,
+    codes: BTreeMap<(String, String, Dataset, Severity, String), CodeAgg>,
+    labels: BTreeMap<(String, String, Dataset, String), LabelAgg>,
+    terminal: Vec<(ManifestContext, Issue)>,
+}
+
+impl std::fmt::Debug for ReportWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReportWriter")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReportWriter {
+    /// Creates `dir` if needed and opens the five files under temporary names.
+    pub fn create(dir: &Path, options: ReportOptions) -> Result<ReportWriter, Error> {
+        fs_err::create_dir_all(dir).map_err(|source| Error::Write {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let threads = if options.threads == 0 {
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+        } else {
+            options.threads
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("rekcheck-analyze-{i}"))
+            .build()
+            .map_err(|source| Error::Threads { threads, source })?;
+        Ok(ReportWriter {
+            options,
+            pool,
+            dir: dir.to_owned(),
+            issues: CsvFile::create(dir, REPORT_FILES[0], ISSUES_HEADER)?,
+            images: CsvFile::create(dir, REPORT_FILES[1], IMAGES_HEADER)?,
+            summary: CsvFile::create(dir, REPORT_FILES[2], SUMMARY_HEADER)?,
+            codes_file: CsvFile::create(dir, REPORT_FILES[3], CODES_HEADER)?,
+            labels_file: CsvFile::create(dir, REPORT_FILES[4], LABELS_HEADER)?,
+            manifests: Vec::new(),
+            codes: BTreeMap::new(),
+            labels: BTreeMap::new(),
+            terminal: Vec::new(),
+        })
+    }
+
+    /// Adds manifest-level issues (terminal errors from a manifest summary or a training status).
+    pub fn add_manifest_issues(
+        &mut self,
+        context: &ManifestContext,
+        issues: &[Issue],
+    ) -> Result<(), Error> {
+        let raw = self.options.csv_raw;
+        let mut w = csv_writer(Vec::new());
+        for issue in issues {
+            write_issue(&mut w, context, issue, raw).map_err(|e| self.issues.err(e))?;
+            let key = (
+                context.project.clone(),
+                context.version.clone(),
+                context.dataset,
+                issue.severity,
+                issue.code.clone(),
+            );
+            let agg = self.codes.entry(key).or_default();
+            agg.issues += 1;
+            if let Some(line) = issue.line {
+                agg.first_line = Some(agg.first_line.map_or(line, |f| f.min(line)));
+            }
+            self.terminal.push((context.clone(), issue.clone()));
+        }
+        let bytes = w
+            .into_inner()
+            .map_err(|e| self.issues.err(e.into_error()))?;
+        self.issues.write(&bytes)
+    }
+
+    /// Analyzes a manifest read from `reader` and adds its rows. `rekognition` is the manifest
+    /// summary's statistics for the same dataset, when there is one. `progress` is called with
+    /// the number of bytes of each block as it is written.
+    pub fn add_manifest<R: Read>(
+        &mut self,
+        context: &ManifestContext,
+        reader: R,
+        rekognition: Option<&DatasetStatistics>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<&ManifestReport, Error> {
+        let blocks = BlockReader::new(reader, self.options.analyze.framer());
+        self.add_manifest_blocks(context, blocks, rekognition, progress)
+    }
+
+    /// Like [`ReportWriter::add_manifest`], for blocks framed elsewhere (e.g. from S3).
+    pub fn add_manifest_blocks<I>(
+        &mut self,
+        context: &ManifestContext,
+        blocks: I,
+        rekognition: Option<&DatasetStatistics>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<&ManifestReport, Error>
+    where
+        I: IntoIterator<Item = io::Result<Block>>,
+    {
+        let options = self.options;
+        let keep_error_lines = rekognition.is_some_and(|r| !r.error_indices().is_empty());
+        let mut stats = Stats::default();
+        let mut bytes = 0u64;
+        let mut error_lines: Vec<u64> = Vec::new();
+        let in_flight = in_flight(&self.pool);
+        let ReportWriter {
+            pool,
+            issues,
+            images,
+            codes,
+            labels,
+            ..
+        } = self;
+        let blocks = blocks.into_iter().map(|b| {
+            b.map_err(|source| Error::Read {
+                manifest: context.manifest.clone(),
+                source,
+            })
+        });
+        ordered_par_map(
+            pool,
+            blocks,
+            in_flight,
+            |block| render_block(&block, context, &options, keep_error_lines),
+            |r: Result<RenderedBlock, Error>| {
+                let r = r?;
+                issues.write(&r.issues_csv)?;
+                images.write(&r.images_csv)?;
+                stats += r.stats;
+                bytes += r.bytes;
+                error_lines.extend_from_slice(&r.error_lines);
+                for ((severity, code), agg) in r.codes {
+                    let key = (
+                        context.project.clone(),
+                        context.version.clone(),
+                        context.dataset,
+                        severity,
+                        code,
+                    );
+                    codes.entry(key).or_default().merge(&agg);
+                }
+                for (label, agg) in r.labels {
+                    let key = (
+                        context.project.clone(),
+                        context.version.clone(),
+                        context.dataset,
+                        label,
+                    );
+                    let e = labels.entry(key).or_default();
+                    e.images += agg.images;
+                    e.boxes += agg.boxes;
+                    e.images_with_errors += agg.images_with_errors;
+                }
+                progress(r.bytes);
+                Ok(())
+            },
+        )?;
+        let rekognition = rekognition.map(|r| compare(r, &stats, &error_lines));
+        self.manifests.push(ManifestReport {
+            context: context.clone(),
+            stats,
+            bytes,
+            rekognition,
+        });
+        Ok(self.manifests.last().expect("just pushed"))
+    }
+
+    /// Adds a `summary.csv` row for a dataset the manifest summary describes but whose manifest
+    /// was not given, so that Rekognition's counts are not lost.
+    pub fn add_rekognition_only(
+        &mut self,
+        context: &ManifestContext,
+        rekognition: &DatasetStatistics,
+    ) {
+        let stats = Stats::default();
+        self.manifests.push(ManifestReport {
+            context: context.clone(),
+            stats,
+            bytes: 0,
+            rekognition: Some(compare(rekognition, &stats, &[])),
+        });
+    }
+
+    /// Writes `summary.csv`, `codes.csv` and `labels.csv`, and gives all five files their final
+    /// names.
+    pub fn finish(mut self) -> Result<ReportSummary, Error> {
+        let raw = self.options.csv_raw;
+        // summary.csv
+        let mut w = csv_writer(Vec::new());
+        for m in &self.manifests {
+            write_summary_row(&mut w, m, raw).map_err(|e| self.summary.err(e))?;
+        }
+        let bytes = w
+            .into_inner()
+            .map_err(|e| self.summary.err(e.into_error()))?;
+        self.summary.write(&bytes)?;
+
+        // codes.csv: per dataset, errors first, most frequent first.
+        let mut codes: Vec<CodeRow> = self
+            .codes
+            .iter()
+            .map(|((project, version, dataset, severity, code), a)| CodeRow {
+                project: project.clone(),
+                version: version.clone(),
+                dataset: *dataset,
+                severity: *severity,
+                code: code.clone(),
+                issues: a.issues,
+                images: a.images,
+                first_line: a.first_line,
+            })
+            .collect();
+        codes.sort_by(|a, b| {
+            (&a.project, &a.version, a.dataset, a.severity)
+                .cmp(&(&b.project, &b.version, b.dataset, b.severity))
+                .then(b.issues.cmp(&a.issues))
+                .then(a.code.cmp(&b.code))
+        });
+        let mut w = csv_writer(Vec::new());
+        for c in &codes {
+            write_code_row(&mut w, c, raw).map_err(|e| self.codes_file.err(e))?;
+        }
+        let bytes = w
+            .into_inner()
+            .map_err(|e| self.codes_file.err(e.into_error()))?;
+        self.codes_file.write(&bytes)?;
+
+        // labels.csv: per dataset, by label.
+        let labels: Vec<LabelRow> = self
+            .labels
+            .iter()
+            .map(|((project, version, dataset, label), a)| LabelRow {
+                project: project.clone(),
+                version: version.clone(),
+                dataset: *dataset,
+                label: label.clone(),
+                images: a.images,
+                boxes: a.boxes,
+                images_with_errors: a.images_with_errors,
+            })
+            .collect();
+        let mut w = csv_writer(Vec::new());
+        for l in &labels {
+            write_label_row(&mut w, l, raw).map_err(|e| self.labels_file.err(e))?;
+        }
+        let bytes = w
+            .into_inner()
+            .map_err(|e| self.labels_file.err(e.into_error()))?;
+        self.labels_file.write(&bytes)?;
+
+        let files = vec![
+            self.issues.commit()?,
+            self.images.commit()?,
+            self.summary.commit()?,
+            self.codes_file.commit()?,
+            self.labels_file.commit()?,
+        ];
+        Ok(ReportSummary {
+            manifests: std::mem::take(&mut self.manifests),
+            codes,
+            labels,
+            terminal: std::mem::take(&mut self.terminal),
+            files,
+        })
+    }
+}
+
+fn compare(r: &DatasetStatistics, stats: &Stats, error_lines: &[u64]) -> RekognitionCounts {
+    let indices = r.error_indices();
+    let ours: HashSet<u64> = error_lines.iter().copied().collect();
+    let index_base = if indices.is_empty() {
+        None
+    } else {
+        let one = indices.iter().filter(|&&i| ours.contains(&i)).count();
+        let zero = indices.iter().filter(|&&i| ours.contains(&(i + 1))).count();
+        Some(if zero > one { 0 } else { 1 })
+    };
+    let theirs: HashSet<u64> = indices
+        .iter()
+        .map(|&i| i + u64::from(index_base == Some(0)))
+        .collect();
+    let indexed_without_errors = theirs.difference(&ours).count() as u64;
+    let errors_not_indexed = ours.difference(&theirs).count() as u64;
+    let agrees = r.total_json_lines == Some(stats.lines)
+        && indexed_without_errors == 0
+        && errors_not_indexed == 0;
+    RekognitionCounts {
+        total: r.total_json_lines,
+        valid: r.valid_json_lines,
+        invalid: r.invalid_json_lines,
+        ignored: r.ignored_json_lines,
+        index_base,
+        indexed_without_errors,
+        errors_not_indexed,
+        agrees,
+    }
+}
+
+fn render_block(
+    block: &Block,
+    context: &ManifestContext,
+    options: &ReportOptions,
+    keep_error_lines: bool,
+) -> Result<RenderedBlock, Error> {
+    let analysis = analyze_block(block, &options.analyze);
+    let raw = options.csv_raw;
+    let mut out = RenderedBlock {
+        stats: analysis.stats,
+        bytes: block.byte_len(),
+        ..RenderedBlock::default()
+    };
+    let to_err = |source: io::Error| Error::Write {
+        path: PathBuf::from("issues.csv"),
+        source,
+    };
+    let mut w = csv_writer(Vec::with_capacity(analysis.issues.len() * 160));
+    let mut seen_on_line: Vec<(Severity, &str)> = Vec::new();
+    let mut current_line = None;
+    for issue in &analysis.issues {
+        write_issue(&mut w, context, issue, raw).map_err(to_err)?;
+        if current_line != issue.line {
+            current_line = issue.line;
+            seen_on_line.clear();
+        }
+        let agg = out
+            .codes
+            .entry((issue.severity, issue.code.clone()))
+            .or_default();
+        agg.issues += 1;
+        if !seen_on_line.contains(&(issue.severity, issue.code.as_str())) {
+            seen_on_line.push((issue.severity, issue.code.as_str()));
+            agg.images += 1;
+        }
+        if let Some(line) = issue.line {
+            agg.first_line = Some(agg.first_line.map_or(line, |f| f.min(line)));
+        }
+    }
+    out.issues_csv = w.into_inner().map_err(|e| to_err(e.into_error()))?;
+
+    let mut w = csv_writer(Vec::with_capacity(analysis.rows.len() * 120));
+    for row in &analysis.rows {
+        write_image(&mut w, context, row, raw).map_err(to_err)?;
+        let in_error = row.status == ImageStatus::Error;
+        for (label, &boxes) in row.labels.iter().zip(&row.label_boxes) {
+            let e = out.labels.entry(label.clone()).or_default();
+            e.images += 1;
+            e.boxes += u64::from(boxes);
+            e.images_with_errors += u64::from(in_error);
+        }
+        if keep_error_lines && matches!(row.status, ImageStatus::Error | ImageStatus::Unparsable) {
+            out.error_lines.push(row.line);
+        }
+    }
+    out.images_csv = w.into_inner().map_err(|e| to_err(e.into_error()))?;
+    Ok(out)
+}
+
+fn num(buf: &mut itoa::Buffer, n: u64) -> &str {
+    buf.format(n)
+}
+
+fn opt_num(buf: &mut itoa::Buffer, n: Option<u64>) -> &str {
+    match n {
+        Some(n) => buf.format(n),
+        None => "",
+    }
+}
+
+fn write_issue<W: Write>(
+    w: &mut csv::Writer<W>,
+    c: &ManifestContext,
+    i: &Issue,
+    raw: bool,
+) -> io::Result<()> {
+    let mut b1 = itoa::Buffer::new();
+    let mut b2 = itoa::Buffer::new();
+    w.write_record([
+        &*safe_cell(&c.project, raw),
+        &*safe_cell(&c.version, raw),
+        c.dataset.as_str(),
+        &*safe_cell(&c.manifest, raw),
+        opt_num(&mut b1, i.line),
+        &*safe_cell(&i.source_ref, raw),
+        i.level.as_str(),
+        &*safe_cell(&i.attribute, raw),
+        opt_num(&mut b2, i.annotation.map(u64::from)),
+        &*safe_cell(&i.label, raw),
+        i.severity.as_str(),
+        &*safe_cell(&i.code, raw),
+        &*safe_cell(&i.message, raw),
+    ])?;
+    Ok(())
+}
+
+fn write_image<W: Write>(
+    w: &mut csv::Writer<W>,
+    c: &ManifestContext,
+    r: &ImageRow,
+    raw: bool,
+) -> io::Result<()> {
+    let (mut b1, mut b2, mut b3, mut b4) = (
+        itoa::Buffer::new(),
+        itoa::Buffer::new(),
+        itoa::Buffer::new(),
+        itoa::Buffer::new(),
+    );
+    let labels = r.labels.join(";");
+    w.write_record([
+        &*safe_cell(&c.project, raw),
+        &*safe_cell(&c.version, raw),
+        c.dataset.as_str(),
+        &*safe_cell(&c.manifest, raw),
+        num(&mut b1, r.line),
+        &*safe_cell(&r.source_ref, raw),
+        r.status.as_str(),
+        num(&mut b2, u64::from(r.errors)),
+        num(&mut b3, u64::from(r.warnings)),
+        &*safe_cell(&labels, raw),
+        num(&mut b4, u64::from(r.boxes)),
+    ])?;
+    Ok(())
+}
+
+fn write_summary_row<W: Write>(
+    w: &mut csv::Writer<W>,
+    m: &ManifestReport,
+    raw: bool,
+) -> io::Result<()> {
+    let c = &m.context;
+    let s = &m.stats;
+    let r = m.rekognition.clone().unwrap_or_default();
+    let agrees = match &m.rekognition {
+        None => "",
+        Some(r) if r.agrees => "yes",
+        Some(_) => "no",
+    };
+    let mut b: [itoa::Buffer; 12] = std::array::from_fn(|_| itoa::Buffer::new());
+    let [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11] = &mut b;
+    w.write_record([
+        &*safe_cell(&c.project, raw),
+        &*safe_cell(&c.version, raw),
+        c.dataset.as_str(),
+        &*safe_cell(&c.manifest, raw),
+        num(b0, s.lines),
+        num(b1, s.blank),
+        num(b2, s.unparsable),
+        num(b3, s.ok),
+        num(b4, s.warning),
+        num(b5, s.error),
+        num(b6, s.error_issues),
+        num(b7, s.warning_issues),
+        opt_num(b8, r.total),
+        opt_num(b9, r.valid),
+        opt_num(b10, r.invalid),
+        opt_num(b11, r.ignored),
+        agrees,
+    ])?;
+    Ok(())
+}
+
+fn write_code_row<W: Write>(w: &mut csv::Writer<W>, c: &CodeRow, raw: bool) -> io::Result<()> {
+    let info = code_info(&c.code);
+    let (mut b1, mut b2, mut b3) = (
+        itoa::Buffer::new(),
+        itoa::Buffer::new(),
+        itoa::Buffer::new(),
+    );
+    w.write_record([
+        &*safe_cell(&c.project, raw),
+        &*safe_cell(&c.version, raw),
+        c.dataset.as_str(),
+        c.severity.as_str(),
+        &*safe_cell(&c.code, raw),
+        num(&mut b1, c.issues),
+        num(&mut b2, c.images),
+        opt_num(&mut b3, c.first_line),
+        info.map_or("", |i| i.meaning),
+        info.map_or("", |i| i.fix),
+    ])?;
+    Ok(())
+}
+
+fn write_label_row<W: Write>(w: &mut csv::Writer<W>, l: &LabelRow, raw: bool) -> io::Result<()> {
+    let (mut b1, mut b2, mut b3) = (
+        itoa::Buffer::new(),
+        itoa::Buffer::new(),
+        itoa::Buffer::new(),
+    );
+    w.write_record([
+        &*safe_cell(&l.project, raw),
+        &*safe_cell(&l.version, raw),
+        l.dataset.as_str(),
+        &*safe_cell(&l.label, raw),
+        num(&mut b1, l.images),
+        num(&mut b2, l.boxes),
+        num(&mut b3, l.images_with_errors),
+    ])?;
+    Ok(())
+}
