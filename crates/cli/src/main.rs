@@ -1,1 +1,313 @@
-fn main() {}
+//! `rekcheck`: explain failed Amazon Rekognition Custom Labels trainings.
+//!
+//! The binary owns flags, wiring, output, progress and exit codes; the analysis lives in the
+//! `rekcheck-analyze` library.
+
+mod inputs;
+mod render;
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use rekcheck_analyze::{
+    AnalyzeOptions, Dataset, Issue, Level, ManifestContext, ManifestSummary, ReportOptions,
+    ReportWriter, Severity,
+};
+
+use crate::inputs::{EXPECTED_NAMES, Failure, Group, discover};
+
+/// Exit code: no issue at or above `--fail-on`.
+const EXIT_OK: u8 = 0;
+/// Exit code: issues at or above `--fail-on`.
+const EXIT_ISSUES: u8 = 1;
+/// Exit code: something could not be read or written.
+const EXIT_FATAL: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rekcheck",
+    version,
+    about = "Explain failed Amazon Rekognition Custom Labels trainings: per-image errors and statistics as CSV",
+    after_help = "Exit codes: 0 no issue at or above --fail-on, 1 issues found, 2 something could not be read or written."
+)]
+struct Cli {
+    /// More logging on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Report the errors and warnings of Rekognition's validation results as CSV.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    /// Exit 1 when any error is found.
+    Error,
+    /// Exit 1 when any error or warning is found.
+    Warning,
+    /// Never exit 1 (for scheduled jobs).
+    Never,
+}
+
+#[derive(Debug, clap::Args)]
+struct ReportArgs {
+    /// Validation manifests, manifest summaries, or folders holding them (a copy of the
+    /// training's S3 output prefix).
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Folder for the five CSV files.
+    #[arg(long, short, default_value = "rekcheck-report", value_name = "DIR")]
+    out: PathBuf,
+    /// Exit with 1 when an issue of this severity or worse is found.
+    #[arg(long, value_enum, default_value = "error")]
+    fail_on: FailOn,
+    /// Analysis threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Lines longer than this many bytes are reported as unparsable.
+    #[arg(long, default_value_t = rekcheck_analyze::DEFAULT_MAX_LINE_BYTES, value_name = "BYTES")]
+    max_line_bytes: usize,
+    /// Write cells as found, without the leading ' that stops spreadsheets running formulas.
+    #[arg(long)]
+    csv_raw: bool,
+    /// Hide progress bars.
+    #[arg(long)]
+    no_progress: bool,
+    /// Print nothing but errors on stderr (no progress, no summary).
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Report(args) => report(&args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("rekcheck: error: {e:#}");
+            ExitCode::from(EXIT_FATAL)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal())
+        .try_init();
+}
+
+fn report(args: &ReportArgs) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let mut failures: Vec<Failure> = Vec::new();
+    let groups = discover(&args.paths, &mut failures);
+    let inputs: usize = groups
+        .iter()
+        .map(|g| g.manifests.len() + usize::from(g.summary.is_some()))
+        .sum();
+    if inputs == 0 {
+        for f in &failures {
+            eprintln!("rekcheck: error: {}: {:#}", f.what, f.error);
+        }
+        let searched: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        anyhow::bail!(
+            "no manifests found in {}; in a folder rekcheck reads {EXPECTED_NAMES} (name a file directly to read it whatever its name)",
+            searched.join(", ")
+        );
+    }
+
+    let options = ReportOptions {
+        analyze: AnalyzeOptions {
+            max_line_bytes: args.max_line_bytes,
+            ..AnalyzeOptions::default()
+        },
+        threads: args.threads.unwrap_or(0),
+        csv_raw: args.csv_raw,
+    };
+    let mut writer = ReportWriter::create(&args.out, options)?;
+    let show_progress = !args.quiet && !args.no_progress && std::io::stderr().is_terminal();
+    let total_bytes: u64 = groups
+        .iter()
+        .flat_map(|g| &g.manifests)
+        .filter_map(|m| fs_err::metadata(&m.path).ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = render::progress_bar(show_progress, total_bytes);
+
+    let mut notes: Vec<String> = Vec::new();
+    for group in &groups {
+        add_group(&mut writer, group, &mut failures, &mut notes, &mut |n| {
+            bar.inc(n)
+        })?;
+    }
+    bar.finish_and_clear();
+    let summary = writer.finish()?;
+
+    if !args.quiet {
+        let text = render::summary(&summary, &notes, started.elapsed());
+        eprint!("{text}");
+    }
+    for f in &failures {
+        eprintln!("rekcheck: error: {}: {:#}", f.what, f.error);
+    }
+    if !failures.is_empty() {
+        return Ok(EXIT_FATAL);
+    }
+    let fail = match args.fail_on {
+        FailOn::Error => summary.has_issues_at(Severity::Error),
+        FailOn::Warning => summary.has_issues_at(Severity::Warning),
+        FailOn::Never => false,
+    };
+    Ok(if fail { EXIT_ISSUES } else { EXIT_OK })
+}
+
+/// Adds one training's files to the report: the summary's terminal errors, then each manifest.
+fn add_group(
+    writer: &mut ReportWriter,
+    group: &Group,
+    failures: &mut Vec<Failure>,
+    notes: &mut Vec<String>,
+    progress: &mut dyn FnMut(u64),
+) -> anyhow::Result<()> {
+    let summary = group.summary.as_ref().and_then(|input| {
+        let parsed = fs_err::read(&input.path)
+            .map_err(anyhow::Error::from)
+            .and_then(|bytes| {
+                ManifestSummary::from_slice(&bytes).map_err(|e| {
+                    anyhow::anyhow!(
+                        "not a valid manifest summary ({e}); expected one JSON object with `statistics` and `errors`"
+                    )
+                })
+            });
+        match parsed {
+            Ok(s) => Some((input, s)),
+            Err(error) => {
+                failures.push(Failure {
+                    what: input.display.clone(),
+                    error,
+                });
+                None
+            }
+        }
+    });
+    for extra in &group.extra_summaries {
+        notes.push(format!(
+            "{} was not used: {} is the manifest summary of the same training",
+            extra.display,
+            group.summary.as_ref().map_or("", |s| s.display.as_str())
+        ));
+    }
+    let context = |dataset: Dataset, manifest: &str| ManifestContext {
+        project: group.project.clone(),
+        version: group.version.clone(),
+        dataset,
+        manifest: manifest.to_owned(),
+    };
+
+    if let Some((input, s)) = &summary {
+        let sides = [
+            (Dataset::Training, s.statistics.training.as_ref()),
+            (Dataset::Testing, s.statistics.testing.as_ref()),
+        ];
+        for (dataset, side) in sides {
+            let issues = side.map(|d| terminal_issues(&d.errors)).unwrap_or_default();
+            writer.add_manifest_issues(&context(dataset, &input.display), &issues)?;
+        }
+        writer.add_manifest_issues(
+            &context(Dataset::Unknown, &input.display),
+            &terminal_issues(&s.errors),
+        )?;
+    }
+
+    for m in &group.manifests {
+        let side = summary.as_ref().and_then(|(_, s)| match m.dataset {
+            Dataset::Training => s.statistics.training.as_ref(),
+            Dataset::Testing => s.statistics.testing.as_ref(),
+            Dataset::Unknown => None,
+        });
+        let file = match fs_err::File::open(&m.path) {
+            Ok(f) => f,
+            Err(e) => {
+                failures.push(Failure {
+                    what: m.display.clone(),
+                    error: e.into(),
+                });
+                continue;
+            }
+        };
+        let result = writer.add_manifest(&context(m.dataset, &m.display), file, side, progress);
+        match result {
+            Ok(_) => {}
+            Err(rekcheck_analyze::Error::Read { source, .. }) => failures.push(Failure {
+                what: m.display.clone(),
+                error: anyhow::Error::new(source).context(
+                    "reading stopped part-way; the rows before the failure are in the report",
+                ),
+            }),
+            Err(e) => {
+                return Err(e).with_context(|| format!("writing the report for {}", m.display));
+            }
+        }
+    }
+
+    // Datasets the summary describes but whose manifest is not here keep their counts.
+    if let Some((input, s)) = &summary {
+        for (dataset, side) in [
+            (Dataset::Training, s.statistics.training.as_ref()),
+            (Dataset::Testing, s.statistics.testing.as_ref()),
+        ] {
+            if let Some(side) = side
+                && !group.manifests.iter().any(|m| m.dataset == dataset)
+            {
+                writer.add_rekognition_only(&context(dataset, &input.display), side);
+                notes.push(format!(
+                    "{} describes a {} manifest that is not among the inputs; only its counts are reported",
+                    input.display,
+                    dataset.as_str()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn terminal_issues(errors: &[rekcheck_analyze::SummaryError]) -> Vec<Issue> {
+    errors
+        .iter()
+        .map(|e| Issue {
+            line: None,
+            source_ref: String::new(),
+            level: Level::Manifest,
+            attribute: String::new(),
+            annotation: None,
+            label: String::new(),
+            severity: if e.code.starts_with("WARNING_") {
+                Severity::Warning
+            } else {
+                Severity::Error
+            },
+            code: e.code.clone(),
+            message: e.message.clone(),
+        })
+        .collect()
+}

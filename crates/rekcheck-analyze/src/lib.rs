@@ -49,7 +49,7 @@ pub use engine::ordered_par_map;
 pub use framing::{
     Block, BlockKind, BlockReader, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_LINE_BYTES, Framer, block_lines,
 };
-pub use line::{LineOutcome, analyze_line, oversized_line};
+pub use line::{LineOutcome, MAX_DEPTH, analyze_line, oversized_line};
 pub use model::{Dataset, ImageRow, ImageStatus, Issue, Level, Severity};
 pub use report::{
     AnalyzeOptions, BlockAnalysis, CODES_HEADER, CodeRow, Error, IMAGES_HEADER, ISSUES_HEADER,

@@ -1,0 +1,228 @@
+//! What the binary prints on stderr: the progress bar and the readable summary.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rekcheck_analyze::{Dataset, ReportSummary, Severity, code_info};
+
+pub(crate) fn progress_bar(show: bool, total: u64) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+fn dataset_name(d: Dataset) -> &'static str {
+    match d {
+        Dataset::Unknown => "dataset?",
+        d => d.as_str(),
+    }
+}
+
+fn who(project: &str, version: &str) -> String {
+    if project.is_empty() && version.is_empty() {
+        String::new()
+    } else {
+        format!("{project}/{version} ")
+    }
+}
+
+/// The label overlap between testing and training, per training, when it needs a look.
+pub(crate) fn label_flags(summary: &ReportSummary) -> Vec<String> {
+    let mut sets: BTreeMap<(&str, &str), (BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
+    for l in &summary.labels {
+        let e = sets.entry((&l.project, &l.version)).or_default();
+        match l.dataset {
+            Dataset::Training => {
+                e.0.insert(&l.label);
+            }
+            Dataset::Testing => {
+                e.1.insert(&l.label);
+            }
+            Dataset::Unknown => {}
+        }
+    }
+    let mut out = Vec::new();
+    for ((project, version), (train, test)) in sets {
+        if test.is_empty() || train.is_empty() {
+            continue;
+        }
+        let missing: Vec<&str> = test.difference(&train).copied().collect();
+        let shared = test.len() - missing.len();
+        #[allow(clippy::cast_precision_loss)]
+        let pct = shared as f64 * 100.0 / test.len() as f64;
+        if missing.is_empty() {
+            continue;
+        }
+        let mut line = format!(
+            "{}{} of {} testing labels are missing from training: {}",
+            who(project, version),
+            missing.len(),
+            test.len(),
+            missing
+                .iter()
+                .map(|m| format!("\"{m}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if pct < 50.0 {
+            let _ = write!(
+                line,
+                "; overlap is {pct:.0} %, under the 50 % Rekognition needs (ERROR_INSUFFICIENT_LABEL_OVERLAP)"
+            );
+        } else {
+            let _ = write!(line, "; overlap is {pct:.0} %");
+        }
+        out.push(line);
+    }
+    out
+}
+
+/// The readable summary printed on stderr after a report.
+pub(crate) fn summary(summary: &ReportSummary, notes: &[String], elapsed: Duration) -> String {
+    let mut s = String::new();
+    let lines: u64 = summary.manifests.iter().map(|m| m.stats.lines).sum();
+    let _ = writeln!(
+        s,
+        "rekcheck: {} manifest(s), {lines} lines in {:.1} s",
+        summary.manifests.len(),
+        elapsed.as_secs_f64()
+    );
+    for m in &summary.manifests {
+        let c = &m.context;
+        let st = &m.stats;
+        let _ = writeln!(
+            s,
+            "\n{}{} {}",
+            who(&c.project, &c.version),
+            dataset_name(c.dataset),
+            c.manifest
+        );
+        let _ = writeln!(
+            s,
+            "  {} lines: {} ok, {} warning, {} error, {} unparsable, {} blank",
+            st.lines, st.ok, st.warning, st.error, st.unparsable, st.blank
+        );
+        if let Some(r) = &m.rekognition {
+            let n = |v: Option<u64>| v.map_or_else(|| "?".to_owned(), |v| v.to_string());
+            let verdict = if r.agrees {
+                "agrees with rekcheck".to_owned()
+            } else {
+                let mut why = Vec::new();
+                if r.total != Some(st.lines) {
+                    why.push(format!(
+                        "it counts {} lines, rekcheck {}",
+                        n(r.total),
+                        st.lines
+                    ));
+                }
+                if r.indexed_without_errors > 0 {
+                    why.push(format!(
+                        "{} listed lines carry no error",
+                        r.indexed_without_errors
+                    ));
+                }
+                if r.errors_not_indexed > 0 {
+                    why.push(format!(
+                        "{} lines with errors are not listed",
+                        r.errors_not_indexed
+                    ));
+                }
+                format!("differs: {}", why.join("; "))
+            };
+            let base = match r.index_base {
+                Some(b) => format!(", error indices are {b}-based"),
+                None => String::new(),
+            };
+            let _ = writeln!(
+                s,
+                "  Rekognition's summary: {} lines, {} valid, {} invalid, {} ignored{base}; {verdict}",
+                n(r.total),
+                n(r.valid),
+                n(r.invalid),
+                n(r.ignored)
+            );
+        }
+    }
+
+    if !summary.terminal.is_empty() {
+        let _ = writeln!(s, "\nTerminal errors (training stopped on these):");
+        for (c, i) in &summary.terminal {
+            let side = if c.dataset == Dataset::Unknown {
+                "both datasets".to_owned()
+            } else {
+                c.dataset.as_str().to_owned()
+            };
+            let _ = writeln!(
+                s,
+                "  {}[{side}] {}: {}",
+                who(&c.project, &c.version),
+                i.code,
+                i.message
+            );
+            if let Some(info) = code_info(&i.code) {
+                let _ = writeln!(s, "      fix: {}", info.fix);
+            }
+        }
+    }
+
+    // Top codes across the report.
+    let mut totals: BTreeMap<(Severity, &str), (u64, u64)> = BTreeMap::new();
+    for c in &summary.codes {
+        let e = totals.entry((c.severity, &c.code)).or_default();
+        e.0 += c.issues;
+        e.1 += c.images;
+    }
+    let mut top: Vec<_> = totals.into_iter().collect();
+    top.sort_by(|a, b| {
+        a.0.0
+            .cmp(&b.0.0)
+            .then(b.1.0.cmp(&a.1.0))
+            .then(a.0.1.cmp(b.0.1))
+    });
+    if !top.is_empty() {
+        let _ = writeln!(s, "\nTop codes:");
+        for ((severity, code), (issues, images)) in top.iter().take(8) {
+            let _ = writeln!(s, "  {issues:>7} {severity:<7} {code} ({images} images)");
+            if let Some(info) = code_info(code) {
+                let _ = writeln!(s, "          {} Fix: {}", info.meaning, info.fix);
+            }
+        }
+        if top.len() > 8 {
+            let _ = writeln!(s, "  ... {} more codes in codes.csv", top.len() - 8);
+        }
+    }
+
+    let flags = label_flags(summary);
+    if !flags.is_empty() {
+        let _ = writeln!(s, "\nLabels:");
+        for f in flags {
+            let _ = writeln!(s, "  {f}");
+        }
+    }
+    if !notes.is_empty() {
+        let _ = writeln!(s, "\nNotes:");
+        for n in notes {
+            let _ = writeln!(s, "  {n}");
+        }
+    }
+    if let Some(first) = summary.files.first()
+        && let Some(dir) = first.parent()
+    {
+        let _ = writeln!(
+            s,
+            "\nReport: {}/{{issues,images,summary,codes,labels}}.csv",
+            dir.display()
+        );
+    }
+    s
+}
