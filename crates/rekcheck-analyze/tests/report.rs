@@ -1,0 +1,210 @@
+//! The CSV report: exact headers, safe cells, identical bytes for any thread count, atomic files,
+//! and the comparison with Rekognition's manifest summary.
+
+use std::path::Path;
+
+use rekcheck_analyze::{
+    CODES_HEADER, Dataset, IMAGES_HEADER, ISSUES_HEADER, LABELS_HEADER, ManifestContext,
+    ManifestSummary, REPORT_FILES, ReportOptions, ReportWriter, SUMMARY_HEADER,
+};
+use rekcheck_testkit::generate::{GenOptions, generate};
+
+fn ctx(dataset: Dataset) -> ManifestContext {
+    ManifestContext {
+        project: "p".into(),
+        version: "v1".into(),
+        dataset,
+        manifest: "m.json".into(),
+    }
+}
+
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header = r.headers().unwrap().iter().map(str::to_owned).collect();
+    let rows = r
+        .records()
+        .map(|rec| rec.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    (header, rows)
+}
+
+fn write_report(dir: &Path, manifest: &[u8], threads: usize, csv_raw: bool) {
+    let options = ReportOptions {
+        threads,
+        csv_raw,
+        analyze: rekcheck_analyze::AnalyzeOptions {
+            block_bytes: 4096,
+            ..Default::default()
+        },
+    };
+    let mut w = ReportWriter::create(dir, options).unwrap();
+    w.add_manifest(&ctx(Dataset::Training), manifest, None, &mut |_| {})
+        .unwrap();
+    w.finish().unwrap();
+}
+
+#[test]
+fn headers_are_exact_and_rows_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = br#"{"source-ref":"s3://b/a.jpg","bb":{"annotations":[{"class_id":0,"errors":[{"code":"ERROR_INVALID_BOUNDING_BOX","message":"off, \"frame\"\nnext"}]}]},"bb-metadata":{"class-map":{"0":"cat"}}}
+
+not json
+"#;
+    write_report(dir.path(), m, 2, false);
+    let expected: [&[&str]; 5] = [
+        ISSUES_HEADER,
+        IMAGES_HEADER,
+        SUMMARY_HEADER,
+        CODES_HEADER,
+        LABELS_HEADER,
+    ];
+    for (name, header) in REPORT_FILES.iter().zip(expected) {
+        let (h, _) = read_csv(&dir.path().join(name));
+        assert_eq!(
+            h,
+            header.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>(),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        ISSUES_HEADER.join(","),
+        "project,version,dataset,manifest,line,source_ref,level,attribute,annotation,label,severity,code,message"
+    );
+    let (_, issues) = read_csv(&dir.path().join("issues.csv"));
+    assert_eq!(issues.len(), 2);
+    assert_eq!(
+        issues[0],
+        [
+            "p",
+            "v1",
+            "training",
+            "m.json",
+            "1",
+            "s3://b/a.jpg",
+            "annotation",
+            "bb",
+            "0",
+            "cat",
+            "error",
+            "ERROR_INVALID_BOUNDING_BOX",
+            "off, \"frame\"\nnext"
+        ]
+    );
+    assert_eq!(issues[1][4], "3");
+    assert_eq!(issues[1][11], "REKCHECK_UNPARSABLE_LINE");
+    let (_, summary) = read_csv(&dir.path().join("summary.csv"));
+    assert_eq!(summary[0][4..12], ["3", "1", "1", "0", "0", "1", "2", "0"]);
+    let (_, images) = read_csv(&dir.path().join("images.csv"));
+    assert_eq!(images[0][6..], ["error", "1", "0", "cat", "1"]);
+    let (_, codes) = read_csv(&dir.path().join("codes.csv"));
+    assert_eq!(
+        codes[0][3..8],
+        ["error", "ERROR_INVALID_BOUNDING_BOX", "1", "1", "1"]
+    );
+    assert!(!codes[0][8].is_empty(), "meaning from the code table");
+    let (_, labels) = read_csv(&dir.path().join("labels.csv"));
+    assert_eq!(labels, [["p", "v1", "training", "cat", "1", "1", "1"]]);
+    // RFC 4180 record terminators.
+    let bytes = std::fs::read(dir.path().join("labels.csv")).unwrap();
+    assert!(bytes.ends_with(b"\r\n"));
+}
+
+#[test]
+fn formula_cells_are_defused_unless_raw() {
+    let m = br#"{"source-ref":"=HYPERLINK(\"x\")","l":1,"l-metadata":{"class-name":"+cmd"},"errors":[{"code":"@X","message":"-1"}]}"#;
+    let dir = tempfile::tempdir().unwrap();
+    write_report(dir.path(), m, 1, false);
+    let (_, issues) = read_csv(&dir.path().join("issues.csv"));
+    assert_eq!(issues[0][5], "'=HYPERLINK(\"x\")");
+    assert_eq!(issues[0][11], "'@X");
+    assert_eq!(issues[0][12], "'-1");
+    let (_, images) = read_csv(&dir.path().join("images.csv"));
+    assert_eq!(images[0][9], "'+cmd");
+    let raw = tempfile::tempdir().unwrap();
+    write_report(raw.path(), m, 1, true);
+    let (_, issues) = read_csv(&raw.path().join("issues.csv"));
+    assert_eq!(issues[0][5], "=HYPERLINK(\"x\")");
+    assert_eq!(issues[0][12], "-1");
+}
+
+#[test]
+fn output_bytes_do_not_depend_on_the_thread_count() {
+    let mut m = Vec::new();
+    generate(
+        &mut m,
+        400_000,
+        &GenOptions {
+            seed: 5,
+            issue_per_mille: 200,
+            ..GenOptions::default()
+        },
+    )
+    .unwrap();
+    let one = tempfile::tempdir().unwrap();
+    let four = tempfile::tempdir().unwrap();
+    write_report(one.path(), &m, 1, false);
+    write_report(four.path(), &m, 4, false);
+    for name in REPORT_FILES {
+        let a = std::fs::read(one.path().join(name)).unwrap();
+        let b = std::fs::read(four.path().join(name)).unwrap();
+        assert!(a.len() > 100, "{name} is nearly empty");
+        assert!(a == b, "{name} differs between 1 and 4 threads");
+    }
+}
+
+#[test]
+fn nothing_appears_under_final_names_until_finish_and_a_dropped_report_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = ReportWriter::create(dir.path(), ReportOptions::default()).unwrap();
+    w.add_manifest(&ctx(Dataset::Training), &b"{}\n"[..], None, &mut |_| {})
+        .unwrap();
+    for name in REPORT_FILES {
+        assert!(
+            !dir.path().join(name).exists(),
+            "{name} visible before finish"
+        );
+    }
+    drop(w);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "temporary files left behind"
+    );
+
+    let w = ReportWriter::create(dir.path(), ReportOptions::default()).unwrap();
+    let summary = w.finish().unwrap();
+    assert_eq!(summary.files.len(), 5);
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 5, "{names:?}");
+}
+
+fn compare(indices: &str, total: u64) -> rekcheck_analyze::RekognitionCounts {
+    let summary = ManifestSummary::from_slice(
+        format!(r#"{{"statistics":{{"training":{{"total_json_lines":{total},"error_json_line_indices":{indices}}}}}}}"#).as_bytes(),
+    )
+    .unwrap();
+    let m =
+        b"{}\n{\"errors\":[{\"code\":\"ERROR_X\"}]}\n{}\n{\"errors\":[{\"code\":\"ERROR_Y\"}]}\n";
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = ReportWriter::create(dir.path(), ReportOptions::default()).unwrap();
+    let side = summary.statistics.training.as_ref();
+    let r = w
+        .add_manifest(&ctx(Dataset::Training), &m[..], side, &mut |_| {})
+        .unwrap();
+    r.rekognition.clone().unwrap()
+}
+
+#[test]
+fn the_index_base_is_worked_out_from_the_lines_in_error() {
+    let one = compare("[2,4]", 4);
+    assert_eq!((one.index_base, one.agrees), (Some(1), true));
+    let zero = compare("[1,3]", 4);
+    assert_eq!((zero.index_base, zero.agrees), (Some(0), true));
+    let short = compare("[2]", 4);
+    assert_eq!((short.agrees, short.errors_not_indexed), (false, 1));
+    let wrong_total = compare("[2,4]", 5);
+    assert!(!wrong_total.agrees);
+}
