@@ -47,6 +47,8 @@ pub(crate) struct Failure {
     pub(crate) error: anyhow::Error,
 }
 
+// Rekognition writes these names exactly, `.json` included.
+#[allow(clippy::case_sensitive_file_extension_comparisons)]
 fn folder_kind(name: &str) -> Option<Kind> {
     if name == "manifest_summary.json"
         || (name.starts_with("ManifestSummary-") && name.ends_with(".json"))

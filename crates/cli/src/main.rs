@@ -27,6 +27,8 @@ const EXIT_ISSUES: u8 = 1;
 /// Exit code: something could not be read or written.
 const EXIT_FATAL: u8 = 2;
 
+// Doc comments are help texts here: no Markdown.
+#[allow(clippy::doc_markdown)]
 #[derive(Debug, Parser)]
 #[command(
     name = "rekcheck",
@@ -157,7 +159,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     let mut notes: Vec<String> = Vec::new();
     for group in &groups {
         add_group(&mut writer, group, &mut failures, &mut notes, &mut |n| {
-            bar.inc(n)
+            bar.inc(n);
         })?;
     }
     bar.finish_and_clear();

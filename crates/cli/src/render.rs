@@ -38,7 +38,8 @@ fn who(project: &str, version: &str) -> String {
 
 /// The label overlap between testing and training, per training, when it needs a look.
 pub(crate) fn label_flags(summary: &ReportSummary) -> Vec<String> {
-    let mut sets: BTreeMap<(&str, &str), (BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
+    type LabelSets<'a> = (BTreeSet<&'a str>, BTreeSet<&'a str>);
+    let mut sets: BTreeMap<(&str, &str), LabelSets<'_>> = BTreeMap::new();
     for l in &summary.labels {
         let e = sets.entry((&l.project, &l.version)).or_default();
         match l.dataset {

@@ -132,16 +132,13 @@ impl Framer {
     fn push_body(&mut self, mut data: &[u8], out: &mut Vec<Block>) {
         while !data.is_empty() {
             if let Some(skipped) = self.skipping {
-                match memchr(b'\n', data) {
-                    Some(i) => {
-                        self.emit_oversized(skipped + i as u64, out);
-                        self.skipping = None;
-                        data = &data[i + 1..];
-                    }
-                    None => {
-                        self.skipping = Some(skipped + data.len() as u64);
-                        return;
-                    }
+                if let Some(i) = memchr(b'\n', data) {
+                    self.emit_oversized(skipped + i as u64, out);
+                    self.skipping = None;
+                    data = &data[i + 1..];
+                } else {
+                    self.skipping = Some(skipped + data.len() as u64);
+                    return;
                 }
                 continue;
             }

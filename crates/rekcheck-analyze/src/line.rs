@@ -69,7 +69,7 @@ pub const MAX_DEPTH: usize = 128;
 
 /// The 1-based column of the bracket that opens level `MAX_DEPTH + 1`, if any.
 ///
-/// serde_json skips ignored values without a depth limit, so the limit is checked here; the
+/// `serde_json` skips ignored values without a depth limit, so the limit is checked here; the
 /// full scan only runs on lines with enough brackets to be that deep.
 fn too_deep(raw: &[u8]) -> Option<usize> {
     if memchr::memchr2_iter(b'[', b'{', raw).count() <= MAX_DEPTH {
@@ -143,7 +143,6 @@ fn parse_line(text: &str) -> Result<ParsedLine<'_>, String> {
         .first()
         .copied();
     let found = match first {
-        Some(b'{') => None,
         Some(b'[') => Some("an array"),
         Some(b'"') => Some("a string"),
         Some(b'-' | b'0'..=b'9') => Some("a number"),
@@ -211,7 +210,7 @@ struct Attribute<'a> {
     name: Cow<'a, str>,
     /// The value was a JSON object (a bounding-box attribute or similar).
     is_object: bool,
-    /// The value was an array of class ids (a SageMaker multi-label attribute).
+    /// The value was an array of class ids (a `SageMaker` multi-label attribute).
     class_ids: Vec<ClassId<'a>>,
     containers: Vec<Container<'a>>,
     annotations: Vec<Annotation<'a>>,
@@ -352,7 +351,11 @@ impl<'de> de::Deserialize<'de> for MaybeClassId<'de> {
             fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
                 Ok(MaybeClassId(i64::try_from(v).ok().map(ClassId::Int)))
             }
-            #[allow(clippy::cast_possible_truncation, clippy::float_cmp)]
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_precision_loss,
+                clippy::float_cmp
+            )]
             fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
                 let i = v as i64;
                 Ok(MaybeClassId((i as f64 == v).then_some(ClassId::Int(i))))

@@ -477,7 +477,7 @@ impl ReportSummary {
 // The writer.
 
 /// Options of a report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReportOptions {
     /// How lines are read.
     pub analyze: AnalyzeOptions,
@@ -485,16 +485,6 @@ pub struct ReportOptions {
     pub threads: usize,
     /// Write cells exactly as found, without the `'` that defuses spreadsheet formulas.
     pub csv_raw: bool,
-}
-
-impl Default for ReportOptions {
-    fn default() -> Self {
-        ReportOptions {
-            analyze: AnalyzeOptions::default(),
-            threads: 0,
-            csv_raw: false,
-        }
-    }
 }
 
 struct CsvFile {
@@ -758,7 +748,8 @@ impl ReportWriter {
             bytes,
             rekognition,
         });
-        Ok(self.manifests.last().expect("just pushed"))
+        let last = self.manifests.len() - 1;
+        Ok(&self.manifests[last])
     }
 
     /// Adds a `summary.csv` row for a dataset the manifest summary describes but whose manifest
@@ -869,7 +860,7 @@ fn compare(r: &DatasetStatistics, stats: &Stats, error_lines: &[u64]) -> Rekogni
     } else {
         let one = indices.iter().filter(|&&i| ours.contains(&i)).count();
         let zero = indices.iter().filter(|&&i| ours.contains(&(i + 1))).count();
-        Some(if zero > one { 0 } else { 1 })
+        Some(u8::from(zero <= one))
     };
     let theirs: HashSet<u64> = indices
         .iter()

@@ -1,0 +1,185 @@
+//! End-to-end tests of the `rekcheck` binary on the bundled sample scenarios.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn rekcheck(args: &[&str], out: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rekcheck"))
+        .current_dir(root())
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
+const FILES: [&str; 5] = [
+    "issues.csv",
+    "images.csv",
+    "summary.csv",
+    "codes.csv",
+    "labels.csv",
+];
+
+fn snapshot_scenario(name: &str, expected_exit: i32) {
+    let out = tempfile::tempdir().unwrap();
+    let path = format!("sample-manifests/{name}");
+    let o = rekcheck(&["report", &path, "--threads", "2"], out.path());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(expected_exit), "{stderr}");
+    assert!(o.stdout.is_empty(), "stdout carries data only");
+    for file in FILES {
+        let text = std::fs::read_to_string(out.path().join(file)).unwrap();
+        insta::assert_snapshot!(format!("{name}__{file}"), text.replace("\r\n", "\n"));
+    }
+    // The same bytes with one thread.
+    let one = tempfile::tempdir().unwrap();
+    let o1 = rekcheck(&["report", &path, "--threads", "1"], one.path());
+    assert_eq!(o1.status.code(), Some(expected_exit));
+    for file in FILES {
+        assert_eq!(
+            std::fs::read(out.path().join(file)).unwrap(),
+            std::fs::read(one.path().join(file)).unwrap(),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn failed_object_detection_scenario() {
+    snapshot_scenario("failed-object-detection", 1);
+}
+
+#[test]
+fn failed_classification_scenario() {
+    snapshot_scenario("failed-classification", 1);
+}
+
+#[test]
+fn clean_training_scenario() {
+    snapshot_scenario("clean-training", 0);
+}
+
+#[test]
+fn the_stderr_summary_explains_the_failure() {
+    let out = tempfile::tempdir().unwrap();
+    let o = rekcheck(
+        &["report", "sample-manifests/failed-classification"],
+        out.path(),
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("9 lines: 7 ok, 0 warning, 2 error, 0 unparsable, 0 blank"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("error indices are 0-based; agrees with rekcheck"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("ERROR_INSUFFICIENT_LABEL_OVERLAP"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("\"fish\"; overlap is 0 %"), "{stderr}");
+    assert!(
+        stderr.contains("Fix: Write the image location as s3://bucket/key."),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn fail_on_sets_the_exit_code() {
+    let out = tempfile::tempdir().unwrap();
+    let scenario = "sample-manifests/failed-object-detection";
+    let never = rekcheck(
+        &["report", scenario, "--fail-on", "never", "-q"],
+        out.path(),
+    );
+    assert_eq!(never.status.code(), Some(0));
+    assert!(
+        never.stderr.is_empty(),
+        "quiet: {}",
+        String::from_utf8_lossy(&never.stderr)
+    );
+    // Only warnings: exit 0 by default, 1 with --fail-on warning.
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("warnings-only.json");
+    std::fs::write(
+        &m,
+        "{\"source-ref\":\"s3://b/a.jpg\",\"warnings\":[{\"code\":\"WARNING_UNANNOTATED_RECORD\",\"message\":\"Record is unannotated.\"}]}\n",
+    )
+    .unwrap();
+    let m = m.to_str().unwrap();
+    assert_eq!(rekcheck(&["report", m], out.path()).status.code(), Some(0));
+    assert_eq!(
+        rekcheck(&["report", m, "--fail-on", "warning"], out.path())
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn a_file_is_read_as_a_manifest_whatever_its_name_unless_it_is_a_summary() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("whatever.txt");
+    std::fs::write(&m, "{\"source-ref\":\"s3://b/a.jpg\"}\n\n").unwrap();
+    let s = dir.path().join("stats.txt");
+    std::fs::write(&s, "{\"errors\":[{\"code\":\"ERROR_MANIFEST_TOO_FEW_LABELS\",\"message\":\"m\"}],\n \"statistics\":{}}").unwrap();
+    let o = rekcheck(
+        &["report", m.to_str().unwrap(), s.to_str().unwrap()],
+        out.path(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let summary = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();
+    assert_eq!(summary.lines().count(), 2, "{summary}");
+    assert!(summary.contains(",2,1,0,1,0,0,0,0,"), "{summary}");
+    let issues = std::fs::read_to_string(out.path().join("issues.csv")).unwrap();
+    assert!(
+        issues.contains(",manifest,,,,error,ERROR_MANIFEST_TOO_FEW_LABELS,m"),
+        "{issues}"
+    );
+}
+
+#[test]
+fn unreadable_inputs_exit_2_and_say_what_was_searched() {
+    let out = tempfile::tempdir().unwrap();
+    let o = rekcheck(&["report", "no/such/path"], out.path());
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("no/such/path"), "{stderr}");
+    assert!(
+        stderr.contains("TrainingManifestWithValidation-<project>-<version>.json"),
+        "{stderr}"
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    let o = rekcheck(&["report", empty.path().to_str().unwrap()], out.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no manifests found in"));
+
+    // One bad path among good ones: the rest is still reported, and the exit code is 2.
+    let o = rekcheck(
+        &[
+            "report",
+            "sample-manifests/clean-training",
+            "no/such/file.json",
+        ],
+        out.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let summary = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();
+    assert_eq!(summary.lines().count(), 3, "{summary}");
+}
