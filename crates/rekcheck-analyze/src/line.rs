@@ -229,10 +229,10 @@ enum ClassId<'a> {
 }
 
 impl ClassId<'_> {
-    fn matches(&self, key: &str) -> bool {
+    fn matches(&self, entry: &ClassMapEntry<'_>) -> bool {
         match self {
-            ClassId::Int(n) => key.parse::<i64>().ok() == Some(*n),
-            ClassId::Str(s) => s == key,
+            ClassId::Int(n) => entry.id == Some(*n),
+            ClassId::Str(s) => *s == entry.key,
         }
     }
 }
@@ -241,7 +241,14 @@ struct Metadata<'a> {
     attribute: Cow<'a, str>,
     containers: Vec<Container<'a>>,
     class_name: Option<Cow<'a, str>>,
-    class_map: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    class_map: Vec<ClassMapEntry<'a>>,
+}
+
+/// One `class-map` entry; the key is parsed once so that numeric class ids match `"0"`.
+struct ClassMapEntry<'a> {
+    key: Cow<'a, str>,
+    id: Option<i64>,
+    name: Cow<'a, str>,
 }
 
 fn container_severity(key: &str) -> Option<Severity> {
@@ -536,7 +543,7 @@ impl<'de> ObjectFields<'de> for MetadataFields<'de> {
 struct ClassMapSeed;
 
 impl<'de> DeserializeSeed<'de> for ClassMapSeed {
-    type Value = Option<Vec<(Cow<'de, str>, Cow<'de, str>)>>;
+    type Value = Option<Vec<ClassMapEntry<'de>>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(ObjectOrSkip(ClassMapFields))
     }
@@ -545,12 +552,13 @@ impl<'de> DeserializeSeed<'de> for ClassMapSeed {
 struct ClassMapFields;
 
 impl<'de> ObjectFields<'de> for ClassMapFields {
-    type Value = Vec<(Cow<'de, str>, Cow<'de, str>)>;
+    type Value = Vec<ClassMapEntry<'de>>;
     fn visit<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut out = Vec::new();
         while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
             if let Some(name) = map.next_value::<MaybeStr<'de>>()?.0 {
-                out.push((key, name));
+                let id = key.parse::<i64>().ok();
+                out.push(ClassMapEntry { key, id, name });
             }
         }
         Ok(out)
@@ -847,8 +855,8 @@ fn build(line_no: u64, p: &ParsedLine<'_>) -> LineOutcome {
             meta?
                 .class_map
                 .iter()
-                .find(|(k, _)| id.matches(k))
-                .map(|(_, v)| v.as_ref())
+                .find(|e| id.matches(e))
+                .map(|e| e.name.as_ref())
         };
         let attr_label = if attr.is_object {
             ""

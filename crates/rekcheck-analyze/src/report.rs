@@ -929,7 +929,10 @@ fn render_block(
         write_image(&mut w, context, row, raw).map_err(to_err)?;
         let in_error = row.status == ImageStatus::Error;
         for (label, &boxes) in row.labels.iter().zip(&row.label_boxes) {
-            let e = out.labels.entry(label.clone()).or_default();
+            let e = match out.labels.get_mut(label.as_str()) {
+                Some(e) => e,
+                None => out.labels.entry(label.clone()).or_default(),
+            };
             e.images += 1;
             e.boxes += u64::from(boxes);
             e.images_with_errors += u64::from(in_error);
