@@ -176,3 +176,34 @@ pub struct ImageRow {
     /// Number of bounding boxes (annotation objects) on the line.
     pub boxes: u32,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dataset_comes_from_the_file_name() {
+        assert_eq!(
+            Dataset::from_file_name("TrainingManifestWithValidation-p-v.json"),
+            Dataset::Training
+        );
+        assert_eq!(
+            Dataset::from_file_name("training_manifest_with_validation.json"),
+            Dataset::Training
+        );
+        assert_eq!(
+            Dataset::from_file_name("TestingManifestWithValidation-p-v.json"),
+            Dataset::Testing
+        );
+        assert_eq!(
+            Dataset::from_file_name("testing_manifest_with_validation.json"),
+            Dataset::Testing
+        );
+        assert_eq!(
+            Dataset::from_file_name("trainingset.json"),
+            Dataset::Unknown
+        );
+        assert_eq!(Dataset::from_file_name("output.manifest"), Dataset::Unknown);
+        assert_eq!(Dataset::Unknown.as_str(), "");
+    }
+}
