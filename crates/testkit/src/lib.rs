@@ -1,7 +1,13 @@
 //! Test kit for rekcheck (not published).
 //!
-//! * [`generate`]: deterministic synthetic validation manifests of any size, for tests and
-//!   benchmarks.
+//! * [`generate`]: deterministic synthetic validation manifests of any size.
+//! * [`moto`]: starts moto's S3 server on a free loopback port and stops it by its PID.
+//! * [`proxy`]: a TCP proxy between the SDK and moto that resets, stalls, cuts bodies short and
+//!   answers 503/500.
 #![deny(missing_docs)]
+// A test kit panics on purpose when the environment is broken.
+#![allow(clippy::missing_panics_doc)]
 
 pub mod generate;
+pub mod moto;
+pub mod proxy;

@@ -1,0 +1,36 @@
+//! Stream Amazon Rekognition Custom Labels manifests from S3 or local files.
+//!
+//! * [`S3Location`]: `s3://bucket/key`, keys taken raw as the AWS CLI does.
+//! * [`S3Source`]: lists prefixes and streams objects with the caller's `aws_sdk_s3::Client`.
+//!   A download task moves bytes only; it resumes a broken body with `Range` + `If-Match` from
+//!   the first byte not yet delivered, checks the byte count against `Content-Length`, retries
+//!   throttling and server errors with backoff and jitter, and refuses an object that changed.
+//! * [`Fetcher`] / [`Source`]: one way in for local files and S3 objects, as blocking readers
+//!   (gunzipped on the fly) that the synchronous analyzer frames into blocks.
+//! * [`FetchError`]: what went wrong, naming the object and what to do.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use rekcheck_fetch::{Fetcher, S3Location, S3Source, Source};
+//! # async fn client() -> aws_sdk_s3::Client { unimplemented!() }
+//! let runtime = tokio::runtime::Runtime::new()?;
+//! let client = runtime.block_on(client());
+//! let fetcher = Fetcher::with_s3(S3Source::new(client, runtime.handle().clone()));
+//! let loc: S3Location = "s3://my-bucket/output/TrainingManifestWithValidation-p-v.json".parse()?;
+//! let mut reader = fetcher.open(&Source::S3(loc))?;
+//! let mut text = String::new();
+//! std::io::Read::read_to_string(&mut reader, &mut text)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+mod error;
+mod location;
+mod s3;
+mod source;
+
+pub use error::{FetchError, RetryPolicy};
+pub use location::{ParseLocationError, S3Location};
+pub use s3::{ObjectInfo, ObjectReader, S3Source};
+pub use source::{Fetcher, Source, into_fetch_error};

@@ -1,0 +1,181 @@
+//! One way in for local files and S3 objects: a blocking reader of the object's bytes,
+//! decompressed on the fly when the object is gzip.
+
+use std::fmt;
+use std::io::{self, Read};
+use std::path::PathBuf;
+
+use crate::error::FetchError;
+use crate::location::S3Location;
+use crate::s3::S3Source;
+
+/// A manifest or summary to read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Source {
+    /// A local file.
+    Local(PathBuf),
+    /// An S3 object.
+    S3(S3Location),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Local(p) => write!(f, "{}", p.display()),
+            Source::S3(l) => write!(f, "{l}"),
+        }
+    }
+}
+
+impl Source {
+    /// The file name (last path segment).
+    pub fn file_name(&self) -> String {
+        match self {
+            Source::Local(p) => p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            Source::S3(l) => l.file_name().to_owned(),
+        }
+    }
+}
+
+/// Opens sources: local files directly, S3 objects through an [`S3Source`].
+#[derive(Debug, Clone, Default)]
+pub struct Fetcher {
+    s3: Option<S3Source>,
+}
+
+impl Fetcher {
+    /// A fetcher for local files only.
+    pub fn local() -> Fetcher {
+        Fetcher { s3: None }
+    }
+
+    /// A fetcher for local files and S3 objects.
+    pub fn with_s3(s3: S3Source) -> Fetcher {
+        Fetcher { s3: Some(s3) }
+    }
+
+    /// The S3 source, if any.
+    pub fn s3(&self) -> Option<&S3Source> {
+        self.s3.as_ref()
+    }
+
+    /// Starts reading `source`: a blocking reader of its bytes, gunzipped when the object starts
+    /// with the gzip magic bytes. For S3 the download starts now, in the background.
+    pub fn open(&self, source: &Source) -> Result<Box<dyn Read + Send>, FetchError> {
+        let raw: Box<dyn Read + Send> = match source {
+            Source::Local(p) => Box::new(fs_err::File::open(p)?),
+            Source::S3(l) => {
+                let s3 = self.s3.as_ref().ok_or_else(|| FetchError::S3 {
+                    location: l.to_string(),
+                    code: "NoClient".into(),
+                    message: "this fetcher has no S3 client".into(),
+                })?;
+                Box::new(s3.open(l))
+            }
+        };
+        Ok(Box::new(GunzipIfNeeded::new(raw)))
+    }
+
+    /// Reads a whole (small) source into memory, gunzipped if needed.
+    pub fn read_all(&self, source: &Source) -> Result<Vec<u8>, FetchError> {
+        let mut out = Vec::new();
+        self.open(source)?
+            .read_to_end(&mut out)
+            .map_err(into_fetch_error)?;
+        Ok(out)
+    }
+}
+
+/// The [`FetchError`] inside an `io::Error` from a reader of this crate, or the error itself.
+pub fn into_fetch_error(e: io::Error) -> FetchError {
+    match e.downcast::<FetchError>() {
+        Ok(f) => f,
+        Err(e) => FetchError::Io(e),
+    }
+}
+
+/// Looks at the first two bytes: gzip magic -> decompress (all members), anything else ->
+/// pass through.
+enum GunzipIfNeeded {
+    Sniffing(Option<Box<dyn Read + Send>>),
+    Plain(Peeked),
+    Gzip(flate2::read::MultiGzDecoder<Peeked>),
+}
+
+/// The sniffed first bytes, then the rest.
+type Peeked = io::Chain<io::Cursor<Vec<u8>>, Box<dyn Read + Send>>;
+
+impl GunzipIfNeeded {
+    fn new(inner: Box<dyn Read + Send>) -> GunzipIfNeeded {
+        GunzipIfNeeded::Sniffing(Some(inner))
+    }
+}
+
+impl Read for GunzipIfNeeded {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self {
+                GunzipIfNeeded::Plain(r) => return r.read(buf),
+                GunzipIfNeeded::Gzip(r) => return r.read(buf),
+                GunzipIfNeeded::Sniffing(inner) => {
+                    let Some(mut inner) = inner.take() else {
+                        return Ok(0);
+                    };
+                    let mut head = Vec::with_capacity(2);
+                    while head.len() < 2 {
+                        let mut b = [0u8; 2];
+                        let n = inner.read(&mut b[..2 - head.len()])?;
+                        if n == 0 {
+                            break;
+                        }
+                        head.extend_from_slice(&b[..n]);
+                    }
+                    let gzip = head == [0x1f, 0x8b];
+                    let chained = io::Cursor::new(head).chain(inner);
+                    *self = if gzip {
+                        GunzipIfNeeded::Gzip(flate2::read::MultiGzDecoder::new(chained))
+                    } else {
+                        GunzipIfNeeded::Plain(chained)
+                    };
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    #[test]
+    fn gzip_is_detected_and_plain_passes_through() {
+        let dir = tempdir();
+        let plain = dir.join("a.json");
+        std::fs::write(&plain, b"{\"x\":1}\n").unwrap();
+        let gz = dir.join("b.json");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(b"{\"x\":1}\n{\"y\":2}\n").unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        let one = dir.join("c.json");
+        std::fs::write(&one, b"x").unwrap();
+        let f = Fetcher::local();
+        assert_eq!(f.read_all(&Source::Local(plain)).unwrap(), b"{\"x\":1}\n");
+        assert_eq!(
+            f.read_all(&Source::Local(gz)).unwrap(),
+            b"{\"x\":1}\n{\"y\":2}\n"
+        );
+        assert_eq!(f.read_all(&Source::Local(one)).unwrap(), b"x");
+        let missing = f.read_all(&Source::Local(dir.join("nope")));
+        assert!(missing.unwrap_err().to_string().contains("nope"));
+    }
+
+    fn tempdir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!("rekcheck-fetch-test-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+}

@@ -1,0 +1,177 @@
+//! moto's S3 server, started on 127.0.0.1 for a test and stopped when dropped.
+
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::config::{
+    Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+    StalledStreamProtectionConfig,
+};
+
+/// Set to `1` (the README's test command and CI do) to turn a missing moto into a test failure.
+pub const REQUIRE_ENV: &str = "REKCHECK_REQUIRE_MOTO";
+
+/// A running moto server.
+#[derive(Debug)]
+pub struct Moto {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Moto {
+    /// Starts moto, or returns `None` (after saying so on stderr) when it is not installed and
+    /// [`REQUIRE_ENV`] is not set. Panics when it is required but missing, or does not start.
+    pub fn start() -> Option<Moto> {
+        let Some(python) = interpreter() else {
+            let required = std::env::var(REQUIRE_ENV).as_deref() == Ok("1");
+            assert!(
+                !required,
+                "moto is required ({REQUIRE_ENV}=1) but `python3 -c 'import moto.server'` fails: pip install \"moto[server]==5.2.1\""
+            );
+            eprintln!(
+                "skipped: moto is not installed (pip install \"moto[server]==5.2.1\"; set {REQUIRE_ENV}=1 to fail instead)"
+            );
+            return None;
+        };
+        let port = free_port();
+        // The interpreter itself, not a shell or pyenv shim, so that the PID is the server's.
+        let child = Command::new(&python)
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {python} -m moto.server: {e}"));
+        let mut moto = Moto {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        };
+        moto.wait_ready();
+        Some(moto)
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_mins(1);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("moto exited at start: {status}");
+            }
+            if let Ok(mut s) = TcpStream::connect(self.addr) {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                if s.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                    .is_ok()
+                {
+                    let mut buf = [0u8; 12];
+                    if s.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.") {
+                        return;
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("moto did not answer on {} within 60 s", self.addr);
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The server's PID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The Python interpreter that can import `moto.server`, as an absolute path.
+fn interpreter() -> Option<String> {
+    let out = Command::new("python3")
+        .args(["-c", "import sys, moto.server; print(sys.executable)"])
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let exe = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    (!exe.is_empty()).then_some(exe)
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free loopback port")
+}
+
+/// An SDK config for a local S3 endpoint: dummy credentials, us-east-1, checksums only when
+/// required, no SDK retries (rekcheck retries itself), and a short stalled-stream grace period
+/// so that a stalled body is noticed quickly.
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "rekcheck-testkit",
+        ))
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+        .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .stalled_stream_protection(
+            StalledStreamProtectionConfig::enabled()
+                .grace_period(Duration::from_secs(1))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+/// A path-style S3 client for a local endpoint.
+pub async fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
+    let sdk = sdk_config(endpoint).await;
+    let conf = aws_sdk_s3::config::Builder::from(&sdk)
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// Creates `bucket` and puts each `(key, body)` in it.
+pub async fn put_objects(client: &aws_sdk_s3::Client, bucket: &str, objects: &[(&str, Vec<u8>)]) {
+    let _ = client.create_bucket().bucket(bucket).send().await;
+    for (key, body) in objects {
+        client
+            .put_object()
+            .bucket(bucket)
+            .key(*key)
+            .body(body.clone().into())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("put s3://{bucket}/{key}: {e:?}"));
+    }
+}

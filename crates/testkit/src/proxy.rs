@@ -1,0 +1,231 @@
+//! A fault-injecting HTTP/1.1 proxy for one-request connections, between the SDK and moto.
+//!
+//! Each client connection carries one request: the proxy forwards it upstream with
+//! `Connection: close`, and streams the response back with `Connection: close` added, applying
+//! the next queued [`Fault`] to requests that read an object (GET without `list-type`).
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+
+/// What to do to one object request.
+#[derive(Debug)]
+pub enum Fault {
+    /// Send the headers and this many body bytes, then reset the connection (RST).
+    Reset {
+        /// Body bytes delivered before the reset.
+        after: u64,
+    },
+    /// Send the headers and this many body bytes, then close cleanly: a short body.
+    Truncate {
+        /// Body bytes delivered before the close.
+        after: u64,
+    },
+    /// Send the headers and this many body bytes, then send nothing for `for_`.
+    Stall {
+        /// Body bytes delivered before the stall.
+        after: u64,
+        /// How long to stall.
+        for_: Duration,
+    },
+    /// Answer with this status and S3 error code, without asking upstream.
+    Status {
+        /// HTTP status, e.g. 503.
+        status: u16,
+        /// S3 error code, e.g. `SlowDown`.
+        code: &'static str,
+    },
+    /// Hold the request until the sender side is dropped or sends, then forward it unchanged.
+    Hold(oneshot::Receiver<()>),
+}
+
+/// A running proxy; stops with the runtime.
+#[derive(Debug)]
+pub struct FaultProxy {
+    addr: SocketAddr,
+    faults: Arc<Mutex<VecDeque<Fault>>>,
+    object_requests: Arc<AtomicU64>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy in front of `upstream`, on a free loopback port. Call from a runtime.
+    pub async fn start(upstream: SocketAddr) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let faults: Arc<Mutex<VecDeque<Fault>>> = Arc::default();
+        let object_requests: Arc<AtomicU64> = Arc::default();
+        let (f, n) = (faults.clone(), object_requests.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let (f, n) = (f.clone(), n.clone());
+                tokio::spawn(async move {
+                    let _ = handle(client, upstream, &f, &n).await;
+                });
+            }
+        });
+        FaultProxy {
+            addr,
+            faults,
+            object_requests,
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Queues a fault for the next object request.
+    pub fn push(&self, fault: Fault) {
+        self.faults.lock().expect("fault queue").push_back(fault);
+    }
+
+    /// Object requests seen so far.
+    pub fn object_requests(&self) -> u64 {
+        self.object_requests.load(Ordering::SeqCst)
+    }
+}
+
+async fn read_head(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    loop {
+        if let Some(i) = find(buf, b"\r\n\r\n") {
+            return Ok(i + 4);
+        }
+        let mut chunk = [0u8; 8192];
+        let n = s.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn find(h: &[u8], n: &[u8]) -> Option<usize> {
+    h.windows(n.len()).position(|w| w == n)
+}
+
+/// Drops any `Connection` header and adds `Connection: close`.
+fn close_connection(head: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(head);
+    let mut out = String::new();
+    for line in text.split("\r\n").filter(|l| !l.is_empty()) {
+        if !line.to_ascii_lowercase().starts_with("connection:") {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("Connection: close\r\n\r\n");
+    out.into_bytes()
+}
+
+async fn handle(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    faults: &Mutex<VecDeque<Fault>>,
+    object_requests: &AtomicU64,
+) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    let head_len = read_head(&mut client, &mut buf).await?;
+    let head = buf[..head_len].to_vec();
+    let first = String::from_utf8_lossy(&head[..find(&head, b"\r\n").unwrap_or(0)]).into_owned();
+    let is_object_get = first.starts_with("GET ") && !first.contains("list-type");
+    let fault = if is_object_get {
+        object_requests.fetch_add(1, Ordering::SeqCst);
+        faults.lock().expect("fault queue").pop_front()
+    } else {
+        None
+    };
+    let fault = match fault {
+        Some(Fault::Hold(rx)) => {
+            let _ = rx.await;
+            None
+        }
+        Some(Fault::Status { status, code }) => {
+            let body = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected by the fault proxy</Message></Error>"
+            );
+            let reply = format!(
+                "HTTP/1.1 {status} Injected\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            client.write_all(reply.as_bytes()).await?;
+            return client.shutdown().await;
+        }
+        other => other,
+    };
+    if matches!(fault, Some(Fault::Reset { .. })) {
+        set_reset_on_close(&client)?;
+    }
+    let mut up = TcpStream::connect(upstream).await?;
+    up.write_all(&close_connection(&head)).await?;
+    up.write_all(&buf[head_len..]).await?;
+    // A request body (PUT) is streamed through as it comes.
+    let (mut cr, mut cw) = client.into_split();
+    let (mut ur, mut uw) = up.into_split();
+    let to_upstream = tokio::spawn(async move {
+        let _ = tokio::io::copy(&mut cr, &mut uw).await;
+    });
+    let mut resp = Vec::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    let resp_head_len = loop {
+        if let Some(i) = find(&resp, b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = ur.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        resp.extend_from_slice(&chunk[..n]);
+    };
+    cw.write_all(&close_connection(&resp[..resp_head_len]))
+        .await?;
+    let mut pending = resp[resp_head_len..].to_vec();
+    let limit = match &fault {
+        Some(Fault::Reset { after } | Fault::Truncate { after } | Fault::Stall { after, .. }) => {
+            Some(*after)
+        }
+        _ => None,
+    };
+    let mut sent: u64 = 0;
+    loop {
+        if !pending.is_empty() {
+            let allowed = limit.map_or(pending.len() as u64, |l| {
+                (l - sent).min(pending.len() as u64)
+            });
+            let allowed = usize::try_from(allowed).unwrap_or(usize::MAX);
+            cw.write_all(&pending[..allowed]).await?;
+            sent += allowed as u64;
+            pending.clear();
+            if limit == Some(sent) {
+                break;
+            }
+        }
+        let n = ur.read(&mut chunk).await?;
+        if n == 0 {
+            to_upstream.abort();
+            return cw.shutdown().await;
+        }
+        pending.extend_from_slice(&chunk[..n]);
+    }
+    to_upstream.abort();
+    match fault {
+        // Linger 0 was set: dropping the socket sends a reset.
+        Some(Fault::Reset { .. }) => Ok(()),
+        Some(Fault::Stall { for_, .. }) => {
+            tokio::time::sleep(for_).await;
+            Ok(())
+        }
+        _ => cw.shutdown().await,
+    }
+}
+
+#[allow(deprecated)]
+fn set_reset_on_close(s: &TcpStream) -> std::io::Result<()> {
+    s.set_linger(Some(Duration::ZERO))
+}
