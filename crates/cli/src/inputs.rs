@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use rekcheck_analyze::{Dataset, ManifestSummary};
+use rekcheck_fetch::{Fetcher, S3Location, Source};
 use serde_json::Value;
 
 /// The names rekcheck recognises in a folder.
@@ -24,10 +25,12 @@ pub(crate) enum Kind {
 /// One manifest or summary, and the training it belongs to.
 #[derive(Debug, Clone)]
 pub(crate) struct Input {
-    pub(crate) path: PathBuf,
+    pub(crate) source: Source,
     pub(crate) display: String,
     pub(crate) kind: Kind,
     pub(crate) dataset: Dataset,
+    /// Size in bytes, when known (for progress).
+    pub(crate) size: Option<u64>,
 }
 
 /// The files of one training: its summary (if any) and its manifests.
@@ -87,16 +90,10 @@ pub(crate) fn names_from_version_arn(arn: &str) -> Option<(String, String)> {
     Some((project.to_owned(), version.to_owned()))
 }
 
-fn read_versions(folder: &Path) -> anyhow::Result<Option<Versions>> {
-    let path = folder.join(DESCRIBE_FILE);
-    if !path.is_file() {
-        return Ok(None);
-    }
-    let bytes = fs_err::read(&path)?;
-    let doc: Value = serde_json::from_slice(&bytes).with_context(|| {
+fn parse_versions(bytes: &[u8], what: &str) -> anyhow::Result<Versions> {
+    let doc: Value = serde_json::from_slice(bytes).with_context(|| {
         format!(
-            "{} is not valid JSON: save the output of `aws rekognition describe-project-versions` there, or remove it",
-            path.display()
+            "{what} is not valid JSON: save the output of `aws rekognition describe-project-versions` there, or remove it"
         )
     })?;
     let mut versions = Versions::default();
@@ -139,75 +136,190 @@ fn read_versions(folder: &Path) -> anyhow::Result<Option<Versions>> {
     if all.len() == 1 {
         versions.single = all.pop();
     }
-    Ok(Some(versions))
+    Ok(versions)
 }
 
 fn display(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// Finds the inputs named by `paths`, grouped by training. Paths that cannot be read are
-/// reported in `failures`; the others are still used.
-pub(crate) fn discover(paths: &[PathBuf], failures: &mut Vec<Failure>) -> Vec<Group> {
-    let mut found: Vec<(PathBuf, Input)> = Vec::new(); // (folder, input)
+/// A found file, with the folder (local path or `s3://bucket/prefix/`) it groups by.
+struct Found {
+    folder: String,
+    input: Input,
+}
+
+/// Finds the inputs named by `paths` (local paths, `s3://bucket/key`, `s3://bucket/prefix/`),
+/// grouped by training. Paths that cannot be read are reported in `failures`; the others are
+/// still used.
+pub(crate) fn discover(
+    paths: &[String],
+    fetcher: &Fetcher,
+    runtime: &tokio::runtime::Runtime,
+    failures: &mut Vec<Failure>,
+) -> Vec<Group> {
+    let mut found: Vec<Found> = Vec::new();
+    let mut describe: HashMap<String, Source> = HashMap::new();
     let mut seen = HashSet::new();
-    for path in paths {
-        let meta = match fs_err::metadata(path) {
+    for arg in paths {
+        if arg.starts_with("s3://") {
+            discover_s3(
+                arg,
+                fetcher,
+                runtime,
+                &mut found,
+                &mut describe,
+                &mut seen,
+                failures,
+            );
+            continue;
+        }
+        let path = PathBuf::from(arg);
+        let meta = match fs_err::metadata(&path) {
             Ok(m) => m,
             Err(e) => {
                 failures.push(Failure {
-                    what: display(path),
-                    error: anyhow::Error::new(e).context("check the path, or name an s3:// object"),
+                    what: arg.clone(),
+                    error: anyhow::Error::new(e)
+                        .context("check the path, or name an s3:// object or prefix"),
                 });
                 continue;
             }
         };
         if meta.is_dir() {
-            walk(path, &mut found, &mut seen, failures);
+            walk(&path, &mut found, &mut describe, &mut seen, failures);
         } else {
-            let key = fs_err::canonicalize(path).unwrap_or_else(|_| path.clone());
-            if !seen.insert(key) {
+            let key = fs_err::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            if !seen.insert(key.display().to_string()) {
                 continue;
             }
-            let kind = match fs_err::File::open(path) {
-                Ok(f) => {
-                    if ManifestSummary::sniff(f).is_some() {
-                        Kind::Summary
-                    } else {
-                        Kind::Manifest
-                    }
-                }
-                Err(e) => {
-                    failures.push(Failure {
-                        what: display(path),
-                        error: e.into(),
-                    });
-                    continue;
-                }
-            };
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            found.push((
-                folder,
-                Input {
-                    path: path.clone(),
-                    display: display(path),
-                    kind,
-                    dataset: Dataset::from_file_name(&name),
-                },
-            ));
+            let folder = path.parent().map(display).unwrap_or_default();
+            let local_describe = path.with_file_name(DESCRIBE_FILE);
+            if local_describe.is_file() {
+                describe.insert(folder.clone(), Source::Local(local_describe));
+            }
+            let source = Source::Local(path.clone());
+            if let Some(input) =
+                sniffed_input(source, arg.clone(), Some(meta.len()), fetcher, failures)
+            {
+                found.push(Found { folder, input });
+            }
         }
     }
-    group(found, failures)
+    group(found, &describe, fetcher, failures)
+}
+
+/// An input named directly: a summary when it is one JSON object with `statistics`, else a
+/// manifest, whatever its name.
+fn sniffed_input(
+    source: Source,
+    display: String,
+    size: Option<u64>,
+    fetcher: &Fetcher,
+    failures: &mut Vec<Failure>,
+) -> Option<Input> {
+    let kind = match fetcher.open(&source) {
+        Ok(reader) => {
+            if ManifestSummary::sniff(reader).is_some() {
+                Kind::Summary
+            } else {
+                Kind::Manifest
+            }
+        }
+        Err(e) => {
+            failures.push(Failure {
+                what: display,
+                error: e.into(),
+            });
+            return None;
+        }
+    };
+    let dataset = Dataset::from_file_name(&source.file_name());
+    Some(Input {
+        source,
+        display,
+        kind,
+        dataset,
+        size,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn discover_s3(
+    arg: &str,
+    fetcher: &Fetcher,
+    runtime: &tokio::runtime::Runtime,
+    found: &mut Vec<Found>,
+    describe: &mut HashMap<String, Source>,
+    seen: &mut HashSet<String>,
+    failures: &mut Vec<Failure>,
+) {
+    let location = match arg.parse::<S3Location>() {
+        Ok(l) => l,
+        Err(e) => {
+            failures.push(Failure {
+                what: arg.to_owned(),
+                error: e.into(),
+            });
+            return;
+        }
+    };
+    let Some(s3) = fetcher.s3() else {
+        return;
+    };
+    let folder_of = |l: &S3Location| format!("s3://{}/{}", l.bucket, l.parent_prefix());
+    if !location.is_prefix() {
+        if !seen.insert(location.to_string()) {
+            return;
+        }
+        let folder = folder_of(&location);
+        let source = Source::S3(location.clone());
+        if let Some(input) = sniffed_input(source, location.to_string(), None, fetcher, failures) {
+            found.push(Found { folder, input });
+        }
+        return;
+    }
+    let listed = match runtime.block_on(s3.list(&location)) {
+        Ok(l) => l,
+        Err(e) => {
+            failures.push(Failure {
+                what: arg.to_owned(),
+                error: e.into(),
+            });
+            return;
+        }
+    };
+    for object in listed {
+        let name = object.location.file_name().to_owned();
+        let folder = folder_of(&object.location);
+        if name == DESCRIBE_FILE {
+            describe.insert(folder, Source::S3(object.location));
+            continue;
+        }
+        let Some(kind) = folder_kind(&name) else {
+            continue;
+        };
+        if !seen.insert(object.location.to_string()) {
+            continue;
+        }
+        found.push(Found {
+            folder,
+            input: Input {
+                display: object.location.to_string(),
+                dataset: Dataset::from_file_name(&name),
+                source: Source::S3(object.location),
+                kind,
+                size: Some(object.size),
+            },
+        });
+    }
 }
 
 fn walk(
     dir: &Path,
-    found: &mut Vec<(PathBuf, Input)>,
-    seen: &mut HashSet<PathBuf>,
+    found: &mut Vec<Found>,
+    describe: &mut HashMap<String, Source>,
+    seen: &mut HashSet<String>,
     failures: &mut Vec<Failure>,
 ) {
     let entries = match fs_err::read_dir(dir) {
@@ -222,53 +334,69 @@ fn walk(
     };
     let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
+    let folder = display(dir);
     for path in entries {
         if path.is_dir() {
-            walk(&path, found, seen, failures);
+            walk(&path, found, describe, seen, failures);
             continue;
         }
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        if name == DESCRIBE_FILE {
+            describe.insert(folder.clone(), Source::Local(path));
+            continue;
+        }
         let Some(kind) = folder_kind(&name) else {
             continue;
         };
         let key = fs_err::canonicalize(&path).unwrap_or_else(|_| path.clone());
-        if !seen.insert(key) {
+        if !seen.insert(key.display().to_string()) {
             continue;
         }
-        found.push((
-            dir.to_path_buf(),
-            Input {
+        let size = fs_err::metadata(&path).ok().map(|m| m.len());
+        found.push(Found {
+            folder: folder.clone(),
+            input: Input {
                 display: display(&path),
-                path,
+                source: Source::Local(path),
                 kind,
                 dataset: Dataset::from_file_name(&name),
+                size,
             },
-        ));
+        });
     }
 }
 
-fn group(found: Vec<(PathBuf, Input)>, failures: &mut Vec<Failure>) -> Vec<Group> {
-    let mut versions_cache: HashMap<PathBuf, Option<Versions>> = HashMap::new();
-    let mut order: Vec<(PathBuf, String, String)> = Vec::new();
-    let mut groups: BTreeMap<(PathBuf, String, String), Group> = BTreeMap::new();
-    for (folder, input) in found {
+fn group(
+    found: Vec<Found>,
+    describe: &HashMap<String, Source>,
+    fetcher: &Fetcher,
+    failures: &mut Vec<Failure>,
+) -> Vec<Group> {
+    let mut versions_cache: HashMap<String, Option<Versions>> = HashMap::new();
+    let mut order: Vec<(String, String, String)> = Vec::new();
+    let mut groups: BTreeMap<(String, String, String), Group> = BTreeMap::new();
+    for Found { folder, input } in found {
         let versions = versions_cache.entry(folder.clone()).or_insert_with(|| {
-            read_versions(&folder).unwrap_or_else(|error| {
-                failures.push(Failure {
-                    what: display(&folder.join(DESCRIBE_FILE)),
-                    error,
-                });
-                None
-            })
+            let source = describe.get(&folder)?;
+            let parsed = fetcher
+                .read_all(source)
+                .map_err(anyhow::Error::from)
+                .and_then(|bytes| parse_versions(&bytes, &source.to_string()));
+            match parsed {
+                Ok(v) => Some(v),
+                Err(error) => {
+                    failures.push(Failure {
+                        what: source.to_string(),
+                        error,
+                    });
+                    None
+                }
+            }
         });
-        let name = input
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = input.source.file_name();
         let (project, version) = versions
             .as_ref()
             .and_then(|v| v.by_file.get(&name).cloned().or_else(|| v.single.clone()))

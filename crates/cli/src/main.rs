@@ -3,10 +3,14 @@
 //! The binary owns flags, wiring, output, progress and exit codes; the analysis lives in the
 //! `rekcheck-analyze` library.
 
+// Doc comments on the argument structs are help texts: plain words, no Markdown.
+#![allow(clippy::doc_markdown)]
+
+mod aws;
 mod inputs;
 mod render;
 
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -18,7 +22,9 @@ use rekcheck_analyze::{
     ReportWriter, Severity,
 };
 
-use crate::inputs::{EXPECTED_NAMES, Failure, Group, discover};
+use rekcheck_fetch::{FetchError, Fetcher, RetryPolicy, S3Source};
+
+use crate::inputs::{EXPECTED_NAMES, Failure, Group, Input, discover};
 
 /// Exit code: no issue at or above `--fail-on`.
 const EXIT_OK: u8 = 0;
@@ -27,8 +33,6 @@ const EXIT_ISSUES: u8 = 1;
 /// Exit code: something could not be read or written.
 const EXIT_FATAL: u8 = 2;
 
-// Doc comments are help texts here: no Markdown.
-#[allow(clippy::doc_markdown)]
 #[derive(Debug, Parser)]
 #[command(
     name = "rekcheck",
@@ -64,8 +68,9 @@ enum FailOn {
 struct ReportArgs {
     /// Validation manifests, manifest summaries, or folders holding them (a copy of the
     /// training's S3 output prefix).
+    /// `s3://bucket/key` is one object, `s3://bucket/prefix/` is searched like a folder.
     #[arg(required = true, value_name = "PATH")]
-    paths: Vec<PathBuf>,
+    paths: Vec<String>,
     /// Folder for the five CSV files.
     #[arg(long, short, default_value = "rekcheck-report", value_name = "DIR")]
     out: PathBuf,
@@ -87,6 +92,28 @@ struct ReportArgs {
     /// Print nothing but errors on stderr (no progress, no summary).
     #[arg(short, long)]
     quiet: bool,
+    #[command(flatten)]
+    aws: AwsArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct AwsArgs {
+    /// AWS profile (default: the standard credential chain: env, profile, SSO, IMDS).
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// AWS region (default: from the profile or AWS_REGION).
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    /// Custom S3-compatible endpoint (also AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3); path-style
+    /// addressing is used with it.
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// S3 objects downloaded at the same time.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    concurrency: usize,
+    /// Attempts per S3 request or resume before giving up.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    retries: u32,
 }
 
 fn main() -> ExitCode {
@@ -121,8 +148,24 @@ fn init_logging(verbose: u8) {
 
 fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("rekcheck-io")
+        .enable_all()
+        .build()
+        .context("cannot start the I/O runtime")?;
+    let fetcher = if args.paths.iter().any(|p| p.starts_with("s3://")) {
+        let client = runtime.block_on(aws::s3_client(&args.aws));
+        let policy = RetryPolicy {
+            attempts: args.aws.retries.max(1),
+            ..RetryPolicy::default()
+        };
+        Fetcher::with_s3(S3Source::new(client, runtime.handle().clone()).with_retry_policy(policy))
+    } else {
+        Fetcher::local()
+    };
     let mut failures: Vec<Failure> = Vec::new();
-    let groups = discover(&args.paths, &mut failures);
+    let groups = discover(&args.paths, &fetcher, &runtime, &mut failures);
     let inputs: usize = groups
         .iter()
         .map(|g| g.manifests.len() + usize::from(g.summary.is_some()))
@@ -131,10 +174,9 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         for f in &failures {
             eprintln!("rekcheck: error: {}: {:#}", f.what, f.error);
         }
-        let searched: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
         anyhow::bail!(
-            "no manifests found in {}; in a folder rekcheck reads {EXPECTED_NAMES} (name a file directly to read it whatever its name)",
-            searched.join(", ")
+            "no manifests found in {}; in a folder or S3 prefix rekcheck reads {EXPECTED_NAMES} (name a file or object directly to read it whatever its name)",
+            args.paths.join(", ")
         );
     }
 
@@ -148,22 +190,35 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     };
     let mut writer = ReportWriter::create(&args.out, options)?;
     let show_progress = !args.quiet && !args.no_progress && std::io::stderr().is_terminal();
-    let total_bytes: u64 = groups
-        .iter()
-        .flat_map(|g| &g.manifests)
-        .filter_map(|m| fs_err::metadata(&m.path).ok())
-        .map(|m| m.len())
-        .sum();
-    let bar = render::progress_bar(show_progress, total_bytes);
+    let progress = render::Progress::new(
+        show_progress,
+        groups
+            .iter()
+            .flat_map(|g| &g.manifests)
+            .filter_map(|m| m.size)
+            .sum(),
+    );
+    let manifests: Vec<&Input> = groups.iter().flat_map(|g| &g.manifests).collect();
+    let mut window = OpenAhead::new(&fetcher, &manifests, args.aws.concurrency.max(1));
 
     let mut notes: Vec<String> = Vec::new();
+    let mut index = 0;
     for group in &groups {
-        add_group(&mut writer, group, &mut failures, &mut notes, &mut |n| {
-            bar.inc(n);
-        })?;
+        add_group(
+            &mut writer,
+            group,
+            &fetcher,
+            &mut window,
+            &mut index,
+            &progress,
+            &mut failures,
+            &mut notes,
+        )?;
     }
-    bar.finish_and_clear();
+    progress.finish();
     let summary = writer.finish()?;
+    drop(window);
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
 
     if !args.quiet {
         let text = render::summary(&summary, &notes, started.elapsed());
@@ -183,16 +238,59 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     Ok(if fail { EXIT_ISSUES } else { EXIT_OK })
 }
 
+/// Keeps the next `concurrency` manifests open, so that S3 downloads run ahead of the analysis
+/// (each bounded by its reader's buffer) while the report stays in manifest order.
+struct OpenAhead<'a> {
+    fetcher: &'a Fetcher,
+    manifests: &'a [&'a Input],
+    concurrency: usize,
+    next_to_open: usize,
+    open: std::collections::VecDeque<Result<Box<dyn Read + Send>, FetchError>>,
+}
+
+impl<'a> OpenAhead<'a> {
+    fn new(fetcher: &'a Fetcher, manifests: &'a [&'a Input], concurrency: usize) -> Self {
+        OpenAhead {
+            fetcher,
+            manifests,
+            concurrency,
+            next_to_open: 0,
+            open: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// The reader of manifest `index`; manifests must be taken in order.
+    fn take(&mut self, index: usize) -> Result<Box<dyn Read + Send>, FetchError> {
+        while self.next_to_open < self.manifests.len()
+            && self.next_to_open < index + self.concurrency
+        {
+            let m = self.manifests[self.next_to_open];
+            self.open.push_back(self.fetcher.open(&m.source));
+            self.next_to_open += 1;
+        }
+        self.open.pop_front().unwrap_or_else(|| {
+            Err(FetchError::Io(std::io::Error::other(
+                "manifest taken out of order",
+            )))
+        })
+    }
+}
+
 /// Adds one training's files to the report: the summary's terminal errors, then each manifest.
+#[allow(clippy::too_many_arguments)]
 fn add_group(
     writer: &mut ReportWriter,
     group: &Group,
+    fetcher: &Fetcher,
+    window: &mut OpenAhead<'_>,
+    index: &mut usize,
+    progress: &render::Progress,
     failures: &mut Vec<Failure>,
     notes: &mut Vec<String>,
-    progress: &mut dyn FnMut(u64),
 ) -> anyhow::Result<()> {
     let summary = group.summary.as_ref().and_then(|input| {
-        let parsed = fs_err::read(&input.path)
+        let parsed = fetcher
+            .read_all(&input.source)
             .map_err(anyhow::Error::from)
             .and_then(|bytes| {
                 ManifestSummary::from_slice(&bytes).map_err(|e| {
@@ -242,14 +340,18 @@ fn add_group(
     }
 
     for m in &group.manifests {
+        let reader = window.take(*index);
+        *index += 1;
         let side = summary.as_ref().and_then(|(_, s)| match m.dataset {
             Dataset::Training => s.statistics.training.as_ref(),
             Dataset::Testing => s.statistics.testing.as_ref(),
             Dataset::Unknown => None,
         });
-        let file = match fs_err::File::open(&m.path) {
-            Ok(f) => f,
+        let ctx = context(m.dataset, &m.display);
+        let reader = match reader {
+            Ok(r) => r,
             Err(e) => {
+                read_failed(writer, &ctx, &e.to_string())?;
                 failures.push(Failure {
                     what: m.display.clone(),
                     error: e.into(),
@@ -257,15 +359,21 @@ fn add_group(
                 continue;
             }
         };
-        let result = writer.add_manifest(&context(m.dataset, &m.display), file, side, progress);
+        let bar = progress.object(&m.display, m.size);
+        let result = writer.add_manifest(&ctx, reader, side, &mut |n| bar.inc(n));
+        bar.finish_and_clear();
         match result {
             Ok(_) => {}
-            Err(rekcheck_analyze::Error::Read { source, .. }) => failures.push(Failure {
-                what: m.display.clone(),
-                error: anyhow::Error::new(source).context(
-                    "reading stopped part-way; the rows before the failure are in the report",
-                ),
-            }),
+            Err(rekcheck_analyze::Error::Read { source, .. }) => {
+                let e = rekcheck_fetch::into_fetch_error(source);
+                read_failed(writer, &ctx, &e.to_string())?;
+                failures.push(Failure {
+                    what: m.display.clone(),
+                    error: anyhow::Error::new(e).context(
+                        "reading stopped part-way; the rows before the failure are in the report",
+                    ),
+                });
+            }
             Err(e) => {
                 return Err(e).with_context(|| format!("writing the report for {}", m.display));
             }
@@ -290,6 +398,27 @@ fn add_group(
             }
         }
     }
+    Ok(())
+}
+
+/// Records in the report that a manifest could not be read (completely).
+fn read_failed(
+    writer: &mut ReportWriter,
+    ctx: &ManifestContext,
+    message: &str,
+) -> anyhow::Result<()> {
+    let issue = Issue {
+        line: None,
+        source_ref: String::new(),
+        level: Level::Manifest,
+        attribute: String::new(),
+        annotation: None,
+        label: String::new(),
+        severity: Severity::Error,
+        code: rekcheck_analyze::REKCHECK_READ_FAILED.to_owned(),
+        message: message.to_owned(),
+    };
+    writer.add_manifest_issues(ctx, &[issue])?;
     Ok(())
 }
 

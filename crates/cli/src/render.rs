@@ -4,21 +4,80 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use rekcheck_analyze::{Dataset, ReportSummary, Severity, code_info};
 
-pub(crate) fn progress_bar(show: bool, total: u64) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
+/// Progress on stderr: one bar per object being read, and a total.
+pub(crate) struct Progress {
+    multi: Option<MultiProgress>,
+    total: ProgressBar,
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+impl Progress {
+    pub(crate) fn new(show: bool, total_bytes: u64) -> Progress {
+        if !show {
+            return Progress {
+                multi: None,
+                total: ProgressBar::hidden(),
+            };
+        }
+        let multi = MultiProgress::new();
+        let total = multi.add(ProgressBar::new(total_bytes));
+        total.set_style(style(
+            "total [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+        ));
+        Progress {
+            multi: Some(multi),
+            total,
+        }
     }
-    let bar = ProgressBar::new(total);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar
+
+    /// A bar for one object; its increments also move the total.
+    pub(crate) fn object(&self, name: &str, size: Option<u64>) -> ObjectBar {
+        let bar = match &self.multi {
+            None => ProgressBar::hidden(),
+            Some(m) => {
+                let bar = m.insert_before(&self.total, ProgressBar::new(size.unwrap_or(0)));
+                if size.is_some() {
+                    bar.set_style(style(
+                        "{msg:40!} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+                    ));
+                } else {
+                    bar.set_style(style("{msg:40!} {spinner} {bytes} {bytes_per_sec}"));
+                }
+                bar.set_message(name.rsplit('/').next().unwrap_or(name).to_owned());
+                bar
+            }
+        };
+        ObjectBar {
+            bar,
+            total: self.total.clone(),
+        }
+    }
+
+    pub(crate) fn finish(&self) {
+        self.total.finish_and_clear();
+    }
+}
+
+pub(crate) struct ObjectBar {
+    bar: ProgressBar,
+    total: ProgressBar,
+}
+
+impl ObjectBar {
+    pub(crate) fn inc(&self, n: u64) {
+        self.bar.inc(n);
+        self.total.inc(n);
+    }
+
+    pub(crate) fn finish_and_clear(&self) {
+        self.bar.finish_and_clear();
+    }
 }
 
 fn dataset_name(d: Dataset) -> &'static str {

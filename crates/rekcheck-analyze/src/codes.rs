@@ -10,6 +10,8 @@ use crate::model::Severity;
 /// A line that is not a JSON object (invalid UTF-8 or JSON, another JSON type, nested too deep or
 /// too long).
 pub const REKCHECK_UNPARSABLE_LINE: &str = "REKCHECK_UNPARSABLE_LINE";
+/// A manifest that could not be read, or not completely (the message says why).
+pub const REKCHECK_READ_FAILED: &str = "REKCHECK_READ_FAILED";
 /// An `errors`/`warnings` container that is not an array, or an item that is not an object with a
 /// string `code`.
 pub const REKCHECK_MALFORMED_ISSUE: &str = "REKCHECK_MALFORMED_ISSUE";

@@ -42,8 +42,8 @@ mod report;
 mod summary;
 
 pub use codes::{
-    CODES, CodeInfo, CodeKind, REKCHECK_MALFORMED_ISSUE, REKCHECK_UNPARSABLE_LINE,
-    code_for_message, code_info,
+    CODES, CodeInfo, CodeKind, REKCHECK_MALFORMED_ISSUE, REKCHECK_READ_FAILED,
+    REKCHECK_UNPARSABLE_LINE, code_for_message, code_info,
 };
 pub use engine::ordered_par_map;
 pub use framing::{

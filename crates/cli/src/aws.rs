@@ -1,0 +1,44 @@
+//! AWS configuration as the AWS CLI does it: the default credential chain, `--profile`,
+//! `--region`, `--endpoint-url`, `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_S3`.
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumValidation};
+
+use crate::AwsArgs;
+
+/// Whether S3 requests go to a custom endpoint (an S3-compatible store, moto, `LocalStack`).
+fn custom_s3_endpoint(args: &AwsArgs) -> bool {
+    args.endpoint_url.is_some()
+        || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
+        || std::env::var_os("AWS_ENDPOINT_URL").is_some()
+}
+
+/// The shared SDK configuration.
+pub(crate) async fn sdk_config(args: &AwsArgs) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(p) = &args.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(r) = &args.region {
+        loader = loader.region(Region::new(r.clone()));
+    }
+    if let Some(e) = &args.endpoint_url {
+        loader = loader.endpoint_url(e);
+    }
+    loader.load().await
+}
+
+/// The S3 client: path-style and checksums only when required for custom endpoints, and no SDK
+/// retries (rekcheck-fetch retries and resumes itself, logging each attempt).
+pub(crate) async fn s3_client(args: &AwsArgs) -> aws_sdk_s3::Client {
+    let sdk = sdk_config(args).await;
+    let mut conf = aws_sdk_s3::config::Builder::from(&sdk).retry_config(RetryConfig::disabled());
+    if custom_s3_endpoint(args) {
+        conf = conf
+            .force_path_style(true)
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+    }
+    aws_sdk_s3::Client::from_conf(conf.build())
+}

@@ -1,0 +1,160 @@
+//! The `rekcheck` binary reading from moto's S3 server: the same report as from local files,
+//! through resets, and clear errors for missing objects.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use rekcheck_testkit::moto::{Moto, put_objects, s3_client};
+use rekcheck_testkit::proxy::{Fault, FaultProxy};
+
+const FILES: [&str; 5] = [
+    "issues.csv",
+    "images.csv",
+    "summary.csv",
+    "codes.csv",
+    "labels.csv",
+];
+const SCENARIO: &str = "sample-manifests/failed-object-detection";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn rekcheck(endpoint: &str, args: &[&str], out: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rekcheck"))
+        .current_dir(root())
+        .arg("report")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .args(["--endpoint-url", endpoint, "--retries", "6"])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("NO_COLOR", "1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_S3")
+        .output()
+        .unwrap()
+}
+
+/// Uploads the sample scenario under `s3://rekcheck-in/out/widgets v2/` (a space in the key).
+fn upload(moto: &Moto, rt: &tokio::runtime::Runtime) {
+    let mut objects: Vec<(String, Vec<u8>)> = Vec::new();
+    for e in std::fs::read_dir(root().join(SCENARIO)).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        objects.push((format!("out/widgets v2/{name}"), std::fs::read(&p).unwrap()));
+    }
+    let refs: Vec<(&str, Vec<u8>)> = objects
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    rt.block_on(async {
+        let client = s3_client(&moto.endpoint()).await;
+        put_objects(&client, "rekcheck-in", &refs).await;
+    });
+}
+
+fn local_report() -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_rekcheck"))
+        .current_dir(root())
+        .args(["report", SCENARIO, "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    out
+}
+
+fn assert_same_report(local: &Path, s3: &Path) {
+    for f in FILES {
+        let a = std::fs::read_to_string(local.join(f)).unwrap();
+        let b = std::fs::read_to_string(s3.join(f)).unwrap();
+        let a = a.replace(&format!("{SCENARIO}/"), "s3://rekcheck-in/out/widgets v2/");
+        assert_eq!(a, b, "{f}");
+    }
+}
+
+#[test]
+fn a_prefix_in_s3_gives_the_same_report_as_the_local_folder() {
+    let Some(moto) = Moto::start() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    upload(&moto, &rt);
+    let local = local_report();
+    let out = tempfile::tempdir().unwrap();
+    let o = rekcheck(
+        &moto.endpoint(),
+        &["s3://rekcheck-in/out/widgets v2/"],
+        out.path(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_same_report(local.path(), out.path());
+
+    // Through a proxy that resets the first object reads part-way: the same report.
+    let proxy = rt.block_on(FaultProxy::start(moto.addr()));
+    for after in [700, 1500, 3000] {
+        proxy.push(Fault::Reset { after });
+    }
+    proxy.push(Fault::Status {
+        status: 503,
+        code: "SlowDown",
+    });
+    let out = tempfile::tempdir().unwrap();
+    let o = rekcheck(
+        &proxy.endpoint(),
+        &["s3://rekcheck-in/out/widgets v2/"],
+        out.path(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_same_report(local.path(), out.path());
+    // Four objects, read once each without faults; more requests mean resumes and retries.
+    assert!(
+        proxy.object_requests() > 5,
+        "{} object requests",
+        proxy.object_requests()
+    );
+}
+
+#[test]
+fn a_missing_object_is_named_and_the_rest_is_still_reported() {
+    let Some(moto) = Moto::start() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    upload(&moto, &rt);
+    let out = tempfile::tempdir().unwrap();
+    let key = "s3://rekcheck-in/out/widgets v2/TrainingManifestWithValidation-widgets-widgets.2026-11-20T10.00.00.json";
+    let o = rekcheck(
+        &moto.endpoint(),
+        &[key, "s3://rekcheck-in/out/missing.json"],
+        out.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("s3://rekcheck-in/out/missing.json does not exist"),
+        "{stderr}"
+    );
+    let summary = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();
+    assert_eq!(summary.lines().count(), 2, "{summary}");
+    assert!(summary.contains(",12,1,0,2,2,7,"), "{summary}");
+}
