@@ -4,6 +4,7 @@
 //! * [`moto`]: starts moto's S3 server on a free loopback port and stops it by its PID.
 //! * [`proxy`]: a TCP proxy between the SDK and moto that resets, stalls, cuts bodies short and
 //!   answers 503/500.
+//! * [`rekognition`]: a Rekognition emulator on the real awsJson1.1 wire protocol.
 #![deny(missing_docs)]
 // A test kit panics on purpose when the environment is broken.
 #![allow(clippy::missing_panics_doc)]
@@ -11,3 +12,4 @@
 pub mod generate;
 pub mod moto;
 pub mod proxy;
+pub mod rekognition;
