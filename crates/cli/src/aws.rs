@@ -31,9 +31,8 @@ pub(crate) async fn sdk_config(args: &AwsArgs) -> aws_config::SdkConfig {
 
 /// The S3 client: path-style and checksums only when required for custom endpoints, and no SDK
 /// retries (rekcheck-fetch retries and resumes itself, logging each attempt).
-pub(crate) async fn s3_client(args: &AwsArgs) -> aws_sdk_s3::Client {
-    let sdk = sdk_config(args).await;
-    let mut conf = aws_sdk_s3::config::Builder::from(&sdk).retry_config(RetryConfig::disabled());
+pub(crate) fn s3_client(sdk: &aws_config::SdkConfig, args: &AwsArgs) -> aws_sdk_s3::Client {
+    let mut conf = aws_sdk_s3::config::Builder::from(sdk).retry_config(RetryConfig::disabled());
     if custom_s3_endpoint(args) {
         conf = conf
             .force_path_style(true)
@@ -41,4 +40,16 @@ pub(crate) async fn s3_client(args: &AwsArgs) -> aws_sdk_s3::Client {
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
     }
     aws_sdk_s3::Client::from_conf(conf.build())
+}
+
+/// The Rekognition client: the SDK's adaptive retries (throttling is common on the describe
+/// calls) with `--retries` attempts.
+pub(crate) fn rekognition_client(
+    sdk: &aws_config::SdkConfig,
+    args: &AwsArgs,
+) -> aws_sdk_rekognition::Client {
+    let conf = aws_sdk_rekognition::config::Builder::from(sdk)
+        .retry_config(RetryConfig::adaptive().with_max_attempts(args.retries.max(1)))
+        .build();
+    aws_sdk_rekognition::Client::from_conf(conf)
 }

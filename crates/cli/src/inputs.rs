@@ -41,6 +41,10 @@ pub(crate) struct Group {
     pub(crate) summary: Option<Input>,
     pub(crate) extra_summaries: Vec<Input>,
     pub(crate) manifests: Vec<Input>,
+    /// For a version found through Rekognition: its failed status as `(code, message)`.
+    pub(crate) status_issue: Option<(String, String)>,
+    /// For a version found through Rekognition: what `DescribeProjectVersions` said.
+    pub(crate) version_info: Option<rekcheck_locate::ProjectVersion>,
 }
 
 /// A path that could not be used, and why.
@@ -52,7 +56,7 @@ pub(crate) struct Failure {
 
 // Rekognition writes these names exactly, `.json` included.
 #[allow(clippy::case_sensitive_file_extension_comparisons)]
-fn folder_kind(name: &str) -> Option<Kind> {
+pub(crate) fn folder_kind(name: &str) -> Option<Kind> {
     if name == "manifest_summary.json"
         || (name.starts_with("ManifestSummary-") && name.ends_with(".json"))
     {

@@ -7,8 +7,10 @@
 #![allow(clippy::doc_markdown)]
 
 mod aws;
+mod datasets;
 mod inputs;
 mod render;
+mod versions;
 
 use std::io::{IsTerminal as _, Read};
 use std::path::PathBuf;
@@ -52,6 +54,53 @@ struct Cli {
 enum Command {
     /// Report the errors and warnings of Rekognition's validation results as CSV.
     Report(ReportArgs),
+    /// Print where the validation files of project versions are (CSV on stdout).
+    Locate(LocateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct VersionArgs {
+    /// Only these version names (repeatable).
+    #[arg(long = "version", value_name = "NAME")]
+    versions: Vec<String>,
+    /// Only versions with this status, e.g. TRAINING_FAILED (repeatable).
+    #[arg(long = "status", value_name = "STATUS")]
+    statuses: Vec<String>,
+    /// Only versions created since: a duration (7d, 24h, 30m) or a date (2026-11-01).
+    #[arg(long, value_name = "WHEN")]
+    since: Option<String>,
+    /// Every Custom Labels project of the region (DescribeProjects).
+    #[arg(long)]
+    all_projects: bool,
+}
+
+impl VersionArgs {
+    fn filter(&self) -> anyhow::Result<rekcheck_locate::VersionFilter> {
+        let since = match &self.since {
+            Some(s) => Some(
+                versions::parse_since(s, std::time::SystemTime::now())
+                    .map_err(|e| anyhow::anyhow!("--since: {e}"))?,
+            ),
+            None => None,
+        };
+        Ok(rekcheck_locate::VersionFilter {
+            versions: self.versions.clone(),
+            statuses: self.statuses.clone(),
+            since,
+            page_size: None,
+        })
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct LocateArgs {
+    /// Project or project version ARNs.
+    #[arg(value_name = "ARN", required_unless_present = "all_projects")]
+    arns: Vec<String>,
+    #[command(flatten)]
+    filter: VersionArgs,
+    #[command(flatten)]
+    aws: AwsArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -68,9 +117,17 @@ enum FailOn {
 struct ReportArgs {
     /// Validation manifests, manifest summaries, or folders holding them (a copy of the
     /// training's S3 output prefix).
-    /// `s3://bucket/key` is one object, `s3://bucket/prefix/` is searched like a folder.
-    #[arg(required = true, value_name = "PATH")]
+    /// Local files or folders; `s3://bucket/key` (one object) or `s3://bucket/prefix/` (searched
+    /// like a folder); project ARNs (their versions, see --version/--status/--since) or version
+    /// ARNs.
+    #[arg(value_name = "PATH|S3|ARN", required_unless_present_any = ["all_projects", "datasets"])]
     paths: Vec<String>,
+    #[command(flatten)]
+    filter: VersionArgs,
+    /// Report the current datasets of this project (ListDatasetEntries with HasErrors, and
+    /// DescribeDataset): errors before any training (repeatable).
+    #[arg(long, value_name = "PROJECT_ARN")]
+    datasets: Vec<String>,
     /// Folder for the five CSV files.
     #[arg(long, short, default_value = "rekcheck-report", value_name = "DIR")]
     out: PathBuf,
@@ -121,6 +178,7 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let result = match cli.command {
         Command::Report(args) => report(&args),
+        Command::Locate(args) => locate(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -154,22 +212,68 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("cannot start the I/O runtime")?;
-    let fetcher = if args.paths.iter().any(|p| p.starts_with("s3://")) {
-        let client = runtime.block_on(aws::s3_client(&args.aws));
-        let policy = RetryPolicy {
-            attempts: args.aws.retries.max(1),
-            ..RetryPolicy::default()
-        };
-        Fetcher::with_s3(S3Source::new(client, runtime.handle().clone()).with_retry_policy(policy))
-    } else {
-        Fetcher::local()
+    let filter = args.filter.filter()?;
+    let (arn_args, paths): (Vec<String>, Vec<String>) = args
+        .paths
+        .iter()
+        .cloned()
+        .partition(|p| p.starts_with("arn:"));
+    let uses_rekognition =
+        !arn_args.is_empty() || args.filter.all_projects || !args.datasets.is_empty();
+    let uses_aws = uses_rekognition || paths.iter().any(|p| p.starts_with("s3://"));
+    let sdk = uses_aws.then(|| runtime.block_on(aws::sdk_config(&args.aws)));
+    let fetcher = match &sdk {
+        Some(sdk) => {
+            let policy = RetryPolicy {
+                attempts: args.aws.retries.max(1),
+                ..RetryPolicy::default()
+            };
+            let client = aws::s3_client(sdk, &args.aws);
+            Fetcher::with_s3(
+                S3Source::new(client, runtime.handle().clone()).with_retry_policy(policy),
+            )
+        }
+        None => Fetcher::local(),
     };
+    let locator = sdk
+        .as_ref()
+        .filter(|_| uses_rekognition)
+        .map(|sdk| rekcheck_locate::Locator::new(aws::rekognition_client(sdk, &args.aws)));
     let mut failures: Vec<Failure> = Vec::new();
-    let groups = discover(&args.paths, &fetcher, &runtime, &mut failures);
+    let mut notes: Vec<String> = Vec::new();
+    let mut groups = discover(&paths, &fetcher, &runtime, &mut failures);
+    if let Some(locator) = &locator {
+        let found = versions::locate_versions(
+            locator,
+            &runtime,
+            &arn_args,
+            args.filter.all_projects,
+            &filter,
+            &mut failures,
+        );
+        for v in &found {
+            groups.push(versions::version_group(
+                v,
+                &fetcher,
+                &runtime,
+                &mut notes,
+                &mut failures,
+            ));
+        }
+    }
+    let dataset_inputs = match &locator {
+        Some(locator) => datasets::collect(locator, &runtime, &args.datasets, &mut failures),
+        None => Vec::new(),
+    };
     let inputs: usize = groups
         .iter()
-        .map(|g| g.manifests.len() + usize::from(g.summary.is_some()))
-        .sum();
+        .map(|g| {
+            g.manifests.len()
+                + usize::from(g.summary.is_some())
+                + usize::from(g.version_info.is_some())
+        })
+        .sum::<usize>()
+        + dataset_inputs.len();
     if inputs == 0 {
         for f in &failures {
             eprintln!("rekcheck: error: {}: {:#}", f.what, f.error);
@@ -201,7 +305,6 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     let manifests: Vec<&Input> = groups.iter().flat_map(|g| &g.manifests).collect();
     let mut window = OpenAhead::new(&fetcher, &manifests, args.aws.concurrency.max(1));
 
-    let mut notes: Vec<String> = Vec::new();
     let mut index = 0;
     for group in &groups {
         add_group(
@@ -214,6 +317,9 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
             &mut failures,
             &mut notes,
         )?;
+    }
+    for d in &dataset_inputs {
+        datasets::add(&mut writer, d, &mut notes)?;
     }
     progress.finish();
     let summary = writer.finish()?;
@@ -236,6 +342,78 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         FailOn::Never => false,
     };
     Ok(if fail { EXIT_ISSUES } else { EXIT_OK })
+}
+
+fn locate(args: &LocateArgs) -> anyhow::Result<u8> {
+    let filter = args.filter.filter()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the I/O runtime")?;
+    let sdk = runtime.block_on(aws::sdk_config(&args.aws));
+    let locator = rekcheck_locate::Locator::new(aws::rekognition_client(&sdk, &args.aws));
+    let mut failures = Vec::new();
+    let found = versions::locate_versions(
+        &locator,
+        &runtime,
+        &args.arns,
+        args.filter.all_projects,
+        &filter,
+        &mut failures,
+    );
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(std::io::stdout().lock());
+    w.write_record([
+        "project",
+        "version",
+        "status",
+        "created",
+        "training_manifest",
+        "testing_manifest",
+        "manifest_summary",
+        "status_message",
+    ])?;
+    let loc = |l: &Option<rekcheck_fetch::S3Location>| {
+        l.as_ref().map(ToString::to_string).unwrap_or_default()
+    };
+    for v in &found {
+        let record = [
+            v.project.clone(),
+            v.version.clone(),
+            v.status.clone(),
+            v.created.map(versions::rfc3339).unwrap_or_default(),
+            loc(&v.training_manifest),
+            loc(&v.testing_manifest),
+            loc(&v.summary),
+            v.status_message.clone(),
+        ];
+        if let Err(e) = w.write_record(
+            record
+                .iter()
+                .map(|c| rekcheck_analyze::safe_cell(c, false).into_owned()),
+        ) {
+            if matches!(&e.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return Ok(EXIT_OK);
+            }
+            return Err(e.into());
+        }
+    }
+    if let Err(e) = w.flush()
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(e.into());
+    }
+    for f in &failures {
+        eprintln!("rekcheck: error: {}: {:#}", f.what, f.error);
+    }
+    Ok(if failures.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FATAL
+    })
 }
 
 /// Keeps the next `concurrency` manifests open, so that S3 downloads run ahead of the analysis
@@ -323,6 +501,23 @@ fn add_group(
         dataset,
         manifest: manifest.to_owned(),
     };
+
+    if summary.is_none()
+        && let (Some((code, message)), Some(v)) = (&group.status_issue, &group.version_info)
+    {
+        let issue = Issue {
+            line: None,
+            source_ref: String::new(),
+            level: Level::Manifest,
+            attribute: String::new(),
+            annotation: None,
+            label: String::new(),
+            severity: Severity::Error,
+            code: code.clone(),
+            message: message.clone(),
+        };
+        writer.add_manifest_issues(&context(Dataset::Unknown, &v.arn), &[issue])?;
+    }
 
     if let Some((input, s)) = &summary {
         let sides = [

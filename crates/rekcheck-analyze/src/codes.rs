@@ -12,6 +12,8 @@ use crate::model::Severity;
 pub const REKCHECK_UNPARSABLE_LINE: &str = "REKCHECK_UNPARSABLE_LINE";
 /// A manifest that could not be read, or not completely (the message says why).
 pub const REKCHECK_READ_FAILED: &str = "REKCHECK_READ_FAILED";
+/// A failed training whose status message matches no documented code.
+pub const REKCHECK_TRAINING_FAILED: &str = "REKCHECK_TRAINING_FAILED";
 /// An `errors`/`warnings` container that is not an array, or an item that is not an object with a
 /// string `code`.
 pub const REKCHECK_MALFORMED_ISSUE: &str = "REKCHECK_MALFORMED_ISSUE";
@@ -427,6 +429,14 @@ pub static CODES: &[CodeInfo] = &[
         "",
         "rekcheck could not read the line as a JSON object (bad UTF-8 or JSON, another JSON type, too deep or too long).",
         "Rewrite the line as one JSON object; the message gives the column where reading stopped."
+    ),
+    code!(
+        "REKCHECK_TRAINING_FAILED",
+        Error,
+        Rekcheck,
+        "",
+        "The training failed with a status message that matches no documented error; the message is Rekognition's StatusMessage.",
+        "Read the message; for \"Amazon Rekognition experienced a service issue\" retry the training."
     ),
     code!(
         "REKCHECK_MALFORMED_ISSUE",

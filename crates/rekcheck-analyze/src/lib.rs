@@ -43,7 +43,7 @@ mod summary;
 
 pub use codes::{
     CODES, CodeInfo, CodeKind, REKCHECK_MALFORMED_ISSUE, REKCHECK_READ_FAILED,
-    REKCHECK_UNPARSABLE_LINE, code_for_message, code_info,
+    REKCHECK_TRAINING_FAILED, REKCHECK_UNPARSABLE_LINE, code_for_message, code_info,
 };
 pub use engine::ordered_par_map;
 pub use framing::{

@@ -1,8 +1,5 @@
 //! rekcheck-locate with the real aws-sdk-rekognition client against the testkit emulator.
 
-// Timestamps here are epoch seconds, as Rekognition sends them.
-#![allow(clippy::duration_suboptimal_units)]
-
 use std::time::{Duration, UNIX_EPOCH};
 
 use futures::TryStreamExt as _;
