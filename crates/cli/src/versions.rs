@@ -271,11 +271,11 @@ mod tests {
         );
         assert_eq!(
             parse_since("2026-11-01", now).unwrap(),
-            UNIX_EPOCH + Duration::from_secs(1_761_955_200)
+            UNIX_EPOCH + Duration::from_secs(1_793_491_200)
         );
         assert_eq!(
             parse_since("2026-11-01T12:30:00Z", now).unwrap(),
-            UNIX_EPOCH + Duration::from_secs(1_761_955_200 + 45_000)
+            UNIX_EPOCH + Duration::from_secs(1_793_491_200 + 45_000)
         );
         assert!(parse_since("yesterday", now).is_err());
         assert!(parse_since("2026-13-01", now).is_err());
@@ -285,7 +285,7 @@ mod tests {
     #[test]
     fn times_print_as_rfc3339() {
         assert_eq!(
-            rfc3339(UNIX_EPOCH + Duration::from_secs(1_761_955_200 + 45_000)),
+            rfc3339(UNIX_EPOCH + Duration::from_secs(1_793_491_200 + 45_000)),
             "2026-11-01T12:30:00Z"
         );
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
