@@ -278,6 +278,11 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         for f in &failures {
             eprintln!("rekcheck: error: {}: {:#}", f.what, f.error);
         }
+        if uses_rekognition && paths.is_empty() {
+            anyhow::bail!(
+                "no project version or dataset matched (check the ARNs, --version, --status and --since, and the region)"
+            );
+        }
         anyhow::bail!(
             "no manifests found in {}; in a folder or S3 prefix rekcheck reads {EXPECTED_NAMES} (name a file or object directly to read it whatever its name)",
             args.paths.join(", ")

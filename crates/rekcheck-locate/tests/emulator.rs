@@ -47,7 +47,7 @@ async fn versions_are_read_page_by_page_with_their_locations() {
     assert!(failed.testing_manifest.is_some() && failed.summary.is_some());
     assert_eq!(
         failed.created,
-        Some(UNIX_EPOCH + Duration::from_secs(1_763_632_800))
+        Some(UNIX_EPOCH + Duration::from_secs(1_795_168_800))
     );
     assert!(versions[2].has_no_locations());
     // Three pages: the SDK sent the emulator's tokens back.
@@ -80,7 +80,7 @@ async fn filters_by_status_date_and_names_in_batches_of_ten() {
     let (emu, locator) = setup(1).await;
     let failed = VersionFilter {
         statuses: vec!["TRAINING_FAILED".into()],
-        since: Some(UNIX_EPOCH + Duration::from_secs(1_763_500_000)),
+        since: Some(UNIX_EPOCH + Duration::from_secs(1_795_000_000)),
         ..VersionFilter::default()
     };
     let v = locator.project_versions(WIDGETS, &failed).await.unwrap();
@@ -173,7 +173,7 @@ async fn projects_versions_by_arn_and_datasets() {
     assert_eq!(projects.len(), 2);
     let v = locator
         .version_by_arn(
-            "arn:aws:rekognition:us-east-1:111122223333:project/pets/version/pets.v3/1762092311512",
+            "arn:aws:rekognition:us-east-1:111122223333:project/pets/version/pets.v3/1793628311512",
         )
         .await
         .unwrap();

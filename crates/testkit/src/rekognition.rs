@@ -421,7 +421,7 @@ fn version_fixture(
 ) -> Value {
     let prefix = format!("training-output/{project}/{version}");
     let mut v = json!({
-        "ProjectVersionArn": format!("arn:aws:rekognition:us-east-1:{ACCOUNT}:project/{project}/version/{version}/{}", (created * 1000.0) as u64),
+        "ProjectVersionArn": format!("arn:aws:rekognition:us-east-1:{ACCOUNT}:project/{project}/version/{version}/{}", (created * 1000.0).round() as u64),
         "CreationTimestamp": created,
         "TrainingEndTimestamp": created + 2467.0,
         "Status": status,
@@ -464,7 +464,7 @@ pub fn sample_fixture(bucket: &str) -> Value {
     json!({"projects": [
         {
             "ProjectArn": widgets,
-            "CreationTimestamp": 1_762_000_000.0,
+            "CreationTimestamp": 1_790_812_800.0,
             "Status": "CREATED",
             "Feature": "CUSTOM_LABELS",
             "Datasets": [
@@ -472,9 +472,9 @@ pub fn sample_fixture(bucket: &str) -> Value {
                 {"DatasetArn": test_ds, "DatasetType": "TEST", "Status": "CREATE_COMPLETE", "CreationTimestamp": 1_762_000_002.0}
             ],
             "versions": [
-                version_fixture("widgets", "widgets.2026-11-22T08.30.00", 1_763_800_200.0, "TRAINING_COMPLETED", "The model is ready to run.", bucket, true),
-                version_fixture("widgets", "widgets.2026-11-20T10.00.00", 1_763_632_800.0, "TRAINING_FAILED", "The manifest file contains too many invalid rows.", bucket, true),
-                version_fixture("widgets", "widgets.2026-11-18T09.00.00", 1_763_456_400.0, "TRAINING_FAILED", "The manifest file extension or contents are invalid.", bucket, false),
+                version_fixture("widgets", "widgets.2026-11-22T08.30.00", 1_795_336_200.0, "TRAINING_COMPLETED", "The model is ready to run.", bucket, true),
+                version_fixture("widgets", "widgets.2026-11-20T10.00.00", 1_795_168_800.0, "TRAINING_FAILED", "The manifest file contains too many invalid rows.", bucket, true),
+                version_fixture("widgets", "widgets.2026-11-18T09.00.00", 1_794_992_400.0, "TRAINING_FAILED", "The manifest file extension or contents are invalid.", bucket, false),
             ],
             "datasets": {
                 train_ds.clone(): {
@@ -489,10 +489,10 @@ pub fn sample_fixture(bucket: &str) -> Value {
         },
         {
             "ProjectArn": pets,
-            "CreationTimestamp": 1_761_000_000.0,
+            "CreationTimestamp": 1_788_220_800.0,
             "Status": "CREATED",
             "versions": [
-                version_fixture("pets", "pets.v3", 1_762_092_311.512, "TRAINING_FAILED", "Less than 50% label overlap between the training and testing manifest files.", bucket, false),
+                version_fixture("pets", "pets.v3", 1_793_628_311.512, "TRAINING_FAILED", "Less than 50% label overlap between the training and testing manifest files.", bucket, false),
             ]
         }
     ]})
