@@ -19,13 +19,21 @@ fn rekcheck(args: &[&str], out: &Path) -> Output {
         .unwrap()
 }
 
-const FILES: [&str; 5] = [
+const FILES: [&str; 6] = [
     "issues.csv",
     "images.csv",
     "summary.csv",
     "codes.csv",
     "labels.csv",
+    "versions.csv",
 ];
+
+/// A report file with the output folder (in `versions.csv`) replaced by `<out>`.
+fn read_report(dir: &Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file))
+        .unwrap()
+        .replace(&dir.display().to_string(), "<out>")
+}
 
 fn snapshot_scenario(name: &str, expected_exit: i32) {
     let out = tempfile::tempdir().unwrap();
@@ -35,7 +43,7 @@ fn snapshot_scenario(name: &str, expected_exit: i32) {
     assert_eq!(o.status.code(), Some(expected_exit), "{stderr}");
     assert!(o.stdout.is_empty(), "stdout carries data only");
     for file in FILES {
-        let text = std::fs::read_to_string(out.path().join(file)).unwrap();
+        let text = read_report(out.path(), file);
         insta::assert_snapshot!(format!("{name}__{file}"), text.replace("\r\n", "\n"));
     }
     // The same bytes with one thread.
@@ -44,8 +52,8 @@ fn snapshot_scenario(name: &str, expected_exit: i32) {
     assert_eq!(o1.status.code(), Some(expected_exit));
     for file in FILES {
         assert_eq!(
-            std::fs::read(out.path().join(file)).unwrap(),
-            std::fs::read(one.path().join(file)).unwrap(),
+            read_report(out.path(), file),
+            read_report(one.path(), file),
             "{file}"
         );
     }

@@ -45,6 +45,18 @@ pub(crate) struct Group {
     pub(crate) status_issue: Option<(String, String)>,
     /// For a version found through Rekognition: what `DescribeProjectVersions` said.
     pub(crate) version_info: Option<rekcheck_locate::ProjectVersion>,
+    /// Status and times of the version, when known (from Rekognition or a
+    /// `describe-project-versions.json`).
+    pub(crate) meta: Option<VersionMeta>,
+}
+
+/// What `DescribeProjectVersions` says of a version, as text for `versions.csv`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct VersionMeta {
+    pub(crate) status: String,
+    pub(crate) status_message: String,
+    pub(crate) created: String,
+    pub(crate) training_ended: String,
 }
 
 /// A path that could not be used, and why.
@@ -80,6 +92,8 @@ struct Versions {
     by_file: HashMap<String, (String, String)>,
     /// The one version described, when there is exactly one.
     single: Option<(String, String)>,
+    /// Status and times per (project, version).
+    meta: HashMap<(String, String), VersionMeta>,
 }
 
 /// `(project, version)` from `arn:aws:rekognition:R:A:project/<project>/version/<version>/<ts>`.
@@ -116,6 +130,26 @@ fn parse_versions(bytes: &[u8], what: &str) -> anyhow::Result<Versions> {
             continue;
         };
         all.push(names.clone());
+        // The AWS CLI prints timestamps as text; the API sends epoch seconds.
+        let time = |key: &str| match v.get(key) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.as_f64().map_or_else(String::new, |secs| {
+                crate::versions::rfc3339(
+                    std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(secs.max(0.0)),
+                )
+            }),
+            _ => String::new(),
+        };
+        let text = |key: &str| v.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
+        versions.meta.insert(
+            names.clone(),
+            VersionMeta {
+                status: text("Status"),
+                status_message: text("StatusMessage"),
+                created: time("CreationTimestamp"),
+                training_ended: time("TrainingEndTimestamp"),
+            },
+        );
         let mut objects: Vec<&Value> = Vec::new();
         objects.extend(v.pointer("/ManifestSummary/S3Object"));
         for side in ["TrainingDataResult", "TestingDataResult"] {
@@ -405,12 +439,16 @@ fn group(
             .as_ref()
             .and_then(|v| v.by_file.get(&name).cloned().or_else(|| v.single.clone()))
             .unwrap_or_default();
+        let meta = versions
+            .as_ref()
+            .and_then(|v| v.meta.get(&(project.clone(), version.clone())).cloned());
         let key = (folder, project.clone(), version.clone());
         let g = groups.entry(key.clone()).or_insert_with(|| {
             order.push(key.clone());
             Group {
                 project,
                 version,
+                meta,
                 ..Group::default()
             }
         });

@@ -21,7 +21,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use rekcheck_analyze::{
     AnalyzeOptions, Dataset, Issue, Level, ManifestContext, ManifestSummary, ReportOptions,
-    ReportWriter, Severity,
+    ReportWriter, Severity, Stats, VersionRow,
 };
 
 use rekcheck_fetch::{FetchError, Fetcher, RetryPolicy, S3Source};
@@ -319,6 +319,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
             &mut window,
             &mut index,
             &progress,
+            &args.out.display().to_string(),
             &mut failures,
             &mut notes,
         )?;
@@ -468,6 +469,7 @@ fn add_group(
     window: &mut OpenAhead<'_>,
     index: &mut usize,
     progress: &render::Progress,
+    report_location: &str,
     failures: &mut Vec<Failure>,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<()> {
@@ -578,6 +580,47 @@ fn add_group(
                 return Err(e).with_context(|| format!("writing the report for {}", m.display));
             }
         }
+    }
+
+    if !group.project.is_empty() || !group.version.is_empty() {
+        let meta = group.meta.clone().unwrap_or_default();
+        // The error that stopped the training: the documented code of the status message, else
+        // the summary's first terminal error, else the status issue's code.
+        let from_status = meta
+            .status
+            .ends_with("FAILED")
+            .then(|| rekcheck_analyze::code_for_message(&meta.status_message))
+            .flatten()
+            .map(|c| c.code.to_owned());
+        let terminal_code = from_status
+            .or_else(|| {
+                summary.as_ref().and_then(|(_, s)| {
+                    let sides = [
+                        s.statistics.training.as_ref(),
+                        s.statistics.testing.as_ref(),
+                    ];
+                    sides
+                        .into_iter()
+                        .flatten()
+                        .flat_map(|d| &d.errors)
+                        .chain(&s.errors)
+                        .map(|e| e.code.clone())
+                        .next()
+                })
+            })
+            .or_else(|| group.status_issue.as_ref().map(|(c, _)| c.clone()))
+            .unwrap_or_default();
+        writer.add_version(VersionRow {
+            project: group.project.clone(),
+            version: group.version.clone(),
+            status: meta.status,
+            status_message: meta.status_message,
+            terminal_code,
+            created: meta.created,
+            training_ended: meta.training_ended,
+            report: report_location.to_owned(),
+            stats: Stats::default(),
+        });
     }
 
     // Datasets the summary describes but whose manifest is not here keep their counts.

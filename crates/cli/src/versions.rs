@@ -6,7 +6,7 @@ use rekcheck_analyze::{CodeKind, Dataset, code_for_message};
 use rekcheck_fetch::{Fetcher, S3Location, Source};
 use rekcheck_locate::{Arn, Locator, ProjectVersion, VersionFilter, parse_arn};
 
-use crate::inputs::{Failure, Group, Input, Kind, folder_kind};
+use crate::inputs::{Failure, Group, Input, Kind, VersionMeta, folder_kind};
 
 /// A failed training's status message, as a manifest-level issue: the documented code whose
 /// message it is, or `REKCHECK_TRAINING_FAILED` with the text as it is.
@@ -56,6 +56,12 @@ pub(crate) fn version_group(
         version: v.version.clone(),
         status_issue: status_issue(v),
         version_info: Some(v.clone()),
+        meta: Some(VersionMeta {
+            status: v.status.clone(),
+            status_message: v.status_message.clone(),
+            created: v.created.map(rfc3339).unwrap_or_default(),
+            training_ended: v.training_ended.map(rfc3339).unwrap_or_default(),
+        }),
         ..Group::default()
     };
     if let Some(s) = &v.summary {

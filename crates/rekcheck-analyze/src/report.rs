@@ -28,6 +28,10 @@
 //!   `images` counts distinct lines with the code, `first_line` is the first such line; `meaning`
 //!   and `fix` come from [`crate::CODES`] and are empty for unknown codes.
 //! * `labels.csv`: one row per label: `project,version,dataset,label,images,boxes,images_with_errors`.
+//! * `versions.csv`: one row per project version of the run:
+//!   `project,version,status,status_message,terminal_code,created,training_ended,lines,ok,warning,error,unparsable,report`;
+//!   the counts add up the version's manifests, `terminal_code` is the error that stopped the
+//!   training, `report` where the version's report is.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -117,6 +121,26 @@ pub const LABELS_HEADER: &[&str] = &[
     "boxes",
     "images_with_errors",
 ];
+
+/// Header of `versions.csv`.
+pub const VERSIONS_HEADER: &[&str] = &[
+    "project",
+    "version",
+    "status",
+    "status_message",
+    "terminal_code",
+    "created",
+    "training_ended",
+    "lines",
+    "ok",
+    "warning",
+    "error",
+    "unparsable",
+    "report",
+];
+
+/// The sixth file: one row per project version.
+pub const VERSIONS_FILE: &str = "versions.csv";
 
 /// The names of the five report files, in the order they are documented.
 pub const REPORT_FILES: [&str; 5] = [
@@ -449,6 +473,30 @@ pub struct ManifestReport {
     pub rekognition: Option<RekognitionCounts>,
 }
 
+/// One project version of the run (a row of `versions.csv`); the line counts are added from its
+/// manifests when the report is finished.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VersionRow {
+    /// Project name.
+    pub project: String,
+    /// Version name.
+    pub version: String,
+    /// `TRAINING_FAILED`, `TRAINING_COMPLETED`, ...; empty when unknown.
+    pub status: String,
+    /// The status message.
+    pub status_message: String,
+    /// The code of the terminal error that stopped the training, if any.
+    pub terminal_code: String,
+    /// When training started (RFC 3339), if known.
+    pub created: String,
+    /// When training ended (RFC 3339), if known.
+    pub training_ended: String,
+    /// Where this version's report is.
+    pub report: String,
+    /// Line counts over the version's manifests (filled in by [`ReportWriter::finish`]).
+    pub stats: Stats,
+}
+
 /// What a finished report holds, for a summary on screen.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReportSummary {
@@ -460,6 +508,8 @@ pub struct ReportSummary {
     pub labels: Vec<LabelRow>,
     /// Manifest-level issues (terminal errors), with their manifest.
     pub terminal: Vec<(ManifestContext, Issue)>,
+    /// The rows of `versions.csv`.
+    pub versions: Vec<VersionRow>,
     /// The report files written.
     pub files: Vec<PathBuf>,
 }
@@ -581,6 +631,8 @@ pub struct ReportWriter {
     summary: CsvFile,
     codes_file: CsvFile,
     labels_file: CsvFile,
+    versions_file: CsvFile,
+    versions: Vec<VersionRow>,
     manifests: Vec<ManifestReport>,
     codes: BTreeMap<(String, String, Dataset, Severity, String), CodeAgg>,
     labels: BTreeMap<(String, String, Dataset, String), LabelAgg>,
@@ -621,6 +673,8 @@ impl ReportWriter {
             summary: CsvFile::create(dir, REPORT_FILES[2], SUMMARY_HEADER)?,
             codes_file: CsvFile::create(dir, REPORT_FILES[3], CODES_HEADER)?,
             labels_file: CsvFile::create(dir, REPORT_FILES[4], LABELS_HEADER)?,
+            versions_file: CsvFile::create(dir, VERSIONS_FILE, VERSIONS_HEADER)?,
+            versions: Vec::new(),
             manifests: Vec::new(),
             codes: BTreeMap::new(),
             labels: BTreeMap::new(),
@@ -768,10 +822,34 @@ impl ReportWriter {
         });
     }
 
-    /// Writes `summary.csv`, `codes.csv` and `labels.csv`, and gives all five files their final
-    /// names.
+    /// Adds a project version (a row of `versions.csv`).
+    pub fn add_version(&mut self, row: VersionRow) {
+        self.versions.push(row);
+    }
+
+    /// Writes `summary.csv`, `codes.csv`, `labels.csv` and `versions.csv`, and gives all files
+    /// their final names.
     pub fn finish(mut self) -> Result<ReportSummary, Error> {
         let raw = self.options.csv_raw;
+        // versions.csv: counts over each version's manifests.
+        let mut versions = std::mem::take(&mut self.versions);
+        for v in &mut versions {
+            v.stats = self
+                .manifests
+                .iter()
+                .filter(|m| m.context.project == v.project && m.context.version == v.version)
+                .map(|m| m.stats)
+                .sum();
+        }
+        let mut w = csv_writer(Vec::new());
+        for v in &versions {
+            write_version_row(&mut w, v, raw).map_err(|e| self.versions_file.err(e))?;
+        }
+        let bytes = w
+            .into_inner()
+            .map_err(|e| self.versions_file.err(e.into_error()))?;
+        self.versions_file.write(&bytes)?;
+
         // summary.csv
         let mut w = csv_writer(Vec::new());
         for m in &self.manifests {
@@ -841,12 +919,14 @@ impl ReportWriter {
             self.summary.commit()?,
             self.codes_file.commit()?,
             self.labels_file.commit()?,
+            self.versions_file.commit()?,
         ];
         Ok(ReportSummary {
             manifests: std::mem::take(&mut self.manifests),
             codes,
             labels,
             terminal: std::mem::take(&mut self.terminal),
+            versions,
             files,
         })
     }
@@ -1066,6 +1146,32 @@ fn write_code_row<W: Write>(w: &mut csv::Writer<W>, c: &CodeRow, raw: bool) -> i
         opt_num(&mut b3, c.first_line),
         info.map_or("", |i| i.meaning),
         info.map_or("", |i| i.fix),
+    ])?;
+    Ok(())
+}
+
+fn write_version_row<W: Write>(
+    w: &mut csv::Writer<W>,
+    v: &VersionRow,
+    raw: bool,
+) -> io::Result<()> {
+    let mut b: [itoa::Buffer; 5] = std::array::from_fn(|_| itoa::Buffer::new());
+    let [b0, b1, b2, b3, b4] = &mut b;
+    let s = &v.stats;
+    w.write_record([
+        &*safe_cell(&v.project, raw),
+        &*safe_cell(&v.version, raw),
+        &*safe_cell(&v.status, raw),
+        &*safe_cell(&v.status_message, raw),
+        &*safe_cell(&v.terminal_code, raw),
+        &*safe_cell(&v.created, raw),
+        &*safe_cell(&v.training_ended, raw),
+        num(b0, s.lines),
+        num(b1, s.ok),
+        num(b2, s.warning),
+        num(b3, s.error),
+        num(b4, s.unparsable),
+        &*safe_cell(&v.report, raw),
     ])?;
     Ok(())
 }

@@ -66,6 +66,12 @@ not json
             "{name}"
         );
     }
+    let (h, rows) = read_csv(&dir.path().join(rekcheck_analyze::VERSIONS_FILE));
+    assert_eq!(
+        h.join(","),
+        "project,version,status,status_message,terminal_code,created,training_ended,lines,ok,warning,error,unparsable,report"
+    );
+    assert!(rows.is_empty());
     assert_eq!(
         ISSUES_HEADER.join(","),
         "project,version,dataset,manifest,line,source_ref,level,attribute,annotation,label,severity,code,message"
@@ -173,12 +179,12 @@ fn nothing_appears_under_final_names_until_finish_and_a_dropped_report_leaves_no
 
     let w = ReportWriter::create(dir.path(), ReportOptions::default()).unwrap();
     let summary = w.finish().unwrap();
-    assert_eq!(summary.files.len(), 5);
+    assert_eq!(summary.files.len(), 6);
     let names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names.len(), 5, "{names:?}");
+    assert_eq!(names.len(), 6, "{names:?}");
 }
 
 fn compare(indices: &str, total: u64) -> rekcheck_analyze::RekognitionCounts {
