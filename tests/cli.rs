@@ -191,3 +191,54 @@ fn unreadable_inputs_exit_2_and_say_what_was_searched() {
     let summary = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();
     assert_eq!(summary.lines().count(), 3, "{summary}");
 }
+
+#[test]
+fn json_summary_on_stdout_and_json_logs_on_stderr() {
+    let out = tempfile::tempdir().unwrap();
+    let o = rekcheck(
+        &[
+            "report",
+            "sample-manifests/failed-object-detection",
+            "--json",
+            "-v",
+            "--log-format",
+            "json",
+        ],
+        out.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&o.stdout).expect("stdout is one JSON document");
+    assert_eq!(doc["exit_code"], 1);
+    assert_eq!(doc["versions"][0]["version"], "widgets.2026-11-20T10.00.00");
+    assert_eq!(
+        doc["versions"][0]["terminal_code"],
+        "ERROR_TOO_MANY_INVALID_ROWS_IN_MANIFEST"
+    );
+    assert_eq!(doc["versions"][0]["lines"], 17);
+    assert_eq!(doc["manifests"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["manifests"][0]["rekognition_agrees"], true);
+    assert_eq!(doc["files"].as_array().unwrap().len(), 6);
+    let codes = doc["codes"].as_array().unwrap();
+    assert!(
+        codes
+            .iter()
+            .any(|c| c["code"] == "ERROR_INVALID_BOUNDING_BOX" && c["issues"] == 1)
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let logs: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        logs.iter().any(|l| l["fields"]["message"] == "analyzing"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "Next step: widgets/widgets.2026-11-20T10.00.00 ERROR_TOO_MANY_INVALID_ROWS_IN_MANIFEST"
+        ),
+        "{stderr}"
+    );
+}

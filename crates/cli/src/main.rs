@@ -7,12 +7,13 @@
 #![allow(clippy::doc_markdown)]
 
 mod aws;
+mod cancel;
 mod datasets;
 mod inputs;
 mod render;
 mod versions;
 
-use std::io::{IsTerminal as _, Read};
+use std::io::{IsTerminal as _, Read, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -46,6 +47,9 @@ struct Cli {
     /// More logging on stderr (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// Log lines as text or as JSON (for log collectors).
+    #[arg(long, value_enum, default_value = "text", global = true)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -104,6 +108,14 @@ struct LocateArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum FailOn {
     /// Exit 1 when any error is found.
     Error,
@@ -149,6 +161,10 @@ struct ReportArgs {
     /// Print nothing but errors on stderr (no progress, no summary).
     #[arg(short, long)]
     quiet: bool,
+    /// Print a machine-readable summary (versions, manifests, counts per code, files) as JSON
+    /// on stdout.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     aws: AwsArgs,
 }
@@ -175,21 +191,27 @@ struct AwsArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, cli.log_format);
     let result = match cli.command {
         Command::Report(args) => report(&args),
         Command::Locate(args) => locate(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("rekcheck: error: {e:#}");
-            ExitCode::from(EXIT_FATAL)
-        }
+        Err(e) => match cancel::cancelled() {
+            Some(code) => {
+                eprintln!("rekcheck: stopped by a signal; no report was written");
+                ExitCode::from(code)
+            }
+            None => {
+                eprintln!("rekcheck: error: {e:#}");
+                ExitCode::from(EXIT_FATAL)
+            }
+        },
     }
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, format: LogFormat) {
     let default = match verbose {
         0 => "warn",
         1 => "info",
@@ -197,11 +219,15 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal())
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder
+            .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal())
+            .try_init(),
+    };
 }
 
 fn report(args: &ReportArgs) -> anyhow::Result<u8> {
@@ -212,6 +238,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("cannot start the I/O runtime")?;
+    cancel::install(&runtime, args.out.clone());
     let filter = args.filter.filter()?;
     let (arn_args, paths): (Vec<String>, Vec<String>) = args
         .paths
@@ -328,6 +355,9 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         datasets::add(&mut writer, d, &mut notes)?;
     }
     progress.finish();
+    if cancel::cancelled().is_some() {
+        return Err(Stopped.into());
+    }
     let summary = writer.finish()?;
     drop(window);
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
@@ -339,15 +369,31 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     for f in &failures {
         eprintln!("rekcheck: error: {}: {:#}", f.what, f.error);
     }
-    if !failures.is_empty() {
-        return Ok(EXIT_FATAL);
-    }
     let fail = match args.fail_on {
         FailOn::Error => summary.has_issues_at(Severity::Error),
         FailOn::Warning => summary.has_issues_at(Severity::Warning),
         FailOn::Never => false,
     };
-    Ok(if fail { EXIT_ISSUES } else { EXIT_OK })
+    let code = if !failures.is_empty() {
+        EXIT_FATAL
+    } else if fail {
+        EXIT_ISSUES
+    } else {
+        EXIT_OK
+    };
+    if args.json {
+        let doc = render::json_summary(&summary, &failures, code);
+        let mut stdout = std::io::stdout().lock();
+        let written = serde_json::to_writer_pretty(&mut stdout, &doc)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(stdout));
+        if let Err(e) = written
+            && e.kind() != std::io::ErrorKind::BrokenPipe
+        {
+            return Err(e.into());
+        }
+    }
+    Ok(code)
 }
 
 fn locate(args: &LocateArgs) -> anyhow::Result<u8> {
@@ -561,9 +607,15 @@ fn add_group(
                 continue;
             }
         };
+        tracing::info!(manifest = %m.display, dataset = m.dataset.as_str(), "analyzing");
         let bar = progress.object(&m.display, m.size);
-        let result = writer.add_manifest(&ctx, reader, side, &mut |n| bar.inc(n));
+        let result = writer.add_manifest(&ctx, cancel::Cancellable(reader), side, &mut |n| {
+            bar.inc(n);
+        });
         bar.finish_and_clear();
+        if cancel::cancelled().is_some() {
+            return Err(Stopped.into());
+        }
         match result {
             Ok(_) => {}
             Err(rekcheck_analyze::Error::Read { source, .. }) => {
@@ -643,6 +695,11 @@ fn add_group(
     }
     Ok(())
 }
+
+/// The run was stopped by a signal.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped by a signal; no report was written")]
+struct Stopped;
 
 /// Records in the report that a manifest could not be read (completely).
 fn read_failed(

@@ -275,14 +275,108 @@ pub(crate) fn summary(summary: &ReportSummary, notes: &[String], elapsed: Durati
             let _ = writeln!(s, "  {n}");
         }
     }
+    let _ = writeln!(s, "\nNext step: {}", next_step(summary));
     if let Some(first) = summary.files.first()
         && let Some(dir) = first.parent()
     {
         let _ = writeln!(
             s,
-            "\nReport: {}/{{issues,images,summary,codes,labels}}.csv",
+            "Report: {}/{{issues,images,summary,codes,labels,versions}}.csv",
             dir.display()
         );
     }
     s
+}
+
+/// The machine-readable summary printed by `--json`.
+pub(crate) fn json_summary(
+    summary: &ReportSummary,
+    failures: &[crate::inputs::Failure],
+    exit_code: u8,
+) -> serde_json::Value {
+    use serde_json::json;
+    let versions: Vec<_> = summary
+        .versions
+        .iter()
+        .map(|v| {
+            json!({
+                "project": v.project, "version": v.version, "status": v.status,
+                "status_message": v.status_message, "terminal_code": v.terminal_code,
+                "created": v.created, "training_ended": v.training_ended,
+                "lines": v.stats.lines, "ok": v.stats.ok, "warning": v.stats.warning,
+                "error": v.stats.error, "unparsable": v.stats.unparsable, "report": v.report,
+            })
+        })
+        .collect();
+    let manifests: Vec<_> = summary
+        .manifests
+        .iter()
+        .map(|m| {
+            let c = &m.context;
+            let s = &m.stats;
+            json!({
+                "project": c.project, "version": c.version, "dataset": c.dataset.as_str(),
+                "manifest": c.manifest, "lines": s.lines, "blank": s.blank,
+                "unparsable": s.unparsable, "ok": s.ok, "warning": s.warning, "error": s.error,
+                "error_issues": s.error_issues, "warning_issues": s.warning_issues,
+                "rekognition_agrees": m.rekognition.as_ref().map(|r| r.agrees),
+            })
+        })
+        .collect();
+    let codes: Vec<_> = summary
+        .codes
+        .iter()
+        .map(|c| {
+            json!({
+                "project": c.project, "version": c.version, "dataset": c.dataset.as_str(),
+                "severity": c.severity.as_str(), "code": c.code, "issues": c.issues,
+                "images": c.images, "first_line": c.first_line,
+            })
+        })
+        .collect();
+    let failures: Vec<_> = failures
+        .iter()
+        .map(|f| json!({"what": f.what, "error": format!("{:#}", f.error)}))
+        .collect();
+    let files: Vec<String> = summary
+        .files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect();
+    json!({
+        "exit_code": exit_code,
+        "versions": versions,
+        "manifests": manifests,
+        "codes": codes,
+        "failures": failures,
+        "files": files,
+    })
+}
+
+/// The one thing to do next, from the most important issue of the report.
+pub(crate) fn next_step(summary: &ReportSummary) -> String {
+    if let Some((c, i)) = summary.terminal.first() {
+        let fix = code_info(&i.code).map_or("read the message in issues.csv", |info| info.fix);
+        return format!("{}{}: {fix}", who(&c.project, &c.version), i.code);
+    }
+    let mut errors: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for c in summary
+        .codes
+        .iter()
+        .filter(|c| c.severity == Severity::Error)
+    {
+        let e = errors.entry(&c.code).or_default();
+        e.0 += c.issues;
+        e.1 += c.images;
+    }
+    match errors
+        .into_iter()
+        .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.0.cmp(a.0)))
+    {
+        Some((code, (_, images))) => {
+            let fix = code_info(code).map_or("see its rows in issues.csv", |info| info.fix);
+            format!("{images} images have {code}: {fix}")
+        }
+        None => "nothing to fix: no errors".to_owned(),
+    }
 }
