@@ -125,11 +125,12 @@ enum FailOn {
     Never,
 }
 
+// Flags are bools by nature.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, clap::Args)]
 struct ReportArgs {
     /// Validation manifests, manifest summaries, or folders holding them (a copy of the
-    /// training's S3 output prefix).
-    /// Local files or folders; `s3://bucket/key` (one object) or `s3://bucket/prefix/` (searched
+    /// training's S3 output prefix): local files or folders; `s3://bucket/key` (one object) or `s3://bucket/prefix/` (searched
     /// like a folder); project ARNs (their versions, see --version/--status/--since) or version
     /// ARNs.
     #[arg(value_name = "PATH|S3|ARN", required_unless_present_any = ["all_projects", "datasets"])]
@@ -198,16 +199,15 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
-        Err(e) => match cancel::cancelled() {
-            Some(code) => {
+        Err(e) => {
+            if let Some(code) = cancel::cancelled() {
                 eprintln!("rekcheck: stopped by a signal; no report was written");
                 ExitCode::from(code)
-            }
-            None => {
+            } else {
                 eprintln!("rekcheck: error: {e:#}");
                 ExitCode::from(EXIT_FATAL)
             }
-        },
+        }
     }
 }
 
