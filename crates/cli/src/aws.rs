@@ -3,12 +3,12 @@
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
-use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::config::Region;
 
 use crate::AwsArgs;
 
 /// Whether S3 requests go to a custom endpoint (an S3-compatible store, moto, `LocalStack`).
-fn custom_s3_endpoint(args: &AwsArgs) -> bool {
+pub(crate) fn custom_s3_endpoint(args: &AwsArgs) -> bool {
     args.endpoint_url.is_some()
         || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
         || std::env::var_os("AWS_ENDPOINT_URL").is_some()
@@ -27,19 +27,6 @@ pub(crate) async fn sdk_config(args: &AwsArgs) -> aws_config::SdkConfig {
         loader = loader.endpoint_url(e);
     }
     loader.load().await
-}
-
-/// The S3 client: path-style and checksums only when required for custom endpoints, and no SDK
-/// retries (rekcheck-fetch retries and resumes itself, logging each attempt).
-pub(crate) fn s3_client(sdk: &aws_config::SdkConfig, args: &AwsArgs) -> aws_sdk_s3::Client {
-    let mut conf = aws_sdk_s3::config::Builder::from(sdk).retry_config(RetryConfig::disabled());
-    if custom_s3_endpoint(args) {
-        conf = conf
-            .force_path_style(true)
-            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-            .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
-    }
-    aws_sdk_s3::Client::from_conf(conf.build())
 }
 
 /// The Rekognition client: the SDK's adaptive retries (throttling is common on the describe

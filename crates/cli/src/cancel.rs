@@ -1,11 +1,11 @@
 //! Ctrl-C and SIGTERM: stop cleanly, leave no partial report, exit 130 / 143.
 //!
-//! The signal task sets a flag that readers check on every read, so the analysis stops at the
-//! next block and the report writer removes its temporary files as it is dropped. Downloads stop
+//! The signal task sets a flag that the pipeline checks on every read (`stop_when`), so the
+//! analysis stops at the next block and the report writer removes its temporary files as it is
+//! dropped. Downloads stop
 //! as their readers are dropped. If the main thread is stuck (a read that never returns), a
 //! watchdog removes the temporary files itself and exits after a grace period.
 
-use std::io::{self, Read};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
@@ -65,17 +65,5 @@ fn remove_partial_files(out: &std::path::Path) {
                 let _ = std::fs::remove_file(e.path());
             }
         }
-    }
-}
-
-/// A reader that fails once a signal arrived.
-pub(crate) struct Cancellable<R>(pub(crate) R);
-
-impl<R: Read> Read for Cancellable<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if cancelled().is_some() {
-            return Err(io::Error::other("stopped by a signal"));
-        }
-        self.0.read(buf)
     }
 }

@@ -1,38 +1,28 @@
 //! `rekcheck`: explain failed Amazon Rekognition Custom Labels trainings.
 //!
-//! The binary owns flags, wiring, output, progress and exit codes; the analysis lives in the
-//! `rekcheck-analyze` library.
+//! The binary owns flags, wiring, output, progress and exit codes; the pipeline lives in the
+//! `rekcheck` library.
 
 // Doc comments on the argument structs are help texts: plain words, no Markdown.
 #![allow(clippy::doc_markdown)]
 
 mod aws;
 mod cancel;
-mod datasets;
-mod inputs;
 mod render;
-mod versions;
 
-use std::io::{IsTerminal as _, Read, Write as _};
+use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
-use rekcheck_analyze::{
-    AnalyzeOptions, Dataset, Issue, Level, ManifestContext, ManifestSummary, ReportOptions,
-    ReportWriter, Severity, Stats, VersionRow,
-};
-
-use rekcheck_fetch::{FetchError, Fetcher, RetryPolicy, S3Source};
-
-use crate::inputs::{EXPECTED_NAMES, Failure, Group, Input, discover};
+use rekcheck::Pipeline;
+use rekcheck::analyze::Severity;
 
 /// Exit code: no issue at or above `--fail-on`.
 const EXIT_OK: u8 = 0;
-/// Exit code: issues at or above `--fail-on`.
-const EXIT_ISSUES: u8 = 1;
 /// Exit code: something could not be read or written.
 const EXIT_FATAL: u8 = 2;
 
@@ -79,15 +69,15 @@ struct VersionArgs {
 }
 
 impl VersionArgs {
-    fn filter(&self) -> anyhow::Result<rekcheck_locate::VersionFilter> {
+    fn filter(&self) -> anyhow::Result<rekcheck::locate::VersionFilter> {
         let since = match &self.since {
             Some(s) => Some(
-                versions::parse_since(s, std::time::SystemTime::now())
+                rekcheck::time::parse_since(s, std::time::SystemTime::now())
                     .map_err(|e| anyhow::anyhow!("--since: {e}"))?,
             ),
             None => None,
         };
-        Ok(rekcheck_locate::VersionFilter {
+        Ok(rekcheck::locate::VersionFilter {
             versions: self.versions.clone(),
             statuses: self.statuses.clone(),
             since,
@@ -151,7 +141,7 @@ struct ReportArgs {
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
     /// Lines longer than this many bytes are reported as unparsable.
-    #[arg(long, default_value_t = rekcheck_analyze::DEFAULT_MAX_LINE_BYTES, value_name = "BYTES")]
+    #[arg(long, default_value_t = rekcheck::analyze::DEFAULT_MAX_LINE_BYTES, value_name = "BYTES")]
     max_line_bytes: usize,
     /// Write cells as found, without the leading ' that stops spreadsheets running formulas.
     #[arg(long)]
@@ -239,150 +229,51 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         .build()
         .context("cannot start the I/O runtime")?;
     cancel::install(&runtime, args.out.clone());
-    let filter = args.filter.filter()?;
-    let (arn_args, paths): (Vec<String>, Vec<String>) = args
-        .paths
-        .iter()
-        .cloned()
-        .partition(|p| p.starts_with("arn:"));
-    let uses_rekognition =
-        !arn_args.is_empty() || args.filter.all_projects || !args.datasets.is_empty();
-    let uses_aws = uses_rekognition || paths.iter().any(|p| p.starts_with("s3://"));
-    let sdk = uses_aws.then(|| runtime.block_on(aws::sdk_config(&args.aws)));
-    let fetcher = match &sdk {
-        Some(sdk) => {
-            let policy = RetryPolicy {
-                attempts: args.aws.retries.max(1),
-                ..RetryPolicy::default()
-            };
-            let client = aws::s3_client(sdk, &args.aws);
-            Fetcher::with_s3(
-                S3Source::new(client, runtime.handle().clone()).with_retry_policy(policy),
-            )
-        }
-        None => Fetcher::local(),
-    };
-    let locator = sdk
-        .as_ref()
-        .filter(|_| uses_rekognition)
-        .map(|sdk| rekcheck_locate::Locator::new(aws::rekognition_client(sdk, &args.aws)));
-    let mut failures: Vec<Failure> = Vec::new();
-    let mut notes: Vec<String> = Vec::new();
-    let mut groups = discover(&paths, &fetcher, &runtime, &mut failures);
-    if let Some(locator) = &locator {
-        let found = versions::locate_versions(
-            locator,
-            &runtime,
-            &arn_args,
-            args.filter.all_projects,
-            &filter,
-            &mut failures,
-        );
-        for v in &found {
-            groups.push(versions::version_group(
-                v,
-                &fetcher,
-                &runtime,
-                &mut notes,
-                &mut failures,
-            ));
-        }
-    }
-    let dataset_inputs = match &locator {
-        Some(locator) => datasets::collect(locator, &runtime, &args.datasets, &mut failures),
-        None => Vec::new(),
-    };
-    let inputs: usize = groups
-        .iter()
-        .map(|g| {
-            g.manifests.len()
-                + usize::from(g.summary.is_some())
-                + usize::from(g.version_info.is_some())
-        })
-        .sum::<usize>()
-        + dataset_inputs.len();
-    if inputs == 0 {
-        for f in &failures {
-            eprintln!("rekcheck: error: {}: {:#}", f.what, f.error);
-        }
-        if uses_rekognition && paths.is_empty() {
-            anyhow::bail!(
-                "no project version or dataset matched (check the ARNs, --version, --status and --since, and the region)"
-            );
-        }
-        anyhow::bail!(
-            "no manifests found in {}; in a folder or S3 prefix rekcheck reads {EXPECTED_NAMES} (name a file or object directly to read it whatever its name)",
-            args.paths.join(", ")
-        );
-    }
-
-    let options = ReportOptions {
-        analyze: AnalyzeOptions {
-            max_line_bytes: args.max_line_bytes,
-            ..AnalyzeOptions::default()
-        },
-        threads: args.threads.unwrap_or(0),
-        csv_raw: args.csv_raw,
-    };
-    let mut writer = ReportWriter::create(&args.out, options)?;
-    let show_progress = !args.quiet && !args.no_progress && std::io::stderr().is_terminal();
-    let progress = render::Progress::new(
-        show_progress,
-        groups
+    let uses_aws = args.filter.all_projects
+        || !args.datasets.is_empty()
+        || args
+            .paths
             .iter()
-            .flat_map(|g| &g.manifests)
-            .filter_map(|m| m.size)
-            .sum(),
-    );
-    let manifests: Vec<&Input> = groups.iter().flat_map(|g| &g.manifests).collect();
-    let mut window = OpenAhead::new(&fetcher, &manifests, args.aws.concurrency.max(1));
-
-    let mut index = 0;
-    for group in &groups {
-        add_group(
-            &mut writer,
-            group,
-            &fetcher,
-            &mut window,
-            &mut index,
-            &progress,
-            &args.out.display().to_string(),
-            &mut failures,
-            &mut notes,
-        )?;
+            .any(|p| p.starts_with("s3://") || p.starts_with("arn:"));
+    let show_progress = !args.quiet && !args.no_progress && std::io::stderr().is_terminal();
+    let mut builder = Pipeline::builder()
+        .sources(args.paths.iter().cloned())
+        .all_projects(args.filter.all_projects)
+        .filter(args.filter.filter()?)
+        .concurrency(args.aws.concurrency.max(1))
+        .retries(args.aws.retries.max(1))
+        .threads(args.threads.unwrap_or(0))
+        .max_line_bytes(args.max_line_bytes)
+        .csv_raw(args.csv_raw)
+        .reporter(Arc::new(render::Progress::new(show_progress)))
+        .stop_when(|| cancel::cancelled().is_some());
+    for d in &args.datasets {
+        builder = builder.datasets(d.clone());
     }
-    for d in &dataset_inputs {
-        datasets::add(&mut writer, d, &mut notes)?;
+    if uses_aws {
+        let sdk = runtime.block_on(aws::sdk_config(&args.aws));
+        builder = builder
+            .sdk_config(&sdk)
+            .s3_path_style(aws::custom_s3_endpoint(&args.aws));
     }
-    progress.finish();
-    if cancel::cancelled().is_some() {
-        return Err(Stopped.into());
-    }
-    let summary = writer.finish()?;
-    drop(window);
+    let outcome = runtime.block_on(builder.build()?.write_csv(args.out.clone()));
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    let outcome = outcome?;
 
     if !args.quiet {
-        let text = render::summary(&summary, &notes, started.elapsed());
+        let text = render::summary(&outcome.summary, &outcome.notes, started.elapsed());
         eprint!("{text}");
     }
-    for f in &failures {
-        eprintln!("rekcheck: error: {}: {:#}", f.what, f.error);
+    for f in &outcome.failures {
+        eprintln!("rekcheck: error: {}: {}", f.what, f.error);
     }
-    let fail = match args.fail_on {
-        FailOn::Error => summary.has_issues_at(Severity::Error),
-        FailOn::Warning => summary.has_issues_at(Severity::Warning),
-        FailOn::Never => false,
-    };
-    let code = if !failures.is_empty() {
-        EXIT_FATAL
-    } else if fail {
-        EXIT_ISSUES
-    } else {
-        EXIT_OK
-    };
+    let code = outcome.exit_code(match args.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Never => None,
+    });
     if args.json {
-        let doc = render::json_summary(&summary, &failures, code);
+        let doc = render::json_summary(&outcome.summary, &outcome.failures, code);
         let mut stdout = std::io::stdout().lock();
         let written = serde_json::to_writer_pretty(&mut stdout, &doc)
             .map_err(std::io::Error::from)
@@ -404,16 +295,13 @@ fn locate(args: &LocateArgs) -> anyhow::Result<u8> {
         .build()
         .context("cannot start the I/O runtime")?;
     let sdk = runtime.block_on(aws::sdk_config(&args.aws));
-    let locator = rekcheck_locate::Locator::new(aws::rekognition_client(&sdk, &args.aws));
-    let mut failures = Vec::new();
-    let found = versions::locate_versions(
+    let locator = rekcheck::locate::Locator::new(aws::rekognition_client(&sdk, &args.aws));
+    let (found, failures) = runtime.block_on(rekcheck::find_versions(
         &locator,
-        &runtime,
         &args.arns,
         args.filter.all_projects,
         &filter,
-        &mut failures,
-    );
+    ));
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(std::io::stdout().lock());
@@ -427,7 +315,7 @@ fn locate(args: &LocateArgs) -> anyhow::Result<u8> {
         "manifest_summary",
         "status_message",
     ])?;
-    let loc = |l: &Option<rekcheck_fetch::S3Location>| {
+    let loc = |l: &Option<rekcheck::fetch::S3Location>| {
         l.as_ref().map(ToString::to_string).unwrap_or_default()
     };
     for v in &found {
@@ -435,7 +323,7 @@ fn locate(args: &LocateArgs) -> anyhow::Result<u8> {
             v.project.clone(),
             v.version.clone(),
             v.status.clone(),
-            v.created.map(versions::rfc3339).unwrap_or_default(),
+            v.created.map(rekcheck::time::rfc3339).unwrap_or_default(),
             loc(&v.training_manifest),
             loc(&v.testing_manifest),
             loc(&v.summary),
@@ -444,7 +332,7 @@ fn locate(args: &LocateArgs) -> anyhow::Result<u8> {
         if let Err(e) = w.write_record(
             record
                 .iter()
-                .map(|c| rekcheck_analyze::safe_cell(c, false).into_owned()),
+                .map(|c| rekcheck::analyze::safe_cell(c, false).into_owned()),
         ) {
             if matches!(&e.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe)
             {
@@ -459,286 +347,11 @@ fn locate(args: &LocateArgs) -> anyhow::Result<u8> {
         return Err(e.into());
     }
     for f in &failures {
-        eprintln!("rekcheck: error: {}: {:#}", f.what, f.error);
+        eprintln!("rekcheck: error: {}: {}", f.what, f.error);
     }
     Ok(if failures.is_empty() {
         EXIT_OK
     } else {
         EXIT_FATAL
     })
-}
-
-/// Keeps the next `concurrency` manifests open, so that S3 downloads run ahead of the analysis
-/// (each bounded by its reader's buffer) while the report stays in manifest order.
-struct OpenAhead<'a> {
-    fetcher: &'a Fetcher,
-    manifests: &'a [&'a Input],
-    concurrency: usize,
-    next_to_open: usize,
-    open: std::collections::VecDeque<Result<Box<dyn Read + Send>, FetchError>>,
-}
-
-impl<'a> OpenAhead<'a> {
-    fn new(fetcher: &'a Fetcher, manifests: &'a [&'a Input], concurrency: usize) -> Self {
-        OpenAhead {
-            fetcher,
-            manifests,
-            concurrency,
-            next_to_open: 0,
-            open: std::collections::VecDeque::new(),
-        }
-    }
-
-    /// The reader of manifest `index`; manifests must be taken in order.
-    fn take(&mut self, index: usize) -> Result<Box<dyn Read + Send>, FetchError> {
-        while self.next_to_open < self.manifests.len()
-            && self.next_to_open < index + self.concurrency
-        {
-            let m = self.manifests[self.next_to_open];
-            self.open.push_back(self.fetcher.open(&m.source));
-            self.next_to_open += 1;
-        }
-        self.open.pop_front().unwrap_or_else(|| {
-            Err(FetchError::Io(std::io::Error::other(
-                "manifest taken out of order",
-            )))
-        })
-    }
-}
-
-/// Adds one training's files to the report: the summary's terminal errors, then each manifest.
-#[allow(clippy::too_many_arguments)]
-fn add_group(
-    writer: &mut ReportWriter,
-    group: &Group,
-    fetcher: &Fetcher,
-    window: &mut OpenAhead<'_>,
-    index: &mut usize,
-    progress: &render::Progress,
-    report_location: &str,
-    failures: &mut Vec<Failure>,
-    notes: &mut Vec<String>,
-) -> anyhow::Result<()> {
-    let summary = group.summary.as_ref().and_then(|input| {
-        let parsed = fetcher
-            .read_all(&input.source)
-            .map_err(anyhow::Error::from)
-            .and_then(|bytes| {
-                ManifestSummary::from_slice(&bytes).map_err(|e| {
-                    anyhow::anyhow!(
-                        "not a valid manifest summary ({e}); expected one JSON object with `statistics` and `errors`"
-                    )
-                })
-            });
-        match parsed {
-            Ok(s) => Some((input, s)),
-            Err(error) => {
-                failures.push(Failure {
-                    what: input.display.clone(),
-                    error,
-                });
-                None
-            }
-        }
-    });
-    for extra in &group.extra_summaries {
-        notes.push(format!(
-            "{} was not used: {} is the manifest summary of the same training",
-            extra.display,
-            group.summary.as_ref().map_or("", |s| s.display.as_str())
-        ));
-    }
-    let context = |dataset: Dataset, manifest: &str| ManifestContext {
-        project: group.project.clone(),
-        version: group.version.clone(),
-        dataset,
-        manifest: manifest.to_owned(),
-    };
-
-    if summary.is_none()
-        && let (Some((code, message)), Some(v)) = (&group.status_issue, &group.version_info)
-    {
-        let issue = Issue {
-            line: None,
-            source_ref: String::new(),
-            level: Level::Manifest,
-            attribute: String::new(),
-            annotation: None,
-            label: String::new(),
-            severity: Severity::Error,
-            code: code.clone(),
-            message: message.clone(),
-        };
-        writer.add_manifest_issues(&context(Dataset::Unknown, &v.arn), &[issue])?;
-    }
-
-    if let Some((input, s)) = &summary {
-        let sides = [
-            (Dataset::Training, s.statistics.training.as_ref()),
-            (Dataset::Testing, s.statistics.testing.as_ref()),
-        ];
-        for (dataset, side) in sides {
-            let issues = side.map(|d| terminal_issues(&d.errors)).unwrap_or_default();
-            writer.add_manifest_issues(&context(dataset, &input.display), &issues)?;
-        }
-        writer.add_manifest_issues(
-            &context(Dataset::Unknown, &input.display),
-            &terminal_issues(&s.errors),
-        )?;
-    }
-
-    for m in &group.manifests {
-        let reader = window.take(*index);
-        *index += 1;
-        let side = summary.as_ref().and_then(|(_, s)| match m.dataset {
-            Dataset::Training => s.statistics.training.as_ref(),
-            Dataset::Testing => s.statistics.testing.as_ref(),
-            Dataset::Unknown => None,
-        });
-        let ctx = context(m.dataset, &m.display);
-        let reader = match reader {
-            Ok(r) => r,
-            Err(e) => {
-                read_failed(writer, &ctx, &e.to_string())?;
-                failures.push(Failure {
-                    what: m.display.clone(),
-                    error: e.into(),
-                });
-                continue;
-            }
-        };
-        tracing::info!(manifest = %m.display, dataset = m.dataset.as_str(), "analyzing");
-        let bar = progress.object(&m.display, m.size);
-        let result = writer.add_manifest(&ctx, cancel::Cancellable(reader), side, &mut |n| {
-            bar.inc(n);
-        });
-        bar.finish_and_clear();
-        if cancel::cancelled().is_some() {
-            return Err(Stopped.into());
-        }
-        match result {
-            Ok(_) => {}
-            Err(rekcheck_analyze::Error::Read { source, .. }) => {
-                let e = rekcheck_fetch::into_fetch_error(source);
-                read_failed(writer, &ctx, &e.to_string())?;
-                failures.push(Failure {
-                    what: m.display.clone(),
-                    error: anyhow::Error::new(e).context(
-                        "reading stopped part-way; the rows before the failure are in the report",
-                    ),
-                });
-            }
-            Err(e) => {
-                return Err(e).with_context(|| format!("writing the report for {}", m.display));
-            }
-        }
-    }
-
-    if !group.project.is_empty() || !group.version.is_empty() {
-        let meta = group.meta.clone().unwrap_or_default();
-        // The error that stopped the training: the documented code of the status message, else
-        // the summary's first terminal error, else the status issue's code.
-        let from_status = meta
-            .status
-            .ends_with("FAILED")
-            .then(|| rekcheck_analyze::code_for_message(&meta.status_message))
-            .flatten()
-            .map(|c| c.code.to_owned());
-        let terminal_code = from_status
-            .or_else(|| {
-                summary.as_ref().and_then(|(_, s)| {
-                    let sides = [
-                        s.statistics.training.as_ref(),
-                        s.statistics.testing.as_ref(),
-                    ];
-                    sides
-                        .into_iter()
-                        .flatten()
-                        .flat_map(|d| &d.errors)
-                        .chain(&s.errors)
-                        .map(|e| e.code.clone())
-                        .next()
-                })
-            })
-            .or_else(|| group.status_issue.as_ref().map(|(c, _)| c.clone()))
-            .unwrap_or_default();
-        writer.add_version(VersionRow {
-            project: group.project.clone(),
-            version: group.version.clone(),
-            status: meta.status,
-            status_message: meta.status_message,
-            terminal_code,
-            created: meta.created,
-            training_ended: meta.training_ended,
-            report: report_location.to_owned(),
-            stats: Stats::default(),
-        });
-    }
-
-    // Datasets the summary describes but whose manifest is not here keep their counts.
-    if let Some((input, s)) = &summary {
-        for (dataset, side) in [
-            (Dataset::Training, s.statistics.training.as_ref()),
-            (Dataset::Testing, s.statistics.testing.as_ref()),
-        ] {
-            if let Some(side) = side
-                && !group.manifests.iter().any(|m| m.dataset == dataset)
-            {
-                writer.add_rekognition_only(&context(dataset, &input.display), side);
-                notes.push(format!(
-                    "{} describes a {} manifest that is not among the inputs; only its counts are reported",
-                    input.display,
-                    dataset.as_str()
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The run was stopped by a signal.
-#[derive(Debug, thiserror::Error)]
-#[error("stopped by a signal; no report was written")]
-struct Stopped;
-
-/// Records in the report that a manifest could not be read (completely).
-fn read_failed(
-    writer: &mut ReportWriter,
-    ctx: &ManifestContext,
-    message: &str,
-) -> anyhow::Result<()> {
-    let issue = Issue {
-        line: None,
-        source_ref: String::new(),
-        level: Level::Manifest,
-        attribute: String::new(),
-        annotation: None,
-        label: String::new(),
-        severity: Severity::Error,
-        code: rekcheck_analyze::REKCHECK_READ_FAILED.to_owned(),
-        message: message.to_owned(),
-    };
-    writer.add_manifest_issues(ctx, &[issue])?;
-    Ok(())
-}
-
-fn terminal_issues(errors: &[rekcheck_analyze::SummaryError]) -> Vec<Issue> {
-    errors
-        .iter()
-        .map(|e| Issue {
-            line: None,
-            source_ref: String::new(),
-            level: Level::Manifest,
-            attribute: String::new(),
-            annotation: None,
-            label: String::new(),
-            severity: if e.code.starts_with("WARNING_") {
-                Severity::Warning
-            } else {
-                Severity::Error
-            },
-            code: e.code.clone(),
-            message: e.message.clone(),
-        })
-        .collect()
 }

@@ -4,13 +4,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use rekcheck_analyze::{Dataset, ReportSummary, Severity, code_info};
+use std::sync::Mutex;
 
-/// Progress on stderr: one bar per object being read, and a total.
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use rekcheck::Reporter;
+use rekcheck::analyze::{Dataset, ReportSummary, Severity, code_info};
+
+/// Progress on stderr: one bar per object being read, and a total; hidden when stderr is not
+/// a terminal, with `--quiet` or `--no-progress`.
 pub(crate) struct Progress {
     multi: Option<MultiProgress>,
     total: ProgressBar,
+    current: Mutex<Option<ProgressBar>>,
 }
 
 fn style(template: &str) -> ProgressStyle {
@@ -18,65 +23,67 @@ fn style(template: &str) -> ProgressStyle {
 }
 
 impl Progress {
-    pub(crate) fn new(show: bool, total_bytes: u64) -> Progress {
-        if !show {
-            return Progress {
-                multi: None,
-                total: ProgressBar::hidden(),
-            };
-        }
-        let multi = MultiProgress::new();
-        let total = multi.add(ProgressBar::new(total_bytes));
-        total.set_style(style(
-            "total [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-        ));
-        Progress {
-            multi: Some(multi),
-            total,
-        }
-    }
-
-    /// A bar for one object; its increments also move the total.
-    pub(crate) fn object(&self, name: &str, size: Option<u64>) -> ObjectBar {
-        let bar = match &self.multi {
-            None => ProgressBar::hidden(),
-            Some(m) => {
-                let bar = m.insert_before(&self.total, ProgressBar::new(size.unwrap_or(0)));
-                if size.is_some() {
-                    bar.set_style(style(
-                        "{msg:40!} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-                    ));
-                } else {
-                    bar.set_style(style("{msg:40!} {spinner} {bytes} {bytes_per_sec}"));
-                }
-                bar.set_message(name.rsplit('/').next().unwrap_or(name).to_owned());
-                bar
-            }
+    pub(crate) fn new(show: bool) -> Progress {
+        let (multi, total) = if show {
+            let multi = MultiProgress::new();
+            let total = multi.add(ProgressBar::new(0));
+            total.set_style(style(
+                "total [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            ));
+            (Some(multi), total)
+        } else {
+            (None, ProgressBar::hidden())
         };
-        ObjectBar {
-            bar,
-            total: self.total.clone(),
+        Progress {
+            multi,
+            total,
+            current: Mutex::new(None),
+        }
+    }
+}
+
+impl Reporter for Progress {
+    fn started(&self, total_bytes: u64) {
+        self.total.set_length(total_bytes);
+    }
+
+    fn object_started(&self, name: &str, size: Option<u64>) {
+        let Some(m) = &self.multi else {
+            return;
+        };
+        let bar = m.insert_before(&self.total, ProgressBar::new(size.unwrap_or(0)));
+        if size.is_some() {
+            bar.set_style(style(
+                "{msg:40!} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            ));
+        } else {
+            bar.set_style(style("{msg:40!} {spinner} {bytes} {bytes_per_sec}"));
+        }
+        bar.set_message(name.rsplit('/').next().unwrap_or(name).to_owned());
+        if let Ok(mut c) = self.current.lock() {
+            *c = Some(bar);
         }
     }
 
-    pub(crate) fn finish(&self) {
+    fn bytes(&self, _name: &str, bytes: u64) {
+        self.total.inc(bytes);
+        if let Ok(c) = self.current.lock()
+            && let Some(bar) = c.as_ref()
+        {
+            bar.inc(bytes);
+        }
+    }
+
+    fn object_finished(&self, _name: &str) {
+        if let Ok(mut c) = self.current.lock()
+            && let Some(bar) = c.take()
+        {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn finished(&self) {
         self.total.finish_and_clear();
-    }
-}
-
-pub(crate) struct ObjectBar {
-    bar: ProgressBar,
-    total: ProgressBar,
-}
-
-impl ObjectBar {
-    pub(crate) fn inc(&self, n: u64) {
-        self.bar.inc(n);
-        self.total.inc(n);
-    }
-
-    pub(crate) fn finish_and_clear(&self) {
-        self.bar.finish_and_clear();
     }
 }
 
@@ -291,7 +298,7 @@ pub(crate) fn summary(summary: &ReportSummary, notes: &[String], elapsed: Durati
 /// The machine-readable summary printed by `--json`.
 pub(crate) fn json_summary(
     summary: &ReportSummary,
-    failures: &[crate::inputs::Failure],
+    failures: &[rekcheck::Failure],
     exit_code: u8,
 ) -> serde_json::Value {
     use serde_json::json;
@@ -336,7 +343,7 @@ pub(crate) fn json_summary(
         .collect();
     let failures: Vec<_> = failures
         .iter()
-        .map(|f| json!({"what": f.what, "error": format!("{:#}", f.error)}))
+        .map(|f| json!({"what": f.what, "error": f.error.to_string()}))
         .collect();
     let files: Vec<String> = summary
         .files

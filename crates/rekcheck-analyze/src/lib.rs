@@ -52,9 +52,9 @@ pub use framing::{
 pub use line::{LineOutcome, MAX_DEPTH, analyze_line, oversized_line};
 pub use model::{Dataset, ImageRow, ImageStatus, Issue, Level, Severity};
 pub use report::{
-    AnalyzeOptions, BlockAnalysis, CODES_HEADER, CodeRow, Error, IMAGES_HEADER, ISSUES_HEADER,
-    LABELS_HEADER, LabelRow, ManifestContext, ManifestReport, REPORT_FILES, RekognitionCounts,
-    ReportOptions, ReportSummary, ReportWriter, SUMMARY_HEADER, Stats, VERSIONS_FILE,
-    VERSIONS_HEADER, VersionRow, analyze_block, analyze_reader, safe_cell,
+    AnalyzeOptions, BlockAnalysis, BlockCallback, CODES_HEADER, CodeRow, Error, IMAGES_HEADER,
+    ISSUES_HEADER, LABELS_HEADER, LabelRow, ManifestContext, ManifestReport, REPORT_FILES,
+    RekognitionCounts, ReportOptions, ReportSummary, ReportWriter, SUMMARY_HEADER, Stats,
+    VERSIONS_FILE, VERSIONS_HEADER, VersionRow, analyze_block, analyze_reader, safe_cell,
 };
 pub use summary::{DatasetStatistics, ManifestSummary, Statistics, SummaryError};

@@ -396,6 +396,15 @@ struct RenderedBlock {
     labels: HashMap<String, LabelAgg>,
     error_lines: Vec<u64>,
     bytes: u64,
+    analysis: Option<BlockAnalysis>,
+}
+
+/// What a worker keeps of a block besides the aggregates.
+#[derive(Clone, Copy)]
+struct Keep {
+    error_lines: bool,
+    csv: bool,
+    analysis: bool,
 }
 
 /// One row of `codes.csv`.
@@ -565,6 +574,15 @@ impl CsvFile {
         Ok(f)
     }
 
+    /// A file that is not written (a report kept in memory).
+    fn disabled() -> CsvFile {
+        CsvFile {
+            tmp: PathBuf::new(),
+            dest: PathBuf::new(),
+            out: None,
+        }
+    }
+
     fn err(&self, source: io::Error) -> Error {
         Error::Write {
             path: self.tmp.clone(),
@@ -580,16 +598,17 @@ impl CsvFile {
         r.map_err(|e| self.err(e))
     }
 
-    fn commit(&mut self) -> Result<PathBuf, Error> {
-        if let Some(out) = self.out.take() {
-            let file = out.into_inner().map_err(|e| self.err(e.into_error()))?;
-            file.sync_all().map_err(|e| self.err(e))?;
-            fs_err::rename(&self.tmp, &self.dest).map_err(|source| Error::Write {
-                path: self.dest.clone(),
-                source,
-            })?;
-        }
-        Ok(self.dest.clone())
+    fn commit(&mut self) -> Result<Option<PathBuf>, Error> {
+        let Some(out) = self.out.take() else {
+            return Ok(None);
+        };
+        let file = out.into_inner().map_err(|e| self.err(e.into_error()))?;
+        file.sync_all().map_err(|e| self.err(e))?;
+        fs_err::rename(&self.tmp, &self.dest).map_err(|source| Error::Write {
+            path: self.dest.clone(),
+            source,
+        })?;
+        Ok(Some(self.dest.clone()))
     }
 }
 
@@ -617,6 +636,9 @@ pub fn safe_cell(s: &str, raw: bool) -> Cow<'_, str> {
     }
 }
 
+/// A callback for the typed rows and issues of each block.
+pub type BlockCallback = Box<dyn FnMut(&ManifestContext, &BlockAnalysis) + Send>;
+
 /// Writes the five CSV files of a report into a folder.
 ///
 /// Add manifests in the order they should appear; rows come out in (manifest, line) order, byte
@@ -625,7 +647,9 @@ pub fn safe_cell(s: &str, raw: bool) -> Cow<'_, str> {
 pub struct ReportWriter {
     options: ReportOptions,
     pool: rayon::ThreadPool,
-    dir: PathBuf,
+    dir: Option<PathBuf>,
+    /// Called with each block's typed rows and issues, in (manifest, line) order.
+    on_block: Option<BlockCallback>,
     issues: CsvFile,
     images: CsvFile,
     summary: CsvFile,
@@ -654,6 +678,20 @@ impl ReportWriter {
             path: dir.to_owned(),
             source,
         })?;
+        let mut w = ReportWriter::in_memory(options)?;
+        w.dir = Some(dir.to_owned());
+        w.issues = CsvFile::create(dir, REPORT_FILES[0], ISSUES_HEADER)?;
+        w.images = CsvFile::create(dir, REPORT_FILES[1], IMAGES_HEADER)?;
+        w.summary = CsvFile::create(dir, REPORT_FILES[2], SUMMARY_HEADER)?;
+        w.codes_file = CsvFile::create(dir, REPORT_FILES[3], CODES_HEADER)?;
+        w.labels_file = CsvFile::create(dir, REPORT_FILES[4], LABELS_HEADER)?;
+        w.versions_file = CsvFile::create(dir, VERSIONS_FILE, VERSIONS_HEADER)?;
+        Ok(w)
+    }
+
+    /// A report that writes no file: the aggregates come back from [`ReportWriter::finish`],
+    /// and rows can be taken with [`ReportWriter::on_block`].
+    pub fn in_memory(options: ReportOptions) -> Result<ReportWriter, Error> {
         let threads = if options.threads == 0 {
             std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
         } else {
@@ -667,19 +705,26 @@ impl ReportWriter {
         Ok(ReportWriter {
             options,
             pool,
-            dir: dir.to_owned(),
-            issues: CsvFile::create(dir, REPORT_FILES[0], ISSUES_HEADER)?,
-            images: CsvFile::create(dir, REPORT_FILES[1], IMAGES_HEADER)?,
-            summary: CsvFile::create(dir, REPORT_FILES[2], SUMMARY_HEADER)?,
-            codes_file: CsvFile::create(dir, REPORT_FILES[3], CODES_HEADER)?,
-            labels_file: CsvFile::create(dir, REPORT_FILES[4], LABELS_HEADER)?,
-            versions_file: CsvFile::create(dir, VERSIONS_FILE, VERSIONS_HEADER)?,
+            dir: None,
+            on_block: None,
+            issues: CsvFile::disabled(),
+            images: CsvFile::disabled(),
+            summary: CsvFile::disabled(),
+            codes_file: CsvFile::disabled(),
+            labels_file: CsvFile::disabled(),
+            versions_file: CsvFile::disabled(),
             versions: Vec::new(),
             manifests: Vec::new(),
             codes: BTreeMap::new(),
             labels: BTreeMap::new(),
             terminal: Vec::new(),
         })
+    }
+
+    /// Hands every block's typed rows and issues to `callback`, in (manifest, line) order, as
+    /// they are analyzed.
+    pub fn on_block(&mut self, callback: BlockCallback) {
+        self.on_block = Some(callback);
     }
 
     /// Adds manifest-level issues (terminal errors from a manifest summary or a training status).
@@ -743,12 +788,15 @@ impl ReportWriter {
         let mut bytes = 0u64;
         let mut error_lines: Vec<u64> = Vec::new();
         let in_flight = in_flight(&self.pool);
+        let render_csv = self.dir.is_some();
+        let keep_analysis = self.on_block.is_some();
         let ReportWriter {
             pool,
             issues,
             images,
             codes,
             labels,
+            on_block,
             ..
         } = self;
         let blocks = blocks.into_iter().map(|b| {
@@ -761,9 +809,23 @@ impl ReportWriter {
             pool,
             blocks,
             in_flight,
-            |block| render_block(&block, context, &options, keep_error_lines),
+            |block| {
+                render_block(
+                    &block,
+                    context,
+                    &options,
+                    Keep {
+                        error_lines: keep_error_lines,
+                        csv: render_csv,
+                        analysis: keep_analysis,
+                    },
+                )
+            },
             |r: Result<RenderedBlock, Error>| {
-                let r = r?;
+                let mut r = r?;
+                if let (Some(cb), Some(a)) = (on_block.as_mut(), r.analysis.take()) {
+                    cb(context, &a);
+                }
                 issues.write(&r.issues_csv)?;
                 images.write(&r.images_csv)?;
                 stats += r.stats;
@@ -913,14 +975,17 @@ impl ReportWriter {
             .map_err(|e| self.labels_file.err(e.into_error()))?;
         self.labels_file.write(&bytes)?;
 
-        let files = vec![
+        let files = [
             self.issues.commit()?,
             self.images.commit()?,
             self.summary.commit()?,
             self.codes_file.commit()?,
             self.labels_file.commit()?,
             self.versions_file.commit()?,
-        ];
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         Ok(ReportSummary {
             manifests: std::mem::take(&mut self.manifests),
             codes,
@@ -967,7 +1032,7 @@ fn render_block(
     block: &Block,
     context: &ManifestContext,
     options: &ReportOptions,
-    keep_error_lines: bool,
+    keep: Keep,
 ) -> Result<RenderedBlock, Error> {
     let analysis = analyze_block(block, &options.analyze);
     let raw = options.csv_raw;
@@ -984,7 +1049,9 @@ fn render_block(
     let mut seen_on_line: Vec<(Severity, &str)> = Vec::new();
     let mut current_line = None;
     for issue in &analysis.issues {
-        write_issue(&mut w, context, issue, raw).map_err(to_err)?;
+        if keep.csv {
+            write_issue(&mut w, context, issue, raw).map_err(to_err)?;
+        }
         if current_line != issue.line {
             current_line = issue.line;
             seen_on_line.clear();
@@ -1006,7 +1073,9 @@ fn render_block(
 
     let mut w = csv_writer(Vec::with_capacity(analysis.rows.len() * 120));
     for row in &analysis.rows {
-        write_image(&mut w, context, row, raw).map_err(to_err)?;
+        if keep.csv {
+            write_image(&mut w, context, row, raw).map_err(to_err)?;
+        }
         let in_error = row.status == ImageStatus::Error;
         for (label, &boxes) in row.labels.iter().zip(&row.label_boxes) {
             let e = match out.labels.get_mut(label.as_str()) {
@@ -1017,11 +1086,14 @@ fn render_block(
             e.boxes += u64::from(boxes);
             e.images_with_errors += u64::from(in_error);
         }
-        if keep_error_lines && matches!(row.status, ImageStatus::Error | ImageStatus::Unparsable) {
+        if keep.error_lines && matches!(row.status, ImageStatus::Error | ImageStatus::Unparsable) {
             out.error_lines.push(row.line);
         }
     }
     out.images_csv = w.into_inner().map_err(|e| to_err(e.into_error()))?;
+    if keep.analysis {
+        out.analysis = Some(analysis);
+    }
     Ok(out)
 }
 

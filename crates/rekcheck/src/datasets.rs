@@ -5,7 +5,7 @@ use rekcheck_analyze::{
 };
 use rekcheck_locate::{Arn, DatasetInfo, Locator, parse_arn};
 
-use crate::inputs::Failure;
+use crate::error::{Failure, PipelineError};
 
 /// One dataset and its entries with errors.
 pub(crate) struct DatasetInput {
@@ -17,7 +17,7 @@ pub(crate) struct DatasetInput {
 /// Reads the datasets of each project ARN; a failure for one project does not stop the others.
 pub(crate) fn collect(
     locator: &Locator,
-    runtime: &tokio::runtime::Runtime,
+    runtime: &tokio::runtime::Handle,
     projects: &[String],
     failures: &mut Vec<Failure>,
 ) -> Vec<DatasetInput> {
@@ -26,7 +26,9 @@ pub(crate) fn collect(
         let Some(Arn::Project { project, .. }) = parse_arn(arn) else {
             failures.push(Failure {
                 what: arn.clone(),
-                error: anyhow::anyhow!("--datasets takes a project ARN (arn:aws:rekognition:REGION:ACCOUNT:project/NAME/TIMESTAMP)"),
+                error: PipelineError::Input(
+                    "--datasets takes a project ARN (arn:aws:rekognition:REGION:ACCOUNT:project/NAME/TIMESTAMP)".into(),
+                ),
             });
             continue;
         };
@@ -35,7 +37,7 @@ pub(crate) fn collect(
             Err(e) => {
                 failures.push(Failure {
                     what: arn.clone(),
-                    error: e.into(),
+                    error: PipelineError::from(e),
                 });
                 continue;
             }
@@ -49,7 +51,7 @@ pub(crate) fn collect(
                 }),
                 Err(e) => failures.push(Failure {
                     what: info.arn.clone(),
-                    error: e.into(),
+                    error: PipelineError::from(e),
                 }),
             }
         }
@@ -63,7 +65,7 @@ pub(crate) fn add(
     writer: &mut ReportWriter,
     d: &DatasetInput,
     notes: &mut Vec<String>,
-) -> anyhow::Result<()> {
+) -> Result<(), PipelineError> {
     let dataset = match d.info.dataset_type.as_str() {
         "TRAIN" => Dataset::Training,
         "TEST" => Dataset::Testing,

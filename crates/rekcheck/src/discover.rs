@@ -1,12 +1,13 @@
-//! Local inputs: which files to read, what they are, and which training they belong to.
+//! Paths and S3 locations: which files to read, what they are, and which training they belong to.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use rekcheck_analyze::{Dataset, ManifestSummary};
 use rekcheck_fetch::{Fetcher, S3Location, Source};
 use serde_json::Value;
+
+use crate::error::{Failure, PipelineError};
 
 /// The names rekcheck recognises in a folder.
 pub(crate) const EXPECTED_NAMES: &str = "ManifestSummary-<project>-<version>.json, \
@@ -59,13 +60,6 @@ pub(crate) struct VersionMeta {
     pub(crate) training_ended: String,
 }
 
-/// A path that could not be used, and why.
-#[derive(Debug)]
-pub(crate) struct Failure {
-    pub(crate) what: String,
-    pub(crate) error: anyhow::Error,
-}
-
 // Rekognition writes these names exactly, `.json` included.
 #[allow(clippy::case_sensitive_file_extension_comparisons)]
 pub(crate) fn folder_kind(name: &str) -> Option<Kind> {
@@ -108,11 +102,11 @@ pub(crate) fn names_from_version_arn(arn: &str) -> Option<(String, String)> {
     Some((project.to_owned(), version.to_owned()))
 }
 
-fn parse_versions(bytes: &[u8], what: &str) -> anyhow::Result<Versions> {
-    let doc: Value = serde_json::from_slice(bytes).with_context(|| {
-        format!(
-            "{what} is not valid JSON: save the output of `aws rekognition describe-project-versions` there, or remove it"
-        )
+fn parse_versions(bytes: &[u8], what: &str) -> Result<Versions, PipelineError> {
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| {
+        PipelineError::Input(format!(
+            "{what} is not valid JSON ({e}): save the output of `aws rekognition describe-project-versions` there, or remove it"
+        ))
     })?;
     let mut versions = Versions::default();
     let list = doc
@@ -134,7 +128,7 @@ fn parse_versions(bytes: &[u8], what: &str) -> anyhow::Result<Versions> {
         let time = |key: &str| match v.get(key) {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Number(n)) => n.as_f64().map_or_else(String::new, |secs| {
-                crate::versions::rfc3339(
+                crate::time::rfc3339(
                     std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(secs.max(0.0)),
                 )
             }),
@@ -193,7 +187,7 @@ struct Found {
 pub(crate) fn discover(
     paths: &[String],
     fetcher: &Fetcher,
-    runtime: &tokio::runtime::Runtime,
+    runtime: &tokio::runtime::Handle,
     failures: &mut Vec<Failure>,
 ) -> Vec<Group> {
     let mut found: Vec<Found> = Vec::new();
@@ -218,8 +212,9 @@ pub(crate) fn discover(
             Err(e) => {
                 failures.push(Failure {
                     what: arg.clone(),
-                    error: anyhow::Error::new(e)
-                        .context("check the path, or name an s3:// object or prefix"),
+                    error: PipelineError::Input(format!(
+                        "cannot read it ({e}); check the path, or name an s3:// object or prefix"
+                    )),
                 });
                 continue;
             }
@@ -267,7 +262,7 @@ fn sniffed_input(
         Err(e) => {
             failures.push(Failure {
                 what: display,
-                error: e.into(),
+                error: PipelineError::from(e),
             });
             return None;
         }
@@ -286,7 +281,7 @@ fn sniffed_input(
 fn discover_s3(
     arg: &str,
     fetcher: &Fetcher,
-    runtime: &tokio::runtime::Runtime,
+    runtime: &tokio::runtime::Handle,
     found: &mut Vec<Found>,
     describe: &mut HashMap<String, Source>,
     seen: &mut HashSet<String>,
@@ -297,7 +292,7 @@ fn discover_s3(
         Err(e) => {
             failures.push(Failure {
                 what: arg.to_owned(),
-                error: e.into(),
+                error: PipelineError::Input(e.to_string()),
             });
             return;
         }
@@ -322,7 +317,7 @@ fn discover_s3(
         Err(e) => {
             failures.push(Failure {
                 what: arg.to_owned(),
-                error: e.into(),
+                error: PipelineError::from(e),
             });
             return;
         }
@@ -365,7 +360,7 @@ fn walk(
         Err(e) => {
             failures.push(Failure {
                 what: display(dir),
-                error: e.into(),
+                error: PipelineError::Fetch(e.into()),
             });
             return;
         }
@@ -421,7 +416,7 @@ fn group(
             let source = describe.get(&folder)?;
             let parsed = fetcher
                 .read_all(source)
-                .map_err(anyhow::Error::from)
+                .map_err(PipelineError::from)
                 .and_then(|bytes| parse_versions(&bytes, &source.to_string()));
             match parsed {
                 Ok(v) => Some(v),

@@ -1,0 +1,38 @@
+//! The errors of the pipeline.
+
+/// What went wrong in a run, or with one of its inputs.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    /// Reading from S3 or a local file failed.
+    #[error(transparent)]
+    Fetch(#[from] rekcheck_fetch::FetchError),
+    /// A Rekognition call failed.
+    #[error(transparent)]
+    Locate(#[from] rekcheck_locate::LocateError),
+    /// Writing the report failed.
+    #[error(transparent)]
+    Report(#[from] rekcheck_analyze::Error),
+    /// An input is not what it should be (a bad ARN, a bad `describe-project-versions.json`,
+    /// a bad manifest summary, ...).
+    #[error("{0}")]
+    Input(String),
+    /// Nothing to report: no manifest, version or dataset was found.
+    #[error("{0}")]
+    NothingFound(String),
+    /// The run was stopped (see [`crate::PipelineBuilder::stop_when`]).
+    #[error("stopped before the end; no report was written")]
+    Stopped,
+    /// The blocking part of the run could not be started or panicked.
+    #[error("the analysis task failed: {0}")]
+    Task(String),
+}
+
+/// An input that could not be used, and why. A run goes on without it.
+#[derive(Debug)]
+pub struct Failure {
+    /// The path, S3 location, ARN or option concerned.
+    pub what: String,
+    /// Why.
+    pub error: PipelineError,
+}
