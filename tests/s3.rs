@@ -158,3 +158,134 @@ fn a_missing_object_is_named_and_the_rest_is_still_reported() {
     assert_eq!(summary.lines().count(), 2, "{summary}");
     assert!(summary.contains(",12,1,0,2,2,7,"), "{summary}");
 }
+
+fn get(
+    rt: &tokio::runtime::Runtime,
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Vec<u8> {
+    rt.block_on(async {
+        let o = client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        o.body.collect().await.unwrap().into_bytes().to_vec()
+    })
+}
+
+fn keys(rt: &tokio::runtime::Runtime, client: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
+    rt.block_on(async {
+        let out = client
+            .list_objects_v2()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap();
+        out.contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect()
+    })
+}
+
+#[test]
+fn the_report_is_uploaded_per_version_and_per_run_with_the_index_last() {
+    let Some(moto) = Moto::start() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = rt.block_on(async {
+        let c = s3_client(&moto.endpoint()).await;
+        c.create_bucket()
+            .bucket("reports-out")
+            .send()
+            .await
+            .unwrap();
+        c
+    });
+    let o = rekcheck(
+        &moto.endpoint(),
+        &["sample-manifests"],
+        Path::new("s3://reports-out/rekcheck/"),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let first = keys(&rt, &client, "reports-out");
+    let version = "rekcheck/widgets/widgets.2026-11-20T10.00.00/";
+    for f in FILES.iter().chain(&["versions.csv"]) {
+        assert!(
+            first.contains(&format!("{version}{f}")),
+            "{f} missing: {first:?}"
+        );
+    }
+    let indexes: Vec<&String> = first
+        .iter()
+        .filter(|k| k.ends_with("/index.json"))
+        .collect();
+    assert_eq!(indexes.len(), 1, "{first:?}");
+    assert!(indexes[0].starts_with("rekcheck/runs/"));
+    let index: serde_json::Value =
+        serde_json::from_slice(&get(&rt, &client, "reports-out", indexes[0])).unwrap();
+    assert_eq!(index["versions"].as_array().unwrap().len(), 3);
+    assert_eq!(index["complete"], true);
+
+    // A version's files hold exactly that version's rows: the same as reporting it alone.
+    let local = local_report();
+    for f in FILES {
+        let uploaded = get(&rt, &client, "reports-out", &format!("{version}{f}"));
+        assert_eq!(
+            String::from_utf8(uploaded).unwrap(),
+            std::fs::read_to_string(local.path().join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let versions = String::from_utf8(get(
+        &rt,
+        &client,
+        "reports-out",
+        &format!("{version}versions.csv"),
+    ))
+    .unwrap();
+    assert!(
+        versions.contains(",s3://reports-out/rekcheck/widgets/widgets.2026-11-20T10.00.00/"),
+        "{versions}"
+    );
+
+    // Idempotent: a second run writes the same per-version objects.
+    let before: Vec<(String, Vec<u8>)> = first
+        .iter()
+        .filter(|k| !k.contains("/runs/"))
+        .map(|k| (k.clone(), get(&rt, &client, "reports-out", k)))
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let o = rekcheck(
+        &moto.endpoint(),
+        &["sample-manifests"],
+        Path::new("s3://reports-out/rekcheck/"),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    for (key, bytes) in &before {
+        assert_eq!(
+            &get(&rt, &client, "reports-out", key),
+            bytes,
+            "{key} changed"
+        );
+    }
+    let second = keys(&rt, &client, "reports-out");
+    assert_eq!(
+        second.iter().filter(|k| k.ends_with("/index.json")).count(),
+        2
+    );
+    assert_eq!(
+        first.iter().filter(|k| !k.contains("/runs/")).count(),
+        second.iter().filter(|k| !k.contains("/runs/")).count()
+    );
+}

@@ -131,8 +131,9 @@ struct ReportArgs {
     /// DescribeDataset): errors before any training (repeatable).
     #[arg(long, value_name = "PROJECT_ARN")]
     datasets: Vec<String>,
-    /// Folder for the five CSV files.
-    #[arg(long, short, default_value = "rekcheck-report", value_name = "DIR")]
+    /// Folder for the CSV files, or s3://bucket/prefix/ to upload them (per version under
+    /// <prefix>/<project>/<version>/, the run under <prefix>/runs/<UTC time>/, index.json last).
+    #[arg(long, short, default_value = "rekcheck-report", value_name = "DIR|S3")]
     out: PathBuf,
     /// Exit with 1 when an issue of this severity or worse is found.
     #[arg(long, value_enum, default_value = "error")]
@@ -229,7 +230,15 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         .build()
         .context("cannot start the I/O runtime")?;
     cancel::install(&runtime, args.out.clone());
-    let uses_aws = args.filter.all_projects
+    let out_s3 = args
+        .out
+        .to_str()
+        .filter(|o| o.starts_with("s3://"))
+        .map(str::parse::<rekcheck::fetch::S3Location>)
+        .transpose()
+        .context("--out")?;
+    let uses_aws = out_s3.is_some()
+        || args.filter.all_projects
         || !args.datasets.is_empty()
         || args
             .paths
@@ -256,7 +265,13 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
             .sdk_config(&sdk)
             .s3_path_style(aws::custom_s3_endpoint(&args.aws));
     }
-    let outcome = runtime.block_on(builder.build()?.write_csv(args.out.clone()));
+    let pipeline = builder.build()?;
+    let outcome = runtime.block_on(async {
+        match out_s3 {
+            Some(prefix) => pipeline.write_s3(prefix).await,
+            None => pipeline.write_csv(args.out.clone()).await,
+        }
+    });
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     let outcome = outcome?;
 

@@ -283,7 +283,18 @@ pub(crate) fn summary(summary: &ReportSummary, notes: &[String], elapsed: Durati
         }
     }
     let _ = writeln!(s, "\nNext step: {}", next_step(summary));
-    if let Some(first) = summary.files.first()
+    if summary.files.first().is_some_and(|f| f.starts_with("s3:")) {
+        let index = summary
+            .files
+            .last()
+            .map(|f| f.display().to_string())
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "Report uploaded: {} objects; the run's index is {index}",
+            summary.files.len()
+        );
+    } else if let Some(first) = summary.files.first()
         && let Some(dir) = first.parent()
     {
         let _ = writeln!(

@@ -44,6 +44,7 @@ mod error;
 mod pipeline;
 mod reporter;
 pub mod time;
+mod upload;
 mod versions;
 
 pub use error::{Failure, PipelineError};

@@ -178,7 +178,8 @@ impl PipelineBuilder {
             ));
         }
         let s3 = self.s3.or_else(|| {
-            let sdk = self.sdk.as_ref().filter(|_| needs_s3)?;
+            // Also without S3 sources: the report may be written to S3.
+            let sdk = self.sdk.as_ref()?;
             let mut conf = aws_sdk_s3::config::Builder::from(sdk)
                 .retry_config(aws_config::retry::RetryConfig::disabled());
             if self.s3_path_style {
@@ -266,7 +267,9 @@ impl RunOutcome {
 
 enum Output {
     Memory(Option<BlockCallback>),
-    Dir(PathBuf),
+    /// A folder, and what `versions.csv` calls the report location (`{project}/{version}`
+    /// placeholders at the end are filled in per version).
+    Dir(PathBuf, String),
 }
 
 impl Pipeline {
@@ -306,7 +309,36 @@ impl Pipeline {
 
     /// Runs and writes the CSV report into `dir` (created if needed).
     pub async fn write_csv(self, dir: impl Into<PathBuf>) -> Result<RunOutcome, PipelineError> {
-        self.spawn(Output::Dir(dir.into())).await
+        let dir = dir.into();
+        let location = dir.display().to_string();
+        self.spawn(Output::Dir(dir, location)).await
+    }
+
+    /// Runs and uploads the report under `prefix` (`s3://bucket/prefix/`): each version's files
+    /// under `<prefix>/<project>/<version>/`, the whole run's under `<prefix>/runs/<UTC time>/`,
+    /// and that folder's `index.json` last, so that its presence means the run is complete.
+    /// Each object is one `PutObject`: nothing half-written is ever visible.
+    pub async fn write_s3(
+        self,
+        prefix: rekcheck_fetch::S3Location,
+    ) -> Result<RunOutcome, PipelineError> {
+        let Some(client) = self.s3.clone() else {
+            return Err(PipelineError::Input(
+                "writing the report to S3 needs an SdkConfig or an S3 client".into(),
+            ));
+        };
+        let staging = crate::upload::Staging::new()?;
+        let base = prefix.to_string();
+        let base = base.trim_end_matches('/').to_owned();
+        let mut outcome = self
+            .spawn(Output::Dir(
+                staging.path().to_owned(),
+                format!("{base}/{{project}}/{{version}}/"),
+            ))
+            .await?;
+        let uploaded = crate::upload::upload(&client, &prefix, staging.path(), &outcome).await?;
+        outcome.summary.files = uploaded;
+        Ok(outcome)
     }
 
     async fn spawn(self, output: Output) -> Result<RunOutcome, PipelineError> {
@@ -395,10 +427,7 @@ impl Pipeline {
         }
 
         let (mut writer, report_location) = match output {
-            Output::Dir(dir) => (
-                ReportWriter::create(&dir, self.report)?,
-                dir.display().to_string(),
-            ),
+            Output::Dir(dir, location) => (ReportWriter::create(&dir, self.report)?, location),
             Output::Memory(callback) => {
                 let mut w = ReportWriter::in_memory(self.report)?;
                 if let Some(cb) = callback {
@@ -667,7 +696,10 @@ fn add_group(
             terminal_code,
             created: meta.created,
             training_ended: meta.training_ended,
-            report: report_location.to_owned(),
+            report: match report_location.strip_suffix("/{project}/{version}/") {
+                Some(prefix) => format!("{prefix}/{}/{}/", group.project, group.version),
+                None => report_location.to_owned(),
+            },
             stats: Stats::default(),
         });
     }
