@@ -202,6 +202,30 @@ fn filters_version_arns_locate_and_datasets() {
     );
 
     let out = tempfile::tempdir().unwrap();
+    let o = rekcheck(
+        &env,
+        &["report", "--all-projects", "--since", "2026-11-19"],
+        Some(out.path()),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let versions = read(out.path(), "versions.csv");
+    let names: Vec<&str> = versions
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["widgets.2026-11-22T08.30.00", "widgets.2026-11-20T10.00.00"],
+        "{versions}"
+    );
+
+    let out = tempfile::tempdir().unwrap();
     let version = "arn:aws:rekognition:us-east-1:111122223333:project/widgets/version/widgets.2026-11-22T08.30.00/1795336200000";
     let o = rekcheck(&env, &["report", version], Some(out.path()));
     assert_eq!(
