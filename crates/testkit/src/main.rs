@@ -1,0 +1,408 @@
+//! `rekcheck-testkit bench`: rekcheck side by side with what users run instead (jq, a Python
+//! json script, DuckDB; curl and `aws s3 cp` from S3), on the same synthetic manifests, in the
+//! same run. Writes the table to `BENCHMARKS.md`.
+//!
+//! ```text
+//! cargo run --release -p rekcheck-testkit -- bench [--runs 3] [--mb 200] [--big-mb 1000] [--no-s3]
+//! ```
+//! Contenders that are not installed are skipped and said so. Every contender must find the same
+//! number of issues as rekcheck, or the bench fails.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rekcheck_testkit::generate::{GenOptions, generate};
+
+struct Args {
+    runs: usize,
+    mb: u64,
+    big_mb: u64,
+    s3: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        runs: 3,
+        mb: 200,
+        big_mb: 1000,
+        s3: true,
+    };
+    let mut it = std::env::args().skip(1);
+    match it.next().as_deref() {
+        Some("bench") => {}
+        _ => {
+            return Err(
+                "usage: rekcheck-testkit bench [--runs N] [--mb N] [--big-mb N] [--no-s3]".into(),
+            );
+        }
+    }
+    while let Some(flag) = it.next() {
+        let mut num = |name: &str| -> Result<u64, String> {
+            it.next()
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| format!("{name} needs a number"))
+        };
+        match flag.as_str() {
+            "--runs" => a.runs = usize::try_from(num("--runs")?).unwrap_or(3).max(1),
+            "--mb" => a.mb = num("--mb")?,
+            "--big-mb" => a.big_mb = num("--big-mb")?,
+            "--no-s3" => a.s3 = false,
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    Ok(a)
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Runs `sh -c script` `runs` times; the median wall time.
+fn time(script: &str, runs: usize) -> Result<Duration, String> {
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let start = Instant::now();
+        let status = Command::new("sh")
+            .args(["-c", script])
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|e| e.to_string())?;
+        // rekcheck exits 1 when it finds errors; anything else is a failure.
+        if !matches!(status.code(), Some(0 | 1)) {
+            return Err(format!("`{script}` failed: {status}"));
+        }
+        times.push(start.elapsed());
+    }
+    times.sort();
+    Ok(times[times.len() / 2])
+}
+
+/// Peak RSS in MB of one run, from `/usr/bin/time -f %M`.
+fn peak_rss_mb(script: &str) -> Option<f64> {
+    if !Path::new("/usr/bin/time").exists() {
+        return None;
+    }
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M", "sh", "-c", &format!("exec {script}")])
+        .stdout(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    let kb: f64 = text.lines().last()?.trim().parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn count_lines(path: &Path) -> u64 {
+    std::fs::read(path).map_or(0, |b| b.split(|&c| c == b'\n').count() as u64 - 1)
+}
+
+struct Row {
+    what: String,
+    secs: f64,
+    mb_s: f64,
+    note: String,
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn row(what: &str, t: Duration, bytes: u64, note: String) -> Row {
+    let secs = t.as_secs_f64();
+    Row {
+        what: what.to_owned(),
+        secs,
+        mb_s: bytes as f64 / 1e6 / secs,
+        note,
+    }
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("bench: {e}");
+        std::process::exit(2);
+    }
+}
+
+#[allow(clippy::too_many_lines, clippy::cast_precision_loss)]
+fn run() -> Result<(), String> {
+    let args = parse_args()?;
+    let root = root();
+    let work = root.join("target/bench");
+    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    eprintln!("building rekcheck (release)...");
+    let st = Command::new("cargo")
+        .args(["build", "--release", "--locked", "-p", "rekcheck-cli"])
+        .current_dir(&root)
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !st.success() {
+        return Err("cargo build failed".into());
+    }
+    let rekcheck = root.join("target/release/rekcheck");
+    let bench_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench");
+
+    let manifest = work.join(format!("synthetic-{}mb.json", args.mb));
+    eprintln!("generating {} ...", manifest.display());
+    let mut f =
+        std::io::BufWriter::new(std::fs::File::create(&manifest).map_err(|e| e.to_string())?);
+    let g =
+        generate(&mut f, args.mb * 1_000_000, &GenOptions::default()).map_err(|e| e.to_string())?;
+    drop(f);
+    let bytes = g.bytes;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let m = manifest.display().to_string();
+    let out = work.join("out");
+    let o = out.display().to_string();
+    let rk = rekcheck.display().to_string();
+
+    // The issue count every contender must reproduce.
+    let report = format!("{rk} report {m} --out {o}/rekcheck -q --fail-on never");
+    time(&report, 1)?;
+    let expected = count_lines(&out.join("rekcheck/issues.csv")) - 1;
+    eprintln!("rekcheck finds {expected} issues in {} lines", g.lines);
+
+    let mut local: Vec<Row> = Vec::new();
+    let t = time(&report, args.runs)?;
+    local.push(row(
+        "rekcheck report (5 CSVs + versions.csv), all cores",
+        t,
+        bytes,
+        format!("{expected} issues"),
+    ));
+    let t1 = time(&format!("{report} --threads 1"), args.runs)?;
+    local.push(row(
+        "rekcheck report, --threads 1",
+        t1,
+        bytes,
+        String::new(),
+    ));
+    let scaling = t1.as_secs_f64() / t.as_secs_f64();
+
+    let check =
+        |name: &str, script: String, csv: &Path, local: &mut Vec<Row>| -> Result<(), String> {
+            let t = time(&script, args.runs)?;
+            let n = count_lines(csv);
+            if n != expected {
+                return Err(format!("{name} found {n} issues, rekcheck {expected}"));
+            }
+            local.push(row(name, t, bytes, format!("{n} issues")));
+            Ok(())
+        };
+    let mut skipped = Vec::new();
+    if have("jq") {
+        let csv = out.join("jq.csv");
+        check(
+            "jq (issues to CSV)",
+            format!(
+                "jq -r -f {}/issues.jq {m} > {}",
+                bench_dir.display(),
+                csv.display()
+            ),
+            &csv,
+            &mut local,
+        )?;
+    } else {
+        skipped.push("jq");
+    }
+    if have("python3") {
+        let csv = out.join("py.csv");
+        check(
+            "Python json script",
+            format!(
+                "python3 {}/issues.py {m} {}",
+                bench_dir.display(),
+                csv.display()
+            ),
+            &csv,
+            &mut local,
+        )?;
+    } else {
+        skipped.push("python3");
+    }
+    if have("duckdb") {
+        let csv = out.join("duck.csv");
+        let sql = std::fs::read_to_string(bench_dir.join("issues.sql"))
+            .map_err(|e| e.to_string())?
+            .replace("{manifest}", &m)
+            .replace("{out}", &csv.display().to_string());
+        let sql_path = work.join("issues.sql");
+        std::fs::write(&sql_path, sql).map_err(|e| e.to_string())?;
+        check(
+            "DuckDB (declared columns, COPY TO csv)",
+            format!("duckdb < {} 2>/dev/null", sql_path.display()),
+            &csv,
+            &mut local,
+        )?;
+    } else {
+        skipped.push("duckdb (pip install duckdb-cli==1.5.5)");
+    }
+
+    // Memory, flat in the size of the manifest.
+    let rss_small = peak_rss_mb(&report);
+    let mut rss_big = None;
+    if args.big_mb > 0 {
+        let big = work.join(format!("synthetic-{}mb.json", args.big_mb));
+        let mut f =
+            std::io::BufWriter::new(std::fs::File::create(&big).map_err(|e| e.to_string())?);
+        generate(
+            &mut f,
+            args.big_mb * 1_000_000,
+            &GenOptions {
+                seed: 7,
+                ..GenOptions::default()
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        drop(f);
+        rss_big = peak_rss_mb(&format!(
+            "{rk} report {} --out {o}/big -q --fail-on never",
+            big.display()
+        ));
+        let _ = std::fs::remove_file(&big);
+    }
+
+    // S3: moto on loopback.
+    let mut s3_rows: Vec<Row> = Vec::new();
+    let mut s3_note = String::new();
+    if args.s3 {
+        if let Some(moto) = rekcheck_testkit::moto::Moto::start() {
+            let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+            let body = std::fs::read(&manifest).map_err(|e| e.to_string())?;
+            rt.block_on(async {
+                let c = rekcheck_testkit::moto::s3_client(&moto.endpoint()).await;
+                rekcheck_testkit::moto::put_objects(
+                    &c,
+                    "bench",
+                    &[("m/TrainingManifestWithValidation-p-v.json", body)],
+                )
+                .await;
+            });
+            drop(rt);
+            let url = format!(
+                "{}/bench/m/TrainingManifestWithValidation-p-v.json",
+                moto.endpoint()
+            );
+            let env = "AWS_ACCESS_KEY_ID=t AWS_SECRET_ACCESS_KEY=t AWS_REGION=us-east-1 NO_PROXY=127.0.0.1 AWS_CONFIG_FILE=/dev/null";
+            let curl = time(&format!("curl -s -o /dev/null {url}"), args.runs)?;
+            s3_rows.push(row(
+                "curl -o /dev/null (serving ceiling)",
+                curl,
+                bytes,
+                String::new(),
+            ));
+            let t = time(
+                &format!(
+                    "{env} {rk} report s3://bench/m/TrainingManifestWithValidation-p-v.json --endpoint-url {} --out {o}/s3 -q --fail-on never",
+                    moto.endpoint()
+                ),
+                args.runs,
+            )?;
+            s3_rows.push(row(
+                "rekcheck report s3://…",
+                t,
+                bytes,
+                format!(
+                    "{:.0} % of curl",
+                    curl.as_secs_f64() / t.as_secs_f64() * 100.0
+                ),
+            ));
+            if have("aws") {
+                let t = time(
+                    &format!(
+                        "{env} aws --endpoint-url {} s3 cp s3://bench/m/TrainingManifestWithValidation-p-v.json {o}/cp.json --only-show-errors && python3 {}/issues.py {o}/cp.json {o}/cp.csv",
+                        moto.endpoint(),
+                        bench_dir.display()
+                    ),
+                    args.runs,
+                )?;
+                s3_rows.push(row(
+                    "aws s3 cp + Python json script",
+                    t,
+                    bytes,
+                    String::new(),
+                ));
+            } else {
+                skipped.push("aws CLI");
+            }
+        } else {
+            s3_note = "moto is not installed: S3 part skipped".into();
+        }
+    }
+
+    let mut md = String::new();
+    let date = Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let _ = writeln!(md, "# Benchmarks\n");
+    let _ = writeln!(
+        md,
+        "Measured {date} on a machine with {cores} cores by `cargo run --release -p rekcheck-testkit -- bench --runs {} --mb {} --big-mb {}`.",
+        args.runs, args.mb, args.big_mb
+    );
+    let _ = writeln!(
+        md,
+        "Synthetic object-detection manifest from the testkit generator: {} bytes, {} lines, {expected} issues (about 5 % of lines with an issue, at every level). Wall times are medians of {} runs.\n",
+        bytes, g.lines, args.runs
+    );
+    let _ = writeln!(
+        md,
+        "## Local file\n\n| contender | wall time | MB/s | rekcheck is faster by | notes |\n| --- | --- | --- | --- | --- |"
+    );
+    let base = local[0].secs;
+    for r in &local {
+        let _ = writeln!(
+            md,
+            "| {} | {:.2} s | {:.0} | {:.1}x | {} |",
+            r.what,
+            r.secs,
+            r.mb_s,
+            r.secs / base,
+            r.note
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nParallel efficiency: {cores} threads run {scaling:.2}x as fast as one.\n"
+    );
+    let _ = writeln!(md, "## Memory (peak RSS of `rekcheck report`)\n");
+    let _ = writeln!(md, "| manifest | peak RSS |\n| --- | --- |");
+    if let Some(r) = rss_small {
+        let _ = writeln!(md, "| {} MB | {r:.0} MB |", args.mb);
+    }
+    if let Some(r) = rss_big {
+        let _ = writeln!(md, "| {} MB | {r:.0} MB |", args.big_mb);
+    }
+    if !s3_rows.is_empty() || !s3_note.is_empty() {
+        let _ = writeln!(md, "\n## From S3 (moto on 127.0.0.1, the same object)\n");
+        let _ = writeln!(
+            md,
+            "| contender | wall time | MB/s | notes |\n| --- | --- | --- | --- |"
+        );
+        for r in &s3_rows {
+            let _ = writeln!(
+                md,
+                "| {} | {:.2} s | {:.0} | {} |",
+                r.what, r.secs, r.mb_s, r.note
+            );
+        }
+        if !s3_note.is_empty() {
+            let _ = writeln!(md, "\n{s3_note}");
+        }
+    }
+    if !skipped.is_empty() {
+        let _ = writeln!(md, "\nSkipped (not installed): {}.", skipped.join(", "));
+    }
+    std::fs::write(root.join("BENCHMARKS.md"), &md).map_err(|e| e.to_string())?;
+    print!("{md}");
+    Ok(())
+}
