@@ -293,7 +293,9 @@ fn run() -> Result<(), String> {
             let env = "AWS_ACCESS_KEY_ID=t AWS_SECRET_ACCESS_KEY=t AWS_REGION=us-east-1 NO_PROXY=127.0.0.1 AWS_CONFIG_FILE=/dev/null";
             // Signed like the SDK's requests; -f fails on an HTTP error instead of timing it.
             let curl = time(
-                &format!("NO_PROXY=127.0.0.1 curl -sf --aws-sigv4 aws:amz:us-east-1:s3 --user t:t -o /dev/null '{url}'"),
+                &format!(
+                    "NO_PROXY=127.0.0.1 curl -sf --aws-sigv4 aws:amz:us-east-1:s3 --user t:t -o /dev/null '{url}'"
+                ),
                 args.runs,
             )?;
             s3_rows.push(row(
