@@ -65,6 +65,39 @@ fn count_lines(data: &[u8]) -> u64 {
     }
 }
 
+/// Block buffers handed back after analysis, so that the framer does not take fresh pages from
+/// the kernel for every block. Cloning shares the pool.
+#[derive(Debug, Clone, Default)]
+pub struct BufferPool(std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>);
+
+impl BufferPool {
+    /// Most buffers kept: about the number of blocks in flight.
+    const KEEP: usize = 32;
+
+    /// A cleared buffer with at least `capacity` bytes of room.
+    fn take(&self, capacity: usize) -> Vec<u8> {
+        let reused = self.0.lock().ok().and_then(|mut p| p.pop());
+        match reused {
+            Some(mut v) => {
+                v.clear();
+                v.reserve(capacity);
+                v
+            }
+            None => Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Gives a block's buffer back for reuse.
+    pub fn recycle(&self, block: Block) {
+        if let BlockKind::Lines(v) = block.kind
+            && let Ok(mut p) = self.0.lock()
+            && p.len() < Self::KEEP
+        {
+            p.push(v);
+        }
+    }
+}
+
 /// Cuts a byte stream into [`Block`]s of whole lines.
 ///
 /// Lines are split on `\n`; a UTF-8 byte order mark at the very start is removed; a final line
@@ -83,6 +116,7 @@ pub struct Framer {
     skipping: Option<u64>,
     next_seq: u64,
     next_line: u64,
+    pool: Option<BufferPool>,
 }
 
 impl Default for Framer {
@@ -104,7 +138,15 @@ impl Framer {
             skipping: None,
             next_seq: 0,
             next_line: 1,
+            pool: None,
         }
+    }
+
+    /// Takes block buffers from `pool` (fill it with [`BufferPool::recycle`]).
+    #[must_use]
+    pub fn with_pool(mut self, pool: BufferPool) -> Framer {
+        self.pool = Some(pool);
+        self
     }
 
     /// The number of lines framed so far.
@@ -165,8 +207,16 @@ impl Framer {
         if self.partial_start == 0 {
             return;
         }
-        let rest = self.buf.split_off(self.partial_start);
-        let lines = std::mem::replace(&mut self.buf, rest);
+        // The next buffer starts with the partial line and has room for a whole block, so that
+        // it does not grow by reallocation, chunk after chunk.
+        let capacity = self.block_bytes + (self.block_bytes >> 2);
+        let mut next = match &self.pool {
+            Some(pool) => pool.take(capacity),
+            None => Vec::with_capacity(capacity),
+        };
+        next.extend_from_slice(&self.buf[self.partial_start..]);
+        self.buf.truncate(self.partial_start);
+        let lines = std::mem::replace(&mut self.buf, next);
         self.partial_start = 0;
         self.emit(BlockKind::Lines(lines), out);
     }

@@ -47,7 +47,8 @@ pub use codes::{
 };
 pub use engine::ordered_par_map;
 pub use framing::{
-    Block, BlockKind, BlockReader, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_LINE_BYTES, Framer, block_lines,
+    Block, BlockKind, BlockReader, BufferPool, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_LINE_BYTES, Framer,
+    block_lines,
 };
 pub use line::{LineOutcome, MAX_DEPTH, analyze_line, oversized_line};
 pub use model::{Dataset, ImageRow, ImageStatus, Issue, Level, Severity};

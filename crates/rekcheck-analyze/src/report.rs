@@ -42,7 +42,8 @@ use std::path::{Path, PathBuf};
 use crate::codes::code_info;
 use crate::engine::ordered_par_map;
 use crate::framing::{
-    Block, BlockKind, BlockReader, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_LINE_BYTES, Framer, block_lines,
+    Block, BlockKind, BlockReader, BufferPool, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_LINE_BYTES, Framer,
+    block_lines,
 };
 use crate::line::{LineOutcome, analyze_line, oversized_line};
 use crate::model::{Dataset, ImageRow, ImageStatus, Issue, Severity};
@@ -767,8 +768,15 @@ impl ReportWriter {
         rekognition: Option<&DatasetStatistics>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<&ManifestReport, Error> {
-        let blocks = BlockReader::new(reader, self.options.analyze.framer());
-        self.add_manifest_blocks(context, blocks, rekognition, progress)
+        let pool = BufferPool::default();
+        let framer = self.options.analyze.framer().with_pool(pool.clone());
+        self.add_blocks(
+            context,
+            BlockReader::new(reader, framer),
+            rekognition,
+            progress,
+            Some(&pool),
+        )
     }
 
     /// Like [`ReportWriter::add_manifest`], for blocks framed elsewhere (e.g. from S3).
@@ -778,6 +786,20 @@ impl ReportWriter {
         blocks: I,
         rekognition: Option<&DatasetStatistics>,
         progress: &mut dyn FnMut(u64),
+    ) -> Result<&ManifestReport, Error>
+    where
+        I: IntoIterator<Item = io::Result<Block>>,
+    {
+        self.add_blocks(context, blocks, rekognition, progress, None)
+    }
+
+    fn add_blocks<I>(
+        &mut self,
+        context: &ManifestContext,
+        blocks: I,
+        rekognition: Option<&DatasetStatistics>,
+        progress: &mut dyn FnMut(u64),
+        buffers: Option<&BufferPool>,
     ) -> Result<&ManifestReport, Error>
     where
         I: IntoIterator<Item = io::Result<Block>>,
@@ -810,7 +832,7 @@ impl ReportWriter {
             blocks,
             in_flight,
             |block| {
-                render_block(
+                let rendered = render_block(
                     &block,
                     context,
                     &options,
@@ -819,7 +841,11 @@ impl ReportWriter {
                         csv: render_csv,
                         analysis: keep_analysis,
                     },
-                )
+                );
+                if let Some(buffers) = buffers {
+                    buffers.recycle(block);
+                }
+                rendered
             },
             |r: Result<RenderedBlock, Error>| {
                 let mut r = r?;
