@@ -125,6 +125,28 @@ pub struct Issue {
     pub message: String,
 }
 
+impl Issue {
+    /// A manifest-level issue (a terminal error, a training's status, a read failure): no line,
+    /// no image, no attribute.
+    pub fn manifest(
+        severity: Severity,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Issue {
+        Issue {
+            line: None,
+            source_ref: String::new(),
+            level: Level::Manifest,
+            attribute: String::new(),
+            annotation: None,
+            label: String::new(),
+            severity,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
 /// The status of one non-blank line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ImageStatus {

@@ -1,8 +1,6 @@
 //! `--datasets`: a project's current datasets, before any training.
 
-use rekcheck_analyze::{
-    Dataset, Issue, Level, ManifestContext, ReportWriter, Severity, code_for_message,
-};
+use rekcheck_analyze::{Dataset, Issue, ManifestContext, ReportWriter, Severity, code_for_message};
 use rekcheck_locate::{Arn, DatasetInfo, Locator, parse_arn};
 
 use crate::error::{Failure, PipelineError};
@@ -82,17 +80,11 @@ pub(crate) fn add(
             .map_or(rekcheck_analyze::REKCHECK_TRAINING_FAILED, |c| c.code);
         writer.add_manifest_issues(
             &ctx,
-            &[Issue {
-                line: None,
-                source_ref: String::new(),
-                level: Level::Manifest,
-                attribute: String::new(),
-                annotation: None,
-                label: String::new(),
-                severity: Severity::Error,
-                code: code.to_owned(),
-                message: d.info.status_message.clone(),
-            }],
+            &[Issue::manifest(
+                Severity::Error,
+                code,
+                d.info.status_message.clone(),
+            )],
         )?;
     }
     let mut text = d.entries.join("\n");

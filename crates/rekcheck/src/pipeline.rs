@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use rekcheck_analyze::{
-    AnalyzeOptions, BlockCallback, Dataset, Issue, Level, ManifestContext, ManifestSummary,
-    ReportOptions, ReportSummary, ReportWriter, Severity, Stats, VersionRow,
+    AnalyzeOptions, BlockCallback, Dataset, Issue, ManifestContext, ManifestSummary, ReportOptions,
+    ReportSummary, ReportWriter, Severity, Stats, VersionRow,
 };
 use rekcheck_fetch::{FetchError, Fetcher, RetryPolicy, S3Source};
 use rekcheck_locate::{Locator, VersionFilter};
@@ -582,17 +582,7 @@ fn add_group(
     if summary.is_none()
         && let (Some((code, message)), Some(v)) = (&group.status_issue, &group.version_info)
     {
-        let issue = Issue {
-            line: None,
-            source_ref: String::new(),
-            level: Level::Manifest,
-            attribute: String::new(),
-            annotation: None,
-            label: String::new(),
-            severity: Severity::Error,
-            code: code.clone(),
-            message: message.clone(),
-        };
+        let issue = Issue::manifest(Severity::Error, code.clone(), message.clone());
         writer.add_manifest_issues(&context(Dataset::Unknown, &v.arn), &[issue])?;
     }
 
@@ -731,17 +721,11 @@ fn read_failed(
     ctx: &ManifestContext,
     message: &str,
 ) -> Result<(), PipelineError> {
-    let issue = Issue {
-        line: None,
-        source_ref: String::new(),
-        level: Level::Manifest,
-        attribute: String::new(),
-        annotation: None,
-        label: String::new(),
-        severity: Severity::Error,
-        code: rekcheck_analyze::REKCHECK_READ_FAILED.to_owned(),
-        message: message.to_owned(),
-    };
+    let issue = Issue::manifest(
+        Severity::Error,
+        rekcheck_analyze::REKCHECK_READ_FAILED,
+        message,
+    );
     writer.add_manifest_issues(ctx, &[issue])?;
     Ok(())
 }
@@ -749,20 +733,13 @@ fn read_failed(
 fn terminal_issues(errors: &[rekcheck_analyze::SummaryError]) -> Vec<Issue> {
     errors
         .iter()
-        .map(|e| Issue {
-            line: None,
-            source_ref: String::new(),
-            level: Level::Manifest,
-            attribute: String::new(),
-            annotation: None,
-            label: String::new(),
-            severity: if e.code.starts_with("WARNING_") {
+        .map(|e| {
+            let severity = if e.code.starts_with("WARNING_") {
                 Severity::Warning
             } else {
                 Severity::Error
-            },
-            code: e.code.clone(),
-            message: e.message.clone(),
+            };
+            Issue::manifest(severity, e.code.clone(), e.message.clone())
         })
         .collect()
 }
