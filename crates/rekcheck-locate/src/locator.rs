@@ -9,7 +9,7 @@ use aws_sdk_rekognition::types::{
     CustomizationFeature, DatasetStats, GroundTruthManifest, ProjectDescription,
     ProjectVersionDescription,
 };
-use futures::Stream;
+use futures::{Stream, TryStreamExt as _};
 use rekcheck_fetch::S3Location;
 use tracing::debug;
 
@@ -162,6 +162,14 @@ fn keep(d: &ProjectVersionDescription, v: &ProjectVersion, filter: &VersionFilte
     custom_labels && status && since
 }
 
+/// The token of the next page: none when the answer has no token, an empty one (the last page
+/// of Rekognition's own examples), or the token just sent (a service bug that would loop).
+fn next_page(answer: Option<&str>, sent: Option<&String>) -> Option<String> {
+    answer
+        .filter(|t| !t.is_empty() && Some(*t) != sent.map(String::as_str))
+        .map(str::to_owned)
+}
+
 impl Locator {
     /// A locator using `client` (built by the caller from its own `SdkConfig`).
     pub fn new(client: Client) -> Locator {
@@ -186,42 +194,10 @@ impl Locator {
         project_arn: &str,
         filter: &VersionFilter,
     ) -> Result<Vec<ProjectVersion>, LocateError> {
-        let mut out = Vec::new();
-        let batches: Vec<Vec<String>> = if filter.versions.is_empty() {
-            vec![Vec::new()]
-        } else {
-            filter.versions.chunks(10).map(<[String]>::to_vec).collect()
-        };
-        for names in batches {
-            let mut token: Option<String> = None;
-            loop {
-                let page = self
-                    .client
-                    .describe_project_versions()
-                    .project_arn(project_arn)
-                    .set_version_names((!names.is_empty()).then(|| names.clone()))
-                    .set_next_token(token.clone())
-                    .set_max_results(filter.page_size)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        map_err(e, "DescribeProjectVersions", project_arn, &self.region())
-                    })?;
-                for d in page.project_version_descriptions() {
-                    if let Some(v) = version_from(d)
-                        && keep(d, &v, filter)
-                    {
-                        out.push(v);
-                    }
-                }
-                match page.next_token() {
-                    Some(t) if !t.is_empty() && Some(t) != token.as_deref() => {
-                        token = Some(t.to_owned());
-                    }
-                    _ => break,
-                }
-            }
-        }
+        let out: Vec<ProjectVersion> = self
+            .project_versions_stream(project_arn, filter)
+            .try_collect()
+            .await?;
         debug!(project_arn, versions = out.len(), "project versions found");
         Ok(out)
     }
@@ -289,11 +265,8 @@ impl Locator {
                         st.ready.push_back(v);
                     }
                 }
-                match page.next_token() {
-                    Some(t) if !t.is_empty() && Some(t) != token.as_deref() => {
-                        st.current = Some((names, Some(t.to_owned())));
-                    }
-                    _ => {}
+                if let Some(next) = next_page(page.next_token(), token.as_ref()) {
+                    st.current = Some((names, Some(next)));
                 }
             }
         })
@@ -319,11 +292,9 @@ impl Locator {
                 .await
                 .map_err(|e| map_err(e, "DescribeProjects", &resource, &self.region()))?;
             out.extend(page.project_descriptions().iter().cloned());
-            match page.next_token() {
-                Some(t) if !t.is_empty() && Some(t) != token.as_deref() => {
-                    token = Some(t.to_owned());
-                }
-                _ => break,
+            token = next_page(page.next_token(), token.as_ref());
+            if token.is_none() {
+                break;
             }
         }
         Ok(out)
@@ -438,11 +409,9 @@ impl Locator {
                 .await
                 .map_err(|e| map_err(e, "ListDatasetEntries", dataset_arn, &self.region()))?;
             out.extend(page.dataset_entries().iter().cloned());
-            match page.next_token() {
-                Some(t) if !t.is_empty() && Some(t) != token.as_deref() => {
-                    token = Some(t.to_owned());
-                }
-                _ => break,
+            token = next_page(page.next_token(), token.as_ref());
+            if token.is_none() {
+                break;
             }
         }
         Ok(out)
