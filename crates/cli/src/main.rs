@@ -50,6 +50,81 @@ enum Command {
     Report(ReportArgs),
     /// Print where the validation files of project versions are (CSV on stdout).
     Locate(LocateArgs),
+    /// Predict Rekognition's validation of input manifests before training: the same CSV files
+    /// as report, with the issues Rekognition would find, and a verdict.
+    Check(CheckArgs),
+    /// Write a manifest ready to retrain: without the lines and boxes in error, and without
+    /// errors/warnings keys; the removed lines are listed in removed.csv.
+    Fix(FixArgs),
+}
+
+// Flags are bools by nature.
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// The training manifest (SageMaker Ground Truth JSON Lines): a local file or s3://bucket/key.
+    #[arg(value_name = "TRAINING_MANIFEST")]
+    training: String,
+    /// The testing manifest (checked too, and for label overlap with training).
+    #[arg(long, value_name = "TESTING_MANIFEST", conflicts_with = "auto_split")]
+    testing: Option<String>,
+    /// The training will split the training manifest 80/20 (no testing manifest).
+    #[arg(long)]
+    auto_split: bool,
+    /// Read every image's header from S3 (HeadObject + a ranged GetObject, --concurrency at a
+    /// time) and apply the image rules to the real format, size and dimensions.
+    #[arg(long)]
+    verify_images: bool,
+    /// Folder for the CSV files.
+    #[arg(long, short, default_value = "rekcheck-check", value_name = "DIR")]
+    out: PathBuf,
+    /// Exit with 1 when an issue of this severity or worse is predicted (a predicted terminal
+    /// error always exits 1).
+    #[arg(long, value_enum, default_value = "error")]
+    fail_on: FailOn,
+    /// Analysis threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Lines longer than this many bytes are not read (Rekognition's own limit is 100,000
+    /// characters, reported separately).
+    #[arg(long, default_value_t = rekcheck::analyze::DEFAULT_MAX_LINE_BYTES, value_name = "BYTES")]
+    max_line_bytes: usize,
+    /// Write cells as found, without the leading ' that stops spreadsheets running formulas.
+    #[arg(long)]
+    csv_raw: bool,
+    /// Hide progress bars.
+    #[arg(long)]
+    no_progress: bool,
+    /// Print nothing but errors on stderr (no progress, no summary).
+    #[arg(short, long)]
+    quiet: bool,
+    #[command(flatten)]
+    aws: AwsArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct FixArgs {
+    /// A manifest with validation results, or an input manifest (its errors are predicted as
+    /// check does): a local file or s3://bucket/key.
+    #[arg(value_name = "MANIFEST")]
+    manifest: String,
+    /// Where to write the clean manifest (a local file).
+    #[arg(long, short, value_name = "FILE")]
+    out: PathBuf,
+    /// Also drop lines that only have warnings (ignored by Rekognition anyway).
+    #[arg(long)]
+    drop_warnings: bool,
+    /// Where to write removed.csv (default: beside --out, named <out>.removed.csv).
+    #[arg(long, value_name = "FILE")]
+    removed: Option<PathBuf>,
+    /// Lines longer than this many bytes are not read and are dropped.
+    #[arg(long, default_value_t = rekcheck::analyze::DEFAULT_MAX_LINE_BYTES, value_name = "BYTES")]
+    max_line_bytes: usize,
+    /// Print nothing but errors on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+    #[command(flatten)]
+    aws: AwsArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -187,6 +262,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Report(args) => report(&args),
         Command::Locate(args) => locate(&args),
+        Command::Check(args) => check(&args),
+        Command::Fix(args) => fix(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -300,6 +377,97 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(code)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("rekcheck-io")
+        .enable_all()
+        .build()
+        .context("cannot start the I/O runtime")
+}
+
+fn check(args: &CheckArgs) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let runtime = runtime()?;
+    cancel::install(&runtime, args.out.clone());
+    let uses_aws = args.verify_images
+        || args.training.starts_with("s3://")
+        || args
+            .testing
+            .as_deref()
+            .is_some_and(|t| t.starts_with("s3://"));
+    let show_progress = !args.quiet && !args.no_progress && std::io::stderr().is_terminal();
+    let mut builder = Pipeline::builder()
+        .source(args.training.clone())
+        .concurrency(args.aws.concurrency.max(1))
+        .retries(args.aws.retries.max(1))
+        .threads(args.threads.unwrap_or(0))
+        .max_line_bytes(args.max_line_bytes)
+        .csv_raw(args.csv_raw)
+        .reporter(Arc::new(render::Progress::new(show_progress)))
+        .stop_when(|| cancel::cancelled().is_some());
+    if uses_aws {
+        let sdk = runtime.block_on(aws::sdk_config(&args.aws));
+        builder = builder
+            .sdk_config(&sdk)
+            .s3_path_style(aws::custom_s3_endpoint(&args.aws));
+    }
+    let spec = rekcheck::CheckSpec {
+        testing: args.testing.clone(),
+        auto_split: args.auto_split,
+        verify_images: args.verify_images,
+    };
+    let pipeline = builder.build()?;
+    let outcome = runtime.block_on(pipeline.check(spec, Some(args.out.clone())));
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    let outcome = outcome?;
+    if !args.quiet {
+        let mut text = render::summary(&outcome.summary, &[], started.elapsed());
+        text.push_str(&render::verdict(&outcome));
+        eprint!("{text}");
+    }
+    Ok(outcome.exit_code(match args.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Never => None,
+    }))
+}
+
+fn fix(args: &FixArgs) -> anyhow::Result<u8> {
+    let runtime = runtime()?;
+    cancel::install(&runtime, args.out.clone());
+    let mut builder = Pipeline::builder()
+        .source(args.manifest.clone())
+        .concurrency(args.aws.concurrency.max(1))
+        .retries(args.aws.retries.max(1))
+        .max_line_bytes(args.max_line_bytes)
+        .stop_when(|| cancel::cancelled().is_some());
+    if args.manifest.starts_with("s3://") {
+        let sdk = runtime.block_on(aws::sdk_config(&args.aws));
+        builder = builder
+            .sdk_config(&sdk)
+            .s3_path_style(aws::custom_s3_endpoint(&args.aws));
+    }
+    let removed = args.removed.clone().unwrap_or_else(|| {
+        let mut name = args.out.file_name().unwrap_or_default().to_os_string();
+        name.push(".removed.csv");
+        args.out.with_file_name(name)
+    });
+    let spec = rekcheck::FixSpec {
+        out: args.out.clone(),
+        removed: removed.clone(),
+        drop_warnings: args.drop_warnings,
+    };
+    let pipeline = builder.build()?;
+    let outcome = runtime.block_on(pipeline.fix(spec));
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    let outcome = outcome?;
+    if !args.quiet {
+        eprint!("{}", render::fix_summary(&outcome, &args.out, &removed));
+    }
+    Ok(EXIT_OK)
 }
 
 fn locate(args: &LocateArgs) -> anyhow::Result<u8> {

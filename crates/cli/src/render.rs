@@ -398,3 +398,70 @@ pub(crate) fn next_step(summary: &ReportSummary) -> String {
         None => "nothing to fix: no errors".to_owned(),
     }
 }
+
+/// The verdict of `check`: would Rekognition's validation let the training through?
+pub(crate) fn verdict(outcome: &rekcheck::CheckOutcome) -> String {
+    let mut out = String::new();
+    if outcome.images_verified > 0 {
+        let _ = writeln!(out, "Images verified in S3: {}", outcome.images_verified);
+    }
+    if outcome.passes() {
+        let errors: u64 = outcome
+            .summary
+            .manifests
+            .iter()
+            .map(|m| m.stats.error + m.stats.unparsable)
+            .sum();
+        if errors == 0 {
+            let _ = writeln!(
+                out,
+                "Verdict: PASS. Rekognition's validation should accept these manifests."
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "Verdict: PASS, with {errors} lines Rekognition will not use (see issues.csv); `rekcheck fix` writes a manifest without them."
+            );
+        }
+        return out;
+    }
+    let _ = writeln!(out, "Verdict: FAIL. The training would stop on:");
+    for (dataset, issue) in &outcome.terminal {
+        let _ = writeln!(
+            out,
+            "  {} {}: {}",
+            dataset_name(*dataset),
+            issue.code,
+            issue.message
+        );
+        if let Some(info) = code_info(&issue.code) {
+            let _ = writeln!(out, "    fix: {}", info.fix);
+        }
+    }
+    out
+}
+
+/// What `fix` wrote.
+pub(crate) fn fix_summary(
+    outcome: &rekcheck::FixOutcome,
+    out_path: &std::path::Path,
+    removed_path: &std::path::Path,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: {} lines kept ({} with boxes removed), {} lines dropped, {} boxes removed, {} blank lines skipped",
+        out_path.display(),
+        outcome.kept,
+        outcome.edited,
+        outcome.dropped,
+        outcome.boxes_removed,
+        outcome.blank,
+    );
+    let _ = writeln!(
+        out,
+        "{}: one row per line or box removed, with its code",
+        removed_path.display()
+    );
+    out
+}

@@ -18,6 +18,16 @@ pub const REKCHECK_TRAINING_FAILED: &str = "REKCHECK_TRAINING_FAILED";
 /// string `code`.
 pub const REKCHECK_MALFORMED_ISSUE: &str = "REKCHECK_MALFORMED_ISSUE";
 
+/// A `source-ref` used by an earlier line of the same manifest (`rekcheck check`).
+pub const REKCHECK_DUPLICATE_SOURCE_REF: &str = "REKCHECK_DUPLICATE_SOURCE_REF";
+/// A JSON line over Rekognition's 100,000-character limit (`rekcheck check`).
+pub const REKCHECK_LINE_TOO_LONG: &str = "REKCHECK_LINE_TOO_LONG";
+/// An `image_size` that disagrees with the image itself (`rekcheck check --verify-images`).
+pub const REKCHECK_IMAGE_SIZE_MISMATCH: &str = "REKCHECK_IMAGE_SIZE_MISMATCH";
+/// A line of the other use case in a manifest that mixes image-level and bounding-box lines
+/// (`rekcheck check`).
+pub const REKCHECK_OTHER_USE_CASE: &str = "REKCHECK_OTHER_USE_CASE";
+
 /// When a code stops Rekognition, and where it is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeKind {
@@ -183,7 +193,7 @@ pub static CODES: &[CodeInfo] = &[
         Error,
         TerminalContent,
         "The manifest file contains insufficient labeled images per label to perform auto-split.",
-        "The automatic 80/20 split cannot give every label images in both training and testing.",
+        "The automatic 80/20 split cannot give every label images in both training and testing. The minimum is not documented; rekcheck check predicts this error for a label with fewer than 5 valid images, the fewest for which 20 % is one whole testing image while training keeps at least one.",
         "Add images for the labels with few images (see labels.csv), or supply a testing manifest."
     ),
     code!(
@@ -191,7 +201,7 @@ pub static CODES: &[CodeInfo] = &[
         Error,
         TerminalContent,
         "The manifest file has too few labels.",
-        "The dataset has fewer distinct labels than the use case needs.",
+        "The dataset has fewer distinct labels than the use case needs. The documentation contradicts itself (limits page: classification 2, detection 1; aggregate page: the reverse; rules page: 2); rekcheck check uses the limits page, which is the quota reference, so it predicts this error under 2 labels for image-level and under 1 for bounding boxes.",
         "Add images of more labels: classification needs at least two labels."
     ),
     code!(
@@ -445,6 +455,38 @@ pub static CODES: &[CodeInfo] = &[
         "",
         "An errors/warnings entry is not a list of {code, message} objects; its raw JSON is in the message.",
         "Read the raw JSON in the message: the file was probably edited by hand or by another tool."
+    ),
+    code!(
+        "REKCHECK_DUPLICATE_SOURCE_REF",
+        Error,
+        Rekcheck,
+        "",
+        "The image's source-ref is already used by an earlier line of the manifest; Rekognition keeps an image once per dataset and silently drops the other lines, so their labels are lost.",
+        "Merge the labels of all lines with this source-ref into one line and delete the others (rekcheck fix keeps the first line)."
+    ),
+    code!(
+        "REKCHECK_LINE_TOO_LONG",
+        Error,
+        Rekcheck,
+        "",
+        "The JSON line is longer than Rekognition's limit of 100,000 characters; Rekognition silently drops such lines.",
+        "Shorten the line: remove fields Custom Labels does not use, or split the image's boxes over fewer, smaller attributes."
+    ),
+    code!(
+        "REKCHECK_IMAGE_SIZE_MISMATCH",
+        Warn,
+        Rekcheck,
+        "",
+        "The image_size in the label attribute is not the size of the image in S3, so the boxes are checked (and trained) against the wrong frame.",
+        "Write the image's real width and height in image_size, or re-export the labeling job for the current images."
+    ),
+    code!(
+        "REKCHECK_OTHER_USE_CASE",
+        Warn,
+        Rekcheck,
+        "",
+        "The manifest mixes image-level and bounding-box lines; Rekognition picks the use case with more lines and does not use lines of the other kind.",
+        "Put image-level and bounding-box labels in separate projects, or relabel these lines in the chosen format."
     ),
 ];
 

@@ -33,19 +33,30 @@
 //! ```
 #![deny(missing_docs)]
 
+mod check;
 mod codes;
 mod engine;
+mod fix;
 mod framing;
 mod line;
 mod model;
 mod report;
 mod summary;
+mod validate;
 
+pub use check::{
+    CheckTally, MAX_LABELS, MAX_MANIFEST_BYTES, MAX_MANIFEST_LINES, MIN_IMAGES_FOR_AUTOSPLIT,
+    MIN_LABEL_OVERLAP, MIN_LABELS_CLASSIFICATION, MIN_LABELS_DETECTION, UseCase, check_block,
+    verdict,
+};
 pub use codes::{
-    CODES, CodeInfo, CodeKind, REKCHECK_MALFORMED_ISSUE, REKCHECK_READ_FAILED,
-    REKCHECK_TRAINING_FAILED, REKCHECK_UNPARSABLE_LINE, code_for_message, code_info,
+    CODES, CodeInfo, CodeKind, REKCHECK_DUPLICATE_SOURCE_REF, REKCHECK_IMAGE_SIZE_MISMATCH,
+    REKCHECK_LINE_TOO_LONG, REKCHECK_MALFORMED_ISSUE, REKCHECK_OTHER_USE_CASE,
+    REKCHECK_READ_FAILED, REKCHECK_TRAINING_FAILED, REKCHECK_UNPARSABLE_LINE, code_for_message,
+    code_info,
 };
 pub use engine::ordered_par_map;
+pub use fix::{FixOptions, FixOutcome, FixedLine, REMOVED_HEADER, Removal, fix_line, fix_manifest};
 pub use framing::{
     Block, BlockKind, BlockReader, BufferPool, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_LINE_BYTES, Framer,
     block_lines,
@@ -59,3 +70,8 @@ pub use report::{
     VERSIONS_FILE, VERSIONS_HEADER, VersionRow, analyze_block, analyze_reader, safe_cell,
 };
 pub use summary::{DatasetStatistics, ManifestSummary, Statistics, SummaryError};
+pub use validate::{
+    CheckOptions, IMAGE_SIDE, ImageCheck, ImageChecks, LineFacts, MAX_ASPECT, MAX_BOXES,
+    MAX_IMAGE_BYTES, MAX_LABEL_CHARS, MAX_LINE_CHARS, SCALED_SIDE, TYPE_CLASSIFICATION,
+    TYPE_DETECTION, UseCases, check_line, parse_s3_uri, source_ref_key,
+};

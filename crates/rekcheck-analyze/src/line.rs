@@ -71,7 +71,7 @@ pub const MAX_DEPTH: usize = 128;
 ///
 /// `serde_json` skips ignored values without a depth limit, so the limit is checked here; the
 /// full scan only runs on lines with enough brackets to be that deep.
-fn too_deep(raw: &[u8]) -> Option<usize> {
+pub(crate) fn too_deep(raw: &[u8]) -> Option<usize> {
     if memchr::memchr2_iter(b'[', b'{', raw).count() <= MAX_DEPTH {
         return None;
     }
@@ -263,7 +263,7 @@ fn container_severity(key: &str) -> Option<Severity> {
 // Visitors.
 
 /// A string borrowed when possible.
-struct Str<'a>(Cow<'a, str>);
+pub(crate) struct Str<'a>(pub(crate) Cow<'a, str>);
 
 impl<'de> de::Deserialize<'de> for Str<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

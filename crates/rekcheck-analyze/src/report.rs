@@ -19,11 +19,13 @@
 //!   `status` is `ok,warning,error,unparsable`; `errors`/`warnings` count the line's issues at all
 //!   levels; `labels` are the distinct labels joined with `;`; `boxes` counts annotation objects.
 //! * `summary.csv`: one row per manifest:
-//!   `project,version,dataset,manifest,lines,blank,unparsable,ok,warning,error,error_issues,warning_issues,rekognition_total,rekognition_valid,rekognition_invalid,rekognition_ignored,rekognition_agrees`.
+//!   `project,version,dataset,manifest,lines,blank,unparsable,ok,warning,error,error_issues,warning_issues,rekognition_total,rekognition_valid,rekognition_invalid,rekognition_ignored,rekognition_agrees,verdict`.
 //!   `lines = blank + unparsable + ok + warning + error` always holds. The `rekognition_*` columns
 //!   come from the manifest summary beside the manifest (empty without one); `rekognition_agrees`
 //!   is `yes` when its line count equals ours and its error line indices (0- or 1-based, whichever
-//!   matches) are exactly the lines we found in error, `no` otherwise.
+//!   matches) are exactly the lines we found in error, `no` otherwise. `verdict` is set by
+//!   `rekcheck check`: `pass` when Rekognition's validation is predicted to let the training
+//!   through, `fail: CODE` with the terminal error that would stop it; empty for `report`.
 //! * `codes.csv`: one row per code: `project,version,dataset,severity,code,issues,images,first_line,meaning,fix`;
 //!   `images` counts distinct lines with the code, `first_line` is the first such line; `meaning`
 //!   and `fix` come from [`crate::CODES`] and are empty for unknown codes.
@@ -39,6 +41,7 @@ use std::io::{self, Read, Write};
 use std::ops::{Add, AddAssign};
 use std::path::{Path, PathBuf};
 
+use crate::check::{CheckTally, check_block};
 use crate::codes::code_info;
 use crate::engine::ordered_par_map;
 use crate::framing::{
@@ -48,6 +51,7 @@ use crate::framing::{
 use crate::line::{LineOutcome, analyze_line, oversized_line};
 use crate::model::{Dataset, ImageRow, ImageStatus, Issue, Severity};
 use crate::summary::DatasetStatistics;
+use crate::validate::{CheckOptions, LineFacts};
 
 /// Header of `issues.csv`.
 pub const ISSUES_HEADER: &[&str] = &[
@@ -98,6 +102,7 @@ pub const SUMMARY_HEADER: &[&str] = &[
     "rekognition_invalid",
     "rekognition_ignored",
     "rekognition_agrees",
+    "verdict",
 ];
 /// Header of `codes.csv`.
 pub const CODES_HEADER: &[&str] = &[
@@ -273,7 +278,7 @@ impl std::iter::Sum for Stats {
 }
 
 impl Stats {
-    fn count(&mut self, outcome: &LineOutcome) {
+    pub(crate) fn count(&mut self, outcome: &LineOutcome) {
         self.lines += 1;
         match outcome {
             LineOutcome::Blank => self.blank += 1,
@@ -398,6 +403,8 @@ struct RenderedBlock {
     error_lines: Vec<u64>,
     bytes: u64,
     analysis: Option<BlockAnalysis>,
+    /// `check`'s per-row facts, parallel to the analysis rows.
+    facts: Vec<LineFacts>,
 }
 
 /// What a worker keeps of a block besides the aggregates.
@@ -481,6 +488,8 @@ pub struct ManifestReport {
     pub bytes: u64,
     /// The manifest summary's view, when one was found.
     pub rekognition: Option<RekognitionCounts>,
+    /// `check`'s verdict (`pass`, or `fail: CODE`); empty for a report.
+    pub verdict: String,
 }
 
 /// One project version of the run (a row of `versions.csv`); the line counts are added from its
@@ -776,6 +785,7 @@ impl ReportWriter {
             rekognition,
             progress,
             Some(&pool),
+            None,
         )
     }
 
@@ -790,7 +800,54 @@ impl ReportWriter {
     where
         I: IntoIterator<Item = io::Result<Block>>,
     {
-        self.add_blocks(context, blocks, rekognition, progress, None)
+        self.add_blocks(context, blocks, rekognition, progress, None, None)
+    }
+
+    /// Checks an input manifest read from `reader` the way Rekognition would validate it
+    /// (`rekcheck check`), adds its rows, and feeds the dataset-level rules in `tally`.
+    pub fn check_manifest<R: Read>(
+        &mut self,
+        context: &ManifestContext,
+        reader: R,
+        check: &CheckOptions<'_>,
+        tally: &mut CheckTally,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<&ManifestReport, Error> {
+        let pool = BufferPool::default();
+        let framer = Framer::new(self.options.analyze.block_bytes, check.max_line_bytes)
+            .with_pool(pool.clone());
+        self.add_blocks(
+            context,
+            BlockReader::new(reader, framer),
+            None,
+            progress,
+            Some(&pool),
+            Some((check, tally)),
+        )
+    }
+
+    /// Like [`ReportWriter::check_manifest`], for blocks framed elsewhere (e.g. from S3).
+    pub fn check_manifest_blocks<I>(
+        &mut self,
+        context: &ManifestContext,
+        blocks: I,
+        check: &CheckOptions<'_>,
+        tally: &mut CheckTally,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<&ManifestReport, Error>
+    where
+        I: IntoIterator<Item = io::Result<Block>>,
+    {
+        self.add_blocks(context, blocks, None, progress, None, Some((check, tally)))
+    }
+
+    /// Sets the `verdict` column of the manifests of `context` (see `summary.csv`).
+    pub fn set_verdict(&mut self, context: &ManifestContext, verdict: &str) {
+        for m in &mut self.manifests {
+            if &m.context == context {
+                verdict.clone_into(&mut m.verdict);
+            }
+        }
     }
 
     fn add_blocks<I>(
@@ -800,11 +857,13 @@ impl ReportWriter {
         rekognition: Option<&DatasetStatistics>,
         progress: &mut dyn FnMut(u64),
         buffers: Option<&BufferPool>,
+        mut check: Option<(&CheckOptions<'_>, &mut CheckTally)>,
     ) -> Result<&ManifestReport, Error>
     where
         I: IntoIterator<Item = io::Result<Block>>,
     {
         let options = self.options;
+        let check_options = check.as_ref().map(|(o, _)| **o);
         let keep_error_lines = rekognition.is_some_and(|r| !r.error_indices().is_empty());
         let mut stats = Stats::default();
         let mut bytes = 0u64;
@@ -832,16 +891,27 @@ impl ReportWriter {
             blocks,
             in_flight,
             |block| {
-                let rendered = render_block(
-                    &block,
-                    context,
-                    &options,
-                    Keep {
-                        error_lines: keep_error_lines,
-                        csv: render_csv,
-                        analysis: keep_analysis,
-                    },
-                );
+                let keep = Keep {
+                    error_lines: keep_error_lines,
+                    csv: render_csv,
+                    analysis: keep_analysis,
+                };
+                let rendered = match &check_options {
+                    None => render_block(&block, context, &options, keep),
+                    Some(o) => {
+                        let (analysis, facts) = check_block(&block, o);
+                        let keep = Keep {
+                            analysis: true,
+                            ..keep
+                        };
+                        render_analysis(analysis, block.byte_len(), context, &options, keep).map(
+                            |mut r| {
+                                r.facts = facts;
+                                r
+                            },
+                        )
+                    }
+                };
                 if let Some(buffers) = buffers {
                     buffers.recycle(block);
                 }
@@ -849,6 +919,21 @@ impl ReportWriter {
             },
             |r: Result<RenderedBlock, Error>| {
                 let mut r = r?;
+                if let Some((_, tally)) = check.as_mut()
+                    && let Some(mut a) = r.analysis.take()
+                {
+                    let facts = std::mem::take(&mut r.facts);
+                    if tally.absorb(&mut a, &facts) {
+                        let keep = Keep {
+                            error_lines: keep_error_lines,
+                            csv: render_csv,
+                            analysis: keep_analysis,
+                        };
+                        r = render_analysis(a, r.bytes, context, &options, keep)?;
+                    } else if keep_analysis {
+                        r.analysis = Some(a);
+                    }
+                }
                 if let (Some(cb), Some(a)) = (on_block.as_mut(), r.analysis.take()) {
                     cb(context, &a);
                 }
@@ -889,6 +974,7 @@ impl ReportWriter {
             stats,
             bytes,
             rekognition,
+            verdict: String::new(),
         });
         let last = self.manifests.len() - 1;
         Ok(&self.manifests[last])
@@ -907,6 +993,7 @@ impl ReportWriter {
             stats,
             bytes: 0,
             rekognition: Some(compare(rekognition, &stats, &[])),
+            verdict: String::new(),
         });
     }
 
@@ -1061,10 +1148,21 @@ fn render_block(
     keep: Keep,
 ) -> Result<RenderedBlock, Error> {
     let analysis = analyze_block(block, &options.analyze);
+    render_analysis(analysis, block.byte_len(), context, options, keep)
+}
+
+/// Renders a block's analysis as CSV bytes and aggregates.
+fn render_analysis(
+    analysis: BlockAnalysis,
+    bytes: u64,
+    context: &ManifestContext,
+    options: &ReportOptions,
+    keep: Keep,
+) -> Result<RenderedBlock, Error> {
     let raw = options.csv_raw;
     let mut out = RenderedBlock {
         stats: analysis.stats,
-        bytes: block.byte_len(),
+        bytes,
         ..RenderedBlock::default()
     };
     let to_err = |source: io::Error| Error::Write {
@@ -1222,6 +1320,7 @@ fn write_summary_row<W: Write>(
         opt_num(b10, r.invalid),
         opt_num(b11, r.ignored),
         agrees,
+        &m.verdict,
     ])?;
     Ok(())
 }

@@ -38,15 +38,18 @@
 //! ```
 #![deny(missing_docs)]
 
+mod check;
 mod datasets;
 mod discover;
 mod error;
+mod images;
 mod pipeline;
 mod reporter;
 pub mod time;
 mod upload;
 mod versions;
 
+pub use check::{CheckOutcome, CheckSpec, FixOutcome, FixSpec};
 pub use error::{Failure, PipelineError};
 pub use pipeline::{Pipeline, PipelineBuilder, RunOutcome};
 pub use reporter::{NoProgress, Reporter};

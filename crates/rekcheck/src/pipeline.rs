@@ -221,17 +221,17 @@ impl PipelineBuilder {
 
 /// One run over a set of sources; see the crate documentation.
 pub struct Pipeline {
-    s3: Option<aws_sdk_s3::Client>,
+    pub(crate) s3: Option<aws_sdk_s3::Client>,
     locator: Option<Locator>,
-    sources: Vec<String>,
+    pub(crate) sources: Vec<String>,
     all_projects: bool,
     datasets: Vec<String>,
     filter: VersionFilter,
-    concurrency: usize,
-    retries: u32,
-    report: ReportOptions,
-    reporter: Arc<dyn Reporter>,
-    stop: StopFn,
+    pub(crate) concurrency: usize,
+    pub(crate) retries: u32,
+    pub(crate) report: ReportOptions,
+    pub(crate) reporter: Arc<dyn Reporter>,
+    pub(crate) stop: StopFn,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -348,13 +348,9 @@ impl Pipeline {
             .map_err(|e| PipelineError::Task(e.to_string()))?
     }
 
-    /// The blocking part: discovery, then each group in order through the one writer.
-    fn execute(
-        self,
-        handle: &tokio::runtime::Handle,
-        output: Output,
-    ) -> Result<RunOutcome, PipelineError> {
-        let fetcher = match &self.s3 {
+    /// Local files, and S3 objects when there is a client.
+    pub(crate) fn fetcher(&self, handle: &tokio::runtime::Handle) -> Fetcher {
+        match &self.s3 {
             Some(client) => {
                 let policy = RetryPolicy {
                     attempts: self.retries,
@@ -365,7 +361,16 @@ impl Pipeline {
                 )
             }
             None => Fetcher::local(),
-        };
+        }
+    }
+
+    /// The blocking part: discovery, then each group in order through the one writer.
+    fn execute(
+        self,
+        handle: &tokio::runtime::Handle,
+        output: Output,
+    ) -> Result<RunOutcome, PipelineError> {
+        let fetcher = self.fetcher(handle);
         let (arns, paths): (Vec<String>, Vec<String>) = self
             .sources
             .iter()
@@ -477,9 +482,9 @@ impl Pipeline {
 }
 
 /// A reader that fails once the run is told to stop.
-struct Stoppable<'a, R> {
-    inner: R,
-    stop: &'a (dyn Fn() -> bool + Send + Sync),
+pub(crate) struct Stoppable<'a, R> {
+    pub(crate) inner: R,
+    pub(crate) stop: &'a (dyn Fn() -> bool + Send + Sync),
 }
 
 impl<R: Read> Read for Stoppable<'_, R> {

@@ -18,6 +18,10 @@ pub trait Reporter: Send + Sync {
     fn object_finished(&self, name: &str) {
         let _ = name;
     }
+    /// `done` of `total` images were verified (`check --verify-images`).
+    fn images(&self, done: u64, total: u64) {
+        let _ = (done, total);
+    }
     /// The run is done.
     fn finished(&self) {}
 }

@@ -1,0 +1,398 @@
+//! The dataset-level rules of `rekcheck check`: duplicate `source-ref`s, image buckets, invalid
+//! rows, label counts, label overlap between training and testing, and the auto-split.
+//!
+//! Lines are checked in parallel ([`crate::check_line`]); the rules that need every line run on
+//! the single ordered writer thread through a [`CheckTally`], one per dataset.
+
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
+
+use crate::codes::{REKCHECK_DUPLICATE_SOURCE_REF, REKCHECK_OTHER_USE_CASE, code_info};
+use crate::framing::{Block, BlockKind, block_lines};
+use crate::line::LineOutcome;
+use crate::model::{ImageStatus, Issue, Level, Severity};
+use crate::report::{BlockAnalysis, Stats};
+use crate::validate::{CheckOptions, LineFacts, check_line};
+
+/// Largest manifest Rekognition reads (1 GB).
+pub const MAX_MANIFEST_BYTES: u64 = 1 << 30;
+/// Most JSON lines in a manifest.
+pub const MAX_MANIFEST_LINES: u64 = 250_000;
+/// Most distinct labels.
+pub const MAX_LABELS: usize = 250;
+/// Fewest distinct labels for image-level classification (see the code table's note).
+pub const MIN_LABELS_CLASSIFICATION: usize = 2;
+/// Fewest distinct labels for object detection.
+pub const MIN_LABELS_DETECTION: usize = 1;
+/// Fewest valid images a label needs for the automatic 80/20 split (see the code table's note).
+pub const MIN_IMAGES_FOR_AUTOSPLIT: u64 = 5;
+/// Least share of testing labels that must also be training labels.
+pub const MIN_LABEL_OVERLAP: f64 = 0.5;
+
+/// Checks every line of a block: the rows and issues, and the facts the dataset rules need
+/// (parallel to the rows).
+pub fn check_block(block: &Block, options: &CheckOptions<'_>) -> (BlockAnalysis, Vec<LineFacts>) {
+    let mut out = BlockAnalysis::default();
+    let mut facts = Vec::new();
+    let mut take = |outcome: LineOutcome, f: LineFacts| {
+        out.stats.count(&outcome);
+        if let LineOutcome::Image { row, issues } = outcome {
+            out.rows.push(row);
+            out.issues.extend(issues);
+            facts.push(f);
+        }
+    };
+    match &block.kind {
+        BlockKind::Lines(data) => {
+            for (n, line) in block_lines(block.first_line, data) {
+                let (outcome, f) = check_line(n, line, options);
+                take(outcome, f);
+            }
+        }
+        BlockKind::Oversized { bytes } => {
+            let message = format!(
+                "The JSON Line has an invalid format. The line is {bytes} bytes long, over --max-line-bytes ({}).",
+                options.max_line_bytes
+            );
+            let mut outcome =
+                crate::line::oversized_line(block.first_line, *bytes, options.max_line_bytes);
+            if let LineOutcome::Image { issues, .. } = &mut outcome {
+                for i in issues {
+                    "ERROR_INVALID_JSON_LINE".clone_into(&mut i.code);
+                    i.message.clone_from(&message);
+                }
+            }
+            take(outcome, LineFacts::default());
+        }
+    }
+    (out, facts)
+}
+
+/// What the dataset-level rules know about one dataset's manifest, built line by line in order.
+#[derive(Debug, Default)]
+pub struct CheckTally {
+    seen: HashMap<u128, u64>,
+    buckets: BTreeMap<String, u64>,
+    /// Valid images per label: image-level lines, bounding-box lines.
+    labels: [BTreeMap<String, u64>; 2],
+    /// Valid lines per use case: image-level, bounding boxes.
+    lines: [u64; 2],
+}
+
+impl CheckTally {
+    /// An empty tally.
+    pub fn new() -> CheckTally {
+        CheckTally::default()
+    }
+
+    /// Applies the rules that need earlier lines (a repeated `source-ref`) to a block, in line
+    /// order, and counts its valid lines. Returns whether the block's rows or issues changed.
+    pub fn absorb(&mut self, a: &mut BlockAnalysis, facts: &[LineFacts]) -> bool {
+        let mut added: Vec<(u64, Issue)> = Vec::new();
+        for (row, f) in a.rows.iter_mut().zip(facts) {
+            if let Some(key) = f.key {
+                match self.seen.entry(key) {
+                    Entry::Vacant(v) => {
+                        v.insert(row.line);
+                    }
+                    Entry::Occupied(first) => {
+                        let before = row.status;
+                        row.errors += 1;
+                        row.status = ImageStatus::Error;
+                        match before {
+                            ImageStatus::Ok => a.stats.ok -= 1,
+                            ImageStatus::Warning => a.stats.warning -= 1,
+                            ImageStatus::Error | ImageStatus::Unparsable => {}
+                        }
+                        if before != ImageStatus::Error {
+                            a.stats.error += 1;
+                        }
+                        a.stats.error_issues += 1;
+                        added.push((
+                            row.line,
+                            Issue {
+                                line: Some(row.line),
+                                source_ref: row.source_ref.clone(),
+                                level: Level::Line,
+                                attribute: String::new(),
+                                annotation: None,
+                                label: String::new(),
+                                severity: Severity::Error,
+                                code: REKCHECK_DUPLICATE_SOURCE_REF.to_owned(),
+                                message: format!(
+                                    "The source-ref is already used on line {}; Rekognition keeps one line per image.",
+                                    first.get()
+                                ),
+                            },
+                        ));
+                    }
+                }
+            }
+            if let Some(bucket) = f.bucket(row) {
+                match self.buckets.get_mut(bucket) {
+                    Some(n) => *n += 1,
+                    None => {
+                        self.buckets.insert(bucket.to_owned(), 1);
+                    }
+                }
+            }
+            if row.status == ImageStatus::Ok {
+                let cases = [f.use_cases.classification, f.use_cases.detection];
+                for (i, on) in cases.into_iter().enumerate() {
+                    if on {
+                        self.lines[i] += 1;
+                        for label in &row.labels {
+                            match self.labels[i].get_mut(label) {
+                                Some(n) => *n += 1,
+                                None => {
+                                    self.labels[i].insert(label.clone(), 1);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if added.is_empty() {
+            return false;
+        }
+        // Put each new issue after the other issues of its line.
+        let old = std::mem::take(&mut a.issues);
+        let mut added = added.into_iter().peekable();
+        for issue in old {
+            while let Some((line, _)) = added.peek() {
+                if issue.line.is_some_and(|l| l > *line) {
+                    if let Some((_, i)) = added.next() {
+                        a.issues.push(i);
+                    }
+                } else {
+                    break;
+                }
+            }
+            a.issues.push(issue);
+        }
+        a.issues.extend(added.map(|(_, i)| i));
+        true
+    }
+
+    /// The use case Rekognition would pick: the one with more valid lines (bounding boxes on a
+    /// tie). `None` when no line is valid.
+    pub fn use_case(&self) -> Option<UseCase> {
+        match self.lines {
+            [0, 0] => None,
+            [c, d] if c > d => Some(UseCase::Classification),
+            _ => Some(UseCase::Detection),
+        }
+    }
+
+    /// Valid images per label for the chosen use case (all labels when there is none).
+    pub fn usable_labels(&self) -> &BTreeMap<String, u64> {
+        match self.use_case() {
+            Some(UseCase::Classification) => &self.labels[0],
+            _ => &self.labels[1],
+        }
+    }
+
+    /// Images per bucket.
+    pub fn buckets(&self) -> &BTreeMap<String, u64> {
+        &self.buckets
+    }
+
+    /// The manifest-level issues of this dataset alone, from its counts (`stats`) and size
+    /// (`bytes`).
+    pub fn dataset_issues(&self, stats: &Stats, bytes: u64) -> Vec<Issue> {
+        let mut out = Vec::new();
+        let images = stats.lines - stats.blank;
+        if images == 0 {
+            out.push(doc("ERROR_EMPTY_MANIFEST", "", ""));
+            return out;
+        }
+        if bytes > MAX_MANIFEST_BYTES {
+            out.push(doc(
+                "ERROR_MANIFEST_SIZE_TOO_LARGE",
+                "",
+                &format!("The manifest is {bytes} bytes; the limit is {MAX_MANIFEST_BYTES}."),
+            ));
+        }
+        if images > MAX_MANIFEST_LINES {
+            out.push(doc(
+                "ERROR_MANIFEST_ROWS_EXCEEDS_MAXIMUM",
+                "",
+                &format!(
+                    "The manifest has {images} JSON lines; the limit is {MAX_MANIFEST_LINES}."
+                ),
+            ));
+        }
+        let invalid = stats.blank + stats.unparsable + stats.error;
+        if invalid * 5 > stats.lines {
+            #[allow(clippy::cast_precision_loss)]
+            let pct = invalid as f64 * 100.0 / stats.lines as f64;
+            out.push(doc(
+                "ERROR_TOO_MANY_INVALID_ROWS_IN_MANIFEST",
+                "",
+                &format!(
+                    "{invalid} of {} lines ({pct:.1} %) are blank, unparsable or in error; the limit is 20 %.",
+                    stats.lines
+                ),
+            ));
+        }
+        if self.buckets.len() > 1 {
+            let mut by_count: Vec<(&String, &u64)> = self.buckets.iter().collect();
+            by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let shown: Vec<String> = by_count
+                .iter()
+                .take(5)
+                .map(|(b, n)| format!("{b} ({n} images)"))
+                .collect();
+            let more = if by_count.len() > 5 { ", ..." } else { "" };
+            out.push(doc(
+                "ERROR_IMAGES_IN_MULTIPLE_S3_BUCKETS",
+                "",
+                &format!(
+                    "The images are in {} buckets: {}{more}.",
+                    self.buckets.len(),
+                    shown.join(", ")
+                ),
+            ));
+        }
+        let [c, d] = self.lines;
+        let chosen = self.use_case();
+        if c > 0 && d > 0 {
+            let (used, other, n) = match chosen {
+                Some(UseCase::Classification) => ("image-level", "bounding-box", d),
+                _ => ("bounding-box", "image-level", c),
+            };
+            out.push(Issue::manifest(
+                Severity::Warning,
+                REKCHECK_OTHER_USE_CASE,
+                format!(
+                    "{c} valid lines have image-level labels and {d} have bounding boxes; Rekognition picks one use case (rekcheck assumes {used}, the larger) and does not use the {n} {other} lines."
+                ),
+            ));
+        }
+        let usable = self.usable_labels().len();
+        let all = {
+            let mut names: Vec<&String> =
+                self.labels[0].keys().chain(self.labels[1].keys()).collect();
+            names.sort();
+            names.dedup();
+            names.len()
+        };
+        let min = match chosen {
+            Some(UseCase::Classification) => MIN_LABELS_CLASSIFICATION,
+            _ => MIN_LABELS_DETECTION,
+        };
+        if usable > MAX_LABELS {
+            out.push(doc(
+                "ERROR_MANIFEST_TOO_MANY_LABELS",
+                "",
+                &format!("The manifest has {usable} labels; the limit is {MAX_LABELS}."),
+            ));
+        } else if usable < min {
+            let what = match chosen {
+                Some(UseCase::Classification) => "image-level classification",
+                _ => "object detection",
+            };
+            if all >= min {
+                out.push(doc(
+                    "ERROR_MANIFEST_TOO_FEW_USABLE_LABELS",
+                    "",
+                    &format!("Only {usable} labels are in lines of the chosen use case ({what}); it needs at least {min}."),
+                ));
+            } else {
+                out.push(doc(
+                    "ERROR_MANIFEST_TOO_FEW_LABELS",
+                    "",
+                    &format!(
+                        "Valid lines hold {usable} distinct labels; {what} needs at least {min}."
+                    ),
+                ));
+            }
+        }
+        out
+    }
+
+    /// The training-versus-testing rule: at least half of the testing labels must be training
+    /// labels. The issue belongs to the testing manifest.
+    pub fn overlap_issues(training: &CheckTally, testing: &CheckTally) -> Vec<Issue> {
+        let test = testing.usable_labels();
+        if test.is_empty() {
+            return Vec::new();
+        }
+        let train = training.usable_labels();
+        let missing: Vec<&String> = test.keys().filter(|l| !train.contains_key(*l)).collect();
+        let shared = test.len() - missing.len();
+        #[allow(clippy::cast_precision_loss)]
+        let share = shared as f64 / test.len() as f64;
+        if share >= MIN_LABEL_OVERLAP {
+            return Vec::new();
+        }
+        let shown: Vec<&str> = missing.iter().take(10).map(|s| s.as_str()).collect();
+        let more = if missing.len() > 10 { ", ..." } else { "" };
+        vec![doc(
+            "ERROR_INSUFFICIENT_LABEL_OVERLAP",
+            "50",
+            &format!(
+                "{shared} of {} testing labels are training labels; not in training: {}{more}.",
+                test.len(),
+                shown.join(", ")
+            ),
+        )]
+    }
+
+    /// The auto-split rule (`--auto-split`): every label needs enough valid images for an
+    /// 80/20 split.
+    pub fn autosplit_issues(&self) -> Vec<Issue> {
+        let few: Vec<String> = self
+            .usable_labels()
+            .iter()
+            .filter(|(_, n)| **n < MIN_IMAGES_FOR_AUTOSPLIT)
+            .map(|(l, n)| format!("{l} ({n})"))
+            .collect();
+        if few.is_empty() {
+            return Vec::new();
+        }
+        let shown = few.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+        let more = if few.len() > 10 { ", ..." } else { "" };
+        vec![doc(
+            "ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_AUTOSPLIT",
+            "",
+            &format!(
+                "{} labels have fewer than {MIN_IMAGES_FOR_AUTOSPLIT} valid images: {shown}{more}.",
+                few.len()
+            ),
+        )]
+    }
+}
+
+/// The use case Rekognition trains for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UseCase {
+    /// Image-level labels.
+    Classification,
+    /// Bounding boxes.
+    Detection,
+}
+
+/// The verdict for a manifest's manifest-level issues: `pass`, or `fail: CODE` with the first
+/// error.
+pub fn verdict(manifest_issues: &[Issue]) -> String {
+    manifest_issues
+        .iter()
+        .find(|i| i.severity == Severity::Error)
+        .map_or_else(|| "pass".to_owned(), |i| format!("fail: {}", i.code))
+}
+
+/// A manifest-level issue with a documented code and message (`fill` replaces `{}`), then
+/// `detail`.
+fn doc(code: &str, fill: &str, detail: &str) -> Issue {
+    let info = code_info(code);
+    let mut message = info.map_or("", |i| i.message).replace("{}", fill);
+    if !detail.is_empty() {
+        if !message.is_empty() {
+            message.push(' ');
+        }
+        message.push_str(detail);
+    }
+    Issue::manifest(info.map_or(Severity::Error, |i| i.severity), code, message)
+}

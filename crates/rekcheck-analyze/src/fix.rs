@@ -1,0 +1,574 @@
+//! `rekcheck fix`: a manifest ready to retrain.
+//!
+//! A line is dropped when it has an error at line, attribute or metadata level (recorded in the
+//! line by Rekognition, or predicted by [`crate::check_line`]), when it repeats an earlier kept
+//! line's `source-ref`, or, with `drop_warnings`, when it has warnings. A box with an
+//! annotation-level error is removed with its `objects[]` entry; a line left without boxes is
+//! dropped. Every `errors`/`cl-errors`/`warnings`/`cl-warnings` key Rekognition writes is
+//! removed. Every other byte of a kept line is kept as written (field order, spacing, numbers).
+
+use std::collections::{BTreeSet, HashSet};
+use std::io::{self, Read, Write};
+
+use crate::engine::ordered_par_map;
+use crate::framing::{BlockKind, BlockReader, Framer, block_lines};
+use crate::line::{LineOutcome, analyze_line};
+use crate::model::{ImageStatus, Issue, Level, Severity};
+use crate::report::Error;
+use crate::validate::{CheckOptions, check_line, source_ref_key};
+use crate::{DEFAULT_BLOCK_BYTES, REKCHECK_DUPLICATE_SOURCE_REF, REKCHECK_UNPARSABLE_LINE};
+
+/// Header of `removed.csv`.
+pub const REMOVED_HEADER: &[&str] = &["line", "source_ref", "what", "code"];
+
+/// How `fix` decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixOptions {
+    /// Drop lines that only have warnings too.
+    pub drop_warnings: bool,
+    /// Lines longer than this are not read (and dropped).
+    pub max_line_bytes: usize,
+    /// Analysis threads; 0 means one per core.
+    pub threads: usize,
+}
+
+/// One line or box `fix` removed (a row of `removed.csv`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removal {
+    /// 1-based physical line.
+    pub line: u64,
+    /// The line's `source-ref`.
+    pub source_ref: String,
+    /// `line`, `blank line`, or `box <attribute>[<index>]`.
+    pub what: String,
+    /// The code that caused it (empty for a blank line).
+    pub code: String,
+}
+
+/// What `fix` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FixOutcome {
+    /// Physical lines read.
+    pub lines: u64,
+    /// Blank lines skipped.
+    pub blank: u64,
+    /// Lines written.
+    pub kept: u64,
+    /// Written lines that lost boxes.
+    pub edited: u64,
+    /// Non-blank lines dropped.
+    pub dropped: u64,
+    /// Boxes removed from written lines.
+    pub boxes_removed: u64,
+}
+
+/// The decision for one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixedLine {
+    /// 1-based physical line.
+    pub line: u64,
+    /// The clean line (without newline), or `None` when the line is dropped.
+    pub output: Option<Vec<u8>>,
+    /// The line's `source-ref`.
+    pub source_ref: String,
+    /// What was removed.
+    pub removed: Vec<Removal>,
+    /// Boxes removed from a kept line.
+    pub boxes_removed: u32,
+    /// Whether the line was blank.
+    pub blank: bool,
+}
+
+/// Decides one physical line (without its `\n`).
+pub fn fix_line(line_no: u64, raw: &[u8], options: &FixOptions) -> FixedLine {
+    let recorded = analyze_line(line_no, raw, options.max_line_bytes);
+    let (predicted, _) = check_line(
+        line_no,
+        raw,
+        &CheckOptions {
+            max_line_bytes: options.max_line_bytes,
+            images: None,
+        },
+    );
+    let mut out = FixedLine {
+        line: line_no,
+        output: None,
+        source_ref: String::new(),
+        removed: Vec::new(),
+        boxes_removed: 0,
+        blank: false,
+    };
+    let (LineOutcome::Image { row, issues: a }, LineOutcome::Image { issues: b, .. }) =
+        (recorded, predicted)
+    else {
+        out.blank = true;
+        out.removed.push(Removal {
+            line: line_no,
+            source_ref: String::new(),
+            what: "blank line".to_owned(),
+            code: String::new(),
+        });
+        return out;
+    };
+    out.source_ref.clone_from(&row.source_ref);
+    let drop_line = |out: &mut FixedLine, code: &str| {
+        let r = Removal {
+            line: line_no,
+            source_ref: out.source_ref.clone(),
+            what: "line".to_owned(),
+            code: code.to_owned(),
+        };
+        if !out.removed.contains(&r) {
+            out.removed.push(r);
+        }
+    };
+    if row.status == ImageStatus::Unparsable {
+        drop_line(&mut out, REKCHECK_UNPARSABLE_LINE);
+        return out;
+    }
+    let issues: Vec<&Issue> = a.iter().chain(&b).collect();
+    let mut boxes: BTreeSet<(&str, u32)> = BTreeSet::new();
+    for i in &issues {
+        let line_level = matches!(
+            i.level,
+            Level::Line | Level::Attribute | Level::Metadata | Level::Manifest
+        );
+        match i.severity {
+            Severity::Error if line_level => drop_line(&mut out, &i.code),
+            Severity::Error => {
+                if let Some(index) = i.annotation {
+                    boxes.insert((i.attribute.as_str(), index));
+                }
+            }
+            Severity::Warning if options.drop_warnings => drop_line(&mut out, &i.code),
+            Severity::Warning => {}
+        }
+    }
+    if !out.removed.is_empty() {
+        return out;
+    }
+    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    let Some(root) = spans::parse(raw) else {
+        drop_line(&mut out, REKCHECK_UNPARSABLE_LINE);
+        return out;
+    };
+    // A bounding-box attribute that would lose every box drops the line.
+    let mut emptied = false;
+    if let spans::Kind::Object(members) = &root.kind {
+        for (name, _, value) in members {
+            let removed = boxes.iter().filter(|(a, _)| a == name).count();
+            if removed > 0 {
+                let total = value.member("annotations").map_or(0, |a| a.len());
+                if removed >= total {
+                    emptied = true;
+                }
+            }
+        }
+    }
+    for (attribute, index) in &boxes {
+        let code = issues
+            .iter()
+            .find(|i| {
+                i.attribute == *attribute
+                    && i.annotation == Some(*index)
+                    && i.severity == Severity::Error
+            })
+            .map_or(String::new(), |i| i.code.clone());
+        out.removed.push(Removal {
+            line: line_no,
+            source_ref: out.source_ref.clone(),
+            what: format!("box {attribute}[{index}]"),
+            code,
+        });
+    }
+    if emptied {
+        let code = out
+            .removed
+            .first()
+            .map(|r| r.code.clone())
+            .unwrap_or_default();
+        out.removed.clear();
+        drop_line(&mut out, &code);
+        return out;
+    }
+    let mut text = Vec::with_capacity(raw.len());
+    spans::write_clean(raw, &root, &boxes, &mut text);
+    out.boxes_removed = u32::try_from(boxes.len()).unwrap_or(u32::MAX);
+    out.output = Some(text);
+    out
+}
+
+/// Reads a manifest from `reader`, writes the clean manifest to `out` and the `removed.csv`
+/// rows to `removed` (header included), in line order.
+pub fn fix_manifest<R: Read, W: Write, V: Write>(
+    reader: R,
+    out: W,
+    removed: V,
+    options: &FixOptions,
+) -> Result<FixOutcome, Error> {
+    let threads = if options.threads == 0 {
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    } else {
+        options.threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|source| Error::Threads { threads, source })?;
+    let framer = Framer::new(DEFAULT_BLOCK_BYTES, options.max_line_bytes);
+    let mut out = io::BufWriter::new(out);
+    let mut csv = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(removed);
+    let write_err = |source: io::Error| Error::Write {
+        path: "the fixed manifest".into(),
+        source,
+    };
+    csv.write_record(REMOVED_HEADER)
+        .map_err(|e| write_err(e.into()))?;
+    let mut seen: HashSet<u128> = HashSet::new();
+    let mut outcome = FixOutcome::default();
+    let blocks = BlockReader::new(reader, framer).map(|b| {
+        b.map_err(|source| Error::Read {
+            manifest: "the manifest".to_owned(),
+            source,
+        })
+    });
+    ordered_par_map(
+        &pool,
+        blocks,
+        threads * 2 + 2,
+        |block| match &block.kind {
+            BlockKind::Lines(data) => block_lines(block.first_line, data)
+                .map(|(n, line)| fix_line(n, line, options))
+                .collect::<Vec<_>>(),
+            BlockKind::Oversized { .. } => vec![FixedLine {
+                line: block.first_line,
+                output: None,
+                source_ref: String::new(),
+                removed: vec![Removal {
+                    line: block.first_line,
+                    source_ref: String::new(),
+                    what: "line".to_owned(),
+                    code: REKCHECK_UNPARSABLE_LINE.to_owned(),
+                }],
+                boxes_removed: 0,
+                blank: false,
+            }],
+        },
+        |lines: Vec<FixedLine>| {
+            for mut l in lines {
+                outcome.lines += 1;
+                if let Some(text) = &l.output {
+                    if !seen.insert(source_ref_key(&l.source_ref)) {
+                        l.removed = vec![Removal {
+                            line: l.line,
+                            source_ref: l.source_ref.clone(),
+                            what: "line".to_owned(),
+                            code: REKCHECK_DUPLICATE_SOURCE_REF.to_owned(),
+                        }];
+                        l.output = None;
+                    } else {
+                        out.write_all(text).map_err(write_err)?;
+                        out.write_all(b"\n").map_err(write_err)?;
+                        outcome.kept += 1;
+                        outcome.boxes_removed += u64::from(l.boxes_removed);
+                        outcome.edited += u64::from(l.boxes_removed > 0);
+                    }
+                }
+                if l.output.is_none() {
+                    if l.blank {
+                        outcome.blank += 1;
+                    } else {
+                        outcome.dropped += 1;
+                    }
+                }
+                let mut b = itoa::Buffer::new();
+                for r in &l.removed {
+                    csv.write_record([
+                        b.format(r.line),
+                        &*crate::safe_cell(&r.source_ref, false),
+                        &r.what,
+                        &r.code,
+                    ])
+                    .map_err(|e| write_err(e.into()))?;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    out.flush().map_err(write_err)?;
+    csv.flush().map_err(write_err)?;
+    Ok(outcome)
+}
+
+/// Byte spans of a JSON value, for rewriting a line without touching what is kept.
+mod spans {
+    use std::collections::BTreeSet;
+
+    pub(super) struct Span {
+        pub(super) start: usize,
+        pub(super) end: usize,
+        pub(super) kind: Kind,
+    }
+
+    pub(super) enum Kind {
+        Scalar,
+        /// (key, key start, value)
+        Object(Vec<(String, usize, Span)>),
+        Array(Vec<Span>),
+    }
+
+    impl Span {
+        pub(super) fn member(&self, key: &str) -> Option<&Span> {
+            match &self.kind {
+                Kind::Object(m) => m.iter().find(|(k, _, _)| k == key).map(|(_, _, v)| v),
+                _ => None,
+            }
+        }
+
+        pub(super) fn len(&self) -> usize {
+            match &self.kind {
+                Kind::Array(items) => items.len(),
+                Kind::Object(m) => m.len(),
+                Kind::Scalar => 0,
+            }
+        }
+    }
+
+    /// Parses a whole line that serde_json already accepted; `None` if it is not an object.
+    pub(super) fn parse(b: &[u8]) -> Option<Span> {
+        let start = ws(b, 0);
+        let span = value(b, start, 0)?;
+        (b.get(span.start) == Some(&b'{')).then_some(span)
+    }
+
+    fn ws(b: &[u8], mut i: usize) -> usize {
+        while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            i += 1;
+        }
+        i
+    }
+
+    fn string_end(b: &[u8], start: usize) -> Option<usize> {
+        let mut i = start + 1;
+        loop {
+            match b.get(i)? {
+                b'\\' => i += 2,
+                b'"' => return Some(i + 1),
+                _ => i += 1,
+            }
+        }
+    }
+
+    fn value(b: &[u8], start: usize, depth: usize) -> Option<Span> {
+        if depth > crate::MAX_DEPTH {
+            return None;
+        }
+        match *b.get(start)? {
+            b'{' => {
+                let mut members = Vec::new();
+                let mut i = ws(b, start + 1);
+                if b.get(i) == Some(&b'}') {
+                    return Some(Span {
+                        start,
+                        end: i + 1,
+                        kind: Kind::Object(members),
+                    });
+                }
+                loop {
+                    if b.get(i) != Some(&b'"') {
+                        return None;
+                    }
+                    let key_end = string_end(b, i)?;
+                    let key: String = serde_json::from_slice(&b[i..key_end]).ok()?;
+                    let colon = ws(b, key_end);
+                    if b.get(colon) != Some(&b':') {
+                        return None;
+                    }
+                    let v = value(b, ws(b, colon + 1), depth + 1)?;
+                    let after = ws(b, v.end);
+                    members.push((key, i, v));
+                    match b.get(after)? {
+                        b',' => i = ws(b, after + 1),
+                        b'}' => {
+                            return Some(Span {
+                                start,
+                                end: after + 1,
+                                kind: Kind::Object(members),
+                            });
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                let mut items = Vec::new();
+                let mut i = ws(b, start + 1);
+                if b.get(i) == Some(&b']') {
+                    return Some(Span {
+                        start,
+                        end: i + 1,
+                        kind: Kind::Array(items),
+                    });
+                }
+                loop {
+                    let v = value(b, i, depth + 1)?;
+                    let after = ws(b, v.end);
+                    items.push(v);
+                    match b.get(after)? {
+                        b',' => i = ws(b, after + 1),
+                        b']' => {
+                            return Some(Span {
+                                start,
+                                end: after + 1,
+                                kind: Kind::Array(items),
+                            });
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'"' => Some(Span {
+                start,
+                end: string_end(b, start)?,
+                kind: Kind::Scalar,
+            }),
+            _ => {
+                let mut i = start;
+                while let Some(&c) = b.get(i) {
+                    if matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                        break;
+                    }
+                    i += 1;
+                }
+                (i > start).then_some(Span {
+                    start,
+                    end: i,
+                    kind: Kind::Scalar,
+                })
+            }
+        }
+    }
+
+    fn is_issue_key(k: &str) -> bool {
+        matches!(k, "errors" | "cl-errors" | "warnings" | "cl-warnings")
+    }
+
+    /// Writes the container `s` keeping the items for which `keep` is true, each written by
+    /// `item`; the bytes between kept items are the original separators.
+    fn write_seq(
+        b: &[u8],
+        s: &Span,
+        spans: &[(usize, usize)],
+        keep: &dyn Fn(usize) -> bool,
+        item: &mut dyn FnMut(usize, &mut Vec<u8>),
+        out: &mut Vec<u8>,
+    ) {
+        let kept: Vec<usize> = (0..spans.len()).filter(|&i| keep(i)).collect();
+        if kept.len() == spans.len() && spans.is_empty() {
+            out.extend_from_slice(&b[s.start..s.end]);
+            return;
+        }
+        out.push(b[s.start]);
+        if let (Some(first), Some(last)) = (spans.first(), spans.last())
+            && !kept.is_empty()
+        {
+            out.extend_from_slice(&b[s.start + 1..first.0]);
+            for (n, &i) in kept.iter().enumerate() {
+                if n > 0 {
+                    out.extend_from_slice(&b[spans[i - 1].1..spans[i].0]);
+                }
+                item(i, out);
+            }
+            out.extend_from_slice(&b[last.1..s.end - 1]);
+        }
+        out.push(b[s.end - 1]);
+    }
+
+    /// The clean line: issue keys removed from the root, its label attributes and metadata, and
+    /// their annotations; the boxes in `boxes` removed with their `objects[]` entries.
+    pub(super) fn write_clean(
+        b: &[u8],
+        root: &Span,
+        boxes: &BTreeSet<(&str, u32)>,
+        out: &mut Vec<u8>,
+    ) {
+        clean_object(b, root, out, &mut |key, value, out| {
+            let removed: BTreeSet<usize> = match key.strip_suffix("-metadata") {
+                Some(attr) => boxes
+                    .iter()
+                    .filter(|(a, _)| *a == attr)
+                    .map(|(_, i)| *i as usize)
+                    .collect(),
+                None => boxes
+                    .iter()
+                    .filter(|(a, _)| *a == key)
+                    .map(|(_, i)| *i as usize)
+                    .collect(),
+            };
+            let list = if key.ends_with("-metadata") {
+                "objects"
+            } else {
+                "annotations"
+            };
+            if matches!(value.kind, Kind::Object(_)) {
+                clean_object(b, value, out, &mut |k, v, out| {
+                    if k == list
+                        && let Kind::Array(items) = &v.kind
+                    {
+                        let spans: Vec<(usize, usize)> =
+                            items.iter().map(|s| (s.start, s.end)).collect();
+                        write_seq(
+                            b,
+                            v,
+                            &spans,
+                            &|i| !removed.contains(&i),
+                            &mut |i, out| {
+                                let it = &items[i];
+                                if list == "annotations" && matches!(it.kind, Kind::Object(_)) {
+                                    clean_object(b, it, out, &mut |_, v, out| {
+                                        out.extend_from_slice(&b[v.start..v.end])
+                                    });
+                                } else {
+                                    out.extend_from_slice(&b[it.start..it.end]);
+                                }
+                            },
+                            out,
+                        );
+                    } else {
+                        out.extend_from_slice(&b[v.start..v.end]);
+                    }
+                });
+            } else {
+                out.extend_from_slice(&b[value.start..value.end]);
+            }
+        });
+    }
+
+    /// Writes an object without its issue keys; `value` writes each kept member's value.
+    fn clean_object(
+        b: &[u8],
+        s: &Span,
+        out: &mut Vec<u8>,
+        value: &mut dyn FnMut(&str, &Span, &mut Vec<u8>),
+    ) {
+        let Kind::Object(members) = &s.kind else {
+            out.extend_from_slice(&b[s.start..s.end]);
+            return;
+        };
+        let spans: Vec<(usize, usize)> = members.iter().map(|(_, k, v)| (*k, v.end)).collect();
+        write_seq(
+            b,
+            s,
+            &spans,
+            &|i| !is_issue_key(&members[i].0),
+            &mut |i, out| {
+                let (key, key_start, v) = &members[i];
+                out.extend_from_slice(&b[*key_start..v.start]);
+                value(key, v, out);
+            },
+            out,
+        );
+    }
+}

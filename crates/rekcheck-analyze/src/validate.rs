@@ -1,0 +1,1018 @@
+//! Predicting Rekognition's validation of one input line (`rekcheck check`).
+//!
+//! The input is a SageMaker Ground Truth manifest line, the format Custom Labels trains from. The
+//! rules follow the developer guide: first the checks that stop the others (source-ref, label
+//! attributes, attribute and metadata format, box confidences, class-map ids, JSON), then the
+//! image and box rules. Codes, levels and messages are Rekognition's where it documents them;
+//! the message may add a sentence that says what exactly is wrong.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+use serde::de::{self, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::codes::{REKCHECK_IMAGE_SIZE_MISMATCH, REKCHECK_LINE_TOO_LONG, code_info};
+use crate::line::{LineOutcome, Str, too_deep};
+use crate::model::{ImageRow, ImageStatus, Issue, Level, Severity};
+
+/// Rekognition's longest JSON line, in characters.
+pub const MAX_LINE_CHARS: usize = 100_000;
+/// Most bounding boxes on one image.
+pub const MAX_BOXES: usize = 50;
+/// Longest label name, in characters.
+pub const MAX_LABEL_CHARS: usize = 256;
+/// Smallest and largest image side, in pixels.
+pub const IMAGE_SIDE: (f64, f64) = (64.0, 4096.0);
+/// Largest image aspect ratio.
+pub const MAX_ASPECT: f64 = 20.0;
+/// Largest image file, in bytes (15 MB).
+pub const MAX_IMAGE_BYTES: u64 = 15 * 1024 * 1024;
+/// Images are scaled so that their longest side is at most this before boxes are measured.
+pub const SCALED_SIDE: f64 = 1280.0;
+
+/// The metadata `type` of image-level labels.
+pub const TYPE_CLASSIFICATION: &str = "groundtruth/image-classification";
+/// The metadata `type` of bounding boxes.
+pub const TYPE_DETECTION: &str = "groundtruth/object-detection";
+
+/// What `--verify-images` found for one image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageCheck {
+    /// The object exists and its first bytes were read.
+    Read {
+        /// The format found in the header (`png`, `jpeg`, `gif`, ...), or `unknown`.
+        format: String,
+        /// The object's size in bytes.
+        bytes: u64,
+        /// Width and height from the header, when the header gives them.
+        dimensions: Option<(u32, u32)>,
+    },
+    /// The object could not be read; the text says why (missing, access denied, ...).
+    Unreadable(String),
+}
+
+/// Verified images by `source-ref`.
+pub type ImageChecks = HashMap<String, ImageCheck>;
+
+/// How `check` reads lines.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckOptions<'a> {
+    /// Lines longer than this are not read at all.
+    pub max_line_bytes: usize,
+    /// The verified images, when `--verify-images` ran.
+    pub images: Option<&'a ImageChecks>,
+}
+
+/// Which use cases a line's valid label attributes belong to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UseCases {
+    /// Image-level labels (`groundtruth/image-classification`).
+    pub classification: bool,
+    /// Bounding boxes (`groundtruth/object-detection`).
+    pub detection: bool,
+}
+
+/// What the dataset-level rules need from a line besides its row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LineFacts {
+    /// A 128-bit hash of the `source-ref`, when it is a string.
+    pub key: Option<u128>,
+    /// The length of the bucket name, which starts at byte 5 of the row's `source_ref`.
+    pub bucket_len: usize,
+    /// The use cases of the line's label attributes.
+    pub use_cases: UseCases,
+}
+
+impl LineFacts {
+    /// The bucket of `row`'s `source-ref`, when it is well formed.
+    pub fn bucket<'r>(&self, row: &'r ImageRow) -> Option<&'r str> {
+        (self.bucket_len > 0).then(|| row.source_ref.get(5..5 + self.bucket_len))?
+    }
+}
+
+/// The hash `check` uses to find duplicate `source-ref`s (two 64-bit SipHashes with different
+/// prefixes: a false duplicate would need a 128-bit collision).
+pub fn source_ref_key(source_ref: &str) -> u128 {
+    let half = |salt: u8| {
+        let mut h = std::hash::DefaultHasher::new();
+        salt.hash(&mut h);
+        source_ref.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(1)) << 64) | u128::from(half(2))
+}
+
+/// Splits an `s3://bucket/key` URI; `Err` says what is wrong.
+pub fn parse_s3_uri(uri: &str) -> Result<(&str, &str), String> {
+    let Some(rest) = uri.strip_prefix("s3://") else {
+        let shown: String = uri.chars().take(60).collect();
+        return Err(format!("`{shown}` does not start with s3://"));
+    };
+    let Some((bucket, key)) = rest.split_once('/') else {
+        return Err("there is no object key after the bucket".to_owned());
+    };
+    if key.is_empty() {
+        return Err("the object key is empty".to_owned());
+    }
+    let valid_chars = bucket
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    let ends_ok = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !(3..=63).contains(&bucket.len())
+        || !valid_chars
+        || !ends_ok(bucket.bytes().next())
+        || !ends_ok(bucket.bytes().last())
+    {
+        return Err(format!(
+            "`{bucket}` is not a valid S3 bucket name (3-63 lower-case letters, digits, dots and hyphens)"
+        ));
+    }
+    Ok((bucket, key))
+}
+
+/// Checks one physical line (without its `\n`) the way Rekognition validates a training line.
+pub fn check_line(
+    line_no: u64,
+    raw: &[u8],
+    options: &CheckOptions<'_>,
+) -> (LineOutcome, LineFacts) {
+    let none = LineFacts::default();
+    if raw.len() > options.max_line_bytes {
+        let detail = format!(
+            "The line is {} bytes long, over --max-line-bytes ({}).",
+            raw.len(),
+            options.max_line_bytes
+        );
+        return (invalid_json(line_no, &detail), none);
+    }
+    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    if raw.iter().all(|&b| b == b' ' || b == b'\t') {
+        return (LineOutcome::Blank, none);
+    }
+    let text = match std::str::from_utf8(raw) {
+        Ok(t) => t,
+        Err(e) => {
+            let detail = format!("Not valid UTF-8 at byte {}.", e.valid_up_to() + 1);
+            return (invalid_json(line_no, &detail), none);
+        }
+    };
+    if let Some(column) = too_deep(raw) {
+        let detail = format!(
+            "JSON nested deeper than {} levels at column {column}.",
+            crate::MAX_DEPTH
+        );
+        return (invalid_json(line_no, &detail), none);
+    }
+    let members = match serde_json::from_str::<Members<'_>>(text) {
+        Ok(m) => m.0,
+        Err(e) => {
+            let detail = if e.is_data() {
+                "The line is JSON but not an object.".to_owned()
+            } else {
+                format!("{e}.")
+            };
+            return (invalid_json(line_no, &detail), none);
+        }
+    };
+    let source_ref = members
+        .iter()
+        .find(|(k, _)| k == "source-ref")
+        .map(|(_, v)| *v);
+    let source_ref_text = source_ref.and_then(as_str);
+    let mut c = LineCheck {
+        line_no,
+        source_ref: source_ref_text.as_deref().unwrap_or(""),
+        issues: Vec::new(),
+        errors: 0,
+        warnings: 0,
+        stopped: false,
+    };
+    let mut facts = LineFacts::default();
+    let mut labels = Labels::default();
+    let mut boxes = 0u32;
+    check_members(
+        &mut c,
+        &members,
+        source_ref,
+        options,
+        &mut facts,
+        &mut labels,
+        &mut boxes,
+    );
+    if raw.len() > MAX_LINE_CHARS {
+        let chars = text.chars().count();
+        if chars > MAX_LINE_CHARS {
+            c.push(
+                &Place::line(),
+                Severity::Error,
+                REKCHECK_LINE_TOO_LONG,
+                format!(
+                    "The JSON line is {chars} characters long, over Rekognition's limit of {MAX_LINE_CHARS}."
+                ),
+            );
+        }
+    }
+    let status = if c.errors > 0 {
+        ImageStatus::Error
+    } else if c.warnings > 0 {
+        ImageStatus::Warning
+    } else {
+        ImageStatus::Ok
+    };
+    let row = ImageRow {
+        line: line_no,
+        source_ref: c.source_ref.to_owned(),
+        status,
+        errors: c.errors,
+        warnings: c.warnings,
+        labels: labels.names,
+        label_boxes: labels.boxes,
+        boxes,
+    };
+    if status == ImageStatus::Error {
+        facts.use_cases = UseCases::default();
+    }
+    (
+        LineOutcome::Image {
+            row,
+            issues: c.issues,
+        },
+        facts,
+    )
+}
+
+/// The line as Rekognition would replace it: only `ERROR_INVALID_JSON_LINE`.
+fn invalid_json(line_no: u64, detail: &str) -> LineOutcome {
+    let mut c = LineCheck {
+        line_no,
+        source_ref: "",
+        issues: Vec::new(),
+        errors: 0,
+        warnings: 0,
+        stopped: false,
+    };
+    c.doc(&Place::line(), "ERROR_INVALID_JSON_LINE", "", detail);
+    LineOutcome::Image {
+        row: ImageRow {
+            line: line_no,
+            source_ref: String::new(),
+            status: ImageStatus::Unparsable,
+            errors: 1,
+            warnings: 0,
+            labels: Vec::new(),
+            label_boxes: Vec::new(),
+            boxes: 0,
+        },
+        issues: c.issues,
+    }
+}
+
+/// Keys that are never label attributes.
+fn is_service_key(key: &str) -> bool {
+    matches!(
+        key,
+        "source-ref" | "errors" | "warnings" | "cl-errors" | "cl-warnings" | "cl-metadata"
+    ) || key.starts_with("rekognition-custom-labels-")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_members<'a>(
+    c: &mut LineCheck<'_>,
+    members: &'a [(Cow<'a, str>, &'a RawValue)],
+    source_ref: Option<&RawValue>,
+    options: &CheckOptions<'_>,
+    facts: &mut LineFacts,
+    labels: &mut Labels,
+    boxes: &mut u32,
+) {
+    let line = Place::line();
+    // 1. source-ref.
+    let Some(source_ref) = source_ref else {
+        c.doc(&line, "ERROR_MISSING_SOURCE_REF", "", "");
+        return;
+    };
+    let Some(uri) = as_str(source_ref) else {
+        c.doc(
+            &line,
+            "ERROR_INVALID_SOURCE_REF_FORMAT",
+            "",
+            "The source-ref is not a string.",
+        );
+        return;
+    };
+    // Duplicates are found whatever the form of the source-ref.
+    facts.key = Some(source_ref_key(&uri));
+    match parse_s3_uri(&uri) {
+        Ok((bucket, _)) => {
+            facts.bucket_len = bucket.len();
+        }
+        Err(why) => {
+            c.doc(
+                &line,
+                "ERROR_INVALID_SOURCE_REF_FORMAT",
+                "",
+                &format!("{why}."),
+            );
+            return;
+        }
+    }
+
+    // 2. Label attributes: `K` with a sibling `K-metadata`.
+    let mut pairs: Vec<(&str, &RawValue, &RawValue)> = Vec::new();
+    let mut unpaired: Vec<String> = Vec::new();
+    let mut others = 0usize;
+    for (key, value) in members {
+        if is_service_key(key) {
+            continue;
+        }
+        others += 1;
+        if let Some(base) = key.strip_suffix("-metadata") {
+            if base == "source-ref" {
+                others -= 1;
+            } else if !members.iter().any(|(k, _)| k == base) {
+                unpaired.push(format!("`{key}` has no `{base}` attribute"));
+            }
+            continue;
+        }
+        let meta_key = format!("{key}-metadata");
+        match members.iter().find(|(k, _)| *k == meta_key) {
+            Some((_, meta)) => pairs.push((key, value, meta)),
+            None => unpaired.push(format!("`{key}` has no `{meta_key}`")),
+        }
+    }
+    if others == 0 {
+        c.doc(&line, "WARNING_UNANNOTATED_RECORD", "", "");
+        return;
+    }
+    if pairs.is_empty() {
+        let detail = if unpaired.is_empty() {
+            String::new()
+        } else {
+            format!("{}.", unpaired.join("; "))
+        };
+        c.doc(&line, "ERROR_NO_LABEL_ATTRIBUTES", "", &detail);
+        return;
+    }
+
+    // 3. Format of each attribute and its metadata (these errors stop the later checks).
+    let mut parsed: Vec<Attr<'_>> = Vec::new();
+    let mut unsupported = 0usize;
+    for (name, value, meta) in pairs {
+        match check_format(c, name, value, meta) {
+            Some(a) => parsed.push(a),
+            None => unsupported += 1,
+        }
+    }
+    for a in &parsed {
+        match &a.kind {
+            Kind::Classification { label } => labels.add(label, 0),
+            Kind::Detection {
+                boxes: list,
+                class_map,
+                ..
+            } => {
+                for b in list {
+                    *boxes = boxes.saturating_add(1);
+                    if let Some(l) = class_map
+                        .iter()
+                        .find(|(id, _)| Some(id.as_str()) == b.class_key.as_deref())
+                    {
+                        labels.add(&l.1, 1);
+                    }
+                }
+            }
+        }
+    }
+    if parsed.is_empty() && unsupported > 0 && !c.stopped {
+        c.doc(&line, "ERROR_NO_VALID_LABEL_ATTRIBUTES", "", "");
+        return;
+    }
+    if c.stopped {
+        return;
+    }
+
+    // 4. Image, box and name rules.
+    let image = options.images.and_then(|m| m.get(&*uri));
+    let mut declared: Option<(f64, f64)> = None;
+    let mut any_boxes = false;
+    let mut detection = false;
+    for a in &parsed {
+        match &a.kind {
+            Kind::Classification { label } => {
+                facts.use_cases.classification = true;
+                if label.chars().count() > MAX_LABEL_CHARS {
+                    let place = Place::at(Level::Metadata, a.name, None, "");
+                    c.doc(
+                        &place,
+                        "ERROR_INVALID_LABEL_NAME_LENGTH",
+                        "",
+                        &format!("The label name is longer than {MAX_LABEL_CHARS} characters."),
+                    );
+                }
+            }
+            Kind::Detection {
+                size,
+                boxes: list,
+                class_map,
+            } => {
+                facts.use_cases.detection = true;
+                detection = true;
+                declared.get_or_insert(*size);
+                for (_, name) in class_map {
+                    if name.chars().count() > MAX_LABEL_CHARS {
+                        let place = Place::at(Level::Metadata, a.name, None, "");
+                        c.doc(
+                            &place,
+                            "ERROR_INVALID_LABEL_NAME_LENGTH",
+                            "",
+                            &format!("The label name is longer than {MAX_LABEL_CHARS} characters."),
+                        );
+                        break;
+                    }
+                }
+                check_boxes(c, a.name, *size, list, class_map);
+                any_boxes |= !list.is_empty();
+            }
+        }
+    }
+    if let Some((w, h)) = declared
+        && let Some(why) = bad_dimensions(w, h)
+    {
+        c.doc(&line, "ERROR_INVALID_IMAGE_DIMENSION", "", &why);
+    }
+    if detection && !any_boxes && !facts.use_cases.classification {
+        c.doc(&line, "WARNING_NO_ANNOTATIONS", "", "");
+    }
+    if let Some(image) = image {
+        check_image(c, image, declared);
+    }
+}
+
+/// The real image against Rekognition's image rules and the declared `image_size`.
+fn check_image(c: &mut LineCheck<'_>, image: &ImageCheck, declared: Option<(f64, f64)>) {
+    let line = Place::line();
+    match image {
+        ImageCheck::Unreadable(why) => {
+            c.doc(&line, "ERROR_INVALID_IMAGE", "", why);
+        }
+        ImageCheck::Read {
+            format,
+            bytes,
+            dimensions,
+        } => {
+            let mut problems = Vec::new();
+            if format != "png" && format != "jpeg" {
+                problems.push(format!("the image is {format}, not PNG or JPEG"));
+            }
+            if *bytes > MAX_IMAGE_BYTES {
+                problems.push(format!("the image is {bytes} bytes, over 15 MB"));
+            }
+            if let Some((w, h)) = dimensions
+                && let Some(why) = bad_dimensions(f64::from(*w), f64::from(*h))
+            {
+                problems.push(why.trim_end_matches('.').to_owned());
+            }
+            if !problems.is_empty() {
+                let detail = format!("{}.", capitalize(&problems.join("; ")));
+                c.doc(&line, "ERROR_INVALID_IMAGE", "", &detail);
+            }
+            if let (Some((w, h)), Some((dw, dh))) = (dimensions, declared)
+                && ((f64::from(*w) - dw).abs() >= 1.0 || (f64::from(*h) - dh).abs() >= 1.0)
+            {
+                c.push(
+                    &line,
+                    Severity::Warning,
+                    REKCHECK_IMAGE_SIZE_MISMATCH,
+                    format!("image_size says {dw}x{dh} but the image is {w}x{h}."),
+                );
+            }
+        }
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut it = s.chars();
+    match it.next() {
+        Some(f) => f.to_uppercase().chain(it).collect(),
+        None => String::new(),
+    }
+}
+
+/// Why `w` x `h` breaks the dimension rules, if it does.
+fn bad_dimensions(w: f64, h: f64) -> Option<String> {
+    let (min, max) = IMAGE_SIDE;
+    if w < min || h < min || w > max || h > max {
+        return Some(format!(
+            "The image is {w}x{h} px; each side must be {min}-{max} px."
+        ));
+    }
+    let ratio = w.max(h) / w.min(h);
+    if ratio > MAX_ASPECT {
+        return Some(format!(
+            "The image is {w}x{h} px, an aspect ratio over {MAX_ASPECT}:1."
+        ));
+    }
+    None
+}
+
+fn check_boxes(
+    c: &mut LineCheck<'_>,
+    name: &str,
+    (w, h): (f64, f64),
+    list: &[BoxSpec],
+    class_map: &[(String, String)],
+) {
+    if list.len() > MAX_BOXES {
+        let place = Place::at(Level::Attribute, name, None, "");
+        c.doc(
+            &place,
+            "ERROR_TOO_MANY_BOUNDING_BOXES",
+            "",
+            &format!(
+                "The image has {} boxes; the maximum is {MAX_BOXES}.",
+                list.len()
+            ),
+        );
+    }
+    let scale = (SCALED_SIDE / w.max(h)).min(1.0);
+    let mut bad = 0usize;
+    for (i, b) in list.iter().enumerate() {
+        let label = class_map
+            .iter()
+            .find(|(id, _)| Some(id.as_str()) == b.class_key.as_deref())
+            .map_or("", |(_, l)| l.as_str());
+        let place = Place::at(Level::Annotation, name, Some(i), label);
+        let [left, top, bw, bh] = b.rect;
+        if left < 0.0 || top < 0.0 || bw < 0.0 || bh < 0.0 || left + bw > w || top + bh > h {
+            c.doc(&place, "ERROR_INVALID_BOUNDING_BOX", "", &format!("The box (left {left}, top {top}, width {bw}, height {bh}) is not inside the {w}x{h} image."));
+            bad += 1;
+        } else if bw * scale <= 1.0 || bh * scale <= 1.0 {
+            c.doc(&place, "ERROR_BOUNDING_BOX_TOO_SMALL", "", &format!("The box is {:.2}x{:.2} px once the image is scaled to {SCALED_SIDE} px on its longest side; it must be larger than 1x1.", bw * scale, bh * scale));
+            bad += 1;
+        }
+    }
+    if !list.is_empty() && bad == list.len() {
+        let place = Place::at(Level::Attribute, name, None, "");
+        c.doc(&place, "ERROR_NO_VALID_ANNOTATIONS", "", "");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attribute and metadata format.
+
+struct BoxSpec {
+    /// The `class_id` as a class-map key (`"3"`), when it is an integer.
+    class_key: Option<String>,
+    /// left, top, width, height.
+    rect: [f64; 4],
+}
+
+enum Kind {
+    Classification {
+        label: String,
+    },
+    Detection {
+        size: (f64, f64),
+        boxes: Vec<BoxSpec>,
+        class_map: Vec<(String, String)>,
+    },
+}
+
+struct Attr<'a> {
+    name: &'a str,
+    kind: Kind,
+}
+
+/// Checks the shape of one attribute and its metadata. `None` when its type is unsupported
+/// (reported) or it is too broken to use (reported).
+fn check_format<'a>(
+    c: &mut LineCheck<'_>,
+    name: &'a str,
+    value: &RawValue,
+    meta: &RawValue,
+) -> Option<Attr<'a>> {
+    let meta_place = Place::at(Level::Metadata, name, None, "");
+    let attr_place = Place::at(Level::Attribute, name, None, "");
+    let Some(meta_members) = members_of(meta) else {
+        c.doc(
+            &meta_place,
+            "ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT",
+            "",
+            "The metadata is not an object.",
+        );
+        c.stopped = true;
+        return None;
+    };
+    let field = |k: &str| {
+        meta_members
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| *v)
+    };
+    let ty = field("type").and_then(as_str);
+    let Some(ty) = ty else {
+        c.doc(
+            &meta_place,
+            "ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT",
+            "",
+            "The metadata has no string `type`.",
+        );
+        c.stopped = true;
+        return None;
+    };
+    if ty != TYPE_CLASSIFICATION && ty != TYPE_DETECTION {
+        let fill = format!("{name}-metadata");
+        let detail = format!("The type is `{ty}`.");
+        c.doc(
+            &meta_place,
+            "ERROR_UNSUPPORTED_USE_CASE_TYPE",
+            &fill,
+            &detail,
+        );
+        return None;
+    }
+    let mut meta_problems: Vec<String> = Vec::new();
+    match field("human-annotated").and_then(as_str).as_deref() {
+        Some("yes" | "no") => {}
+        Some(other) => meta_problems.push(format!("`human-annotated` is `{other}`, not yes or no")),
+        None => meta_problems.push("no string `human-annotated`".to_owned()),
+    }
+    if field("creation-date")
+        .and_then(as_str)
+        .is_none_or(|d| d.is_empty())
+    {
+        meta_problems.push("no `creation-date`".to_owned());
+    }
+    let attr_name = name;
+    let kind = if ty == TYPE_CLASSIFICATION {
+        let label = field("class-name")
+            .and_then(as_str)
+            .filter(|l| !l.is_empty());
+        if label.is_none() {
+            meta_problems.push("no string `class-name`".to_owned());
+        }
+        match field("confidence").and_then(as_num) {
+            Some(x) if (0.0..=1.0).contains(&x) => {}
+            Some(x) => meta_problems.push(format!("`confidence` is {x}, not between 0 and 1")),
+            None => meta_problems.push("no number `confidence`".to_owned()),
+        }
+        if as_num(value).is_none_or(|v| v.fract() != 0.0) {
+            let fill = attr_name.to_owned();
+            c.doc(
+                &attr_place,
+                "ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT",
+                &fill,
+                "An image-level label attribute's value must be an integer.",
+            );
+            c.stopped = true;
+        }
+        Kind::Classification {
+            label: label.map(Cow::into_owned).unwrap_or_default(),
+        }
+    } else {
+        let (size, boxes) = match detection_attribute(value) {
+            Ok(Some(x)) => x,
+            Ok(None) => {
+                // No annotations: a warning, the line is ignored rather than invalid.
+                c.doc(&attr_place, "WARNING_NO_ATTRIBUTE_ANNOTATIONS", "", "");
+                match detection_size(value) {
+                    Ok(size) => (size, Vec::new()),
+                    Err(why) => {
+                        c.doc(
+                            &attr_place,
+                            "ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT",
+                            attr_name,
+                            &why,
+                        );
+                        c.stopped = true;
+                        return None;
+                    }
+                }
+            }
+            Err(why) => {
+                c.doc(
+                    &attr_place,
+                    "ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT",
+                    attr_name,
+                    &why,
+                );
+                c.stopped = true;
+                return None;
+            }
+        };
+        let class_map = match field("class-map").map(members_of) {
+            Some(Some(m)) => {
+                let mut out = Vec::with_capacity(m.len());
+                for (k, v) in &m {
+                    match as_str(v) {
+                        Some(label) => out.push((k.to_string(), label.into_owned())),
+                        None => {
+                            meta_problems.push(format!("class-map entry `{k}` is not a string"))
+                        }
+                    }
+                }
+                out
+            }
+            Some(None) => {
+                meta_problems.push("`class-map` is not an object".to_owned());
+                Vec::new()
+            }
+            None => {
+                meta_problems.push("no `class-map`".to_owned());
+                Vec::new()
+            }
+        };
+        match field("objects").map(elements_of) {
+            Some(Some(objects)) => {
+                let missing = objects
+                    .iter()
+                    .filter(|o| {
+                        members_of(o).is_none_or(|m| {
+                            !m.iter()
+                                .any(|(k, v)| k == "confidence" && as_num(v).is_some())
+                        })
+                    })
+                    .count();
+                if objects.len() != boxes.len() || missing > 0 {
+                    let detail = if objects.len() == boxes.len() {
+                        format!("{missing} of the objects have no number `confidence`.")
+                    } else {
+                        format!(
+                            "`objects` has {} entries for {} annotations.",
+                            objects.len(),
+                            boxes.len()
+                        )
+                    };
+                    c.doc(
+                        &meta_place,
+                        "ERROR_MISSING_BOUNDING_BOX_CONFIDENCE",
+                        "",
+                        &detail,
+                    );
+                    c.stopped = true;
+                }
+            }
+            Some(None) => meta_problems.push("`objects` is not an array".to_owned()),
+            None => meta_problems.push("no `objects`".to_owned()),
+        }
+        if meta_problems.is_empty() {
+            for (i, b) in boxes.iter().enumerate() {
+                let known = b
+                    .class_key
+                    .as_deref()
+                    .is_some_and(|k| class_map.iter().any(|(id, _)| id == k));
+                if !known {
+                    let place = Place::at(Level::Annotation, name, Some(i), "");
+                    let shown = b.class_key.as_deref().unwrap_or("?");
+                    c.doc(
+                        &place,
+                        "ERROR_MISSING_CLASS_MAP_ID",
+                        "",
+                        &format!("class_id {shown} is not in the class-map."),
+                    );
+                    c.stopped = true;
+                }
+            }
+        }
+        Kind::Detection {
+            size,
+            boxes,
+            class_map,
+        }
+    };
+    if !meta_problems.is_empty() {
+        let detail = format!("{}.", capitalize(&meta_problems.join("; ")));
+        c.doc(
+            &meta_place,
+            "ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT",
+            "",
+            &detail,
+        );
+        c.stopped = true;
+        return None;
+    }
+    Some(Attr { name, kind })
+}
+
+/// The bounding-box attribute: its `image_size` and boxes; `Ok(None)` when `annotations` is
+/// missing or empty.
+#[allow(clippy::type_complexity)]
+fn detection_attribute(value: &RawValue) -> Result<Option<((f64, f64), Vec<BoxSpec>)>, String> {
+    let size = detection_size(value)?;
+    let m = members_of(value).ok_or("The attribute is not an object.")?;
+    let Some((_, annotations)) = m.iter().find(|(k, _)| k == "annotations") else {
+        return Ok(None);
+    };
+    let list = elements_of(annotations).ok_or("`annotations` is not an array.")?;
+    if list.is_empty() {
+        return Ok(None);
+    }
+    let mut boxes = Vec::with_capacity(list.len());
+    for (i, a) in list.iter().enumerate() {
+        let m = members_of(a).ok_or_else(|| format!("Annotation {i} is not an object."))?;
+        let num = |k: &str| {
+            m.iter()
+                .find(|(key, _)| key == k)
+                .and_then(|(_, v)| as_num(v))
+        };
+        let class = num("class_id")
+            .filter(|x| x.fract() == 0.0 && *x >= 0.0)
+            .ok_or_else(|| format!("Annotation {i} has no integer `class_id`."))?;
+        let mut rect = [0.0; 4];
+        for (slot, k) in rect.iter_mut().zip(["left", "top", "width", "height"]) {
+            *slot = num(k).ok_or_else(|| format!("Annotation {i} has no number `{k}`."))?;
+        }
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let class_key = Some(format!("{}", class as u64));
+        boxes.push(BoxSpec { class_key, rect });
+    }
+    Ok(Some((size, boxes)))
+}
+
+fn detection_size(value: &RawValue) -> Result<(f64, f64), String> {
+    let m = members_of(value).ok_or("The bounding-box attribute is not an object.")?;
+    let size = m
+        .iter()
+        .find(|(k, _)| k == "image_size")
+        .ok_or("There is no `image_size`.")?
+        .1;
+    let list = elements_of(size).ok_or("`image_size` is not an array.")?;
+    let [one] = list.as_slice() else {
+        return Err(format!("`image_size` has {} entries, not 1.", list.len()));
+    };
+    let s = members_of(one).ok_or("`image_size[0]` is not an object.")?;
+    let num = |k: &str| {
+        s.iter()
+            .find(|(key, _)| key == k)
+            .and_then(|(_, v)| as_num(v))
+    };
+    let w = num("width")
+        .filter(|w| *w > 0.0)
+        .ok_or("`image_size` has no positive `width`.")?;
+    let h = num("height")
+        .filter(|h| *h > 0.0)
+        .ok_or("`image_size` has no positive `height`.")?;
+    num("depth").ok_or("`image_size` has no number `depth`.")?;
+    Ok((w, h))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers.
+
+#[derive(Default)]
+struct Labels {
+    names: Vec<String>,
+    boxes: Vec<u32>,
+}
+
+impl Labels {
+    fn add(&mut self, label: &str, boxes: u32) {
+        if label.is_empty() {
+            return;
+        }
+        if let Some(i) = self.names.iter().position(|x| x == label) {
+            self.boxes[i] = self.boxes[i].saturating_add(boxes);
+        } else {
+            self.names.push(label.to_owned());
+            self.boxes.push(boxes);
+        }
+    }
+}
+
+struct Place<'a> {
+    level: Level,
+    attribute: &'a str,
+    annotation: Option<u32>,
+    label: &'a str,
+}
+
+impl<'a> Place<'a> {
+    fn line() -> Place<'static> {
+        Place {
+            level: Level::Line,
+            attribute: "",
+            annotation: None,
+            label: "",
+        }
+    }
+
+    fn at(
+        level: Level,
+        attribute: &'a str,
+        annotation: Option<usize>,
+        label: &'a str,
+    ) -> Place<'a> {
+        Place {
+            level,
+            attribute,
+            annotation: annotation.map(|i| u32::try_from(i).unwrap_or(u32::MAX)),
+            label,
+        }
+    }
+}
+
+struct LineCheck<'s> {
+    line_no: u64,
+    source_ref: &'s str,
+    issues: Vec<Issue>,
+    errors: u32,
+    warnings: u32,
+    /// An error that stops Rekognition's later checks was found.
+    stopped: bool,
+}
+
+impl LineCheck<'_> {
+    /// A documented code with its documented message (`fill` replaces `{}`), then `detail`.
+    fn doc(&mut self, place: &Place<'_>, code: &'static str, fill: &str, detail: &str) {
+        let info = code_info(code);
+        let severity = info.map_or(Severity::Error, |i| i.severity);
+        let template = info.map_or("", |i| i.message);
+        let mut message = template.replace("{}", fill);
+        if !detail.is_empty() {
+            if !message.is_empty() {
+                message.push(' ');
+            }
+            message.push_str(detail);
+        }
+        self.push(place, severity, code, message);
+    }
+
+    fn push(&mut self, place: &Place<'_>, severity: Severity, code: &str, message: String) {
+        match severity {
+            Severity::Error => self.errors += 1,
+            Severity::Warning => self.warnings += 1,
+        }
+        self.issues.push(Issue {
+            line: Some(self.line_no),
+            source_ref: self.source_ref.to_owned(),
+            level: place.level,
+            attribute: place.attribute.to_owned(),
+            annotation: place.annotation,
+            label: place.label.to_owned(),
+            severity,
+            code: code.to_owned(),
+            message,
+        });
+    }
+}
+
+fn as_str(v: &RawValue) -> Option<Cow<'_, str>> {
+    let s = v.get();
+    if !s.starts_with('"') {
+        return None;
+    }
+    serde_json::from_str::<Str<'_>>(s).ok().map(|s| s.0)
+}
+
+fn as_num(v: &RawValue) -> Option<f64> {
+    let s = v.get();
+    let first = s.as_bytes().first()?;
+    if *first == b'-' || first.is_ascii_digit() {
+        s.parse::<f64>().ok().filter(|x| x.is_finite())
+    } else {
+        None
+    }
+}
+
+fn members_of(v: &RawValue) -> Option<Vec<(Cow<'_, str>, &RawValue)>> {
+    if !v.get().starts_with('{') {
+        return None;
+    }
+    serde_json::from_str::<Members<'_>>(v.get())
+        .ok()
+        .map(|m| m.0)
+}
+
+fn elements_of(v: &RawValue) -> Option<Vec<&RawValue>> {
+    if !v.get().starts_with('[') {
+        return None;
+    }
+    serde_json::from_str::<Vec<&RawValue>>(v.get()).ok()
+}
+
+/// An object's members in document order, values kept raw.
+struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> de::Deserialize<'de> for Members<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(k) = map.next_key::<Str<'de>>()? {
+                    let v: &'de RawValue = map.next_value()?;
+                    out.push((k.0, v));
+                }
+                Ok(Members(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}

@@ -1,0 +1,320 @@
+//! `check`: predict Rekognition's validation of input manifests before training.
+
+use std::path::PathBuf;
+
+use rekcheck_analyze::{
+    CheckOptions, CheckTally, Dataset, ImageChecks, Issue, ManifestContext, ReportSummary,
+    ReportWriter, Severity, verdict,
+};
+use rekcheck_fetch::{Fetcher, S3Location, Source};
+
+use crate::error::PipelineError;
+use crate::pipeline::{Pipeline, Stoppable};
+
+/// What to check besides the training manifest (the pipeline's one source).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckSpec {
+    /// The testing manifest (a path or `s3://` URI), if the training has one.
+    pub testing: Option<String>,
+    /// The training will split the training manifest 80/20 (`TestingData.AutoCreate`).
+    pub auto_split: bool,
+    /// Read every image's header from S3 and apply the image rules to the real values.
+    pub verify_images: bool,
+}
+
+/// The predicted outcome of Rekognition's validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckOutcome {
+    /// The report, as for `report`; each manifest's `verdict` is set.
+    pub summary: ReportSummary,
+    /// The terminal errors that would stop the training, with their dataset, in order.
+    pub terminal: Vec<(Dataset, Issue)>,
+    /// Images whose headers were read (`verify_images`).
+    pub images_verified: u64,
+}
+
+impl CheckOutcome {
+    /// Whether the training is predicted to pass validation.
+    pub fn passes(&self) -> bool {
+        self.terminal.is_empty()
+    }
+
+    /// The exit code contract of `rekcheck check`: 0 if it would pass and no issue reaches
+    /// `fail_on`, 1 otherwise.
+    pub fn exit_code(&self, fail_on: Option<Severity>) -> u8 {
+        let issues = fail_on.is_some_and(|s| self.summary.has_issues_at(s));
+        u8::from(!self.passes() || issues)
+    }
+}
+
+/// Parses a manifest argument: `s3://bucket/key` or a local path.
+pub(crate) fn parse_source(s: &str) -> Result<Source, PipelineError> {
+    if s.starts_with("s3://") {
+        let loc: S3Location = s
+            .parse()
+            .map_err(|e| PipelineError::Input(format!("{s}: {e}")))?;
+        Ok(Source::S3(loc))
+    } else {
+        Ok(Source::Local(PathBuf::from(s)))
+    }
+}
+
+impl Pipeline {
+    /// Predicts Rekognition's validation of the training manifest (the pipeline's single source)
+    /// and of `spec.testing`, and writes the report into `out` (or keeps it in memory).
+    pub async fn check(
+        self,
+        spec: CheckSpec,
+        out: Option<PathBuf>,
+    ) -> Result<CheckOutcome, PipelineError> {
+        let handle = tokio::runtime::Handle::current();
+        let images = if spec.verify_images {
+            Some(crate::images::verify_manifests(&self, &spec, &handle).await?)
+        } else {
+            None
+        };
+        tokio::task::spawn_blocking(move || self.execute_check(&handle, &spec, out, images))
+            .await
+            .map_err(|e| PipelineError::Task(e.to_string()))?
+    }
+
+    /// The training and testing manifests to check.
+    pub(crate) fn check_inputs(
+        &self,
+        spec: &CheckSpec,
+    ) -> Result<Vec<(Dataset, String, Source)>, PipelineError> {
+        let [training] = self.sources.as_slice() else {
+            return Err(PipelineError::Input(
+                "check reads one training manifest (and --testing for the testing one)".into(),
+            ));
+        };
+        if spec.testing.is_some() && spec.auto_split {
+            return Err(PipelineError::Input(
+                "--testing and --auto-split exclude each other: a training either has a testing manifest or splits the training one".into(),
+            ));
+        }
+        let mut inputs = vec![(Dataset::Training, training.clone(), parse_source(training)?)];
+        if let Some(t) = &spec.testing {
+            inputs.push((Dataset::Testing, t.clone(), parse_source(t)?));
+        }
+        Ok(inputs)
+    }
+
+    fn execute_check(
+        self,
+        handle: &tokio::runtime::Handle,
+        spec: &CheckSpec,
+        out: Option<PathBuf>,
+        images: Option<(ImageChecks, u64)>,
+    ) -> Result<CheckOutcome, PipelineError> {
+        let inputs = self.check_inputs(spec)?;
+        let fetcher = self.fetcher(handle);
+        let mut writer = match &out {
+            Some(dir) => ReportWriter::create(dir, self.report)?,
+            None => ReportWriter::in_memory(self.report)?,
+        };
+        let (images, images_verified) = match images {
+            Some((m, n)) => (Some(m), n),
+            None => (None, 0),
+        };
+        let options = CheckOptions {
+            max_line_bytes: self.report.analyze.max_line_bytes,
+            images: images.as_ref(),
+        };
+        self.reporter.started(0);
+        let mut checked: Vec<(ManifestContext, CheckTally, Vec<Issue>)> = Vec::new();
+        for (dataset, display, source) in &inputs {
+            let context = ManifestContext {
+                project: String::new(),
+                version: String::new(),
+                dataset: *dataset,
+                manifest: display.clone(),
+            };
+            let reader = open(&fetcher, source)?;
+            self.reporter.object_started(display, None);
+            let mut tally = CheckTally::new();
+            let reader = Stoppable {
+                inner: reader,
+                stop: self.stop.as_ref(),
+            };
+            let report = writer
+                .check_manifest(&context, reader, &options, &mut tally, &mut |n| {
+                    self.reporter.bytes(display, n);
+                })
+                .map_err(|e| match e {
+                    rekcheck_analyze::Error::Read { source, .. } if (self.stop)() => {
+                        let _ = source;
+                        PipelineError::Stopped
+                    }
+                    rekcheck_analyze::Error::Read { source, .. } => {
+                        PipelineError::Fetch(rekcheck_fetch::into_fetch_error(source))
+                    }
+                    e => e.into(),
+                })?;
+            self.reporter.object_finished(display);
+            let issues = tally.dataset_issues(&report.stats, report.bytes);
+            checked.push((context, tally, issues));
+        }
+        if spec.auto_split
+            && let Some((_, tally, issues)) = checked.first_mut()
+        {
+            issues.extend(tally.autosplit_issues());
+        }
+        if let [(_, training, _), (_, testing, testing_issues)] = checked.as_mut_slice() {
+            testing_issues.extend(CheckTally::overlap_issues(training, testing));
+        }
+        let mut terminal = Vec::new();
+        for (context, _, issues) in &checked {
+            writer.add_manifest_issues(context, issues)?;
+            writer.set_verdict(context, &verdict(issues));
+            terminal.extend(
+                issues
+                    .iter()
+                    .filter(|i| i.severity == Severity::Error)
+                    .map(|i| (context.dataset, i.clone())),
+            );
+        }
+        self.reporter.finished();
+        if (self.stop)() {
+            return Err(PipelineError::Stopped);
+        }
+        let summary = writer.finish()?;
+        Ok(CheckOutcome {
+            summary,
+            terminal,
+            images_verified,
+        })
+    }
+}
+
+pub(crate) fn open(
+    fetcher: &Fetcher,
+    source: &Source,
+) -> Result<Box<dyn std::io::Read + Send>, PipelineError> {
+    fetcher.open(source).map_err(PipelineError::from)
+}
+
+/// Where `fix` writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixSpec {
+    /// The clean manifest (a local file; written under a temporary name, then renamed).
+    pub out: PathBuf,
+    /// `removed.csv`: one row per line or box removed.
+    pub removed: PathBuf,
+    /// Drop lines that only have warnings too.
+    pub drop_warnings: bool,
+}
+
+pub use rekcheck_analyze::FixOutcome;
+
+impl Pipeline {
+    /// Writes a manifest ready to retrain from the pipeline's single source (a manifest with
+    /// validation results or an input manifest); see [`rekcheck_analyze::fix_line`] for the
+    /// rules.
+    pub async fn fix(self, spec: FixSpec) -> Result<FixOutcome, PipelineError> {
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || self.execute_fix(&handle, &spec))
+            .await
+            .map_err(|e| PipelineError::Task(e.to_string()))?
+    }
+
+    fn execute_fix(
+        self,
+        handle: &tokio::runtime::Handle,
+        spec: &FixSpec,
+    ) -> Result<FixOutcome, PipelineError> {
+        let [input] = self.sources.as_slice() else {
+            return Err(PipelineError::Input("fix reads one manifest".into()));
+        };
+        let source = parse_source(input)?;
+        if let Source::Local(p) = &source
+            && (same_file(p, &spec.out) || same_file(p, &spec.removed))
+        {
+            return Err(PipelineError::Input(format!(
+                "{}: --out would overwrite the manifest being fixed; choose another file",
+                p.display()
+            )));
+        }
+        let fetcher = self.fetcher(handle);
+        let reader = Stoppable {
+            inner: open(&fetcher, &source)?,
+            stop: self.stop.as_ref(),
+        };
+        let out = Partial::create(&spec.out)?;
+        let removed = Partial::create(&spec.removed)?;
+        let options = rekcheck_analyze::FixOptions {
+            drop_warnings: spec.drop_warnings,
+            max_line_bytes: self.report.analyze.max_line_bytes,
+            threads: self.report.threads,
+        };
+        let outcome = rekcheck_analyze::fix_manifest(reader, &out.file, &removed.file, &options)
+            .map_err(|e| match e {
+                rekcheck_analyze::Error::Read { .. } if (self.stop)() => PipelineError::Stopped,
+                rekcheck_analyze::Error::Read { source, .. } => {
+                    PipelineError::Fetch(rekcheck_fetch::into_fetch_error(source))
+                }
+                e => e.into(),
+            })?;
+        out.commit()?;
+        removed.commit()?;
+        Ok(outcome)
+    }
+}
+
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// A file written under a temporary name and renamed when complete; removed if dropped.
+struct Partial {
+    file: std::fs::File,
+    tmp: PathBuf,
+    dest: PathBuf,
+    done: bool,
+}
+
+impl Partial {
+    fn create(dest: &std::path::Path) -> Result<Partial, PipelineError> {
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = dest.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+        let file = fs_err::File::create(&tmp)
+            .map_err(|source| rekcheck_analyze::Error::Write {
+                path: tmp.clone(),
+                source,
+            })?
+            .into_parts()
+            .0;
+        Ok(Partial {
+            file,
+            tmp,
+            dest: dest.to_owned(),
+            done: false,
+        })
+    }
+
+    fn commit(mut self) -> Result<(), PipelineError> {
+        self.file
+            .sync_all()
+            .and_then(|()| std::fs::rename(&self.tmp, &self.dest))
+            .map_err(|source| rekcheck_analyze::Error::Write {
+                path: self.dest.clone(),
+                source,
+            })?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
