@@ -126,7 +126,7 @@ fn all_projects_reports_every_version_with_the_reason_it_failed() {
     assert!(
         rows.iter()
             .filter(|r| r.starts_with("widgets,widgets.2026-11-22T08.30.00,"))
-            .all(|r| r.ends_with(",yes"))
+            .all(|r| r.ends_with(",yes,"))
     );
     assert!(rows.iter().any(|r| r.starts_with("pets,pets.v3,training,s3://rekcheck-out/training-output/pets/pets.v3/TrainingManifestWithValidation-pets-pets.v3.json,9,")), "{summary}");
 

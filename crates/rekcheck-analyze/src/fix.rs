@@ -158,7 +158,7 @@ pub fn fix_line(line_no: u64, raw: &[u8], options: &FixOptions) -> FixedLine {
         for (name, _, value) in members {
             let removed = boxes.iter().filter(|(a, _)| a == name).count();
             if removed > 0 {
-                let total = value.member("annotations").map_or(0, |a| a.len());
+                let total = value.member("annotations").map_or(0, spans::Span::len);
                 if removed >= total {
                     emptied = true;
                 }
@@ -260,7 +260,13 @@ pub fn fix_manifest<R: Read, W: Write, V: Write>(
             for mut l in lines {
                 outcome.lines += 1;
                 if let Some(text) = &l.output {
-                    if !seen.insert(source_ref_key(&l.source_ref)) {
+                    if seen.insert(source_ref_key(&l.source_ref)) {
+                        out.write_all(text).map_err(write_err)?;
+                        out.write_all(b"\n").map_err(write_err)?;
+                        outcome.kept += 1;
+                        outcome.boxes_removed += u64::from(l.boxes_removed);
+                        outcome.edited += u64::from(l.boxes_removed > 0);
+                    } else {
                         l.removed = vec![Removal {
                             line: l.line,
                             source_ref: l.source_ref.clone(),
@@ -268,12 +274,6 @@ pub fn fix_manifest<R: Read, W: Write, V: Write>(
                             code: REKCHECK_DUPLICATE_SOURCE_REF.to_owned(),
                         }];
                         l.output = None;
-                    } else {
-                        out.write_all(text).map_err(write_err)?;
-                        out.write_all(b"\n").map_err(write_err)?;
-                        outcome.kept += 1;
-                        outcome.boxes_removed += u64::from(l.boxes_removed);
-                        outcome.edited += u64::from(l.boxes_removed > 0);
                     }
                 }
                 if l.output.is_none() {
@@ -336,7 +336,7 @@ mod spans {
         }
     }
 
-    /// Parses a whole line that serde_json already accepted; `None` if it is not an object.
+    /// Parses a whole line that `serde_json` already accepted; `None` if it is not an object.
     pub(super) fn parse(b: &[u8]) -> Option<Span> {
         let start = ws(b, 0);
         let span = value(b, start, 0)?;
@@ -528,7 +528,7 @@ mod spans {
                                 let it = &items[i];
                                 if list == "annotations" && matches!(it.kind, Kind::Object(_)) {
                                     clean_object(b, it, out, &mut |_, v, out| {
-                                        out.extend_from_slice(&b[v.start..v.end])
+                                        out.extend_from_slice(&b[v.start..v.end]);
                                     });
                                 } else {
                                     out.extend_from_slice(&b[it.start..it.end]);

@@ -1,6 +1,6 @@
 //! Predicting Rekognition's validation of one input line (`rekcheck check`).
 //!
-//! The input is a SageMaker Ground Truth manifest line, the format Custom Labels trains from. The
+//! The input is a `SageMaker` Ground Truth manifest line, the format Custom Labels trains from. The
 //! rules follow the developer guide: first the checks that stop the others (source-ref, label
 //! attributes, attribute and metadata format, box confidences, class-map ids, JSON), then the
 //! image and box rules. Codes, levels and messages are Rekognition's where it documents them;
@@ -93,7 +93,7 @@ impl LineFacts {
     }
 }
 
-/// The hash `check` uses to find duplicate `source-ref`s (two 64-bit SipHashes with different
+/// The hash `check` uses to find duplicate `source-ref`s (two 64-bit `SipHash`es with different
 /// prefixes: a false duplicate would need a 128-bit collision).
 pub fn source_ref_key(source_ref: &str) -> u128 {
     let half = |salt: u8| {
@@ -710,7 +710,7 @@ fn check_format<'a>(
                     match as_str(v) {
                         Some(label) => out.push((k.to_string(), label.into_owned())),
                         None => {
-                            meta_problems.push(format!("class-map entry `{k}` is not a string"))
+                            meta_problems.push(format!("class-map entry `{k}` is not a string"));
                         }
                     }
                 }

@@ -73,9 +73,11 @@ impl Pipeline {
         } else {
             None
         };
-        tokio::task::spawn_blocking(move || self.execute_check(&handle, &spec, out, images))
-            .await
-            .map_err(|e| PipelineError::Task(e.to_string()))?
+        tokio::task::spawn_blocking(move || {
+            self.execute_check(&handle, &spec, out.as_deref(), images)
+        })
+        .await
+        .map_err(|e| PipelineError::Task(e.to_string()))?
     }
 
     /// The training and testing manifests to check.
@@ -104,7 +106,7 @@ impl Pipeline {
         self,
         handle: &tokio::runtime::Handle,
         spec: &CheckSpec,
-        out: Option<PathBuf>,
+        out: Option<&std::path::Path>,
         images: Option<(ImageChecks, u64)>,
     ) -> Result<CheckOutcome, PipelineError> {
         let inputs = self.check_inputs(spec)?;

@@ -151,7 +151,7 @@ async fn verify(client: &aws_sdk_s3::Client, uri: &str, attempts: u32) -> ImageC
             Err(e) => return ImageCheck::Unreadable(describe(uri, "GetObject", &e)),
         };
         let format =
-            imagesize::image_type(&head).map_or_else(|_| "unknown".to_owned(), |t| format_name(t));
+            imagesize::image_type(&head).map_or_else(|_| "unknown".to_owned(), format_name);
         let dimensions = imagesize::blob_size(&head)
             .ok()
             .and_then(|s| Some((u32::try_from(s.width).ok()?, u32::try_from(s.height).ok()?)));

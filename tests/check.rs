@@ -1,0 +1,539 @@
+//! `rekcheck check` and `rekcheck fix` end to end: verdicts, the real manifests' expected
+//! findings, fix-then-check on every sample and real manifest, and `--verify-images` against
+//! moto's S3 server.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use rekcheck_testkit::moto::{Moto, put_objects, s3_client};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn real_manifests() -> Option<PathBuf> {
+    let dir = root().join("../shared/real-manifests");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipped: {} is not here", dir.display());
+        None
+    }
+}
+
+fn rekcheck(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rekcheck"))
+        .current_dir(root())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn rekcheck_s3(endpoint: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rekcheck"))
+        .current_dir(root())
+        .args(args)
+        .args(["--endpoint-url", endpoint])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("NO_COLOR", "1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_S3")
+        .output()
+        .unwrap()
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap()
+}
+
+/// Rows of a CSV file as records.
+fn rows(dir: &Path, name: &str) -> Vec<csv::StringRecord> {
+    csv::Reader::from_path(dir.join(name))
+        .unwrap()
+        .records()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// `(code, issues)` of codes.csv.
+fn code_counts(dir: &Path) -> Vec<(String, u64)> {
+    rows(dir, "codes.csv")
+        .iter()
+        .map(|r| (r[4].to_owned(), r[5].parse().unwrap()))
+        .collect()
+}
+
+fn cls(uri: &str, label: &str) -> String {
+    format!(
+        r#"{{"source-ref":"{uri}","c":1,"c-metadata":{{"class-name":"{label}","confidence":1,"type":"groundtruth/image-classification","human-annotated":"yes","creation-date":"2020-01-01T00:00:00"}}}}"#
+    )
+}
+
+fn od(uri: &str, w: u32, h: u32) -> String {
+    format!(
+        r#"{{"source-ref":"{uri}","bb":{{"image_size":[{{"width":{w},"height":{h},"depth":3}}],"annotations":[{{"class_id":0,"top":10,"left":10,"width":30,"height":30}}]}},"bb-metadata":{{"objects":[{{"confidence":1}}],"class-map":{{"0":"cat"}},"type":"groundtruth/object-detection","human-annotated":"yes","creation-date":"2020-01-01T00:00:00"}}}}"#
+    )
+}
+
+#[test]
+fn the_verdict_names_the_terminal_error_and_sets_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let train: String = (0..6)
+        .map(|i| cls(&format!("s3://bkt/{i}.jpg"), ["a", "b"][i % 2]) + "\n")
+        .collect();
+    let good_test = format!(
+        "{}\n{}\n",
+        cls("s3://bkt/t1.jpg", "a"),
+        cls("s3://bkt/t2.jpg", "b")
+    );
+    let bad_test = format!(
+        "{}\n{}\n",
+        cls("s3://bkt/t1.jpg", "c"),
+        cls("s3://bkt/t2.jpg", "d")
+    );
+    for (name, text) in [
+        ("train.manifest", &train),
+        ("good.manifest", &good_test),
+        ("bad.manifest", &bad_test),
+    ] {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let p = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    let out = dir.path().join("pass");
+    let o = rekcheck(&[
+        "check",
+        &p("train.manifest"),
+        "--testing",
+        &p("good.manifest"),
+        "--out",
+        &p("pass"),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("Verdict: PASS"), "{stderr}");
+    let verdicts: Vec<String> = rows(&out, "summary.csv")
+        .iter()
+        .map(|r| r[17].to_owned())
+        .collect();
+    assert_eq!(verdicts, ["pass", "pass"]);
+
+    let o = rekcheck(&[
+        "check",
+        &p("train.manifest"),
+        "--testing",
+        &p("bad.manifest"),
+        "--out",
+        &p("fail"),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("Verdict: FAIL"), "{stderr}");
+    assert!(
+        stderr.contains("testing ERROR_INSUFFICIENT_LABEL_OVERLAP"),
+        "{stderr}"
+    );
+    let summary = rows(&dir.path().join("fail"), "summary.csv");
+    assert_eq!(&summary[0][17], "pass");
+    assert_eq!(&summary[1][17], "fail: ERROR_INSUFFICIENT_LABEL_OVERLAP");
+
+    // --auto-split: three images per label is too few.
+    let o = rekcheck(&[
+        "check",
+        &p("train.manifest"),
+        "--auto-split",
+        "--out",
+        &p("split"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let codes = code_counts(&dir.path().join("split"));
+    assert!(
+        codes.contains(&(
+            "ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_AUTOSPLIT".into(),
+            1
+        )),
+        "{codes:?}"
+    );
+    // Both at once is a usage error.
+    let o = rekcheck(&[
+        "check",
+        &p("train.manifest"),
+        "--auto-split",
+        "--testing",
+        &p("good.manifest"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn real_manifests_trigger_what_sources_md_expects() {
+    let Some(dir) = real_manifests() else {
+        return;
+    };
+    let expectations: &[(&str, &str, u64)] = &[
+        (
+            "paasovaara__sagemaker-img-classification__output.manifest",
+            "ERROR_TOO_MANY_BOUNDING_BOXES",
+            2,
+        ),
+        (
+            "paasovaara__sagemaker-img-classification__train.manifest",
+            "ERROR_TOO_MANY_BOUNDING_BOXES",
+            2,
+        ),
+        (
+            "tingxin__sagemaker-ocr-workshop__output.manifest",
+            "ERROR_INVALID_IMAGE_DIMENSION",
+            5,
+        ),
+        (
+            "YeongJun-Jeon__1to100_Korean__output.manifest",
+            "ERROR_INVALID_IMAGE_DIMENSION",
+            404,
+        ),
+        (
+            "piercus__serverless-sagemaker-groundtruth__test-simple-project__example.json",
+            "ERROR_INVALID_SOURCE_REF_FORMAT",
+            1,
+        ),
+        (
+            "szamarin__ground_truth_lab__output.manifest",
+            "ERROR_INVALID_SOURCE_REF_FORMAT",
+            999,
+        ),
+        (
+            "aws-samples__amazon-lookout-for-vision__template.manifest",
+            "ERROR_INVALID_SOURCE_REF_FORMAT",
+            63,
+        ),
+        (
+            "linuxus__ground-truth__train.manifest",
+            "ERROR_INVALID_SOURCE_REF_FORMAT",
+            55,
+        ),
+        (
+            "azatodeth__sagemaker-defect-detection-20210805__output.manifest",
+            "ERROR_NO_LABEL_ATTRIBUTES",
+            1140,
+        ),
+        (
+            "aws-samples__aws-legal-entity-extraction__output.manifest",
+            "ERROR_UNSUPPORTED_USE_CASE_TYPE",
+            296,
+        ),
+        (
+            "nishantkarve__ObjectDetection__train.manifest",
+            "WARNING_NO_ANNOTATIONS",
+            34,
+        ),
+        (
+            "chetnapriyadarshini__bird-detection__input.manifest",
+            "WARNING_UNANNOTATED_RECORD",
+            477,
+        ),
+        (
+            "awsdocs__example-validation-bounding-box-too-small.jsonl",
+            "ERROR_BOUNDING_BOX_TOO_SMALL",
+            1,
+        ),
+    ];
+    for (file, code, n) in expectations {
+        let out = tempfile::tempdir().unwrap();
+        let path = dir.join(file).to_string_lossy().into_owned();
+        let o = rekcheck(&["check", &path, "--out", &out.path().to_string_lossy(), "-q"]);
+        assert!(
+            o.status.code().is_some_and(|c| c < 2),
+            "{file}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let codes = code_counts(out.path());
+        assert!(
+            codes.contains(&((*code).to_owned(), *n)),
+            "{file}: {codes:?}"
+        );
+    }
+    // Duplicate source-refs: szamarin has 28 repeated lines.
+    let out = tempfile::tempdir().unwrap();
+    let path = dir
+        .join("szamarin__ground_truth_lab__output.manifest")
+        .to_string_lossy()
+        .into_owned();
+    rekcheck(&["check", &path, "--out", &out.path().to_string_lossy(), "-q"]);
+    let images = rows(out.path(), "images.csv");
+    let distinct: std::collections::HashSet<&str> = images.iter().map(|r| &r[5]).collect();
+    let dups = code_counts(out.path())
+        .into_iter()
+        .find(|(c, _)| c == "REKCHECK_DUPLICATE_SOURCE_REF")
+        .map_or(0, |(_, n)| n);
+    assert_eq!(dups, (images.len() - distinct.len()) as u64);
+    assert!(dups > 0);
+}
+
+/// Every manifest to fix: the sample scenarios' validation manifests and the real manifests.
+fn fixable() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for scenario in [
+        "failed-object-detection",
+        "failed-classification",
+        "clean-training",
+    ] {
+        for e in std::fs::read_dir(root().join("sample-manifests").join(scenario)).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if name.to_lowercase().contains("manifestwithvalidation")
+                || name.contains("manifest_with_validation")
+            {
+                out.push(p);
+            }
+        }
+    }
+    assert_eq!(out.len(), 6);
+    if let Some(dir) = real_manifests() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x != "md") {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn fixed_manifests_have_no_line_level_errors_and_every_line_is_accounted_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (n, input) in fixable().iter().enumerate() {
+        let fixed = tmp.path().join(format!("{n}.manifest"));
+        let removed = tmp.path().join(format!("{n}.removed.csv"));
+        let o = rekcheck(&[
+            "fix",
+            &input.to_string_lossy(),
+            "--out",
+            &fixed.to_string_lossy(),
+            "--removed",
+            &removed.to_string_lossy(),
+        ]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{}: {stderr}", input.display());
+        // Accounting: every physical input line is written or listed in removed.csv.
+        let text = std::fs::read(input).unwrap();
+        let physical = text.split(|&b| b == b'\n').count() - usize::from(text.ends_with(b"\n"));
+        let kept = std::fs::read_to_string(&fixed).unwrap().lines().count();
+        let listed: std::collections::HashSet<u64> = csv::Reader::from_path(&removed)
+            .unwrap()
+            .records()
+            .map(Result::unwrap)
+            .filter(|r| !r[2].starts_with("box "))
+            .map(|r| r[0].parse().unwrap())
+            .collect();
+        assert_eq!(
+            kept + listed.len(),
+            physical,
+            "{}: {stderr}",
+            input.display()
+        );
+
+        let out = tmp.path().join(format!("{n}.check"));
+        let o = rekcheck(&[
+            "check",
+            &fixed.to_string_lossy(),
+            "--out",
+            &out.to_string_lossy(),
+            "-q",
+            "--fail-on",
+            "never",
+        ]);
+        assert!(
+            o.status.code().is_some_and(|c| c < 2),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let line_errors: Vec<String> = rows(&out, "issues.csv")
+            .iter()
+            .filter(|r| &r[6] != "manifest" && &r[10] == "error")
+            .map(|r| format!("{}:{} {}", &r[4], &r[6], &r[11]))
+            .collect();
+        assert!(
+            line_errors.is_empty(),
+            "{}: {line_errors:?}",
+            input.display()
+        );
+    }
+}
+
+#[test]
+fn fix_keeps_the_bytes_of_clean_lines_and_refuses_to_overwrite_its_input() {
+    let Some(dir) = real_manifests() else {
+        return;
+    };
+    let input = dir.join("themacedo__Face_Detection__training_manifest_with_validation.json");
+    let tmp = tempfile::tempdir().unwrap();
+    let fixed = tmp.path().join("fixed.manifest");
+    let o = rekcheck(&[
+        "fix",
+        &input.to_string_lossy(),
+        "--out",
+        &fixed.to_string_lossy(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let a = std::fs::read_to_string(&input).unwrap();
+    let b = std::fs::read_to_string(&fixed).unwrap();
+    assert_eq!(a.lines().collect::<Vec<_>>(), b.lines().collect::<Vec<_>>());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("129 lines kept"));
+
+    let copy = tmp.path().join("in.manifest");
+    std::fs::copy(&input, &copy).unwrap();
+    let o = rekcheck(&[
+        "fix",
+        &copy.to_string_lossy(),
+        "--out",
+        &copy.to_string_lossy(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&copy).unwrap(), a);
+}
+
+/// A PNG header: signature and IHDR.
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    b.extend_from_slice(&w.to_be_bytes());
+    b.extend_from_slice(&h.to_be_bytes());
+    b.extend_from_slice(&[8, 2, 0, 0, 0, 0, 0, 0, 0]);
+    b.resize(2000, 0);
+    b
+}
+
+/// A JPEG header: SOI, an APP1 block of `pad` bytes, then SOF0.
+fn jpeg(w: u16, h: u16, pad: usize) -> Vec<u8> {
+    let mut b = vec![0xFF, 0xD8];
+    let mut left = pad;
+    while left > 0 {
+        let n = left.min(60_000);
+        b.extend_from_slice(&[0xFF, 0xE1]);
+        b.extend_from_slice(&u16::try_from(n + 2).unwrap().to_be_bytes());
+        b.resize(b.len() + n, 0);
+        left -= n;
+    }
+    b.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x11, 0x08]);
+    b.extend_from_slice(&h.to_be_bytes());
+    b.extend_from_slice(&w.to_be_bytes());
+    b.extend_from_slice(&[3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+    b.extend_from_slice(&[0xFF, 0xD9]);
+    b
+}
+
+#[test]
+fn verify_images_reads_formats_and_dimensions_from_s3_headers() {
+    let Some(moto) = Moto::start() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let endpoint = moto.endpoint();
+    let objects: Vec<(&str, Vec<u8>)> = vec![
+        ("img/ok.png", png(640, 480)),
+        ("img/wide.jpg", jpeg(5000, 100, 0)),
+        ("img/exif.jpg", jpeg(1024, 768, 150_000)),
+        ("img/anim.gif", b"GIF89a\x80\x02\xe0\x01\0\0".to_vec()),
+        ("img/big.png", {
+            let mut b = png(640, 480);
+            b.resize(16 * 1024 * 1024, 0);
+            b
+        }),
+    ];
+    let manifest = [
+        od("s3://images/img/ok.png", 640, 480),
+        od("s3://images/img/wide.jpg", 640, 480),
+        od("s3://images/img/exif.jpg", 1024, 768),
+        od("s3://images/img/anim.gif", 640, 480),
+        od("s3://images/img/big.png", 640, 480),
+        od("s3://images/img/missing.png", 640, 480),
+    ]
+    .join("\n")
+        + "\n";
+    rt.block_on(async {
+        let client = s3_client(&endpoint).await;
+        put_objects(&client, "images", &objects).await;
+        put_objects(
+            &client,
+            "manifests",
+            &[("train.manifest", manifest.into_bytes())],
+        )
+        .await;
+    });
+    let out = tempfile::tempdir().unwrap();
+    let o = rekcheck_s3(
+        &endpoint,
+        &[
+            "check",
+            "s3://manifests/train.manifest",
+            "--verify-images",
+            "--concurrency",
+            "3",
+            "--out",
+            &out.path().to_string_lossy(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("Images verified in S3: 6"), "{stderr}");
+    let issues: Vec<(String, String, String)> = rows(out.path(), "issues.csv")
+        .iter()
+        .map(|r| (r[4].to_owned(), r[11].to_owned(), r[12].to_owned()))
+        .collect();
+    let on = |line: &str| -> Vec<&str> {
+        issues
+            .iter()
+            .filter(|i| i.0 == line)
+            .map(|i| i.1.as_str())
+            .collect()
+    };
+    assert!(on("1").is_empty(), "{issues:?}");
+    assert_eq!(
+        on("2"),
+        ["ERROR_INVALID_IMAGE", "REKCHECK_IMAGE_SIZE_MISMATCH"],
+        "{issues:?}"
+    );
+    assert!(
+        on("3").is_empty(),
+        "the frame header past a large EXIF block is found: {issues:?}"
+    );
+    assert_eq!(on("4"), ["ERROR_INVALID_IMAGE"]);
+    assert_eq!(on("5"), ["ERROR_INVALID_IMAGE"]);
+    assert_eq!(on("6"), ["ERROR_INVALID_IMAGE"]);
+    let message = |line: &str| {
+        issues
+            .iter()
+            .find(|i| i.0 == line)
+            .map(|i| i.2.clone())
+            .unwrap()
+    };
+    assert!(message("2").contains("5000x100"), "{}", message("2"));
+    assert!(message("4").contains("gif"), "{}", message("4"));
+    assert!(message("5").contains("over 15 MB"), "{}", message("5"));
+    assert!(message("6").contains("does not exist"), "{}", message("6"));
+    // The same check without --verify-images finds nothing wrong.
+    let out2 = tempfile::tempdir().unwrap();
+    let o = rekcheck_s3(
+        &endpoint,
+        &[
+            "check",
+            "s3://manifests/train.manifest",
+            "--out",
+            &out2.path().to_string_lossy(),
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(read(out2.path(), "issues.csv").lines().count(), 1);
+}
