@@ -11,6 +11,9 @@
 //! * [`analyze_reader`] streams a whole manifest through a thread pool, in line order.
 //! * [`ReportWriter`] writes the five CSV files documented in [`report`](crate::ReportWriter).
 //! * [`ManifestSummary`] reads the manifest summary; [`CODES`] explains every code.
+//! * [`check_line`], [`CheckTally`] and [`ReportWriter::check_manifest`] predict Rekognition's
+//!   validation of an input manifest (`rekcheck check`); [`fix_line`] and [`fix_manifest`] write
+//!   a manifest ready to retrain (`rekcheck fix`).
 //!
 //! The crate is synchronous (no async runtime): the fetch stage hands it blocks.
 //!

@@ -12,6 +12,9 @@
 //!   files; [`Pipeline::run_with`] also hands every block's rows and issues to a callback;
 //!   [`Pipeline::write_csv`] writes the report (the CSV formats are documented on
 //!   [`analyze::ReportWriter`]).
+//! * [`Pipeline::check`] predicts Rekognition's validation of input manifests before training
+//!   ([`CheckSpec`], [`CheckOutcome`]); [`Pipeline::fix`] writes a manifest ready to retrain
+//!   ([`FixSpec`]).
 //! * [`Reporter`] receives progress; the library never prints.
 //! * The stages are re-exported: [`analyze`] (lines -> issues, CSV), [`fetch`] (S3 and local
 //!   sources), [`locate`] (Rekognition -> file locations).
