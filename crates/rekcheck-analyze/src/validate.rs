@@ -376,10 +376,7 @@ fn check_members<'a>(
             } => {
                 for b in list {
                     *boxes = boxes.saturating_add(1);
-                    if let Some(l) = class_map
-                        .iter()
-                        .find(|(id, _)| Some(id.as_str()) == b.class_key.as_deref())
-                    {
+                    if let Some(l) = class_map.iter().find(|(id, _)| b.is_class(id)) {
                         labels.add(&l.1, 1);
                     }
                 }
@@ -542,7 +539,7 @@ fn check_boxes(
     for (i, b) in list.iter().enumerate() {
         let label = class_map
             .iter()
-            .find(|(id, _)| Some(id.as_str()) == b.class_key.as_deref())
+            .find(|(id, _)| b.is_class(id))
             .map_or("", |(_, l)| l.as_str());
         let place = Place::at(Level::Annotation, name, Some(i), label);
         let [left, top, bw, bh] = b.rect;
@@ -563,9 +560,16 @@ fn check_boxes(
 // ---------------------------------------------------------------------------------------------
 // Attribute and metadata format.
 
+impl BoxSpec {
+    /// Whether class-map key `key` is this box's `class_id` as written by `str(class_id)`.
+    fn is_class(&self, key: &str) -> bool {
+        itoa::Buffer::new().format(self.class_id) == key
+    }
+}
+
 struct BoxSpec {
     /// The `class_id` as a class-map key (`"3"`), when it is an integer.
-    class_key: Option<String>,
+    class_id: u64,
     /// left, top, width, height.
     rect: [f64; 4],
 }
@@ -725,24 +729,32 @@ fn check_format<'a>(
                 Vec::new()
             }
         };
-        match field("objects").map(elements_of) {
-            Some(Some(objects)) => {
-                let missing = objects
-                    .iter()
-                    .filter(|o| {
-                        members_of(o).is_none_or(|m| {
-                            !m.iter()
-                                .any(|(k, v)| k == "confidence" && as_num(v).is_some())
-                        })
-                    })
-                    .count();
-                if objects.len() != boxes.len() || missing > 0 {
-                    let detail = if objects.len() == boxes.len() {
+        let objects =
+            field("objects").map(
+                |raw| match serde_json::from_str::<Vec<FastObject>>(raw.get()) {
+                    Ok(list) => Some((list.len(), 0)),
+                    Err(_) => elements_of(raw).map(|objects| {
+                        let missing = objects
+                            .iter()
+                            .filter(|o| {
+                                members_of(o).is_none_or(|m| {
+                                    !m.iter()
+                                        .any(|(k, v)| k == "confidence" && as_num(v).is_some())
+                                })
+                            })
+                            .count();
+                        (objects.len(), missing)
+                    }),
+                },
+            );
+        match objects {
+            Some(Some((count, missing))) => {
+                if count != boxes.len() || missing > 0 {
+                    let detail = if count == boxes.len() {
                         format!("{missing} of the objects have no number `confidence`.")
                     } else {
                         format!(
-                            "`objects` has {} entries for {} annotations.",
-                            objects.len(),
+                            "`objects` has {count} entries for {} annotations.",
                             boxes.len()
                         )
                     };
@@ -760,13 +772,10 @@ fn check_format<'a>(
         }
         if meta_problems.is_empty() {
             for (i, b) in boxes.iter().enumerate() {
-                let known = b
-                    .class_key
-                    .as_deref()
-                    .is_some_and(|k| class_map.iter().any(|(id, _)| id == k));
+                let known = class_map.iter().any(|(id, _)| b.is_class(id));
                 if !known {
                     let place = Place::at(Level::Annotation, name, Some(i), "");
-                    let shown = b.class_key.as_deref().unwrap_or("?");
+                    let shown = b.class_id;
                     c.doc(
                         &place,
                         "ERROR_MISSING_CLASS_MAP_ID",
@@ -801,6 +810,28 @@ fn check_format<'a>(
 /// missing or empty.
 #[allow(clippy::type_complexity)]
 fn detection_attribute(value: &RawValue) -> Result<Option<((f64, f64), Vec<BoxSpec>)>, String> {
+    // Fast path: a well-formed attribute in one typed pass; anything else takes the slow path,
+    // which says what is wrong.
+    if let Ok(FastDetection {
+        image_size,
+        annotations: Some(list),
+    }) = serde_json::from_str::<FastDetection>(value.get())
+        && let [size] = image_size.as_slice()
+        && size.width > 0.0
+        && size.height > 0.0
+    {
+        if list.is_empty() {
+            return Ok(None);
+        }
+        let boxes = list
+            .into_iter()
+            .map(|a| BoxSpec {
+                class_id: a.class_id,
+                rect: [a.left, a.top, a.width, a.height],
+            })
+            .collect();
+        return Ok(Some(((size.width, size.height), boxes)));
+    }
     let size = detection_size(value)?;
     let m = members_of(value).ok_or("The attribute is not an object.")?;
     let Some((_, annotations)) = m.iter().find(|(k, _)| k == "annotations") else {
@@ -826,10 +857,39 @@ fn detection_attribute(value: &RawValue) -> Result<Option<((f64, f64), Vec<BoxSp
             *slot = num(k).ok_or_else(|| format!("Annotation {i} has no number `{k}`."))?;
         }
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let class_key = Some(format!("{}", class as u64));
-        boxes.push(BoxSpec { class_key, rect });
+        let class_id = class as u64;
+        boxes.push(BoxSpec { class_id, rect });
     }
     Ok(Some((size, boxes)))
+}
+
+#[derive(serde::Deserialize)]
+struct FastDetection {
+    image_size: Vec<FastSize>,
+    annotations: Option<Vec<FastBox>>,
+}
+
+#[derive(serde::Deserialize)]
+struct FastSize {
+    width: f64,
+    height: f64,
+    #[allow(dead_code)]
+    depth: f64,
+}
+
+#[derive(serde::Deserialize)]
+struct FastBox {
+    class_id: u64,
+    top: f64,
+    left: f64,
+    width: f64,
+    height: f64,
+}
+
+#[derive(serde::Deserialize)]
+struct FastObject {
+    #[allow(dead_code)]
+    confidence: f64,
 }
 
 fn detection_size(value: &RawValue) -> Result<(f64, f64), String> {
