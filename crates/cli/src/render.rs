@@ -82,6 +82,27 @@ impl Reporter for Progress {
         }
     }
 
+    fn images(&self, done: u64, total: u64) {
+        let Some(m) = &self.multi else {
+            return;
+        };
+        let Ok(mut c) = self.current.lock() else {
+            return;
+        };
+        let bar = c.get_or_insert_with(|| {
+            let bar = m.insert_before(&self.total, ProgressBar::new(total));
+            bar.set_style(style(
+                "images verified {bar:30} {pos}/{len} {per_sec} ETA {eta}",
+            ));
+            bar
+        });
+        bar.set_position(done);
+        if done >= total {
+            bar.finish_and_clear();
+            *c = None;
+        }
+    }
+
     fn finished(&self) {
         self.total.finish_and_clear();
     }
