@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use rekcheck_testkit::moto::{Moto, put_objects, s3_client};
+use rekcheck_testkit::moto::{Moto, isolated_aws_env, put_objects, s3_client};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -31,23 +31,14 @@ fn rekcheck(args: &[&str]) -> Output {
 }
 
 fn rekcheck_s3(endpoint: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rekcheck"))
-        .current_dir(root())
-        .args(args)
-        .args(["--endpoint-url", endpoint])
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("NO_COLOR", "1")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL_S3")
-        .output()
-        .unwrap()
+    isolated_aws_env(
+        Command::new(env!("CARGO_BIN_EXE_rekcheck"))
+            .current_dir(root())
+            .args(args)
+            .args(["--endpoint-url", endpoint]),
+    )
+    .output()
+    .unwrap()
 }
 
 fn read(dir: &Path, name: &str) -> String {

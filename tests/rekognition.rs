@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use rekcheck_testkit::moto::{Moto, put_objects, s3_client};
+use rekcheck_testkit::moto::{Moto, isolated_aws_env, put_objects, s3_client};
 use rekcheck_testkit::rekognition::{RekFault, RekognitionEmulator, sample_fixture};
 
 const WIDGETS: &str = "arn:aws:rekognition:us-east-1:111122223333:project/widgets/1762000000000";
@@ -86,17 +86,9 @@ fn rekcheck(env: &Env, args: &[&str], out: Option<&Path>) -> Output {
     if let Some(out) = out {
         c.arg("--out").arg(out);
     }
-    c.env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
+    isolated_aws_env(&mut c)
         .env("AWS_ENDPOINT_URL_S3", env.moto.endpoint())
         .env("AWS_ENDPOINT_URL_REKOGNITION", env.emu.endpoint())
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL")
         .output()
         .unwrap()
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use rekcheck_testkit::moto::{Moto, put_objects, s3_client};
+use rekcheck_testkit::moto::{Moto, isolated_aws_env, put_objects, s3_client};
 use rekcheck_testkit::proxy::{Fault, FaultProxy};
 
 const FILES: [&str; 5] = [
@@ -21,26 +21,17 @@ fn root() -> PathBuf {
 }
 
 fn rekcheck(endpoint: &str, args: &[&str], out: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rekcheck"))
-        .current_dir(root())
-        .arg("report")
-        .args(args)
-        .arg("--out")
-        .arg(out)
-        .args(["--endpoint-url", endpoint, "--retries", "6"])
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("NO_COLOR", "1")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL_S3")
-        .output()
-        .unwrap()
+    isolated_aws_env(
+        Command::new(env!("CARGO_BIN_EXE_rekcheck"))
+            .current_dir(root())
+            .arg("report")
+            .args(args)
+            .arg("--out")
+            .arg(out)
+            .args(["--endpoint-url", endpoint, "--retries", "6"]),
+    )
+    .output()
+    .unwrap()
 }
 
 /// Uploads the sample scenario under `s3://rekcheck-in/out/widgets v2/` (a space in the key).

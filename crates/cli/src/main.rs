@@ -78,15 +78,26 @@ struct CheckArgs {
     /// Folder for the CSV files.
     #[arg(long, short, default_value = "rekcheck-check", value_name = "DIR")]
     out: PathBuf,
-    /// Exit with 1 when an issue of this severity or worse is predicted (a predicted terminal
-    /// error always exits 1).
+    #[command(flatten)]
+    run: RunArgs,
+    #[command(flatten)]
+    aws: AwsArgs,
+}
+
+/// What report and check share: exit code, threads, line limit, CSV cells, output on stderr.
+// Flags are bools by nature.
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Exit with 1 when an issue of this severity or worse is found (for check, a predicted
+    /// terminal error always exits 1).
     #[arg(long, value_enum, default_value = "error")]
     fail_on: FailOn,
     /// Analysis threads (default: one per core).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
-    /// Lines longer than this many bytes are not read (Rekognition's own limit is 100,000
-    /// characters, reported separately).
+    /// Lines longer than this many bytes are not read and reported as unparsable (check also
+    /// reports Rekognition's own 100,000-character limit).
     #[arg(long, default_value_t = rekcheck::analyze::DEFAULT_MAX_LINE_BYTES, value_name = "BYTES")]
     max_line_bytes: usize,
     /// Write cells as found, without the leading ' that stops spreadsheets running formulas.
@@ -98,8 +109,52 @@ struct CheckArgs {
     /// Print nothing but errors on stderr (no progress, no summary).
     #[arg(short, long)]
     quiet: bool,
-    #[command(flatten)]
-    aws: AwsArgs,
+}
+
+impl RunArgs {
+    fn fail_on(&self) -> Option<Severity> {
+        match self.fail_on {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Never => None,
+        }
+    }
+
+    /// A pipeline with these settings and the AWS ones; with an SDK configuration when
+    /// `uses_aws`.
+    fn pipeline(
+        &self,
+        aws_args: &AwsArgs,
+        uses_aws: bool,
+        runtime: &tokio::runtime::Runtime,
+    ) -> rekcheck::PipelineBuilder {
+        let show_progress = !self.quiet && !self.no_progress && std::io::stderr().is_terminal();
+        let builder = Pipeline::builder()
+            .concurrency(aws_args.concurrency.max(1))
+            .retries(aws_args.retries.max(1))
+            .threads(self.threads.unwrap_or(0))
+            .max_line_bytes(self.max_line_bytes)
+            .csv_raw(self.csv_raw)
+            .reporter(Arc::new(render::Progress::new(show_progress)))
+            .stop_when(|| cancel::cancelled().is_some());
+        if uses_aws {
+            with_aws(builder, aws_args, runtime)
+        } else {
+            builder
+        }
+    }
+}
+
+/// `builder` with the SDK configuration of the AWS flags (profile, region, endpoint).
+fn with_aws(
+    builder: rekcheck::PipelineBuilder,
+    aws_args: &AwsArgs,
+    runtime: &tokio::runtime::Runtime,
+) -> rekcheck::PipelineBuilder {
+    let sdk = runtime.block_on(aws::sdk_config(aws_args));
+    builder
+        .sdk_config(&sdk)
+        .s3_path_style(aws::custom_s3_endpoint(aws_args))
 }
 
 #[derive(Debug, clap::Args)]
@@ -210,24 +265,8 @@ struct ReportArgs {
     /// <prefix>/<project>/<version>/, the run under <prefix>/runs/<UTC time>/, index.json last).
     #[arg(long, short, default_value = "rekcheck-report", value_name = "DIR|S3")]
     out: PathBuf,
-    /// Exit with 1 when an issue of this severity or worse is found.
-    #[arg(long, value_enum, default_value = "error")]
-    fail_on: FailOn,
-    /// Analysis threads (default: one per core).
-    #[arg(long, value_name = "N")]
-    threads: Option<usize>,
-    /// Lines longer than this many bytes are reported as unparsable.
-    #[arg(long, default_value_t = rekcheck::analyze::DEFAULT_MAX_LINE_BYTES, value_name = "BYTES")]
-    max_line_bytes: usize,
-    /// Write cells as found, without the leading ' that stops spreadsheets running formulas.
-    #[arg(long)]
-    csv_raw: bool,
-    /// Hide progress bars.
-    #[arg(long)]
-    no_progress: bool,
-    /// Print nothing but errors on stderr (no progress, no summary).
-    #[arg(short, long)]
-    quiet: bool,
+    #[command(flatten)]
+    run: RunArgs,
     /// Print a machine-readable summary (versions, manifests, counts per code, files) as JSON
     /// on stdout.
     #[arg(long)]
@@ -300,12 +339,7 @@ fn init_logging(verbose: u8, format: LogFormat) {
 
 fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("rekcheck-io")
-        .enable_all()
-        .build()
-        .context("cannot start the I/O runtime")?;
+    let runtime = runtime()?;
     cancel::install(&runtime, args.out.clone());
     let out_s3 = args
         .out
@@ -321,26 +355,14 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
             .paths
             .iter()
             .any(|p| p.starts_with("s3://") || p.starts_with("arn:"));
-    let show_progress = !args.quiet && !args.no_progress && std::io::stderr().is_terminal();
-    let mut builder = Pipeline::builder()
+    let mut builder = args
+        .run
+        .pipeline(&args.aws, uses_aws, &runtime)
         .sources(args.paths.iter().cloned())
         .all_projects(args.filter.all_projects)
-        .filter(args.filter.filter()?)
-        .concurrency(args.aws.concurrency.max(1))
-        .retries(args.aws.retries.max(1))
-        .threads(args.threads.unwrap_or(0))
-        .max_line_bytes(args.max_line_bytes)
-        .csv_raw(args.csv_raw)
-        .reporter(Arc::new(render::Progress::new(show_progress)))
-        .stop_when(|| cancel::cancelled().is_some());
+        .filter(args.filter.filter()?);
     for d in &args.datasets {
         builder = builder.datasets(d.clone());
-    }
-    if uses_aws {
-        let sdk = runtime.block_on(aws::sdk_config(&args.aws));
-        builder = builder
-            .sdk_config(&sdk)
-            .s3_path_style(aws::custom_s3_endpoint(&args.aws));
     }
     let pipeline = builder.build()?;
     let outcome = runtime.block_on(async {
@@ -352,18 +374,14 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     let outcome = outcome?;
 
-    if !args.quiet {
+    if !args.run.quiet {
         let text = render::summary(&outcome.summary, &outcome.notes, started.elapsed());
         eprint!("{text}");
     }
     for f in &outcome.failures {
         eprintln!("rekcheck: error: {}: {}", f.what, f.error);
     }
-    let code = outcome.exit_code(match args.fail_on {
-        FailOn::Error => Some(Severity::Error),
-        FailOn::Warning => Some(Severity::Warning),
-        FailOn::Never => None,
-    });
+    let code = outcome.exit_code(args.run.fail_on());
     if args.json {
         let doc = render::json_summary(&outcome.summary, &outcome.failures, code);
         let mut stdout = std::io::stdout().lock();
@@ -398,22 +416,10 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
             .testing
             .as_deref()
             .is_some_and(|t| t.starts_with("s3://"));
-    let show_progress = !args.quiet && !args.no_progress && std::io::stderr().is_terminal();
-    let mut builder = Pipeline::builder()
-        .source(args.training.clone())
-        .concurrency(args.aws.concurrency.max(1))
-        .retries(args.aws.retries.max(1))
-        .threads(args.threads.unwrap_or(0))
-        .max_line_bytes(args.max_line_bytes)
-        .csv_raw(args.csv_raw)
-        .reporter(Arc::new(render::Progress::new(show_progress)))
-        .stop_when(|| cancel::cancelled().is_some());
-    if uses_aws {
-        let sdk = runtime.block_on(aws::sdk_config(&args.aws));
-        builder = builder
-            .sdk_config(&sdk)
-            .s3_path_style(aws::custom_s3_endpoint(&args.aws));
-    }
+    let builder = args
+        .run
+        .pipeline(&args.aws, uses_aws, &runtime)
+        .source(args.training.clone());
     let spec = rekcheck::CheckSpec {
         testing: args.testing.clone(),
         auto_split: args.auto_split,
@@ -423,16 +429,12 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let outcome = runtime.block_on(pipeline.check(spec, Some(args.out.clone())));
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     let outcome = outcome?;
-    if !args.quiet {
+    if !args.run.quiet {
         let mut text = render::summary(&outcome.summary, &[], started.elapsed());
         text.push_str(&render::verdict(&outcome));
         eprint!("{text}");
     }
-    Ok(outcome.exit_code(match args.fail_on {
-        FailOn::Error => Some(Severity::Error),
-        FailOn::Warning => Some(Severity::Warning),
-        FailOn::Never => None,
-    }))
+    Ok(outcome.exit_code(args.run.fail_on()))
 }
 
 fn fix(args: &FixArgs) -> anyhow::Result<u8> {
@@ -445,10 +447,7 @@ fn fix(args: &FixArgs) -> anyhow::Result<u8> {
         .max_line_bytes(args.max_line_bytes)
         .stop_when(|| cancel::cancelled().is_some());
     if args.manifest.starts_with("s3://") {
-        let sdk = runtime.block_on(aws::sdk_config(&args.aws));
-        builder = builder
-            .sdk_config(&sdk)
-            .s3_path_style(aws::custom_s3_endpoint(&args.aws));
+        builder = with_aws(builder, &args.aws, &runtime);
     }
     let removed = args.removed.clone().unwrap_or_else(|| {
         let mut name = args.out.file_name().unwrap_or_default().to_os_string();

@@ -7,12 +7,12 @@
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
-use crate::codes::{REKCHECK_DUPLICATE_SOURCE_REF, REKCHECK_OTHER_USE_CASE, code_info};
+use crate::codes::{REKCHECK_DUPLICATE_SOURCE_REF, REKCHECK_OTHER_USE_CASE, documented};
 use crate::framing::{Block, BlockKind, block_lines};
 use crate::line::LineOutcome;
 use crate::model::{ImageStatus, Issue, Level, Severity};
 use crate::report::{BlockAnalysis, Stats};
-use crate::validate::{CheckOptions, LineFacts, check_line};
+use crate::validate::{CheckOptions, LineFacts, check_line, oversized};
 
 /// Largest manifest Rekognition reads (1 GB).
 pub const MAX_MANIFEST_BYTES: u64 = 1 << 30;
@@ -50,19 +50,10 @@ pub fn check_block(block: &Block, options: &CheckOptions<'_>) -> (BlockAnalysis,
             }
         }
         BlockKind::Oversized { bytes } => {
-            let message = format!(
-                "The JSON Line has an invalid format. The line is {bytes} bytes long, over --max-line-bytes ({}).",
-                options.max_line_bytes
+            take(
+                oversized(block.first_line, *bytes, options.max_line_bytes),
+                LineFacts::default(),
             );
-            let mut outcome =
-                crate::line::oversized_line(block.first_line, *bytes, options.max_line_bytes);
-            if let LineOutcome::Image { issues, .. } = &mut outcome {
-                for i in issues {
-                    "ERROR_INVALID_JSON_LINE".clone_into(&mut i.code);
-                    i.message.clone_from(&message);
-                }
-            }
-            take(outcome, LineFacts::default());
         }
     }
     (out, facts)
@@ -383,16 +374,8 @@ pub fn verdict(manifest_issues: &[Issue]) -> String {
         .map_or_else(|| "pass".to_owned(), |i| format!("fail: {}", i.code))
 }
 
-/// A manifest-level issue with a documented code and message (`fill` replaces `{}`), then
-/// `detail`.
+/// A manifest-level issue with a documented code and message (see [`documented`]).
 fn doc(code: &str, fill: &str, detail: &str) -> Issue {
-    let info = code_info(code);
-    let mut message = info.map_or("", |i| i.message).replace("{}", fill);
-    if !detail.is_empty() {
-        if !message.is_empty() {
-            message.push(' ');
-        }
-        message.push_str(detail);
-    }
-    Issue::manifest(info.map_or(Severity::Error, |i| i.severity), code, message)
+    let (severity, message) = documented(code, fill, detail);
+    Issue::manifest(severity, code, message)
 }

@@ -67,6 +67,20 @@ pub fn code_info(code: &str) -> Option<&'static CodeInfo> {
     CODES.iter().find(|c| c.code == code)
 }
 
+/// The severity of `code` and its documented message with `fill` in place of `{}`, followed by
+/// `detail` (what exactly is wrong); errors for unknown codes.
+pub(crate) fn documented(code: &str, fill: &str, detail: &str) -> (Severity, String) {
+    let info = code_info(code);
+    let mut message = info.map_or("", |i| i.message).replace("{}", fill);
+    if !detail.is_empty() {
+        if !message.is_empty() {
+            message.push(' ');
+        }
+        message.push_str(detail);
+    }
+    (info.map_or(Severity::Error, |i| i.severity), message)
+}
+
 /// The code whose documented message `status_message` starts with (the reverse lookup used on a
 /// training's `StatusMessage`).
 pub fn code_for_message(status_message: &str) -> Option<&'static CodeInfo> {

@@ -14,7 +14,7 @@ use crate::engine::ordered_par_map;
 use crate::framing::{BlockKind, BlockReader, Framer, block_lines};
 use crate::line::{LineOutcome, analyze_line};
 use crate::model::{ImageStatus, Issue, Level, Severity};
-use crate::report::Error;
+use crate::report::{Error, in_flight, thread_pool};
 use crate::validate::{CheckOptions, check_line, source_ref_key};
 use crate::{DEFAULT_BLOCK_BYTES, REKCHECK_DUPLICATE_SOURCE_REF, REKCHECK_UNPARSABLE_LINE};
 
@@ -206,15 +206,7 @@ pub fn fix_manifest<R: Read, W: Write, V: Write>(
     removed: V,
     options: &FixOptions,
 ) -> Result<FixOutcome, Error> {
-    let threads = if options.threads == 0 {
-        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
-    } else {
-        options.threads
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|source| Error::Threads { threads, source })?;
+    let pool = thread_pool(options.threads)?;
     let framer = Framer::new(DEFAULT_BLOCK_BYTES, options.max_line_bytes);
     let mut out = io::BufWriter::new(out);
     let mut csv = csv::WriterBuilder::new()
@@ -237,7 +229,7 @@ pub fn fix_manifest<R: Read, W: Write, V: Write>(
     ordered_par_map(
         &pool,
         blocks,
-        threads * 2 + 2,
+        in_flight(&pool),
         |block| match &block.kind {
             BlockKind::Lines(data) => block_lines(block.first_line, data)
                 .map(|(n, line)| fix_line(n, line, options))

@@ -111,6 +111,11 @@ fn too_long_message(bytes: u64, max: usize) -> String {
 }
 
 fn unparsable(line_no: u64, message: String) -> LineOutcome {
+    unreadable_line(line_no, REKCHECK_UNPARSABLE_LINE, message)
+}
+
+/// A line that is not a JSON object: an `unparsable` row with one line-level error `code`.
+pub(crate) fn unreadable_line(line_no: u64, code: &str, message: String) -> LineOutcome {
     LineOutcome::Image {
         row: ImageRow {
             line: line_no,
@@ -130,7 +135,7 @@ fn unparsable(line_no: u64, message: String) -> LineOutcome {
             annotation: None,
             label: String::new(),
             severity: Severity::Error,
-            code: REKCHECK_UNPARSABLE_LINE.to_owned(),
+            code: code.to_owned(),
             message,
         }],
     }
@@ -731,13 +736,13 @@ impl<'de> de::Deserialize<'de> for IssueItem<'de> {
 
 /// Distinct labels in order of first appearance, with their box counts.
 #[derive(Default)]
-struct Labels {
-    names: Vec<String>,
-    boxes: Vec<u32>,
+pub(crate) struct Labels {
+    pub(crate) names: Vec<String>,
+    pub(crate) boxes: Vec<u32>,
 }
 
 impl Labels {
-    fn add(&mut self, label: &str, boxes: u32) {
+    pub(crate) fn add(&mut self, label: &str, boxes: u32) {
         if label.is_empty() {
             return;
         }
@@ -750,22 +755,51 @@ impl Labels {
     }
 }
 
-struct Place<'a> {
-    level: Level,
-    attribute: &'a str,
-    annotation: Option<u32>,
-    label: &'a str,
+/// Where an issue sits within its line.
+pub(crate) struct Place<'a> {
+    pub(crate) level: Level,
+    pub(crate) attribute: &'a str,
+    pub(crate) annotation: Option<u32>,
+    pub(crate) label: &'a str,
 }
 
-struct Builder<'a> {
-    line_no: u64,
-    source_ref: &'a str,
-    issues: Vec<Issue>,
-    errors: u32,
-    warnings: u32,
+impl<'a> Place<'a> {
+    /// The line itself.
+    pub(crate) fn line() -> Place<'static> {
+        Place {
+            level: Level::Line,
+            attribute: "",
+            annotation: None,
+            label: "",
+        }
+    }
+
+    /// A place within label attribute `attribute` (annotation `annotation`, if any).
+    pub(crate) fn at(
+        level: Level,
+        attribute: &'a str,
+        annotation: Option<usize>,
+        label: &'a str,
+    ) -> Place<'a> {
+        Place {
+            level,
+            attribute,
+            annotation: annotation.map(|i| u32::try_from(i).unwrap_or(u32::MAX)),
+            label,
+        }
+    }
 }
 
-impl Builder<'_> {
+/// A line's issues as they are found, with their counts.
+pub(crate) struct Builder<'a> {
+    pub(crate) line_no: u64,
+    pub(crate) source_ref: &'a str,
+    pub(crate) issues: Vec<Issue>,
+    pub(crate) errors: u32,
+    pub(crate) warnings: u32,
+}
+
+impl<'a> Builder<'a> {
     fn add_containers(&mut self, containers: &[Container<'_>], place: &Place<'_>) {
         for c in containers {
             match &c.items {
@@ -808,7 +842,33 @@ impl Builder<'_> {
         );
     }
 
-    fn push(&mut self, severity: Severity, code: String, message: String, place: &Place<'_>) {
+    pub(crate) fn new(line_no: u64, source_ref: &'a str) -> Builder<'a> {
+        Builder {
+            line_no,
+            source_ref,
+            issues: Vec::new(),
+            errors: 0,
+            warnings: 0,
+        }
+    }
+
+    pub(crate) fn status(&self) -> ImageStatus {
+        if self.errors > 0 {
+            ImageStatus::Error
+        } else if self.warnings > 0 {
+            ImageStatus::Warning
+        } else {
+            ImageStatus::Ok
+        }
+    }
+
+    pub(crate) fn push(
+        &mut self,
+        severity: Severity,
+        code: String,
+        message: String,
+        place: &Place<'_>,
+    ) {
         match severity {
             Severity::Error => self.errors += 1,
             Severity::Warning => self.warnings += 1,
@@ -829,25 +889,11 @@ impl Builder<'_> {
 
 fn build(line_no: u64, p: &ParsedLine<'_>) -> LineOutcome {
     let source_ref = p.source_ref.as_deref().unwrap_or("");
-    let mut b = Builder {
-        line_no,
-        source_ref,
-        issues: Vec::new(),
-        errors: 0,
-        warnings: 0,
-    };
+    let mut b = Builder::new(line_no, source_ref);
     let mut labels = Labels::default();
     let mut boxes: u32 = 0;
 
-    b.add_containers(
-        &p.containers,
-        &Place {
-            level: Level::Line,
-            attribute: "",
-            annotation: None,
-            label: "",
-        },
-    );
+    b.add_containers(&p.containers, &Place::line());
 
     for attr in &p.attributes {
         let meta = p.metadata.iter().find(|m| m.attribute == attr.name);
@@ -911,13 +957,7 @@ fn build(line_no: u64, p: &ParsedLine<'_>) -> LineOutcome {
         );
     }
 
-    let status = if b.errors > 0 {
-        ImageStatus::Error
-    } else if b.warnings > 0 {
-        ImageStatus::Warning
-    } else {
-        ImageStatus::Ok
-    };
+    let status = b.status();
     LineOutcome::Image {
         row: ImageRow {
             line: line_no,

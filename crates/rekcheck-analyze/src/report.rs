@@ -360,7 +360,21 @@ where
     )
 }
 
-fn in_flight(pool: &rayon::ThreadPool) -> usize {
+/// The analysis threads: `threads`, or one per core for 0.
+pub(crate) fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, Error> {
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    } else {
+        threads
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("rekcheck-analyze-{i}"))
+        .build()
+        .map_err(|source| Error::Threads { threads, source })
+}
+
+pub(crate) fn in_flight(pool: &rayon::ThreadPool) -> usize {
     pool.current_num_threads() * 2 + 2
 }
 
@@ -702,16 +716,7 @@ impl ReportWriter {
     /// A report that writes no file: the aggregates come back from [`ReportWriter::finish`],
     /// and rows can be taken with [`ReportWriter::on_block`].
     pub fn in_memory(options: ReportOptions) -> Result<ReportWriter, Error> {
-        let threads = if options.threads == 0 {
-            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
-        } else {
-            options.threads
-        };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("rekcheck-analyze-{i}"))
-            .build()
-            .map_err(|source| Error::Threads { threads, source })?;
+        let pool = thread_pool(options.threads)?;
         Ok(ReportWriter {
             options,
             pool,

@@ -14,9 +14,9 @@ use std::hash::{Hash, Hasher};
 use serde::de::{self, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::codes::{REKCHECK_IMAGE_SIZE_MISMATCH, REKCHECK_LINE_TOO_LONG, code_info};
-use crate::line::{LineOutcome, Str, too_deep};
-use crate::model::{ImageRow, ImageStatus, Issue, Level, Severity};
+use crate::codes::{REKCHECK_IMAGE_SIZE_MISMATCH, REKCHECK_LINE_TOO_LONG, documented};
+use crate::line::{Builder, Labels, LineOutcome, Place, Str, too_deep, unreadable_line};
+use crate::model::{ImageRow, ImageStatus, Level, Severity};
 
 /// Rekognition's longest JSON line, in characters.
 pub const MAX_LINE_CHARS: usize = 100_000;
@@ -141,12 +141,10 @@ pub fn check_line(
 ) -> (LineOutcome, LineFacts) {
     let none = LineFacts::default();
     if raw.len() > options.max_line_bytes {
-        let detail = format!(
-            "The line is {} bytes long, over --max-line-bytes ({}).",
-            raw.len(),
-            options.max_line_bytes
+        return (
+            oversized(line_no, raw.len() as u64, options.max_line_bytes),
+            none,
         );
-        return (invalid_json(line_no, &detail), none);
     }
     let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
     if raw.iter().all(|&b| b == b' ' || b == b'\t') {
@@ -182,14 +180,7 @@ pub fn check_line(
         .find(|(k, _)| k == "source-ref")
         .map(|(_, v)| *v);
     let source_ref_text = source_ref.and_then(as_str);
-    let mut c = LineCheck {
-        line_no,
-        source_ref: source_ref_text.as_deref().unwrap_or(""),
-        issues: Vec::new(),
-        errors: 0,
-        warnings: 0,
-        stopped: false,
-    };
+    let mut c = LineCheck::new(line_no, source_ref_text.as_deref().unwrap_or(""));
     let mut facts = LineFacts::default();
     let mut labels = Labels::default();
     let mut boxes = 0u32;
@@ -205,29 +196,23 @@ pub fn check_line(
     if raw.len() > MAX_LINE_CHARS {
         let chars = text.chars().count();
         if chars > MAX_LINE_CHARS {
-            c.push(
-                &Place::line(),
+            c.b.push(
                 Severity::Error,
-                REKCHECK_LINE_TOO_LONG,
+                REKCHECK_LINE_TOO_LONG.to_owned(),
                 format!(
                     "The JSON line is {chars} characters long, over Rekognition's limit of {MAX_LINE_CHARS}."
                 ),
+                &Place::line(),
             );
         }
     }
-    let status = if c.errors > 0 {
-        ImageStatus::Error
-    } else if c.warnings > 0 {
-        ImageStatus::Warning
-    } else {
-        ImageStatus::Ok
-    };
+    let status = c.b.status();
     let row = ImageRow {
         line: line_no,
-        source_ref: c.source_ref.to_owned(),
+        source_ref: c.b.source_ref.to_owned(),
         status,
-        errors: c.errors,
-        warnings: c.warnings,
+        errors: c.b.errors,
+        warnings: c.b.warnings,
         labels: labels.names,
         label_boxes: labels.boxes,
         boxes,
@@ -238,36 +223,23 @@ pub fn check_line(
     (
         LineOutcome::Image {
             row,
-            issues: c.issues,
+            issues: c.b.issues,
         },
         facts,
     )
 }
 
+/// A line longer than `--max-line-bytes`, not read (see [`crate::BlockKind::Oversized`]).
+pub(crate) fn oversized(line_no: u64, bytes: u64, max_line_bytes: usize) -> LineOutcome {
+    let detail =
+        format!("The line is {bytes} bytes long, over --max-line-bytes ({max_line_bytes}).");
+    invalid_json(line_no, &detail)
+}
+
 /// The line as Rekognition would replace it: only `ERROR_INVALID_JSON_LINE`.
 fn invalid_json(line_no: u64, detail: &str) -> LineOutcome {
-    let mut c = LineCheck {
-        line_no,
-        source_ref: "",
-        issues: Vec::new(),
-        errors: 0,
-        warnings: 0,
-        stopped: false,
-    };
-    c.doc(&Place::line(), "ERROR_INVALID_JSON_LINE", "", detail);
-    LineOutcome::Image {
-        row: ImageRow {
-            line: line_no,
-            source_ref: String::new(),
-            status: ImageStatus::Unparsable,
-            errors: 1,
-            warnings: 0,
-            labels: Vec::new(),
-            label_boxes: Vec::new(),
-            boxes: 0,
-        },
-        issues: c.issues,
-    }
+    const CODE: &str = "ERROR_INVALID_JSON_LINE";
+    unreadable_line(line_no, CODE, documented(CODE, "", detail).1)
 }
 
 /// Keys that are never label attributes.
@@ -322,25 +294,22 @@ fn check_members<'a>(
 
     // 2. Label attributes: `K` with a sibling `K-metadata`.
     let mut pairs: Vec<(&str, &RawValue, &RawValue)> = Vec::new();
-    let mut unpaired: Vec<String> = Vec::new();
     let mut others = 0usize;
+    let metadata_of = |key: &str| {
+        members
+            .iter()
+            .find(|(k, _)| k.strip_suffix("-metadata") == Some(key))
+            .map(|(_, v)| *v)
+    };
     for (key, value) in members {
-        if is_service_key(key) {
+        if is_service_key(key) || key == "source-ref-metadata" {
             continue;
         }
         others += 1;
-        if let Some(base) = key.strip_suffix("-metadata") {
-            if base == "source-ref" {
-                others -= 1;
-            } else if !members.iter().any(|(k, _)| k == base) {
-                unpaired.push(format!("`{key}` has no `{base}` attribute"));
-            }
-            continue;
-        }
-        let meta_key = format!("{key}-metadata");
-        match members.iter().find(|(k, _)| *k == meta_key) {
-            Some((_, meta)) => pairs.push((key, value, meta)),
-            None => unpaired.push(format!("`{key}` has no `{meta_key}`")),
+        if !key.ends_with("-metadata")
+            && let Some(meta) = metadata_of(key)
+        {
+            pairs.push((key, value, meta));
         }
     }
     if others == 0 {
@@ -348,11 +317,17 @@ fn check_members<'a>(
         return;
     }
     if pairs.is_empty() {
-        let detail = if unpaired.is_empty() {
-            String::new()
-        } else {
-            format!("{}.", unpaired.join("; "))
-        };
+        // Say which keys lack their partner.
+        let unpaired: Vec<String> = members
+            .iter()
+            .map(|(k, _)| k.as_ref())
+            .filter(|k| !is_service_key(k) && *k != "source-ref-metadata")
+            .map(|k| match k.strip_suffix("-metadata") {
+                Some(base) => format!("`{k}` has no `{base}` attribute"),
+                None => format!("`{k}` has no `{k}-metadata`"),
+            })
+            .collect();
+        let detail = format!("{}.", unpaired.join("; "));
         c.doc(&line, "ERROR_NO_LABEL_ATTRIBUTES", "", &detail);
         return;
     }
@@ -400,15 +375,7 @@ fn check_members<'a>(
         match &a.kind {
             Kind::Classification { label } => {
                 facts.use_cases.classification = true;
-                if label.chars().count() > MAX_LABEL_CHARS {
-                    let place = Place::at(Level::Metadata, a.name, None, "");
-                    c.doc(
-                        &place,
-                        "ERROR_INVALID_LABEL_NAME_LENGTH",
-                        "",
-                        &format!("The label name is longer than {MAX_LABEL_CHARS} characters."),
-                    );
-                }
+                check_label_names(c, a.name, [label.as_str()]);
             }
             Kind::Detection {
                 size,
@@ -418,18 +385,7 @@ fn check_members<'a>(
                 facts.use_cases.detection = true;
                 detection = true;
                 declared.get_or_insert(*size);
-                for (_, name) in class_map {
-                    if name.chars().count() > MAX_LABEL_CHARS {
-                        let place = Place::at(Level::Metadata, a.name, None, "");
-                        c.doc(
-                            &place,
-                            "ERROR_INVALID_LABEL_NAME_LENGTH",
-                            "",
-                            &format!("The label name is longer than {MAX_LABEL_CHARS} characters."),
-                        );
-                        break;
-                    }
-                }
+                check_label_names(c, a.name, class_map.iter().map(|(_, l)| l.as_str()));
                 check_boxes(c, a.name, *size, list, class_map);
                 any_boxes |= !list.is_empty();
             }
@@ -445,6 +401,23 @@ fn check_members<'a>(
     }
     if let Some(image) = image {
         check_image(c, image, declared);
+    }
+}
+
+/// One `ERROR_INVALID_LABEL_NAME_LENGTH` on the metadata of `attribute` if any of its label
+/// names is too long.
+fn check_label_names<'n>(
+    c: &mut LineCheck<'_>,
+    attribute: &str,
+    names: impl IntoIterator<Item = &'n str>,
+) {
+    if names
+        .into_iter()
+        .any(|n| n.chars().count() > MAX_LABEL_CHARS)
+    {
+        let place = Place::at(Level::Metadata, attribute, None, "");
+        let detail = format!("The label name is longer than {MAX_LABEL_CHARS} characters.");
+        c.doc(&place, "ERROR_INVALID_LABEL_NAME_LENGTH", "", &detail);
     }
 }
 
@@ -479,11 +452,11 @@ fn check_image(c: &mut LineCheck<'_>, image: &ImageCheck, declared: Option<(f64,
             if let (Some((w, h)), Some((dw, dh))) = (dimensions, declared)
                 && ((f64::from(*w) - dw).abs() >= 1.0 || (f64::from(*h) - dh).abs() >= 1.0)
             {
-                c.push(
-                    &line,
+                c.b.push(
                     Severity::Warning,
-                    REKCHECK_IMAGE_SIZE_MISMATCH,
+                    REKCHECK_IMAGE_SIZE_MISMATCH.to_owned(),
                     format!("image_size says {dw}x{dh} but the image is {w}x{h}."),
+                    &line,
                 );
             }
         }
@@ -677,25 +650,17 @@ fn check_format<'a>(
             label: label.map(Cow::into_owned).unwrap_or_default(),
         }
     } else {
-        let (size, boxes) = match detection_attribute(value) {
-            Ok(Some(x)) => x,
+        let parsed = match detection_attribute(value) {
+            Ok(Some(x)) => Ok(x),
             Ok(None) => {
                 // No annotations: a warning, the line is ignored rather than invalid.
                 c.doc(&attr_place, "WARNING_NO_ATTRIBUTE_ANNOTATIONS", "", "");
-                match detection_size(value) {
-                    Ok(size) => (size, Vec::new()),
-                    Err(why) => {
-                        c.doc(
-                            &attr_place,
-                            "ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT",
-                            attr_name,
-                            &why,
-                        );
-                        c.stopped = true;
-                        return None;
-                    }
-                }
+                detection_size(value).map(|size| (size, Vec::new()))
             }
+            Err(why) => Err(why),
+        };
+        let (size, boxes) = match parsed {
+            Ok(x) => x,
             Err(why) => {
                 c.doc(
                     &attr_place,
@@ -922,100 +887,24 @@ fn detection_size(value: &RawValue) -> Result<(f64, f64), String> {
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
-#[derive(Default)]
-struct Labels {
-    names: Vec<String>,
-    boxes: Vec<u32>,
-}
-
-impl Labels {
-    fn add(&mut self, label: &str, boxes: u32) {
-        if label.is_empty() {
-            return;
-        }
-        if let Some(i) = self.names.iter().position(|x| x == label) {
-            self.boxes[i] = self.boxes[i].saturating_add(boxes);
-        } else {
-            self.names.push(label.to_owned());
-            self.boxes.push(boxes);
-        }
-    }
-}
-
-struct Place<'a> {
-    level: Level,
-    attribute: &'a str,
-    annotation: Option<u32>,
-    label: &'a str,
-}
-
-impl<'a> Place<'a> {
-    fn line() -> Place<'static> {
-        Place {
-            level: Level::Line,
-            attribute: "",
-            annotation: None,
-            label: "",
-        }
-    }
-
-    fn at(
-        level: Level,
-        attribute: &'a str,
-        annotation: Option<usize>,
-        label: &'a str,
-    ) -> Place<'a> {
-        Place {
-            level,
-            attribute,
-            annotation: annotation.map(|i| u32::try_from(i).unwrap_or(u32::MAX)),
-            label,
-        }
-    }
-}
-
+/// A line's issues, and whether an error that stops Rekognition's later checks was found.
 struct LineCheck<'s> {
-    line_no: u64,
-    source_ref: &'s str,
-    issues: Vec<Issue>,
-    errors: u32,
-    warnings: u32,
-    /// An error that stops Rekognition's later checks was found.
+    b: Builder<'s>,
     stopped: bool,
 }
 
-impl LineCheck<'_> {
-    /// A documented code with its documented message (`fill` replaces `{}`), then `detail`.
-    fn doc(&mut self, place: &Place<'_>, code: &'static str, fill: &str, detail: &str) {
-        let info = code_info(code);
-        let severity = info.map_or(Severity::Error, |i| i.severity);
-        let template = info.map_or("", |i| i.message);
-        let mut message = template.replace("{}", fill);
-        if !detail.is_empty() {
-            if !message.is_empty() {
-                message.push(' ');
-            }
-            message.push_str(detail);
+impl<'s> LineCheck<'s> {
+    fn new(line_no: u64, source_ref: &'s str) -> LineCheck<'s> {
+        LineCheck {
+            b: Builder::new(line_no, source_ref),
+            stopped: false,
         }
-        self.push(place, severity, code, message);
     }
 
-    fn push(&mut self, place: &Place<'_>, severity: Severity, code: &str, message: String) {
-        match severity {
-            Severity::Error => self.errors += 1,
-            Severity::Warning => self.warnings += 1,
-        }
-        self.issues.push(Issue {
-            line: Some(self.line_no),
-            source_ref: self.source_ref.to_owned(),
-            level: place.level,
-            attribute: place.attribute.to_owned(),
-            annotation: place.annotation,
-            label: place.label.to_owned(),
-            severity,
-            code: code.to_owned(),
-            message,
-        });
+    /// A documented code with its documented message (`fill` replaces `{}`), then `detail`.
+    fn doc(&mut self, place: &Place<'_>, code: &'static str, fill: &str, detail: &str) {
+        let (severity, message) = documented(code, fill, detail);
+        self.b.push(severity, code.to_owned(), message, place);
     }
 }
 

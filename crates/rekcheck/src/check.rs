@@ -143,16 +143,7 @@ impl Pipeline {
                 .check_manifest(&context, reader, &options, &mut tally, &mut |n| {
                     self.reporter.bytes(display, n);
                 })
-                .map_err(|e| match e {
-                    rekcheck_analyze::Error::Read { source, .. } if (self.stop)() => {
-                        let _ = source;
-                        PipelineError::Stopped
-                    }
-                    rekcheck_analyze::Error::Read { source, .. } => {
-                        PipelineError::Fetch(rekcheck_fetch::into_fetch_error(source))
-                    }
-                    e => e.into(),
-                })?;
+                .map_err(|e| read_error(e, (self.stop)()))?;
             self.reporter.object_finished(display);
             let issues = tally.dataset_issues(&report.stats, report.bytes);
             checked.push((context, tally, issues));
@@ -186,6 +177,17 @@ impl Pipeline {
             terminal,
             images_verified,
         })
+    }
+}
+
+/// A failed read is the stop when the run was told to stop, otherwise a fetch error.
+fn read_error(e: rekcheck_analyze::Error, stopped: bool) -> PipelineError {
+    match e {
+        rekcheck_analyze::Error::Read { .. } if stopped => PipelineError::Stopped,
+        rekcheck_analyze::Error::Read { source, .. } => {
+            PipelineError::Fetch(rekcheck_fetch::into_fetch_error(source))
+        }
+        e => e.into(),
     }
 }
 
@@ -250,13 +252,7 @@ impl Pipeline {
             threads: self.report.threads,
         };
         let outcome = rekcheck_analyze::fix_manifest(reader, &out.file, &removed.file, &options)
-            .map_err(|e| match e {
-                rekcheck_analyze::Error::Read { .. } if (self.stop)() => PipelineError::Stopped,
-                rekcheck_analyze::Error::Read { source, .. } => {
-                    PipelineError::Fetch(rekcheck_fetch::into_fetch_error(source))
-                }
-                e => e.into(),
-            })?;
+            .map_err(|e| read_error(e, (self.stop)()))?;
         out.commit()?;
         removed.commit()?;
         Ok(outcome)

@@ -175,3 +175,21 @@ pub async fn put_objects(client: &aws_sdk_s3::Client, bucket: &str, objects: &[(
             .unwrap_or_else(|e| panic!("put s3://{bucket}/{key}: {e:?}"));
     }
 }
+
+/// Sets up `cmd` to talk to local test servers only: fixed test credentials and region, no
+/// profile, config file, instance metadata or endpoint from the developer's environment, and
+/// no proxy for 127.0.0.1.
+pub fn isolated_aws_env(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    cmd.env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("NO_COLOR", "1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_S3")
+        .env_remove("AWS_ENDPOINT_URL_REKOGNITION")
+}
