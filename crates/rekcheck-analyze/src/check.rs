@@ -12,7 +12,7 @@ use crate::framing::{Block, BlockKind, block_lines};
 use crate::line::LineOutcome;
 use crate::model::{ImageStatus, Issue, Level, Severity};
 use crate::report::{BlockAnalysis, Stats};
-use crate::validate::{CheckOptions, LineFacts, check_line, oversized};
+use crate::validate::{CheckOptions, KeyBuildHasher, LineFacts, check_line, oversized};
 
 /// Largest manifest Rekognition reads (1 GB).
 pub const MAX_MANIFEST_BYTES: u64 = 1 << 30;
@@ -29,9 +29,30 @@ pub const MIN_IMAGES_FOR_AUTOSPLIT: u64 = 5;
 /// Least share of testing labels that must also be training labels.
 pub const MIN_LABEL_OVERLAP: f64 = 0.5;
 
-/// Checks every line of a block: the rows and issues, and the facts the dataset rules need
-/// (parallel to the rows).
-pub fn check_block(block: &Block, options: &CheckOptions<'_>) -> (BlockAnalysis, Vec<LineFacts>) {
+/// What the dataset rules need from a checked block: each row's facts, and the block's counts
+/// (added up in the analysis threads, so that the one writer thread only merges them).
+#[derive(Debug, Default)]
+pub struct CheckedLines {
+    /// One per row of the block's analysis.
+    pub facts: Vec<LineFacts>,
+    /// Images per bucket.
+    buckets: HashMap<String, u64>,
+    /// Valid images per label: image-level lines, bounding-box lines.
+    labels: [HashMap<String, u64>; 2],
+    /// Valid lines per use case.
+    lines: [u64; 2],
+}
+
+/// The use cases of a valid row, as indices into the per-use-case counts.
+fn cases(f: &LineFacts) -> impl Iterator<Item = usize> {
+    [f.use_cases.classification, f.use_cases.detection]
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, on)| on.then_some(i))
+}
+
+/// Checks every line of a block: the rows and issues, and what the dataset rules need.
+pub fn check_block(block: &Block, options: &CheckOptions<'_>) -> (BlockAnalysis, CheckedLines) {
     let mut out = BlockAnalysis::default();
     let mut facts = Vec::new();
     let mut take = |outcome: LineOutcome, f: LineFacts| {
@@ -56,13 +77,57 @@ pub fn check_block(block: &Block, options: &CheckOptions<'_>) -> (BlockAnalysis,
             );
         }
     }
-    (out, facts)
+    let mut checked = CheckedLines {
+        facts,
+        ..CheckedLines::default()
+    };
+    for (row, f) in out.rows.iter().zip(&checked.facts) {
+        if let Some(bucket) = f.bucket(row) {
+            add(&mut checked.buckets, bucket, 1);
+        }
+        if row.status == ImageStatus::Ok {
+            for i in cases(f) {
+                checked.lines[i] += 1;
+                for label in &row.labels {
+                    add(&mut checked.labels[i], label, 1);
+                }
+            }
+        }
+    }
+    (out, checked)
+}
+
+/// Adds `n` to `key`'s count.
+fn add(counts: &mut HashMap<String, u64>, key: &str, n: u64) {
+    match counts.get_mut(key) {
+        Some(c) => *c += n,
+        None => {
+            counts.insert(key.to_owned(), n);
+        }
+    }
+}
+
+/// Adds `n` to `key`'s count, or takes it away when `take` (a count of 0 is no entry).
+fn merge(counts: &mut BTreeMap<String, u64>, key: &str, n: u64, take: bool) {
+    match counts.get_mut(key) {
+        Some(c) if take => {
+            *c = c.saturating_sub(n);
+            if *c == 0 {
+                counts.remove(key);
+            }
+        }
+        Some(c) => *c += n,
+        None if take => {}
+        None => {
+            counts.insert(key.to_owned(), n);
+        }
+    }
 }
 
 /// What the dataset-level rules know about one dataset's manifest, built line by line in order.
 #[derive(Debug, Default)]
 pub struct CheckTally {
-    seen: HashMap<u128, u64>,
+    seen: HashMap<u128, u64, KeyBuildHasher>,
     buckets: BTreeMap<String, u64>,
     /// Valid images per label: image-level lines, bounding-box lines.
     labels: [BTreeMap<String, u64>; 2],
@@ -77,10 +142,19 @@ impl CheckTally {
     }
 
     /// Applies the rules that need earlier lines (a repeated `source-ref`) to a block, in line
-    /// order, and counts its valid lines. Returns whether the block's rows or issues changed.
-    pub fn absorb(&mut self, a: &mut BlockAnalysis, facts: &[LineFacts]) -> bool {
+    /// order, and adds its counts. Returns whether the block's rows or issues changed.
+    pub fn absorb(&mut self, a: &mut BlockAnalysis, checked: &CheckedLines) -> bool {
+        for (bucket, n) in &checked.buckets {
+            merge(&mut self.buckets, bucket, *n, false);
+        }
+        for i in 0..2 {
+            self.lines[i] += checked.lines[i];
+            for (label, n) in &checked.labels[i] {
+                merge(&mut self.labels[i], label, *n, false);
+            }
+        }
         let mut added: Vec<(u64, Issue)> = Vec::new();
-        for (row, f) in a.rows.iter_mut().zip(facts) {
+        for (row, f) in a.rows.iter_mut().zip(&checked.facts) {
             if let Some(key) = f.key {
                 match self.seen.entry(key) {
                     Entry::Vacant(v) => {
@@ -90,6 +164,15 @@ impl CheckTally {
                         let before = row.status;
                         row.errors += 1;
                         row.status = ImageStatus::Error;
+                        if before == ImageStatus::Ok {
+                            // No longer a valid image: take back what it added.
+                            for i in cases(f) {
+                                self.lines[i] -= 1;
+                                for label in &row.labels {
+                                    merge(&mut self.labels[i], label, 1, true);
+                                }
+                            }
+                        }
                         match before {
                             ImageStatus::Ok => a.stats.ok -= 1,
                             ImageStatus::Warning => a.stats.warning -= 1,
@@ -116,30 +199,6 @@ impl CheckTally {
                                 ),
                             },
                         ));
-                    }
-                }
-            }
-            if let Some(bucket) = f.bucket(row) {
-                match self.buckets.get_mut(bucket) {
-                    Some(n) => *n += 1,
-                    None => {
-                        self.buckets.insert(bucket.to_owned(), 1);
-                    }
-                }
-            }
-            if row.status == ImageStatus::Ok {
-                let cases = [f.use_cases.classification, f.use_cases.detection];
-                for (i, on) in cases.into_iter().enumerate() {
-                    if on {
-                        self.lines[i] += 1;
-                        for label in &row.labels {
-                            match self.labels[i].get_mut(label) {
-                                Some(n) => *n += 1,
-                                None => {
-                                    self.labels[i].insert(label.clone(), 1);
-                                }
-                            }
-                        }
                     }
                 }
             }

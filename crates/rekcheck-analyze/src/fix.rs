@@ -15,7 +15,7 @@ use crate::framing::{BlockKind, BlockReader, Framer, block_lines};
 use crate::line::{LineOutcome, analyze_line};
 use crate::model::{ImageStatus, Issue, Level, Severity};
 use crate::report::{Error, in_flight, thread_pool};
-use crate::validate::{CheckOptions, check_line, source_ref_key};
+use crate::validate::{CheckOptions, KeyBuildHasher, check_line, source_ref_key};
 use crate::{DEFAULT_BLOCK_BYTES, REKCHECK_DUPLICATE_SOURCE_REF, REKCHECK_UNPARSABLE_LINE};
 
 /// Header of `removed.csv`.
@@ -218,7 +218,7 @@ pub fn fix_manifest<R: Read, W: Write, V: Write>(
     };
     csv.write_record(REMOVED_HEADER)
         .map_err(|e| write_err(e.into()))?;
-    let mut seen: HashSet<u128> = HashSet::new();
+    let mut seen: HashSet<u128, KeyBuildHasher> = HashSet::default();
     let mut outcome = FixOutcome::default();
     let blocks = BlockReader::new(reader, framer).map(|b| {
         b.map_err(|source| Error::Read {

@@ -41,7 +41,7 @@ use std::io::{self, Read, Write};
 use std::ops::{Add, AddAssign};
 use std::path::{Path, PathBuf};
 
-use crate::check::{CheckTally, check_block};
+use crate::check::{CheckTally, CheckedLines, check_block};
 use crate::codes::code_info;
 use crate::engine::ordered_par_map;
 use crate::framing::{
@@ -51,7 +51,7 @@ use crate::framing::{
 use crate::line::{LineOutcome, analyze_line, oversized_line};
 use crate::model::{Dataset, ImageRow, ImageStatus, Issue, Severity};
 use crate::summary::DatasetStatistics;
-use crate::validate::{CheckOptions, LineFacts};
+use crate::validate::CheckOptions;
 
 /// Header of `issues.csv`.
 pub const ISSUES_HEADER: &[&str] = &[
@@ -417,8 +417,8 @@ struct RenderedBlock {
     error_lines: Vec<u64>,
     bytes: u64,
     analysis: Option<BlockAnalysis>,
-    /// `check`'s per-row facts, parallel to the analysis rows.
-    facts: Vec<LineFacts>,
+    /// What `check`'s dataset rules need from the block.
+    checked: CheckedLines,
 }
 
 /// What a worker keeps of a block besides the aggregates.
@@ -904,14 +904,14 @@ impl ReportWriter {
                 let rendered = match &check_options {
                     None => render_block(&block, context, &options, keep),
                     Some(o) => {
-                        let (analysis, facts) = check_block(&block, o);
+                        let (analysis, checked) = check_block(&block, o);
                         let keep = Keep {
                             analysis: true,
                             ..keep
                         };
                         render_analysis(analysis, block.byte_len(), context, &options, keep).map(
                             |mut r| {
-                                r.facts = facts;
+                                r.checked = checked;
                                 r
                             },
                         )
@@ -927,8 +927,8 @@ impl ReportWriter {
                 if let Some((_, tally)) = check.as_mut()
                     && let Some(mut a) = r.analysis.take()
                 {
-                    let facts = std::mem::take(&mut r.facts);
-                    if tally.absorb(&mut a, &facts) {
+                    let checked = std::mem::take(&mut r.checked);
+                    if tally.absorb(&mut a, &checked) {
                         let keep = Keep {
                             error_lines: keep_error_lines,
                             csv: render_csv,

@@ -105,6 +105,31 @@ pub fn source_ref_key(source_ref: &str) -> u128 {
     (u128::from(half(1)) << 64) | u128::from(half(2))
 }
 
+/// A hasher for [`source_ref_key`]s, which are already hashes: it keeps their low 64 bits.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by `u128` keys; fold anything else in.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    #[allow(clippy::cast_possible_truncation)]
+    fn write_u128(&mut self, key: u128) {
+        self.0 = key as u64;
+    }
+}
+
+/// A set or map keyed by [`source_ref_key`].
+pub(crate) type KeyBuildHasher = std::hash::BuildHasherDefault<KeyHasher>;
+
 /// Splits an `s3://bucket/key` URI; `Err` says what is wrong.
 pub fn parse_s3_uri(uri: &str) -> Result<(&str, &str), String> {
     let Some(rest) = uri.strip_prefix("s3://") else {
@@ -139,6 +164,16 @@ pub fn check_line(
     raw: &[u8],
     options: &CheckOptions<'_>,
 ) -> (LineOutcome, LineFacts) {
+    check_line_with(line_no, raw, options, true)
+}
+
+/// [`check_line`], with the fast path or without it (the tests compare both).
+fn check_line_with(
+    line_no: u64,
+    raw: &[u8],
+    options: &CheckOptions<'_>,
+    fast_path: bool,
+) -> (LineOutcome, LineFacts) {
     let none = LineFacts::default();
     if raw.len() > options.max_line_bytes {
         return (
@@ -163,6 +198,25 @@ pub fn check_line(
             crate::MAX_DEPTH
         );
         return (invalid_json(line_no, &detail), none);
+    }
+    // Fast path: a line whose every label attribute is well formed is read in one typed pass
+    // and goes straight to the image and box rules. Any other line takes the slow path, which
+    // reads it member by member to say what is wrong.
+    if fast_path
+        && let Ok(fast) = serde_json::from_str::<FastLine<'_>>(text)
+        && let Some((uri, bucket_len, parsed)) = fast.into_well_formed()
+    {
+        let mut c = LineCheck::new(line_no, &uri);
+        let mut facts = LineFacts {
+            key: Some(source_ref_key(&uri)),
+            bucket_len,
+            use_cases: UseCases::default(),
+        };
+        let mut labels = Labels::default();
+        let mut boxes = 0u32;
+        add_labels(&parsed, &mut labels, &mut boxes);
+        late_rules(&mut c, &parsed, &uri, options, &mut facts);
+        return finish(c, line_no, text, facts, labels, boxes);
     }
     let members = match serde_json::from_str::<Members<'_>>(text) {
         Ok(m) => m.0,
@@ -193,7 +247,19 @@ pub fn check_line(
         &mut labels,
         &mut boxes,
     );
-    if raw.len() > MAX_LINE_CHARS {
+    finish(c, line_no, text, facts, labels, boxes)
+}
+
+/// The rules on the whole line text, then the row.
+fn finish(
+    mut c: LineCheck<'_>,
+    line_no: u64,
+    text: &str,
+    mut facts: LineFacts,
+    labels: Labels,
+    boxes: u32,
+) -> (LineOutcome, LineFacts) {
+    if text.len() > MAX_LINE_CHARS {
         let chars = text.chars().count();
         if chars > MAX_LINE_CHARS {
             c.b.push(
@@ -341,7 +407,20 @@ fn check_members<'a>(
             None => unsupported += 1,
         }
     }
-    for a in &parsed {
+    add_labels(&parsed, labels, boxes);
+    if parsed.is_empty() && unsupported > 0 && !c.stopped {
+        c.doc(&line, "ERROR_NO_VALID_LABEL_ATTRIBUTES", "", "");
+        return;
+    }
+    if c.stopped {
+        return;
+    }
+    late_rules(c, &parsed, &uri, options, facts);
+}
+
+/// The labels and boxes of the line's attributes, for its row.
+fn add_labels(parsed: &[Attr<'_>], labels: &mut Labels, boxes: &mut u32) {
+    for a in parsed {
         match &a.kind {
             Kind::Classification { label } => labels.add(label, 0),
             Kind::Detection {
@@ -358,24 +437,26 @@ fn check_members<'a>(
             }
         }
     }
-    if parsed.is_empty() && unsupported > 0 && !c.stopped {
-        c.doc(&line, "ERROR_NO_VALID_LABEL_ATTRIBUTES", "", "");
-        return;
-    }
-    if c.stopped {
-        return;
-    }
+}
 
-    // 4. Image, box and name rules.
-    let image = options.images.and_then(|m| m.get(&*uri));
+/// 4. The image, box and name rules, on well-formed attributes.
+fn late_rules(
+    c: &mut LineCheck<'_>,
+    parsed: &[Attr<'_>],
+    uri: &str,
+    options: &CheckOptions<'_>,
+    facts: &mut LineFacts,
+) {
+    let line = Place::line();
+    let image = options.images.and_then(|m| m.get(uri));
     let mut declared: Option<(f64, f64)> = None;
     let mut any_boxes = false;
     let mut detection = false;
-    for a in &parsed {
+    for a in parsed {
         match &a.kind {
             Kind::Classification { label } => {
                 facts.use_cases.classification = true;
-                check_label_names(c, a.name, [label.as_str()]);
+                check_label_names(c, &a.name, [label.as_ref()]);
             }
             Kind::Detection {
                 size,
@@ -385,8 +466,8 @@ fn check_members<'a>(
                 facts.use_cases.detection = true;
                 detection = true;
                 declared.get_or_insert(*size);
-                check_label_names(c, a.name, class_map.iter().map(|(_, l)| l.as_str()));
-                check_boxes(c, a.name, *size, list, class_map);
+                check_label_names(c, &a.name, class_map.iter().map(|(_, l)| l.as_ref()));
+                check_boxes(c, &a.name, *size, list, class_map);
                 any_boxes |= !list.is_empty();
             }
         }
@@ -493,7 +574,7 @@ fn check_boxes(
     name: &str,
     (w, h): (f64, f64),
     list: &[BoxSpec],
-    class_map: &[(String, String)],
+    class_map: &[(Cow<'_, str>, Cow<'_, str>)],
 ) {
     if list.len() > MAX_BOXES {
         let place = Place::at(Level::Attribute, name, None, "");
@@ -513,7 +594,7 @@ fn check_boxes(
         let label = class_map
             .iter()
             .find(|(id, _)| b.is_class(id))
-            .map_or("", |(_, l)| l.as_str());
+            .map_or("", |(_, l)| l.as_ref());
         let place = Place::at(Level::Annotation, name, Some(i), label);
         let [left, top, bw, bh] = b.rect;
         if left < 0.0 || top < 0.0 || bw < 0.0 || bh < 0.0 || left + bw > w || top + bh > h {
@@ -540,6 +621,8 @@ impl BoxSpec {
     }
 }
 
+#[derive(serde::Deserialize)]
+#[serde(from = "FastBox")]
 struct BoxSpec {
     /// The `class_id` as a class-map key (`"3"`), when it is an integer.
     class_id: u64,
@@ -547,20 +630,23 @@ struct BoxSpec {
     rect: [f64; 4],
 }
 
-enum Kind {
+/// A class-map: (id, label) in document order.
+type ClassMap<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+
+enum Kind<'a> {
     Classification {
-        label: String,
+        label: Cow<'a, str>,
     },
     Detection {
         size: (f64, f64),
         boxes: Vec<BoxSpec>,
-        class_map: Vec<(String, String)>,
+        class_map: ClassMap<'a>,
     },
 }
 
 struct Attr<'a> {
-    name: &'a str,
-    kind: Kind,
+    name: Cow<'a, str>,
+    kind: Kind<'a>,
 }
 
 /// Checks the shape of one attribute and its metadata. `None` when its type is unsupported
@@ -647,7 +733,7 @@ fn check_format<'a>(
             c.stopped = true;
         }
         Kind::Classification {
-            label: label.map(Cow::into_owned).unwrap_or_default(),
+            label: Cow::Owned(label.map(Cow::into_owned).unwrap_or_default()),
         }
     } else {
         let parsed = match detection_attribute(value) {
@@ -677,7 +763,9 @@ fn check_format<'a>(
                 let mut out = Vec::with_capacity(m.len());
                 for (k, v) in &m {
                     match as_str(v) {
-                        Some(label) => out.push((k.to_string(), label.into_owned())),
+                        Some(label) => {
+                            out.push((Cow::Owned(k.to_string()), Cow::Owned(label.into_owned())));
+                        }
                         None => {
                             meta_problems.push(format!("class-map entry `{k}` is not a string"));
                         }
@@ -695,23 +783,21 @@ fn check_format<'a>(
             }
         };
         let objects =
-            field("objects").map(
-                |raw| match serde_json::from_str::<Vec<FastObject>>(raw.get()) {
-                    Ok(list) => Some((list.len(), 0)),
-                    Err(_) => elements_of(raw).map(|objects| {
-                        let missing = objects
-                            .iter()
-                            .filter(|o| {
-                                members_of(o).is_none_or(|m| {
-                                    !m.iter()
-                                        .any(|(k, v)| k == "confidence" && as_num(v).is_some())
-                                })
+            field("objects").map(|raw| match serde_json::from_str::<FastObjects>(raw.get()) {
+                Ok(FastObjects(count)) => Some((count, 0)),
+                Err(_) => elements_of(raw).map(|objects| {
+                    let missing = objects
+                        .iter()
+                        .filter(|o| {
+                            members_of(o).is_none_or(|m| {
+                                !m.iter()
+                                    .any(|(k, v)| k == "confidence" && as_num(v).is_some())
                             })
-                            .count();
-                        (objects.len(), missing)
-                    }),
-                },
-            );
+                        })
+                        .count();
+                    (objects.len(), missing)
+                }),
+            });
         match objects {
             Some(Some((count, missing))) => {
                 if count != boxes.len() || missing > 0 {
@@ -768,7 +854,10 @@ fn check_format<'a>(
         c.stopped = true;
         return None;
     }
-    Some(Attr { name, kind })
+    Some(Attr {
+        name: Cow::Borrowed(name),
+        kind,
+    })
 }
 
 /// The bounding-box attribute: its `image_size` and boxes; `Ok(None)` when `annotations` is
@@ -778,23 +867,15 @@ fn detection_attribute(value: &RawValue) -> Result<Option<((f64, f64), Vec<BoxSp
     // Fast path: a well-formed attribute in one typed pass; anything else takes the slow path,
     // which says what is wrong.
     if let Ok(FastDetection {
-        image_size,
-        annotations: Some(list),
+        image_size: OneSize(size),
+        annotations: Some(boxes),
     }) = serde_json::from_str::<FastDetection>(value.get())
-        && let [size] = image_size.as_slice()
         && size.width > 0.0
         && size.height > 0.0
     {
-        if list.is_empty() {
+        if boxes.is_empty() {
             return Ok(None);
         }
-        let boxes = list
-            .into_iter()
-            .map(|a| BoxSpec {
-                class_id: a.class_id,
-                rect: [a.left, a.top, a.width, a.height],
-            })
-            .collect();
         return Ok(Some(((size.width, size.height), boxes)));
     }
     let size = detection_size(value)?;
@@ -828,10 +909,250 @@ fn detection_attribute(value: &RawValue) -> Result<Option<((f64, f64), Vec<BoxSp
     Ok(Some((size, boxes)))
 }
 
+/// A line read in one typed pass (the fast path of [`check_line`]): its `source-ref`, the values
+/// of its other keys as label attributes, and its `-metadata` objects by attribute name. Any
+/// value of another shape fails the pass.
+struct FastLine<'a> {
+    source_ref: Option<Cow<'a, str>>,
+    attrs: Vec<(Cow<'a, str>, FastAttr)>,
+    metas: Vec<(Cow<'a, str>, FastMeta<'a>)>,
+}
+
+impl<'a> FastLine<'a> {
+    /// The source-ref, its bucket length and the attributes, when the source-ref is a valid
+    /// `s3://` URI and every attribute with metadata passes the format rules (so that the slow
+    /// path would find nothing before the image and box rules).
+    fn into_well_formed(self) -> Option<(Cow<'a, str>, usize, Vec<Attr<'a>>)> {
+        let FastLine {
+            source_ref,
+            attrs,
+            mut metas,
+        } = self;
+        let uri = source_ref?;
+        let bucket_len = parse_s3_uri(&uri).ok()?.0.len();
+        let mut parsed = Vec::with_capacity(attrs.len());
+        for (name, attr) in attrs {
+            // An attribute without metadata is ignored when others pair up.
+            let Some((_, meta)) = metas.iter_mut().find(|(base, _)| *base == name) else {
+                continue;
+            };
+            if !matches!(meta.human_annotated.as_ref(), "yes" | "no")
+                || meta.creation_date.is_empty()
+            {
+                return None;
+            }
+            let kind = match (meta.ty.as_ref(), attr) {
+                (TYPE_CLASSIFICATION, FastAttr::Number(v)) if v.fract() == 0.0 => {
+                    let label = meta.class_name.take().filter(|l| !l.is_empty())?;
+                    if !meta.confidence.is_some_and(|x| (0.0..=1.0).contains(&x)) {
+                        return None;
+                    }
+                    Kind::Classification { label }
+                }
+                (TYPE_DETECTION, FastAttr::Detection(d)) => {
+                    let FastDetection {
+                        image_size: OneSize(size),
+                        annotations: Some(boxes),
+                    } = d
+                    else {
+                        return None;
+                    };
+                    let FastClassMap(class_map) = meta.class_map.take()?;
+                    if boxes.is_empty()
+                        || !(size.width > 0.0 && size.height > 0.0)
+                        || meta.objects.as_ref().map(|o| o.0) != Some(boxes.len())
+                        || !boxes
+                            .iter()
+                            .all(|b| class_map.iter().any(|(id, _)| b.is_class(id)))
+                    {
+                        return None;
+                    }
+                    Kind::Detection {
+                        size: (size.width, size.height),
+                        boxes,
+                        class_map,
+                    }
+                }
+                _ => return None,
+            };
+            parsed.push(Attr { name, kind });
+        }
+        (!parsed.is_empty()).then_some((uri, bucket_len, parsed))
+    }
+}
+
+impl<'de> de::Deserialize<'de> for FastLine<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FastLine<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut line = FastLine {
+                    source_ref: None,
+                    attrs: Vec::new(),
+                    metas: Vec::new(),
+                };
+                while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
+                    if key == "source-ref" {
+                        if line.source_ref.is_some() {
+                            return Err(de::Error::custom("two source-refs"));
+                        }
+                        line.source_ref = Some(map.next_value::<Str<'de>>()?.0);
+                    } else if is_service_key(&key) || key == "source-ref-metadata" {
+                        map.next_value::<de::IgnoredAny>()?;
+                    } else if key.ends_with("-metadata") {
+                        let base = match key {
+                            Cow::Borrowed(k) => Cow::Borrowed(&k[..k.len() - METADATA.len()]),
+                            Cow::Owned(mut k) => {
+                                k.truncate(k.len() - METADATA.len());
+                                Cow::Owned(k)
+                            }
+                        };
+                        line.metas.push((base, map.next_value()?));
+                    } else {
+                        line.attrs.push((key, map.next_value()?));
+                    }
+                }
+                Ok(line)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+const METADATA: &str = "-metadata";
+
+/// A label attribute's value: a number (image-level) or a bounding-box object.
+enum FastAttr {
+    Number(f64),
+    Detection(FastDetection),
+}
+
+impl<'de> de::Deserialize<'de> for FastAttr {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FastAttr;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number or a bounding-box object")
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<FastAttr, E> {
+                Ok(FastAttr::Number(v as f64))
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<FastAttr, E> {
+                Ok(FastAttr::Number(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<FastAttr, E> {
+                Ok(FastAttr::Number(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FastAttr, A::Error> {
+                de::Deserialize::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(FastAttr::Detection)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A `-metadata` object with the fields the rules read.
+#[derive(serde::Deserialize)]
+struct FastMeta<'a> {
+    #[serde(rename = "type", borrow)]
+    ty: Cow<'a, str>,
+    #[serde(rename = "class-name", borrow, default)]
+    class_name: Option<Cow<'a, str>>,
+    #[serde(default)]
+    confidence: Option<f64>,
+    #[serde(rename = "human-annotated", borrow)]
+    human_annotated: Cow<'a, str>,
+    #[serde(rename = "creation-date", borrow)]
+    creation_date: Cow<'a, str>,
+    #[serde(rename = "class-map", borrow = "'a", default)]
+    class_map: Option<FastClassMap<'a>>,
+    #[serde(default)]
+    objects: Option<FastObjects>,
+}
+
+/// A class-map whose labels are all strings, in document order.
+struct FastClassMap<'a>(ClassMap<'a>);
+
+impl<'de: 'a, 'a> de::Deserialize<'de> for FastClassMap<'a> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FastClassMap<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of strings")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some((Str(k), Str(v))) = map.next_entry::<Str<'de>, Str<'de>>()? {
+                    out.push((k, v));
+                }
+                Ok(FastClassMap(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 #[derive(serde::Deserialize)]
 struct FastDetection {
-    image_size: Vec<FastSize>,
-    annotations: Option<Vec<FastBox>>,
+    image_size: OneSize,
+    annotations: Option<Vec<BoxSpec>>,
+}
+
+/// An `image_size` array of exactly one size.
+struct OneSize(FastSize);
+
+impl<'de> de::Deserialize<'de> for OneSize {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OneSize;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of one size")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<OneSize, A::Error> {
+                let one = seq
+                    .next_element()?
+                    .ok_or_else(|| de::Error::custom("no size"))?;
+                if seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    return Err(de::Error::custom("more than one size"));
+                }
+                Ok(OneSize(one))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// The number of entries of an `objects` array in which every entry has a number `confidence`.
+struct FastObjects(usize);
+
+impl<'de> de::Deserialize<'de> for FastObjects {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FastObjects;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of objects with a confidence")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<FastObjects, A::Error> {
+                let mut n = 0;
+                while seq.next_element::<FastObject>()?.is_some() {
+                    n += 1;
+                }
+                Ok(FastObjects(n))
+            }
+        }
+        d.deserialize_seq(V)
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -840,6 +1161,15 @@ struct FastSize {
     height: f64,
     #[allow(dead_code)]
     depth: f64,
+}
+
+impl From<FastBox> for BoxSpec {
+    fn from(a: FastBox) -> BoxSpec {
+        BoxSpec {
+            class_id: a.class_id,
+            rect: [a.left, a.top, a.width, a.height],
+        }
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -963,5 +1293,80 @@ impl<'de> de::Deserialize<'de> for Members<'de> {
             }
         }
         d.deserialize_map(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast path gives exactly what the slow path gives, on every line of the sample and
+    /// real manifests.
+    #[test]
+    fn the_fast_path_changes_nothing() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut files = Vec::new();
+        for dir in ["sample-manifests", "../shared/real-manifests"] {
+            let mut stack = vec![root.join(dir)];
+            while let Some(d) = stack.pop() {
+                let Ok(entries) = std::fs::read_dir(&d) else {
+                    continue;
+                };
+                for e in entries.flatten() {
+                    let p = e.path();
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else if p.extension().is_some_and(|x| x != "md") {
+                        files.push(p);
+                    }
+                }
+            }
+        }
+        assert!(files.len() >= 6);
+        let mut generated = Vec::new();
+        // And generated lines with issues at every level (5 %, or 30 % for more broken ones).
+        for (seed, issue_per_mille) in [(3, 50), (4, 300)] {
+            let path = std::env::temp_dir().join(format!(
+                "rekcheck-fast-path-{}-{seed}.manifest",
+                std::process::id()
+            ));
+            let mut out = std::fs::File::create(&path).unwrap();
+            let opts = rekcheck_testkit::generate::GenOptions {
+                seed,
+                issue_per_mille,
+                ..Default::default()
+            };
+            rekcheck_testkit::generate::generate_lines(&mut out, 3000, &opts).unwrap();
+            generated.push(path.clone());
+            files.push(path);
+        }
+        let options = CheckOptions {
+            max_line_bytes: 1 << 24,
+            images: None,
+        };
+        let (mut lines, mut fast_taken) = (0u64, 0u64);
+        for f in files {
+            let text = std::fs::read(&f).unwrap();
+            for (n, line) in (1..).zip(text.split(|&b| b == b'\n')) {
+                let fast = check_line_with(n, line, &options, true);
+                let slow = check_line_with(n, line, &options, false);
+                assert_eq!(fast, slow, "{}:{n}", f.display());
+                lines += 1;
+                if std::str::from_utf8(line)
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<FastLine<'_>>(t).ok())
+                    .is_some_and(|l| l.into_well_formed().is_some())
+                {
+                    fast_taken += 1;
+                }
+            }
+        }
+        for p in generated {
+            let _ = std::fs::remove_file(p);
+        }
+        assert!(
+            fast_taken > 0 && fast_taken < lines,
+            "{fast_taken} of {lines}"
+        );
     }
 }

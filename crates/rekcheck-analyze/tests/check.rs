@@ -583,6 +583,19 @@ fn duplicate_source_refs_are_errors_after_the_first() {
     assert_eq!(rows[2].status, ImageStatus::Error);
     assert_eq!(rows[2].errors, 1);
     assert_eq!((stats.ok, stats.error, stats.error_issues), (2, 2, 3));
+    // A duplicate's labels do not count: "b" is only on a repeated line here.
+    let m = format!(
+        "{}\n{}\n",
+        cls("s3://bkt/1.jpg", "a"),
+        cls("s3://bkt/1.jpg", "b")
+    );
+    assert!(dataset_codes(&m).contains(&"ERROR_MANIFEST_TOO_FEW_LABELS".to_owned()));
+    let m = format!(
+        "{}\n{}\n",
+        cls("s3://bkt/1.jpg", "a"),
+        cls("s3://bkt/2.jpg", "b")
+    );
+    assert!(dataset_codes(&m).is_empty());
     assert_eq!(
         stats.lines,
         stats.blank + stats.unparsable + stats.ok + stats.warning + stats.error

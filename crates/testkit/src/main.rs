@@ -185,6 +185,17 @@ fn run() -> Result<(), String> {
         String::new(),
     ));
     let scaling = t1.as_secs_f64() / t.as_secs_f64();
+    // `check` reads the same manifest as an input manifest and applies every validation rule.
+    let checked = time(
+        &format!("{rk} check {m} --out {o}/check -q --fail-on never"),
+        args.runs,
+    )?;
+    local.push(row(
+        "rekcheck check (every validation rule), all cores",
+        checked,
+        bytes,
+        String::new(),
+    ));
 
     let check =
         |name: &str, script: String, csv: &Path, local: &mut Vec<Row>| -> Result<(), String> {
