@@ -59,6 +59,19 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The path of DuckDB's httpfs extension from the `PyPI` package `duckdb-extension-httpfs`.
+fn httpfs_extension() -> Option<String> {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import duckdb_extension_httpfs as m, glob, os; print(glob.glob(os.path.join(os.path.dirname(m.__file__), 'extensions', '*', 'httpfs.duckdb_extension'))[0])",
+        ])
+        .output()
+        .ok()?;
+    let path = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    (out.status.success() && !path.is_empty()).then_some(path)
+}
+
 fn have(cmd: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {cmd}")])
@@ -348,6 +361,48 @@ fn run() -> Result<(), String> {
                 ));
             } else {
                 skipped.push("aws CLI");
+            }
+            match httpfs_extension() {
+                Some(ext) if have("duckdb") => {
+                    // DuckDB's own S3 reader: the extension loaded by path (offline), path-style
+                    // URLs, no TLS.
+                    let csv = out.join("duck-s3.csv");
+                    let sql = format!(
+                        "LOAD '{ext}';\nCREATE SECRET (TYPE s3, KEY_ID 't', SECRET 't', REGION 'us-east-1', ENDPOINT '{}', URL_STYLE 'path', USE_SSL false);\n{}",
+                        moto.addr(),
+                        std::fs::read_to_string(bench_dir.join("issues.sql"))
+                            .map_err(|e| e.to_string())?
+                            .replace(
+                                "{manifest}",
+                                "s3://bench/m/TrainingManifestWithValidation-p-v.json"
+                            )
+                            .replace("{out}", &csv.display().to_string())
+                    );
+                    let sql_path = work.join("issues-s3.sql");
+                    std::fs::write(&sql_path, sql).map_err(|e| e.to_string())?;
+                    let t = time(
+                        &format!(
+                            "NO_PROXY=127.0.0.1 duckdb < {} 2>/dev/null",
+                            sql_path.display()
+                        ),
+                        args.runs,
+                    )?;
+                    let n = count_lines(&csv);
+                    if n != expected {
+                        return Err(format!(
+                            "DuckDB httpfs found {n} issues, rekcheck {expected}"
+                        ));
+                    }
+                    s3_rows.push(row(
+                        "DuckDB + httpfs (read_json s3://…, COPY TO csv)",
+                        t,
+                        bytes,
+                        format!("{n} issues"),
+                    ));
+                }
+                _ => skipped.push(
+                    "DuckDB httpfs (pip install duckdb-cli==1.5.5 duckdb-extension-httpfs==1.5.5)",
+                ),
             }
         } else {
             s3_note = "moto is not installed: S3 part skipped".into();
