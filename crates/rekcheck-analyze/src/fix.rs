@@ -82,14 +82,11 @@ pub struct FixedLine {
 /// Decides one physical line (without its `\n`).
 pub fn fix_line(line_no: u64, raw: &[u8], options: &FixOptions) -> FixedLine {
     let recorded = analyze_line(line_no, raw, options.max_line_bytes);
-    let (predicted, _) = check_line(
-        line_no,
-        raw,
-        &CheckOptions {
-            max_line_bytes: options.max_line_bytes,
-            images: None,
-        },
-    );
+    let check = CheckOptions {
+        max_line_bytes: options.max_line_bytes,
+        images: None,
+    };
+    let (predicted, _) = check_line(line_no, raw, &check);
     let mut out = FixedLine {
         line: line_no,
         output: None,
@@ -193,6 +190,25 @@ pub fn fix_line(line_no: u64, raw: &[u8], options: &FixOptions) -> FixedLine {
     }
     let mut text = Vec::with_capacity(raw.len());
     spans::write_clean(raw, &root, &boxes, &mut text);
+    if !boxes.is_empty() {
+        // Some box errors (a class id missing from the class-map) stop Rekognition's later
+        // checks: once those boxes are gone, the rest of the line is checked for the first time.
+        let (again, _) = check_line(line_no, &text, &check);
+        if let LineOutcome::Image { issues, .. } = again {
+            let codes: Vec<&str> = issues
+                .iter()
+                .filter(|i| i.severity == Severity::Error || options.drop_warnings)
+                .map(|i| i.code.as_str())
+                .collect();
+            if !codes.is_empty() {
+                let box_codes: Vec<String> = out.removed.drain(..).map(|r| r.code).collect();
+                for code in box_codes.iter().map(String::as_str).chain(codes) {
+                    drop_line(&mut out, code);
+                }
+                return out;
+            }
+        }
+    }
     out.boxes_removed = u32::try_from(boxes.len()).unwrap_or(u32::MAX);
     out.output = Some(text);
     out

@@ -850,6 +850,33 @@ fn fix_removes_a_bad_box_with_its_objects_entry() {
 }
 
 #[test]
+fn fix_checks_again_what_a_removed_box_hid() {
+    // A class id missing from the class-map stops Rekognition's later checks, so the image size
+    // is only checked once that box is gone: the line is then dropped, not written.
+    let line = r#"{"source-ref":"s3://bkt/a.jpg","bb":{"image_size":[{"width":5000,"height":480,"depth":3}],"annotations":[{"class_id":0,"top":10,"left":10,"width":100,"height":100},{"class_id":7,"top":10,"left":10,"width":100,"height":100}]},"bb-metadata":{"objects":[{"confidence":1},{"confidence":1}],"class-map":{"0":"cat"},"type":"groundtruth/object-detection","human-annotated":"yes","creation-date":"2020"}}"#;
+    assert_eq!(only(line), ["ERROR_MISSING_CLASS_MAP_ID"]);
+    let f = fix_line(4, line.as_bytes(), &fix_opts(false));
+    assert!(f.output.is_none());
+    let what: Vec<(&str, &str)> = f
+        .removed
+        .iter()
+        .map(|r| (r.what.as_str(), r.code.as_str()))
+        .collect();
+    assert_eq!(
+        what,
+        [
+            ("line", "ERROR_MISSING_CLASS_MAP_ID"),
+            ("line", "ERROR_INVALID_IMAGE_DIMENSION")
+        ]
+    );
+    // With a valid size, the box goes and the line stays.
+    let ok = line.replace(r#""width":5000"#, r#""width":640"#);
+    let f = fix_line(4, ok.as_bytes(), &fix_opts(false));
+    assert_eq!(f.boxes_removed, 1);
+    assert!(only(std::str::from_utf8(&f.output.unwrap()).unwrap()).is_empty());
+}
+
+#[test]
 fn fix_drops_lines_in_error_and_later_duplicates_and_lists_them() {
     let m = format!(
         "{}\n\n{}\n{}\n{}\n{}\n",
