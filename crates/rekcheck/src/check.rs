@@ -74,7 +74,7 @@ impl Pipeline {
             None
         };
         tokio::task::spawn_blocking(move || {
-            self.execute_check(&handle, &spec, out.as_deref(), images)
+            self.execute_check(&handle, &spec, out.as_deref(), images.as_ref())
         })
         .await
         .map_err(|e| PipelineError::Task(e.to_string()))?
@@ -107,7 +107,7 @@ impl Pipeline {
         handle: &tokio::runtime::Handle,
         spec: &CheckSpec,
         out: Option<&std::path::Path>,
-        images: Option<(ImageChecks, u64)>,
+        images: Option<&ImageChecks>,
     ) -> Result<CheckOutcome, PipelineError> {
         let inputs = self.check_inputs(spec)?;
         let fetcher = self.fetcher(handle);
@@ -115,13 +115,10 @@ impl Pipeline {
             Some(dir) => ReportWriter::create(dir, self.report)?,
             None => ReportWriter::in_memory(self.report)?,
         };
-        let (images, images_verified) = match images {
-            Some((m, n)) => (Some(m), n),
-            None => (None, 0),
-        };
+        let images_verified = images.map_or(0, |m| m.len() as u64);
         let options = CheckOptions {
             max_line_bytes: self.report.analyze.max_line_bytes,
-            images: images.as_ref(),
+            images,
         };
         self.reporter.started(0);
         let mut checked: Vec<(ManifestContext, CheckTally, Vec<Issue>)> = Vec::new();

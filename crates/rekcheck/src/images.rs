@@ -28,7 +28,7 @@ pub(crate) async fn verify_manifests(
     pipeline: &Pipeline,
     spec: &CheckSpec,
     handle: &tokio::runtime::Handle,
-) -> Result<(ImageChecks, u64), PipelineError> {
+) -> Result<ImageChecks, PipelineError> {
     let Some(client) = pipeline.s3.clone() else {
         return Err(PipelineError::Input(
             "--verify-images reads the images from S3 and needs AWS credentials and a region"
@@ -74,7 +74,7 @@ pub(crate) async fn verify_manifests(
         out.insert(uri, check);
         pipeline.reporter.images(out.len() as u64, total);
     }
-    Ok((out, total))
+    Ok(out)
 }
 
 /// Adds the well-formed `s3://` `source-ref`s of a manifest to `out`.
