@@ -295,6 +295,11 @@ struct AwsArgs {
     retries: u32,
 }
 
+// Every line allocates a few small strings and vectors on the analysis threads; mimalloc's
+// thread-local free lists make that cheaper than glibc's malloc (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.log_format);
