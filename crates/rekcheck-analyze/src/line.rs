@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::rc::Rc;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -31,6 +32,17 @@ pub enum LineOutcome {
 ///
 /// `line_no` is the 1-based physical line number; `max_line_bytes` is the longest line accepted.
 pub fn analyze_line(line_no: u64, raw: &[u8], max_line_bytes: usize) -> LineOutcome {
+    analyze_line_with(line_no, raw, max_line_bytes, &mut ClassMaps::default())
+}
+
+/// [`analyze_line`] with the class-maps of the lines before it: a manifest's lines nearly always
+/// share one `class-map`, which is then parsed once, not on every line.
+pub(crate) fn analyze_line_with(
+    line_no: u64,
+    raw: &[u8],
+    max_line_bytes: usize,
+    class_maps: &mut ClassMaps,
+) -> LineOutcome {
     if raw.len() > max_line_bytes {
         return unparsable(line_no, too_long_message(raw.len() as u64, max_line_bytes));
     }
@@ -53,9 +65,48 @@ pub fn analyze_line(line_no: u64, raw: &[u8], max_line_bytes: usize) -> LineOutc
             format!("JSON nested deeper than {MAX_DEPTH} levels at column {column}"),
         );
     }
-    match parse_line(text) {
-        Ok(parsed) => build(line_no, &parsed),
-        Err(msg) => unparsable(line_no, msg),
+    let mut parsed = match parse_line(text) {
+        Ok(parsed) => parsed,
+        Err(msg) => return unparsable(line_no, msg),
+    };
+    for meta in &mut parsed.metadata {
+        if let Some(raw) = meta.class_map_raw {
+            match class_maps.get(raw.get()) {
+                Ok(map) => meta.class_map = Some(map),
+                Err(e) => {
+                    // Only a lone surrogate escape (`"\ud800"`) passes the line's parse and fails
+                    // here; the column is the one the whole line's parse would give.
+                    let offset = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+                    return unparsable(line_no, describe_json_error_at(&e, offset));
+                }
+            }
+        }
+    }
+    build(line_no, &parsed)
+}
+
+/// The last few distinct `class-map`s seen, by their exact text.
+#[derive(Default)]
+pub(crate) struct ClassMaps {
+    recent: Vec<(String, Rc<[ClassMapEntry]>)>,
+}
+
+impl ClassMaps {
+    /// Most class-maps kept: a line has one per label attribute, rarely more than two.
+    const KEEP: usize = 4;
+
+    fn get(&mut self, raw: &str) -> Result<Rc<[ClassMapEntry]>, serde_json::Error> {
+        if let Some((_, map)) = self.recent.iter().find(|(text, _)| text == raw) {
+            return Ok(Rc::clone(map));
+        }
+        let mut de = serde_json::Deserializer::from_str(raw);
+        let entries = ClassMapSeed.deserialize(&mut de)?.unwrap_or_default();
+        let map: Rc<[ClassMapEntry]> = entries.into();
+        if self.recent.len() == Self::KEEP {
+            self.recent.remove(0);
+        }
+        self.recent.push((raw.to_owned(), Rc::clone(&map)));
+        Ok(map)
     }
 }
 
@@ -174,23 +225,27 @@ fn parse_line(text: &str) -> Result<ParsedLine<'_>, String> {
 }
 
 fn describe_json_error(e: &serde_json::Error) -> String {
+    describe_json_error_at(e, 0)
+}
+
+/// The message for a JSON error found `offset` bytes into the line.
+fn describe_json_error_at(e: &serde_json::Error, offset: usize) -> String {
+    let column = offset + e.column();
     let full = e.to_string();
     let msg = match full.rfind(" at line ") {
         Some(i) => &full[..i],
         None => full.as_str(),
     };
     if msg == "recursion limit exceeded" {
-        format!(
-            "JSON nested deeper than {MAX_DEPTH} levels at column {}",
-            e.column()
-        )
+        format!("JSON nested deeper than {MAX_DEPTH} levels at column {column}")
     } else {
-        format!("invalid JSON at column {}: {msg}", e.column())
+        format!("invalid JSON at column {column}: {msg}")
     }
 }
 
 // ---------------------------------------------------------------------------------------------
-// The borrowed shape of a line.
+// The borrowed shape of a line. Its vectors start with room for a typical line (one attribute,
+// a few boxes): growing them from empty was 3 % of the instructions.
 
 #[derive(Default)]
 struct ParsedLine<'a> {
@@ -234,7 +289,7 @@ enum ClassId<'a> {
 }
 
 impl ClassId<'_> {
-    fn matches(&self, entry: &ClassMapEntry<'_>) -> bool {
+    fn matches(&self, entry: &ClassMapEntry) -> bool {
         match self {
             ClassId::Int(n) => entry.id == Some(*n),
             ClassId::Str(s) => *s == entry.key,
@@ -246,14 +301,16 @@ struct Metadata<'a> {
     attribute: Cow<'a, str>,
     containers: Vec<Container<'a>>,
     class_name: Option<Cow<'a, str>>,
-    class_map: Vec<ClassMapEntry<'a>>,
+    /// The `class-map` as written, then (from [`ClassMaps`]) its entries.
+    class_map_raw: Option<&'a RawValue>,
+    class_map: Option<Rc<[ClassMapEntry]>>,
 }
 
 /// One `class-map` entry; the key is parsed once so that numeric class ids match `"0"`.
-struct ClassMapEntry<'a> {
-    key: Cow<'a, str>,
+pub(crate) struct ClassMapEntry {
+    key: String,
     id: Option<i64>,
-    name: Cow<'a, str>,
+    name: String,
 }
 
 fn container_severity(key: &str) -> Option<Severity> {
@@ -424,7 +481,11 @@ impl<'de> Visitor<'de> for LineVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut line = ParsedLine::default();
+        let mut line = ParsedLine {
+            attributes: Vec::with_capacity(1),
+            metadata: Vec::with_capacity(1),
+            ..ParsedLine::default()
+        };
         while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
             if key == "source-ref" {
                 line.source_ref = map.next_value::<MaybeStr<'de>>()?.0;
@@ -525,7 +586,8 @@ impl<'de> ObjectFields<'de> for MetadataFields<'de> {
             attribute: self.0,
             containers: Vec::new(),
             class_name: None,
-            class_map: Vec::new(),
+            class_map_raw: None,
+            class_map: None,
         };
         while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
             if let Some(sev) = container_severity(&key) {
@@ -534,9 +596,8 @@ impl<'de> ObjectFields<'de> for MetadataFields<'de> {
             } else if key == "class-name" {
                 meta.class_name = map.next_value::<MaybeStr<'de>>()?.0;
             } else if key == "class-map" {
-                if let Some(m) = map.next_value_seed(ClassMapSeed)? {
-                    meta.class_map = m;
-                }
+                // Kept as text: it is parsed once per distinct class-map (`ClassMaps`).
+                meta.class_map_raw = Some(map.next_value::<&'de RawValue>()?);
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -548,7 +609,7 @@ impl<'de> ObjectFields<'de> for MetadataFields<'de> {
 struct ClassMapSeed;
 
 impl<'de> DeserializeSeed<'de> for ClassMapSeed {
-    type Value = Option<Vec<ClassMapEntry<'de>>>;
+    type Value = Option<Vec<ClassMapEntry>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(ObjectOrSkip(ClassMapFields))
     }
@@ -557,13 +618,17 @@ impl<'de> DeserializeSeed<'de> for ClassMapSeed {
 struct ClassMapFields;
 
 impl<'de> ObjectFields<'de> for ClassMapFields {
-    type Value = Vec<ClassMapEntry<'de>>;
+    type Value = Vec<ClassMapEntry>;
     fn visit<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut out = Vec::new();
         while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
             if let Some(name) = map.next_value::<MaybeStr<'de>>()?.0 {
                 let id = key.parse::<i64>().ok();
-                out.push(ClassMapEntry { key, id, name });
+                out.push(ClassMapEntry {
+                    key: key.into_owned(),
+                    id,
+                    name: name.into_owned(),
+                });
             }
         }
         Ok(out)
@@ -655,7 +720,7 @@ impl<'de> Visitor<'de> for AnnotationsVisitor {
         Ok(None)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(8);
         let mut index: u32 = 0;
         while let Some(ann) = a.next_element_seed(AnnotationSeed(index))? {
             out.extend(ann);
@@ -890,7 +955,10 @@ impl<'a> Builder<'a> {
 fn build(line_no: u64, p: &ParsedLine<'_>) -> LineOutcome {
     let source_ref = p.source_ref.as_deref().unwrap_or("");
     let mut b = Builder::new(line_no, source_ref);
-    let mut labels = Labels::default();
+    let mut labels = Labels {
+        names: Vec::with_capacity(4),
+        boxes: Vec::with_capacity(4),
+    };
     let mut boxes: u32 = 0;
 
     b.add_containers(&p.containers, &Place::line());
@@ -900,6 +968,7 @@ fn build(line_no: u64, p: &ParsedLine<'_>) -> LineOutcome {
         let class_label = |id: &ClassId<'_>| -> Option<&str> {
             meta?
                 .class_map
+                .as_deref()?
                 .iter()
                 .find(|e| id.matches(e))
                 .map(|e| e.name.as_ref())
@@ -1253,6 +1322,53 @@ mod tests {
         let (_, issues) = image(r#"{"errors":[{"code":"ERROR_FROM_THE_FUTURE","message":"new"}]}"#);
         assert_eq!(issues[0].code, "ERROR_FROM_THE_FUTURE");
         assert_eq!(issues[0].message, "new");
+    }
+
+    #[test]
+    fn class_maps_are_reused_across_lines_only_when_identical() {
+        // Six distinct class-maps (more than `ClassMaps` keeps) in turn, some repeated, two on
+        // one line: every line reads the same with the shared cache as alone.
+        let maps = [
+            r#"{"0":"a","1":"b"}"#,
+            r#"{"0":"b","1":"a"}"#,
+            r#"{"0": "a", "1": "b"}"#,
+            r#"{"1":"c"}"#,
+            r#"{"0":"d","0":"e","1":7}"#,
+            r#"[]"#,
+        ];
+        let mut class_maps = ClassMaps::default();
+        for (i, map) in maps
+            .iter()
+            .chain(maps.iter().rev())
+            .chain(&maps)
+            .enumerate()
+        {
+            let other = maps[(i * 7) % maps.len()];
+            let line = format!(
+                r#"{{"bb":{{"annotations":[{{"class_id":0}},{{"class_id":1}}]}},"bb-metadata":{{"class-map":{map}}},"m":1,"m-metadata":{{"class-map":{other}}}}}"#
+            );
+            let alone = analyze_line(1, line.as_bytes(), usize::MAX);
+            let shared = analyze_line_with(1, line.as_bytes(), usize::MAX, &mut class_maps);
+            assert_eq!(shared, alone, "{line}");
+        }
+        assert_eq!(class_maps.recent.len(), ClassMaps::KEEP);
+    }
+
+    #[test]
+    fn a_lone_surrogate_in_a_class_map_is_reported_where_it_is() {
+        let line = r#"{"source-ref":"s3://b/k.jpg","bb-metadata":{"class-map":{"0":"x\ud800y"}}}"#;
+        let full = serde_json::from_str::<serde_json::Value>(line).unwrap_err();
+        assert_eq!(full.column(), 70);
+        let (row, issues) = image(line);
+        assert_eq!(row.status, ImageStatus::Unparsable);
+        // What the whole line's parse says (as the analyzer did before it cached class-maps).
+        let full = full.to_string();
+        let what = &full[..full.rfind(" at line ").unwrap()];
+        assert!(what.contains("hex escape"), "{what}");
+        assert_eq!(
+            issues[0].message,
+            format!("invalid JSON at column 70: {what}")
+        );
     }
 
     #[test]

@@ -48,7 +48,7 @@ use crate::framing::{
     Block, BlockKind, BlockReader, BufferPool, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_LINE_BYTES, Framer,
     block_lines,
 };
-use crate::line::{LineOutcome, analyze_line, oversized_line};
+use crate::line::{ClassMaps, LineOutcome, analyze_line_with, oversized_line};
 use crate::model::{Dataset, ImageRow, ImageStatus, Issue, Severity};
 use crate::summary::DatasetStatistics;
 use crate::validate::CheckOptions;
@@ -320,8 +320,14 @@ pub fn analyze_block(block: &Block, options: &AnalyzeOptions) -> BlockAnalysis {
     };
     match &block.kind {
         BlockKind::Lines(data) => {
+            let mut class_maps = ClassMaps::default();
             for (n, line) in block_lines(block.first_line, data) {
-                take(analyze_line(n, line, options.max_line_bytes));
+                take(analyze_line_with(
+                    n,
+                    line,
+                    options.max_line_bytes,
+                    &mut class_maps,
+                ));
             }
         }
         BlockKind::Oversized { bytes } => {
