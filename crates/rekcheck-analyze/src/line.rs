@@ -1334,7 +1334,7 @@ mod tests {
             r#"{"0": "a", "1": "b"}"#,
             r#"{"1":"c"}"#,
             r#"{"0":"d","0":"e","1":7}"#,
-            r#"[]"#,
+            "[]",
         ];
         let mut class_maps = ClassMaps::default();
         for (i, map) in maps
