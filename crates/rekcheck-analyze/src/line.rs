@@ -123,7 +123,9 @@ pub const MAX_DEPTH: usize = 128;
 /// `serde_json` skips ignored values without a depth limit, so the limit is checked here; the
 /// full scan only runs on lines with enough brackets to be that deep.
 pub(crate) fn too_deep(raw: &[u8]) -> Option<usize> {
-    if memchr::memchr2_iter(b'[', b'{', raw).count() <= MAX_DEPTH {
+    // memchr counts one byte value with SIMD; memchr2's iterator paid a call per bracket.
+    let opening = memchr::memchr_iter(b'[', raw).count() + memchr::memchr_iter(b'{', raw).count();
+    if opening <= MAX_DEPTH {
         return None;
     }
     let mut depth = 0usize;
