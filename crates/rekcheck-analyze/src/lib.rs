@@ -38,6 +38,7 @@
 
 mod check;
 mod codes;
+mod csvrow;
 mod engine;
 mod fix;
 mod framing;

@@ -43,6 +43,7 @@ use std::path::{Path, PathBuf};
 
 use crate::check::{CheckTally, CheckedLines, check_block};
 use crate::codes::code_info;
+use crate::csvrow::{self, Row};
 use crate::engine::ordered_par_map;
 use crate::framing::{
     Block, BlockKind, BlockReader, BufferPool, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_LINE_BYTES, Framer,
@@ -755,9 +756,10 @@ impl ReportWriter {
         issues: &[Issue],
     ) -> Result<(), Error> {
         let raw = self.options.csv_raw;
-        let mut w = csv_writer(Vec::new());
+        let prefix = context_prefix(context, raw);
+        let mut w = Vec::new();
         for issue in issues {
-            write_issue(&mut w, context, issue, raw).map_err(|e| self.issues.err(e))?;
+            write_issue(&mut w, &prefix, issue, raw);
             let key = (
                 context.project.clone(),
                 context.version.clone(),
@@ -772,10 +774,7 @@ impl ReportWriter {
             }
             self.terminal.push((context.clone(), issue.clone()));
         }
-        let bytes = w
-            .into_inner()
-            .map_err(|e| self.issues.err(e.into_error()))?;
-        self.issues.write(&bytes)
+        self.issues.write(&w)
     }
 
     /// Analyzes a manifest read from `reader` and adds its rows. `rekognition` is the manifest
@@ -915,12 +914,10 @@ impl ReportWriter {
                             analysis: true,
                             ..keep
                         };
-                        render_analysis(analysis, block.byte_len(), context, &options, keep).map(
-                            |mut r| {
-                                r.checked = checked;
-                                r
-                            },
-                        )
+                        let mut r =
+                            render_analysis(analysis, block.byte_len(), context, &options, keep);
+                        r.checked = checked;
+                        r
                     }
                 };
                 if let Some(buffers) = buffers {
@@ -928,8 +925,7 @@ impl ReportWriter {
                 }
                 rendered
             },
-            |r: Result<RenderedBlock, Error>| {
-                let mut r = r?;
+            |mut r: RenderedBlock| {
                 if let Some((_, tally)) = check.as_mut()
                     && let Some(mut a) = r.analysis.take()
                 {
@@ -940,7 +936,7 @@ impl ReportWriter {
                             csv: render_csv,
                             analysis: keep_analysis,
                         };
-                        r = render_analysis(a, r.bytes, context, &options, keep)?;
+                        r = render_analysis(a, r.bytes, context, &options, keep);
                     } else if keep_analysis {
                         r.analysis = Some(a);
                     }
@@ -1157,7 +1153,7 @@ fn render_block(
     context: &ManifestContext,
     options: &ReportOptions,
     keep: Keep,
-) -> Result<RenderedBlock, Error> {
+) -> RenderedBlock {
     let analysis = analyze_block(block, &options.analyze);
     render_analysis(analysis, block.byte_len(), context, options, keep)
 }
@@ -1169,23 +1165,20 @@ fn render_analysis(
     context: &ManifestContext,
     options: &ReportOptions,
     keep: Keep,
-) -> Result<RenderedBlock, Error> {
+) -> RenderedBlock {
     let raw = options.csv_raw;
     let mut out = RenderedBlock {
         stats: analysis.stats,
         bytes,
         ..RenderedBlock::default()
     };
-    let to_err = |source: io::Error| Error::Write {
-        path: PathBuf::from("issues.csv"),
-        source,
-    };
-    let mut w = csv_writer(Vec::with_capacity(analysis.issues.len() * 160));
+    let prefix = context_prefix(context, raw);
+    let mut w = Vec::with_capacity(analysis.issues.len() * 160);
     let mut seen_on_line: Vec<(Severity, &str)> = Vec::new();
     let mut current_line = None;
     for issue in &analysis.issues {
         if keep.csv {
-            write_issue(&mut w, context, issue, raw).map_err(to_err)?;
+            write_issue(&mut w, &prefix, issue, raw);
         }
         if current_line != issue.line {
             current_line = issue.line;
@@ -1204,12 +1197,12 @@ fn render_analysis(
             agg.first_line = Some(agg.first_line.map_or(line, |f| f.min(line)));
         }
     }
-    out.issues_csv = w.into_inner().map_err(|e| to_err(e.into_error()))?;
+    out.issues_csv = w;
 
-    let mut w = csv_writer(Vec::with_capacity(analysis.rows.len() * 120));
+    let mut w = Vec::with_capacity(analysis.rows.len() * 120);
     for row in &analysis.rows {
         if keep.csv {
-            write_image(&mut w, context, row, raw).map_err(to_err)?;
+            write_image(&mut w, &prefix, row, raw);
         }
         let in_error = row.status == ImageStatus::Error;
         for (label, &boxes) in row.labels.iter().zip(&row.label_boxes) {
@@ -1225,11 +1218,11 @@ fn render_analysis(
             out.error_lines.push(row.line);
         }
     }
-    out.images_csv = w.into_inner().map_err(|e| to_err(e.into_error()))?;
+    out.images_csv = w;
     if keep.analysis {
         out.analysis = Some(analysis);
     }
-    Ok(out)
+    out
 }
 
 fn num(buf: &mut itoa::Buffer, n: u64) -> &str {
@@ -1243,59 +1236,48 @@ fn opt_num(buf: &mut itoa::Buffer, n: Option<u64>) -> &str {
     }
 }
 
-fn write_issue<W: Write>(
-    w: &mut csv::Writer<W>,
-    c: &ManifestContext,
-    i: &Issue,
-    raw: bool,
-) -> io::Result<()> {
-    let mut b1 = itoa::Buffer::new();
-    let mut b2 = itoa::Buffer::new();
-    w.write_record([
-        &*safe_cell(&c.project, raw),
-        &*safe_cell(&c.version, raw),
+/// The columns every row of a manifest's issues.csv and images.csv starts with.
+fn context_prefix(c: &ManifestContext, raw: bool) -> Vec<u8> {
+    csvrow::prefix(&[
+        &safe_cell(&c.project, raw),
+        &safe_cell(&c.version, raw),
         c.dataset.as_str(),
-        &*safe_cell(&c.manifest, raw),
-        opt_num(&mut b1, i.line),
-        &*safe_cell(&i.source_ref, raw),
-        i.level.as_str(),
-        &*safe_cell(&i.attribute, raw),
-        opt_num(&mut b2, i.annotation.map(u64::from)),
-        &*safe_cell(&i.label, raw),
-        i.severity.as_str(),
-        &*safe_cell(&i.code, raw),
-        &*safe_cell(&i.message, raw),
-    ])?;
-    Ok(())
+        &safe_cell(&c.manifest, raw),
+    ])
 }
 
-fn write_image<W: Write>(
-    w: &mut csv::Writer<W>,
-    c: &ManifestContext,
-    r: &ImageRow,
-    raw: bool,
-) -> io::Result<()> {
-    let (mut b1, mut b2, mut b3, mut b4) = (
-        itoa::Buffer::new(),
-        itoa::Buffer::new(),
-        itoa::Buffer::new(),
-        itoa::Buffer::new(),
-    );
-    let labels = r.labels.join(";");
-    w.write_record([
-        &*safe_cell(&c.project, raw),
-        &*safe_cell(&c.version, raw),
-        c.dataset.as_str(),
-        &*safe_cell(&c.manifest, raw),
-        num(&mut b1, r.line),
-        &*safe_cell(&r.source_ref, raw),
-        r.status.as_str(),
-        num(&mut b2, u64::from(r.errors)),
-        num(&mut b3, u64::from(r.warnings)),
-        &*safe_cell(&labels, raw),
-        num(&mut b4, u64::from(r.boxes)),
-    ])?;
-    Ok(())
+fn write_issue(w: &mut Vec<u8>, prefix: &[u8], i: &Issue, raw: bool) {
+    let mut b1 = itoa::Buffer::new();
+    let mut b2 = itoa::Buffer::new();
+    let mut row = Row::start(w, prefix);
+    row.field(opt_num(&mut b1, i.line))
+        .field(&safe_cell(&i.source_ref, raw))
+        .field(i.level.as_str())
+        .field(&safe_cell(&i.attribute, raw))
+        .field(opt_num(&mut b2, i.annotation.map(u64::from)))
+        .field(&safe_cell(&i.label, raw))
+        .field(i.severity.as_str())
+        .field(&safe_cell(&i.code, raw))
+        .field(&safe_cell(&i.message, raw));
+    row.end();
+}
+
+fn write_image(w: &mut Vec<u8>, prefix: &[u8], r: &ImageRow, raw: bool) {
+    let mut b = itoa::Buffer::new();
+    let labels = match r.labels.as_slice() {
+        [] => Cow::Borrowed(""),
+        [one] => Cow::Borrowed(one.as_str()),
+        many => Cow::Owned(many.join(";")),
+    };
+    let mut row = Row::start(w, prefix);
+    row.field(b.format(r.line))
+        .field(&safe_cell(&r.source_ref, raw))
+        .field(r.status.as_str())
+        .field(b.format(r.errors))
+        .field(b.format(r.warnings))
+        .field(&safe_cell(&labels, raw))
+        .field(b.format(r.boxes));
+    row.end();
 }
 
 fn write_summary_row<W: Write>(
