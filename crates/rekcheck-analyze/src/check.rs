@@ -12,7 +12,9 @@ use crate::framing::{Block, BlockKind, block_lines};
 use crate::line::LineOutcome;
 use crate::model::{ImageStatus, Issue, Level, Severity};
 use crate::report::{BlockAnalysis, Stats};
-use crate::validate::{CheckOptions, KeyBuildHasher, LineFacts, check_line, oversized};
+use crate::validate::{
+    CheckClassMaps, CheckOptions, KeyBuildHasher, LineFacts, check_line_with, oversized,
+};
 
 /// Largest manifest Rekognition reads (1 GB).
 pub const MAX_MANIFEST_BYTES: u64 = 1 << 30;
@@ -65,8 +67,9 @@ pub fn check_block(block: &Block, options: &CheckOptions<'_>) -> (BlockAnalysis,
     };
     match &block.kind {
         BlockKind::Lines(data) => {
+            let mut class_maps = CheckClassMaps::default();
             for (n, line) in block_lines(block.first_line, data) {
-                let (outcome, f) = check_line(n, line, options);
+                let (outcome, f) = check_line_with(n, line, options, Some(&mut class_maps));
                 take(outcome, f);
             }
         }

@@ -71,7 +71,7 @@ pub(crate) fn analyze_line_with(
     };
     for meta in &mut parsed.metadata {
         if let Some(raw) = meta.class_map_raw {
-            match class_maps.get(raw.get()) {
+            match class_maps.get(raw.get(), parse_class_map) {
                 Ok(map) => meta.class_map = Some(map),
                 Err(e) => {
                     // Only a lone surrogate escape (`"\ud800"`) passes the line's parse and fails
@@ -85,29 +85,50 @@ pub(crate) fn analyze_line_with(
     build(line_no, &parsed)
 }
 
-/// The last few distinct `class-map`s seen, by their exact text.
-#[derive(Default)]
-pub(crate) struct ClassMaps {
-    recent: Vec<(String, Rc<[ClassMapEntry]>)>,
+/// The last few distinct values seen, by their exact JSON text, with what they parsed into: a
+/// manifest's lines nearly always share one `class-map`, which is then parsed once per block.
+pub(crate) struct Recent<T: ?Sized> {
+    recent: Vec<(String, Rc<T>)>,
 }
 
-impl ClassMaps {
-    /// Most class-maps kept: a line has one per label attribute, rarely more than two.
-    const KEEP: usize = 4;
+impl<T: ?Sized> Default for Recent<T> {
+    fn default() -> Self {
+        Recent { recent: Vec::new() }
+    }
+}
 
-    fn get(&mut self, raw: &str) -> Result<Rc<[ClassMapEntry]>, serde_json::Error> {
-        if let Some((_, map)) = self.recent.iter().find(|(text, _)| text == raw) {
-            return Ok(Rc::clone(map));
+impl<T: ?Sized> Recent<T> {
+    /// Most values kept: a line has one class-map per label attribute, rarely more than two.
+    pub(crate) const KEEP: usize = 4;
+
+    /// What `raw` parsed into, parsing it with `parse` unless it was seen lately. Failures are
+    /// not kept.
+    pub(crate) fn get<E>(
+        &mut self,
+        raw: &str,
+        parse: impl FnOnce(&str) -> Result<Rc<T>, E>,
+    ) -> Result<Rc<T>, E> {
+        if let Some((_, value)) = self.recent.iter().find(|(text, _)| text == raw) {
+            return Ok(Rc::clone(value));
         }
-        let mut de = serde_json::Deserializer::from_str(raw);
-        let entries = ClassMapSeed.deserialize(&mut de)?.unwrap_or_default();
-        let map: Rc<[ClassMapEntry]> = entries.into();
+        let value = parse(raw)?;
         if self.recent.len() == Self::KEEP {
             self.recent.remove(0);
         }
-        self.recent.push((raw.to_owned(), Rc::clone(&map)));
-        Ok(map)
+        self.recent.push((raw.to_owned(), Rc::clone(&value)));
+        Ok(value)
     }
+}
+
+/// The class-maps of the report's analyzer.
+pub(crate) type ClassMaps = Recent<[ClassMapEntry]>;
+
+fn parse_class_map(raw: &str) -> Result<Rc<[ClassMapEntry]>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(raw);
+    Ok(ClassMapSeed
+        .deserialize(&mut de)?
+        .unwrap_or_default()
+        .into())
 }
 
 /// The outcome for a line that was too long to be read (see [`crate::BlockKind::Oversized`]).

@@ -10,12 +10,13 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::rc::Rc;
 
 use serde::de::{self, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::codes::{REKCHECK_IMAGE_SIZE_MISMATCH, REKCHECK_LINE_TOO_LONG, documented};
-use crate::line::{Builder, Labels, LineOutcome, Place, Str, too_deep, unreadable_line};
+use crate::line::{Builder, Labels, LineOutcome, Place, Recent, Str, too_deep, unreadable_line};
 use crate::model::{ImageRow, ImageStatus, Level, Severity};
 
 /// Rekognition's longest JSON line, in characters.
@@ -164,15 +165,19 @@ pub fn check_line(
     raw: &[u8],
     options: &CheckOptions<'_>,
 ) -> (LineOutcome, LineFacts) {
-    check_line_with(line_no, raw, options, true)
+    check_line_with(line_no, raw, options, Some(&mut CheckClassMaps::default()))
 }
 
-/// [`check_line`], with the fast path or without it (the tests compare both).
-fn check_line_with(
+/// The class-maps of well-formed lines, parsed once per distinct text (see [`Recent`]).
+pub(crate) type CheckClassMaps = Recent<[(Cow<'static, str>, Cow<'static, str>)]>;
+
+/// [`check_line`], with the fast path and the class-maps of the lines before it, or without the
+/// fast path (`None`: the tests compare both).
+pub(crate) fn check_line_with(
     line_no: u64,
     raw: &[u8],
     options: &CheckOptions<'_>,
-    fast_path: bool,
+    fast_path: Option<&mut CheckClassMaps>,
 ) -> (LineOutcome, LineFacts) {
     let none = LineFacts::default();
     if raw.len() > options.max_line_bytes {
@@ -202,9 +207,9 @@ fn check_line_with(
     // Fast path: a line whose every label attribute is well formed is read in one typed pass
     // and goes straight to the image and box rules. Any other line takes the slow path, which
     // reads it member by member to say what is wrong.
-    if fast_path
+    if let Some(class_maps) = fast_path
         && let Ok(fast) = serde_json::from_str::<FastLine<'_>>(text)
-        && let Some((uri, bucket_len, parsed)) = fast.into_well_formed()
+        && let Some((uri, bucket_len, parsed)) = fast.into_well_formed(class_maps)
     {
         let mut c = LineCheck::new(line_no, &uri);
         let mut facts = LineFacts {
@@ -631,7 +636,8 @@ struct BoxSpec {
 }
 
 /// A class-map: (id, label) in document order.
-type ClassMap<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+/// A class-map's entries in document order; shared by the lines of a block that repeat it.
+type ClassMap<'a> = Rc<[(Cow<'a, str>, Cow<'a, str>)]>;
 
 enum Kind<'a> {
     Classification {
@@ -840,7 +846,7 @@ fn check_format<'a>(
         Kind::Detection {
             size,
             boxes,
-            class_map,
+            class_map: class_map.into(),
         }
     };
     if !meta_problems.is_empty() {
@@ -922,20 +928,33 @@ impl<'a> FastLine<'a> {
     /// The source-ref, its bucket length and the attributes, when the source-ref is a valid
     /// `s3://` URI and every attribute with metadata passes the format rules (so that the slow
     /// path would find nothing before the image and box rules).
-    fn into_well_formed(self) -> Option<(Cow<'a, str>, usize, Vec<Attr<'a>>)> {
+    fn into_well_formed(
+        self,
+        class_maps: &mut CheckClassMaps,
+    ) -> Option<(Cow<'a, str>, usize, Vec<Attr<'a>>)> {
         let FastLine {
             source_ref,
             attrs,
             mut metas,
         } = self;
         let uri = source_ref?;
+        // Every class-map must be an object of strings, used or not, as when they were parsed
+        // with the line.
+        let mut maps: Vec<Option<ClassMap<'a>>> = Vec::with_capacity(metas.len());
+        for (_, meta) in &metas {
+            maps.push(match meta.class_map {
+                Some(raw) => Some(class_maps.get(raw.get(), parse_class_map).ok()?),
+                None => None,
+            });
+        }
         let bucket_len = parse_s3_uri(&uri).ok()?.0.len();
         let mut parsed = Vec::with_capacity(attrs.len());
         for (name, attr) in attrs {
             // An attribute without metadata is ignored when others pair up.
-            let Some((_, meta)) = metas.iter_mut().find(|(base, _)| *base == name) else {
+            let Some(i) = metas.iter().position(|(base, _)| *base == name) else {
                 continue;
             };
+            let meta = &mut metas[i].1;
             if !matches!(meta.human_annotated.as_ref(), "yes" | "no")
                 || meta.creation_date.is_empty()
             {
@@ -957,7 +976,7 @@ impl<'a> FastLine<'a> {
                     else {
                         return None;
                     };
-                    let FastClassMap(class_map) = meta.class_map.take()?;
+                    let class_map = maps[i].take()?;
                     if boxes.is_empty()
                         || !(size.width > 0.0 && size.height > 0.0)
                         || meta.objects.as_ref().map(|o| o.0) != Some(boxes.len())
@@ -1072,14 +1091,23 @@ struct FastMeta<'a> {
     human_annotated: Cow<'a, str>,
     #[serde(rename = "creation-date", borrow)]
     creation_date: Cow<'a, str>,
-    #[serde(rename = "class-map", borrow = "'a", default)]
-    class_map: Option<FastClassMap<'a>>,
+    #[serde(rename = "class-map", borrow, default)]
+    class_map: Option<&'a RawValue>,
     #[serde(default)]
     objects: Option<FastObjects>,
 }
 
 /// A class-map whose labels are all strings, in document order.
-struct FastClassMap<'a>(ClassMap<'a>);
+struct FastClassMap<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+/// A class-map of a well-formed line, owned so that the next lines can share it.
+fn parse_class_map(raw: &str) -> Result<ClassMap<'static>, ()> {
+    let FastClassMap(entries) = serde_json::from_str(raw).map_err(|_| ())?;
+    Ok(entries
+        .into_iter()
+        .map(|(k, v)| (Cow::Owned(k.into_owned()), Cow::Owned(v.into_owned())))
+        .collect())
+}
 
 impl<'de: 'a, 'a> de::Deserialize<'de> for FastClassMap<'a> {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -1300,6 +1328,67 @@ impl<'de> de::Deserialize<'de> for Members<'de> {
 mod tests {
     use super::*;
 
+    /// Class-maps shared between lines (the fast path parses each distinct one once per block)
+    /// give what each line gives alone, and what the slow path gives, whatever came before.
+    #[test]
+    fn shared_class_maps_change_nothing() {
+        let meta = |map: &str| {
+            format!(
+                r#"{{"type":"groundtruth/object-detection","human-annotated":"yes","creation-date":"2026-01-01T00:00:00","objects":[{{"confidence":1}}],"class-map":{map}}}"#
+            )
+        };
+        let bb = r#"{"image_size":[{"width":100,"height":100,"depth":3}],"annotations":[{"class_id":0,"top":1,"left":1,"width":10,"height":10}]}"#;
+        let maps = [
+            r#"{"0":"cat"}"#,
+            r#"{"0":"dog"}"#,
+            r#"{"0":"cat","1":"dog"}"#,
+            r#"{"0":1}"#,
+            "null",
+            r#"{"1":"cat"}"#,
+        ];
+        let mut lines = Vec::new();
+        for (i, map) in maps.iter().enumerate() {
+            let other = maps[(i + 3) % maps.len()];
+            let src = format!(r#""source-ref":"s3://bucket/{i}.jpg""#);
+            // One attribute; two sharing a class-map; an unpaired metadata with another one.
+            lines.push(format!(
+                r#"{{{src},"bb":{bb},"bb-metadata":{}}}"#,
+                meta(map)
+            ));
+            lines.push(format!(
+                r#"{{{src},"a":{bb},"a-metadata":{},"b":{bb},"b-metadata":{}}}"#,
+                meta(map),
+                meta(map)
+            ));
+            lines.push(format!(
+                r#"{{{src},"bb":{bb},"bb-metadata":{},"zz-metadata":{}}}"#,
+                meta(map),
+                meta(other)
+            ));
+        }
+        let options = CheckOptions {
+            max_line_bytes: 1 << 24,
+            images: None,
+        };
+        let mut shared = CheckClassMaps::default();
+        for round in 0..2 {
+            for (n, line) in (1..).zip(&lines) {
+                let line = line.as_bytes();
+                let with_shared = check_line_with(n, line, &options, Some(&mut shared));
+                assert_eq!(with_shared, check_line(n, line, &options), "{round}:{n}");
+                assert_eq!(
+                    with_shared,
+                    check_line_with(n, line, &options, None),
+                    "{round}:{n}"
+                );
+            }
+        }
+        // The well-formed lines did take the fast path.
+        let text = std::str::from_utf8(lines[0].as_bytes()).unwrap();
+        let fast = serde_json::from_str::<FastLine<'_>>(text).unwrap();
+        assert!(fast.into_well_formed(&mut shared).is_some());
+    }
+
     /// The fast path gives exactly what the slow path gives, on every line of the sample and
     /// real manifests.
     #[test]
@@ -1345,17 +1434,18 @@ mod tests {
             images: None,
         };
         let (mut lines, mut fast_taken) = (0u64, 0u64);
+        let mut class_maps = CheckClassMaps::default();
         for f in files {
             let text = std::fs::read(&f).unwrap();
             for (n, line) in (1..).zip(text.split(|&b| b == b'\n')) {
-                let fast = check_line_with(n, line, &options, true);
-                let slow = check_line_with(n, line, &options, false);
+                let fast = check_line_with(n, line, &options, Some(&mut class_maps));
+                let slow = check_line_with(n, line, &options, None);
                 assert_eq!(fast, slow, "{}:{n}", f.display());
                 lines += 1;
                 if std::str::from_utf8(line)
                     .ok()
                     .and_then(|t| serde_json::from_str::<FastLine<'_>>(t).ok())
-                    .is_some_and(|l| l.into_well_formed().is_some())
+                    .is_some_and(|l| l.into_well_formed(&mut class_maps).is_some())
                 {
                     fast_taken += 1;
                 }
