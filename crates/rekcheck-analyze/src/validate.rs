@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 use std::rc::Rc;
 
 use serde::de::{self, MapAccess, Visitor};
@@ -94,16 +94,10 @@ impl LineFacts {
     }
 }
 
-/// The hash `check` uses to find duplicate `source-ref`s (two 64-bit `SipHash`es with different
-/// prefixes: a false duplicate would need a 128-bit collision).
+/// The hash `check` uses to find duplicate `source-ref`s: XXH3's 128-bit hash, so that a false
+/// duplicate would need a 128-bit collision. (Two salted 64-bit `SipHash`es cost 7 % of `check`.)
 pub fn source_ref_key(source_ref: &str) -> u128 {
-    let half = |salt: u8| {
-        let mut h = std::hash::DefaultHasher::new();
-        salt.hash(&mut h);
-        source_ref.hash(&mut h);
-        h.finish()
-    };
-    (u128::from(half(1)) << 64) | u128::from(half(2))
+    xxhash_rust::xxh3::xxh3_128(source_ref.as_bytes())
 }
 
 /// A hasher for [`source_ref_key`]s, which are already hashes: it keeps their low 64 bits.
