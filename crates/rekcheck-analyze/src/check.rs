@@ -7,6 +7,8 @@
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
+use rustc_hash::FxHashMap;
+
 use crate::codes::{REKCHECK_DUPLICATE_SOURCE_REF, REKCHECK_OTHER_USE_CASE, documented};
 use crate::framing::{Block, BlockKind, block_lines};
 use crate::line::LineOutcome;
@@ -38,9 +40,9 @@ pub struct CheckedLines {
     /// One per row of the block's analysis.
     pub facts: Vec<LineFacts>,
     /// Images per bucket.
-    buckets: HashMap<String, u64>,
+    buckets: FxHashMap<String, u64>,
     /// Valid images per label: image-level lines, bounding-box lines.
-    labels: [HashMap<String, u64>; 2],
+    labels: [FxHashMap<String, u64>; 2],
     /// Valid lines per use case.
     lines: [u64; 2],
 }
@@ -55,8 +57,8 @@ fn cases(f: &LineFacts) -> impl Iterator<Item = usize> {
 
 /// Checks every line of a block: the rows and issues, and what the dataset rules need.
 pub fn check_block(block: &Block, options: &CheckOptions<'_>) -> (BlockAnalysis, CheckedLines) {
-    let mut out = BlockAnalysis::default();
-    let mut facts = Vec::new();
+    let mut out = BlockAnalysis::with_room(block);
+    let mut facts = Vec::with_capacity(out.rows.capacity());
     let mut take = |outcome: LineOutcome, f: LineFacts| {
         out.stats.count(&outcome);
         if let LineOutcome::Image { row, issues } = outcome {
@@ -101,7 +103,7 @@ pub fn check_block(block: &Block, options: &CheckOptions<'_>) -> (BlockAnalysis,
 }
 
 /// Adds `n` to `key`'s count.
-fn add(counts: &mut HashMap<String, u64>, key: &str, n: u64) {
+fn add(counts: &mut FxHashMap<String, u64>, key: &str, n: u64) {
     match counts.get_mut(key) {
         Some(c) => *c += n,
         None => {
