@@ -100,6 +100,43 @@ fn time(script: &str, runs: usize) -> Result<Duration, String> {
     Ok(times[times.len() / 2])
 }
 
+/// CPU seconds (user + system) that process `pid` has used so far, from `/proc`.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name: state is field 3, utime 14, stime 15.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    let per_second = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .unwrap_or(100.0);
+    Some(ticks / per_second)
+}
+
+/// CPU seconds (user + system) of one run of `script`, from `/usr/bin/time -f "%U %S"`.
+fn run_cpu_seconds(script: &str) -> Option<f64> {
+    if !Path::new("/usr/bin/time").exists() {
+        return None;
+    }
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%U %S", "sh", "-c", &format!("exec {script}")])
+        .stdout(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    let last = text.lines().last()?;
+    let mut parts = last.split_whitespace().map(|x| x.parse::<f64>().ok());
+    Some(parts.next()?? + parts.next()??)
+}
+
 /// Peak RSS in MB of one run, from `/usr/bin/time -f %M`.
 fn peak_rss_mb(script: &str) -> Option<f64> {
     if !Path::new("/usr/bin/time").exists() {
@@ -316,12 +353,18 @@ fn run() -> Result<(), String> {
             );
             let env = "AWS_ACCESS_KEY_ID=t AWS_SECRET_ACCESS_KEY=t AWS_REGION=us-east-1 NO_PROXY=127.0.0.1 AWS_CONFIG_FILE=/dev/null";
             // Signed like the SDK's requests; -f fails on an HTTP error instead of timing it.
+            let moto_before = cpu_seconds(moto.pid());
             let curl = time(
                 &format!(
                     "NO_PROXY=127.0.0.1 curl -sf --aws-sigv4 aws:amz:us-east-1:s3 --user t:t -o /dev/null '{url}'"
                 ),
                 args.runs,
             )?;
+            #[allow(clippy::cast_precision_loss)]
+            let moto_per_get = match (moto_before, cpu_seconds(moto.pid())) {
+                (Some(a), Some(b)) => Some((b - a) / args.runs as f64),
+                _ => None,
+            };
             s3_rows.push(row(
                 "curl -o /dev/null (serving ceiling)",
                 curl,
@@ -336,6 +379,18 @@ fn run() -> Result<(), String> {
                 args.runs,
             )?;
             let rekcheck_s3 = t;
+            let rekcheck_cpu = run_cpu_seconds(&format!(
+                "env {env} {rk} report s3://bench/m/TrainingManifestWithValidation-p-v.json --endpoint-url {} --out {o}/s3 -q --fail-on never",
+                moto.endpoint()
+            ));
+            if let (Some(m), Some(r)) = (moto_per_get, rekcheck_cpu) {
+                #[allow(clippy::cast_precision_loss)]
+                let floor = (m + r) / cores as f64;
+                s3_note = format!(
+                    "moto spends {m:.2} CPU-seconds serving the object once and rekcheck {r:.2} CPU-seconds reading and analyzing it, on the same {cores} cores: a report from S3 cannot take less than ({m:.2} + {r:.2}) / {cores} = {floor:.2} s here, at most {:.0} % of curl's speed.",
+                    curl.as_secs_f64() / floor * 100.0
+                );
+            }
             s3_rows.push(row(
                 "rekcheck report s3://…",
                 t,
