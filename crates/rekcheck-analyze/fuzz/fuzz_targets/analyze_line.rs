@@ -1,5 +1,6 @@
 //! Any bytes, cut anywhere: the analyzer never panics, every line is accounted for, and the
-//! result does not depend on where the input was cut.
+//! result depends neither on where the input was cut nor on the block size (a block shares its
+//! parsed class-maps between its lines; one line per block shares nothing).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -31,6 +32,11 @@ fuzz_target!(|data: &[u8]| {
     let whole = run(&[data], &options);
     let split = run(&[&data[..cut], &data[cut..]], &options);
     assert_eq!(whole, split);
+    let one_line_per_block = AnalyzeOptions { max_line_bytes: 4096, block_bytes: 1 };
+    let big_blocks = AnalyzeOptions { max_line_bytes: 4096, block_bytes: 1 << 16 };
+    // Fed a byte at a time, a 1-byte block ends at every newline.
+    let bytes: Vec<&[u8]> = data.chunks(1).collect();
+    assert_eq!(run(&bytes, &one_line_per_block), run(&[data], &big_blocks));
     let s = whole.stats;
     assert_eq!(s.lines, s.blank + s.unparsable + s.ok + s.warning + s.error);
     assert_eq!(whole.rows.len() as u64, s.lines - s.blank);
