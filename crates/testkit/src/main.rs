@@ -121,34 +121,30 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks / per_second)
 }
 
-/// CPU seconds (user + system) of one run of `script`, from `/usr/bin/time -f "%U %S"`.
-fn run_cpu_seconds(script: &str) -> Option<f64> {
+/// The last line `/usr/bin/time -f FORMAT` prints for one run of `script`.
+fn time_of_run(script: &str, format: &str) -> Option<String> {
     if !Path::new("/usr/bin/time").exists() {
         return None;
     }
     let out = Command::new("/usr/bin/time")
-        .args(["-f", "%U %S", "sh", "-c", &format!("exec {script}")])
+        .args(["-f", format, "sh", "-c", &format!("exec {script}")])
         .stdout(Stdio::null())
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stderr);
-    let last = text.lines().last()?;
-    let mut parts = last.split_whitespace().map(|x| x.parse::<f64>().ok());
+    Some(text.lines().last()?.trim().to_owned())
+}
+
+/// CPU seconds (user + system) of one run of `script`.
+fn run_cpu_seconds(script: &str) -> Option<f64> {
+    let line = time_of_run(script, "%U %S")?;
+    let mut parts = line.split_whitespace().map(|x| x.parse::<f64>().ok());
     Some(parts.next()?? + parts.next()??)
 }
 
-/// Peak RSS in MB of one run, from `/usr/bin/time -f %M`.
+/// Peak RSS in MB of one run of `script`.
 fn peak_rss_mb(script: &str) -> Option<f64> {
-    if !Path::new("/usr/bin/time").exists() {
-        return None;
-    }
-    let out = Command::new("/usr/bin/time")
-        .args(["-f", "%M", "sh", "-c", &format!("exec {script}")])
-        .stdout(Stdio::null())
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stderr);
-    let kb: f64 = text.lines().last()?.trim().parse().ok()?;
+    let kb: f64 = time_of_run(script, "%M")?.parse().ok()?;
     Some(kb / 1024.0)
 }
 
