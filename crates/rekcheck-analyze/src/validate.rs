@@ -934,21 +934,18 @@ impl<'a> FastLine<'a> {
         let uri = source_ref?;
         // Every class-map must be an object of strings, used or not, as when they were parsed
         // with the line.
-        let mut maps: Vec<Option<ClassMap<'a>>> = Vec::with_capacity(metas.len());
-        for (_, meta) in &metas {
-            maps.push(match meta.class_map {
-                Some(raw) => Some(class_maps.get(raw.get(), parse_class_map).ok()?),
-                None => None,
-            });
+        for (_, meta) in &mut metas {
+            if let Some(raw) = meta.class_map {
+                meta.class_map_entries = Some(class_maps.get(raw.get(), parse_class_map).ok()?);
+            }
         }
         let bucket_len = parse_s3_uri(&uri).ok()?.0.len();
         let mut parsed = Vec::with_capacity(attrs.len());
         for (name, attr) in attrs {
             // An attribute without metadata is ignored when others pair up.
-            let Some(i) = metas.iter().position(|(base, _)| *base == name) else {
+            let Some((_, meta)) = metas.iter_mut().find(|(base, _)| *base == name) else {
                 continue;
             };
-            let meta = &mut metas[i].1;
             if !matches!(meta.human_annotated.as_ref(), "yes" | "no")
                 || meta.creation_date.is_empty()
             {
@@ -970,7 +967,7 @@ impl<'a> FastLine<'a> {
                     else {
                         return None;
                     };
-                    let class_map = maps[i].take()?;
+                    let class_map = meta.class_map_entries.take()?;
                     if boxes.is_empty()
                         || !(size.width > 0.0 && size.height > 0.0)
                         || meta.objects.as_ref().map(|o| o.0) != Some(boxes.len())
@@ -1089,6 +1086,9 @@ struct FastMeta<'a> {
     class_map: Option<&'a RawValue>,
     #[serde(default)]
     objects: Option<FastObjects>,
+    /// `class_map`'s entries, from the block's [`CheckClassMaps`].
+    #[serde(skip)]
+    class_map_entries: Option<ClassMap<'a>>,
 }
 
 /// A class-map whose labels are all strings, in document order.
