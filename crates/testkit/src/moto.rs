@@ -28,10 +28,10 @@ impl Moto {
             let required = std::env::var(REQUIRE_ENV).as_deref() == Ok("1");
             assert!(
                 !required,
-                "moto is required ({REQUIRE_ENV}=1) but `python3 -c 'import moto.server'` fails: pip install \"moto[server]==5.2.1\""
+                "moto is required ({REQUIRE_ENV}=1) but no Python imports moto.server ({PYTHON_ENV}, target/moto-venv, python3): run scripts/test, which installs it"
             );
             eprintln!(
-                "skipped: moto is not installed (pip install \"moto[server]==5.2.1\"; set {REQUIRE_ENV}=1 to fail instead)"
+                "skipped: moto is not installed (scripts/test installs it; set {REQUIRE_ENV}=1 to fail instead)"
             );
             return None;
         };
@@ -104,18 +104,42 @@ impl Drop for Moto {
     }
 }
 
-/// The Python interpreter that can import `moto.server`, as an absolute path.
+/// Names an interpreter that has moto (set by `scripts/test`); tried first.
+pub const PYTHON_ENV: &str = "REKCHECK_MOTO_PYTHON";
+
+/// The Python interpreter that can import `moto.server`, as an absolute path: the one named by
+/// [`PYTHON_ENV`], then the test kit's own virtual environment (`<target>/moto-venv`, made by
+/// `scripts/test` where the system Python refuses `pip install`), then `python3` on `PATH`.
 fn interpreter() -> Option<String> {
-    let out = Command::new("python3")
-        .args(["-c", "import sys, moto.server; print(sys.executable)"])
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
+        std::path::PathBuf::from,
+    );
+    let venv = target.join("moto-venv/bin/python");
+    let candidates = std::env::var_os(PYTHON_ENV)
+        .into_iter()
+        .map(std::path::PathBuf::from)
+        .chain([venv, std::path::PathBuf::from("python3")]);
+    for candidate in candidates {
+        let Ok(out) = Command::new(&candidate)
+            .args(["-c", "import sys, moto.server; print(sys.executable)"])
+            .stderr(Stdio::null())
+            .output()
+        else {
+            continue;
+        };
+        if !out.status.success() {
+            continue;
+        }
+        let Ok(exe) = String::from_utf8(out.stdout) else {
+            continue;
+        };
+        let exe = exe.trim();
+        if !exe.is_empty() {
+            return Some(exe.to_owned());
+        }
     }
-    let exe = String::from_utf8(out.stdout).ok()?.trim().to_owned();
-    (!exe.is_empty()).then_some(exe)
+    None
 }
 
 /// A port that was free a moment ago on 127.0.0.1.
