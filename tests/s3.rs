@@ -403,16 +403,13 @@ fn hostile_names_each_get_their_own_report_under_an_encoded_key() {
             .find(|e| e["project"] == *p && e["version"] == *v)
             .unwrap_or_else(|| panic!("{p:?} {v:?} not in {index:#}"));
         let report = entry["report"].as_str().unwrap();
-        let folder = match folder {
-            Some(f) => {
-                assert_eq!(report, format!("s3://reports-out/pre/{f}/"));
-                f.clone()
-            }
-            None => {
-                let f = report.strip_prefix("s3://reports-out/pre/").unwrap();
-                assert!(f.starts_with("~sha256/") && f.len() == 8 + 64 + 1, "{f}");
-                f.trim_end_matches('/').to_owned()
-            }
+        let folder = if let Some(f) = folder {
+            assert_eq!(report, format!("s3://reports-out/pre/{f}/"));
+            f.clone()
+        } else {
+            let f = report.strip_prefix("s3://reports-out/pre/").unwrap();
+            assert!(f.starts_with("~sha256/") && f.len() == 8 + 64 + 1, "{f}");
+            f.trim_end_matches('/').to_owned()
         };
         // The version's files are exactly the report of its folder alone.
         let local = local_report_of(&inputs.join(format!("f{i}")));
@@ -591,4 +588,68 @@ fn a_slow_down_on_put_is_retried_and_a_lasting_failure_keeps_the_report() {
         serde_json::from_slice(&std::fs::read(kept.join("index.json")).unwrap()).unwrap();
     assert_eq!(index["versions"].as_array().unwrap().len(), 3);
     assert!(kept.join("versions/0/issues.csv").is_file());
+}
+
+#[test]
+fn a_defused_name_is_uploaded_under_its_raw_name_as_the_index_and_links_say() {
+    let Some(moto) = Moto::start() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = create_bucket(&rt, &moto.endpoint(), "reports-out");
+    let work = tempfile::tempdir().unwrap();
+    let inputs = work.path().join("inputs");
+    scenario_named(&inputs.join("a"), "-widgets", "=v1");
+    let o = rekcheck_tmp(
+        &moto.endpoint(),
+        &[inputs.to_str().unwrap()],
+        "s3://reports-out/pre/",
+        work.path(),
+        "3",
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let all = keys(&rt, &client, "reports-out");
+    let index_key = all.iter().find(|k| k.ends_with("/index.json")).unwrap();
+    let index: serde_json::Value =
+        serde_json::from_slice(&get(&rt, &client, "reports-out", index_key)).unwrap();
+    assert_eq!(index["versions"][0]["project"], "-widgets");
+    assert_eq!(index["versions"][0]["version"], "=v1");
+    let link = "s3://reports-out/pre/-widgets/%3Dv1/";
+    assert_eq!(index["versions"][0]["report"], link);
+    for f in FILES.iter().chain(&["versions.csv"]) {
+        assert!(
+            all.contains(&format!("pre/-widgets/%3Dv1/{f}")),
+            "{f}: {all:?}"
+        );
+    }
+    // The cells keep their defusing `'`; the link in versions.csv is the key's.
+    let versions = String::from_utf8(get(
+        &rt,
+        &client,
+        "reports-out",
+        "pre/-widgets/%3Dv1/versions.csv",
+    ))
+    .unwrap();
+    assert!(versions.contains("\r\n'-widgets,'=v1,"), "{versions}");
+    assert!(versions.ends_with(&format!(",{link}\r\n")), "{versions}");
+    let issues = String::from_utf8(get(
+        &rt,
+        &client,
+        "reports-out",
+        "pre/-widgets/%3Dv1/issues.csv",
+    ))
+    .unwrap();
+    assert!(issues.lines().count() > 1, "{issues}");
+    assert!(
+        issues
+            .lines()
+            .skip(1)
+            .all(|l| l.starts_with("'-widgets,'=v1,")),
+        "{issues}"
+    );
 }

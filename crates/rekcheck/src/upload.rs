@@ -34,6 +34,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use rekcheck_analyze::{REPORT_FILES, ReportSummary, VERSIONS_FILE, safe_cell};
 use rekcheck_fetch::{FetchError, RetryPolicy, S3Location};
+use sha2::Digest as _;
 
 use crate::error::{Failure, PipelineError};
 use crate::pipeline::RunOutcome;
@@ -52,8 +53,14 @@ pub(crate) struct Staging(tempfile::TempDir);
 
 impl Staging {
     pub(crate) fn new() -> Result<Staging, PipelineError> {
-        let dir = tempfile::Builder::new()
-            .prefix("rekcheck-upload-")
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("rekcheck-upload-");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            builder.permissions(std::fs::Permissions::from_mode(0o700));
+        }
+        let dir = builder
             .tempdir()
             .map_err(|e| {
                 PipelineError::Fetch(FetchError::Io(std::io::Error::new(
@@ -99,13 +106,12 @@ pub(crate) fn version_folder(project: &str, version: &str) -> String {
     if plain.len() <= MAX_VERSION_FOLDER_BYTES {
         return plain;
     }
-    use sha2::Digest as _;
     let mut h = sha2::Sha256::new();
     h.update((project.len() as u64).to_be_bytes());
     h.update(project.as_bytes());
     h.update(version.as_bytes());
     let mut hex = String::with_capacity(64);
-    for b in h.finalize().iter() {
+    for b in &h.finalize() {
         let _ = write!(hex, "{b:02x}");
     }
     format!("~sha256/{hex}")
@@ -343,9 +349,8 @@ async fn put(
             .body(body)
             .send()
             .await;
-        let e = match sent {
-            Ok(_) => return Ok(()),
-            Err(e) => e,
+        let Err(e) = sent else {
+            return Ok(());
         };
         let cause = format!(
             "{}: {}",
@@ -416,9 +421,9 @@ pub(crate) async fn upload(
         let folder = version_folder(project, version);
         let report = join(prefix, &format!("{folder}/"));
         let problem = if split.ambiguous.contains(&i) {
-            Some(format!(
-                "its names and another version's are the same in the CSV cells once the spreadsheet `'` prefix is added; its rows are only in the run's report under runs/ (with --csv-raw each version gets its own copy)"
-            ))
+            Some(
+                "its names and another version's are the same in the CSV cells once the spreadsheet `'` prefix is added; its rows are only in the run's report under runs/ (with --csv-raw each version gets its own copy)".to_owned()
+            )
         } else if report.key.len() + longest_file > MAX_KEY_BYTES {
             Some(format!(
                 "its key {report} would be longer than S3's {MAX_KEY_BYTES} bytes; use a shorter --out prefix; its rows are in the run's report under runs/"
@@ -510,6 +515,18 @@ mod tests {
             }
         }
         out
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_staging_folder_is_private_and_removed() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let s = Staging::new().unwrap();
+        let path = s.path().to_owned();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        drop(s);
+        assert!(!path.exists());
     }
 
     #[test]
