@@ -280,3 +280,376 @@ fn the_report_is_uploaded_per_version_and_per_run_with_the_index_last() {
         second.iter().filter(|k| !k.contains("/runs/")).count()
     );
 }
+
+/// Runs `rekcheck report <args> --out <out>` with its own `TMPDIR`.
+fn rekcheck_tmp(endpoint: &str, args: &[&str], out: &str, tmp: &Path, retries: &str) -> Output {
+    isolated_aws_env(
+        Command::new(env!("CARGO_BIN_EXE_rekcheck"))
+            .current_dir(root())
+            .env("TMPDIR", tmp)
+            .arg("report")
+            .args(args)
+            .args(["--out", out])
+            .args(["--endpoint-url", endpoint, "--retries", retries]),
+    )
+    .output()
+    .unwrap()
+}
+
+fn create_bucket(rt: &tokio::runtime::Runtime, endpoint: &str, bucket: &str) -> aws_sdk_s3::Client {
+    rt.block_on(async {
+        let c = s3_client(endpoint).await;
+        c.create_bucket().bucket(bucket).send().await.unwrap();
+        c
+    })
+}
+
+/// A folder with the failed-classification scenario whose `describe-project-versions.json`
+/// names one version `(project, version)`.
+fn scenario_named(dir: &Path, project: &str, version: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    let from = root().join("sample-manifests/failed-classification");
+    for e in std::fs::read_dir(&from).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+    }
+    let describe = dir.join("describe-project-versions.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&describe).unwrap()).unwrap();
+    doc["ProjectVersionDescriptions"][0]["ProjectVersionArn"] = format!(
+        "arn:aws:rekognition:us-east-1:111122223333:project/{project}/version/{version}/1762092311512"
+    )
+    .into();
+    std::fs::write(&describe, serde_json::to_vec(&doc).unwrap()).unwrap();
+}
+
+fn local_report_of(dir: &Path) -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_rekcheck"))
+        .arg("report")
+        .arg(dir)
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out
+}
+
+#[test]
+fn hostile_names_each_get_their_own_report_under_an_encoded_key() {
+    let Some(moto) = Moto::start() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = create_bucket(&rt, &moto.endpoint(), "reports-out");
+    let work = tempfile::tempdir().unwrap();
+    let inputs = work.path().join("inputs");
+    let tmp = work.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let long = "L".repeat(300);
+    let controls = "\u{1}".repeat(200);
+    // (project, version, the folder expected under the prefix; None: hashed)
+    let cases: Vec<(&str, &str, Option<String>)> = vec![
+        ("..", "..", Some("%2E./%2E.".into())),
+        (".", "x", Some("%2E/x".into())),
+        ("x", ".", Some("x/%2E".into())),
+        ("a\0b", "v1", Some("a%00b/v1".into())),
+        (&long, "v1", Some(format!("{long}/v1"))),
+        ("-widgets", "v1", Some("-widgets/v1".into())),
+        ("%2E%2E", "..", Some("%252E%252E/%2E.".into())),
+        (&controls, "v1", None),
+        ("p", "", Some("p/~".into())),
+    ];
+    for (i, (p, v, _)) in cases.iter().enumerate() {
+        scenario_named(&inputs.join(format!("f{i}")), p, v);
+    }
+    let o = rekcheck_tmp(
+        &moto.endpoint(),
+        &[inputs.to_str().unwrap()],
+        "s3://reports-out/pre/",
+        &tmp,
+        "3",
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    // Nothing written outside the staging folder, and the staging folder is gone.
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+    let mut top: Vec<String> = std::fs::read_dir(work.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    top.sort();
+    assert_eq!(top, ["inputs", "tmp"]);
+
+    let all = keys(&rt, &client, "reports-out");
+    let index_key = all.iter().find(|k| k.ends_with("/index.json")).unwrap();
+    let index: serde_json::Value =
+        serde_json::from_slice(&get(&rt, &client, "reports-out", index_key)).unwrap();
+    let listed = index["versions"].as_array().unwrap();
+    assert_eq!(listed.len(), cases.len(), "{index:#}");
+    assert!(
+        index["failures"].as_array().unwrap().is_empty(),
+        "{index:#}"
+    );
+    for (i, (p, v, folder)) in cases.iter().enumerate() {
+        let entry = listed
+            .iter()
+            .find(|e| e["project"] == *p && e["version"] == *v)
+            .unwrap_or_else(|| panic!("{p:?} {v:?} not in {index:#}"));
+        let report = entry["report"].as_str().unwrap();
+        let folder = if let Some(f) = folder {
+            assert_eq!(report, format!("s3://reports-out/pre/{f}/"));
+            f.clone()
+        } else {
+            let f = report.strip_prefix("s3://reports-out/pre/").unwrap();
+            assert!(f.starts_with("~sha256/") && f.len() == 8 + 64 + 1, "{f}");
+            f.trim_end_matches('/').to_owned()
+        };
+        // The version's files are exactly the report of its folder alone.
+        let local = local_report_of(&inputs.join(format!("f{i}")));
+        for f in FILES {
+            let key = format!("pre/{folder}/{f}");
+            assert!(all.contains(&key), "{key} missing: {all:?}");
+            assert_eq!(
+                String::from_utf8(get(&rt, &client, "reports-out", &key)).unwrap(),
+                std::fs::read_to_string(local.path().join(f)).unwrap(),
+                "{p:?} {v:?} {f}"
+            );
+        }
+        // Its versions.csv row links to the same folder.
+        let versions = String::from_utf8(get(
+            &rt,
+            &client,
+            "reports-out",
+            &format!("pre/{folder}/versions.csv"),
+        ))
+        .unwrap();
+        assert_eq!(versions.lines().count(), 2, "{versions}");
+        assert!(
+            versions.trim_end().ends_with(&format!(",{report}")),
+            "{versions}"
+        );
+    }
+    // The defusing `'` stays inside the CSV cells but never reaches a key.
+    assert!(all.iter().all(|k| !k.contains('\'')), "{all:?}");
+    let run_versions = String::from_utf8(get(
+        &rt,
+        &client,
+        "reports-out",
+        &index_key.replace("index.json", "versions.csv"),
+    ))
+    .unwrap();
+    assert!(
+        run_versions.contains("'-widgets,v1,")
+            && run_versions.contains(",s3://reports-out/pre/-widgets/v1/\r\n"),
+        "{run_versions}"
+    );
+}
+
+#[test]
+fn names_the_csv_cannot_tell_apart_get_no_mixed_copy_and_say_so() {
+    let Some(moto) = Moto::start() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = create_bucket(&rt, &moto.endpoint(), "reports-out");
+    let work = tempfile::tempdir().unwrap();
+    let inputs = work.path().join("inputs");
+    // `-w` is written `'-w` in the CSV cells, like the name `'-w` itself.
+    scenario_named(&inputs.join("a"), "'-w", "v");
+    scenario_named(&inputs.join("b"), "-w", "v");
+    scenario_named(&inputs.join("c"), "ok", "v");
+    let o = rekcheck_tmp(
+        &moto.endpoint(),
+        &[inputs.to_str().unwrap()],
+        "s3://reports-out/pre/",
+        work.path(),
+        "3",
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no per-version report"), "{stderr}");
+    let all = keys(&rt, &client, "reports-out");
+    assert!(!all.iter().any(|k| k.contains("w/v/")), "{all:?}");
+    let local = local_report_of(&inputs.join("c"));
+    assert_eq!(
+        String::from_utf8(get(&rt, &client, "reports-out", "pre/ok/v/issues.csv")).unwrap(),
+        std::fs::read_to_string(local.path().join("issues.csv")).unwrap()
+    );
+    assert_eq!(all.iter().filter(|k| k.ends_with("/index.json")).count(), 1);
+
+    // With --csv-raw the cells differ, and each gets its own copy.
+    let o = isolated_aws_env(
+        Command::new(env!("CARGO_BIN_EXE_rekcheck"))
+            .arg("report")
+            .arg(&inputs)
+            .args(["--csv-raw", "--out", "s3://reports-out/raw/"])
+            .args(["--endpoint-url", &moto.endpoint()]),
+    )
+    .output()
+    .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let all = keys(&rt, &client, "reports-out");
+    for k in ["raw/%27-w/v/issues.csv", "raw/-w/v/issues.csv"] {
+        assert!(all.iter().any(|a| a == k), "{k}: {all:?}");
+    }
+}
+
+#[test]
+fn a_slow_down_on_put_is_retried_and_a_lasting_failure_keeps_the_report() {
+    let Some(moto) = Moto::start() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = create_bucket(&rt, &moto.endpoint(), "reports-out");
+    let proxy = rt.block_on(FaultProxy::start(moto.addr()));
+    let slow_down = || Fault::Status {
+        status: 503,
+        code: "SlowDown",
+    };
+    let work = tempfile::tempdir().unwrap();
+
+    // Two 503s: retried, the whole report and its index are uploaded.
+    proxy.push_put(slow_down());
+    proxy.push_put(slow_down());
+    let o = rekcheck_tmp(
+        &proxy.endpoint(),
+        &["sample-manifests"],
+        "s3://reports-out/a/",
+        work.path(),
+        "3",
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let all = keys(&rt, &client, "reports-out");
+    assert_eq!(all.iter().filter(|k| k.ends_with("/index.json")).count(), 1);
+    // 3 versions and the run, 6 files each, and the index; the two refused ones sent again.
+    assert_eq!(all.len(), 25, "{all:?}");
+    assert_eq!(proxy.put_requests(), 27);
+    assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 0);
+
+    // Every attempt refused: exit 2, no index, and the report is kept where the error says.
+    for _ in 0..3 {
+        proxy.push_put(slow_down());
+    }
+    let o = rekcheck_tmp(
+        &proxy.endpoint(),
+        &["sample-manifests"],
+        "s3://reports-out/b/",
+        work.path(),
+        "3",
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("SlowDown"), "{stderr}");
+    let all = keys(&rt, &client, "reports-out");
+    assert!(!all.iter().any(|k| k.starts_with("b/")), "{all:?}");
+    let kept: Vec<PathBuf> = std::fs::read_dir(work.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let kept = &kept[0];
+    assert!(
+        stderr.contains(&format!("kept in {}", kept.display())),
+        "{stderr}"
+    );
+    let local = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_rekcheck"))
+        .current_dir(root())
+        .args(["report", "sample-manifests", "--out"])
+        .arg(local.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    for f in FILES {
+        assert_eq!(
+            std::fs::read_to_string(kept.join(f)).unwrap(),
+            std::fs::read_to_string(local.path().join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(kept.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["versions"].as_array().unwrap().len(), 3);
+    assert!(kept.join("versions/0/issues.csv").is_file());
+}
+
+#[test]
+fn a_defused_name_is_uploaded_under_its_raw_name_as_the_index_and_links_say() {
+    let Some(moto) = Moto::start() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = create_bucket(&rt, &moto.endpoint(), "reports-out");
+    let work = tempfile::tempdir().unwrap();
+    let inputs = work.path().join("inputs");
+    scenario_named(&inputs.join("a"), "-widgets", "=v1");
+    let o = rekcheck_tmp(
+        &moto.endpoint(),
+        &[inputs.to_str().unwrap()],
+        "s3://reports-out/pre/",
+        work.path(),
+        "3",
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let all = keys(&rt, &client, "reports-out");
+    let index_key = all.iter().find(|k| k.ends_with("/index.json")).unwrap();
+    let index: serde_json::Value =
+        serde_json::from_slice(&get(&rt, &client, "reports-out", index_key)).unwrap();
+    assert_eq!(index["versions"][0]["project"], "-widgets");
+    assert_eq!(index["versions"][0]["version"], "=v1");
+    let link = "s3://reports-out/pre/-widgets/%3Dv1/";
+    assert_eq!(index["versions"][0]["report"], link);
+    for f in FILES.iter().chain(&["versions.csv"]) {
+        assert!(
+            all.contains(&format!("pre/-widgets/%3Dv1/{f}")),
+            "{f}: {all:?}"
+        );
+    }
+    // The cells keep their defusing `'`; the link in versions.csv is the key's.
+    let versions = String::from_utf8(get(
+        &rt,
+        &client,
+        "reports-out",
+        "pre/-widgets/%3Dv1/versions.csv",
+    ))
+    .unwrap();
+    assert!(versions.contains("\r\n'-widgets,'=v1,"), "{versions}");
+    assert!(versions.ends_with(&format!(",{link}\r\n")), "{versions}");
+    let issues = String::from_utf8(get(
+        &rt,
+        &client,
+        "reports-out",
+        "pre/-widgets/%3Dv1/issues.csv",
+    ))
+    .unwrap();
+    assert!(issues.lines().count() > 1, "{issues}");
+    assert!(
+        issues
+            .lines()
+            .skip(1)
+            .all(|l| l.starts_with("'-widgets,'=v1,")),
+        "{issues}"
+    );
+}

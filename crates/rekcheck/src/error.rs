@@ -23,6 +23,18 @@ pub enum PipelineError {
     /// The run was stopped (see [`crate::PipelineBuilder::stop_when`]).
     #[error("stopped before the end; no report was written")]
     Stopped,
+    /// The report was written but could not be uploaded to S3 completely (after the retries):
+    /// it is kept in a local folder, and no `index.json` marks the run complete in S3.
+    #[error(
+        "{cause}; the run's index.json was not uploaded, so the run is not complete in S3; the whole report is kept in {}: its index.json says where each file goes (version n of its `versions` is in versions/n/); upload it from there or run again, then delete the folder",
+        kept.display()
+    )]
+    Upload {
+        /// What failed: the object and the last error, or the local split.
+        cause: String,
+        /// The local folder that holds the report.
+        kept: std::path::PathBuf,
+    },
     /// The blocking part of the run could not be started or panicked.
     #[error("the analysis task failed: {0}")]
     Task(String),

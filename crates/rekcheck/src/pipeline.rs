@@ -267,9 +267,25 @@ impl RunOutcome {
 
 enum Output {
     Memory(Option<BlockCallback>),
-    /// A folder, and what `versions.csv` calls the report location (`{project}/{version}`
-    /// placeholders at the end are filled in per version).
-    Dir(PathBuf, String),
+    /// A folder, and what `versions.csv` calls the report location.
+    Dir(PathBuf, ReportLocation),
+}
+
+/// What `versions.csv` gives as each version's report.
+enum ReportLocation {
+    /// The same for every version: the local folder.
+    Local(String),
+    /// Each version's folder under this `s3://` prefix (see the `upload` module).
+    S3(rekcheck_fetch::S3Location),
+}
+
+impl ReportLocation {
+    fn of(&self, project: &str, version: &str) -> String {
+        match self {
+            ReportLocation::Local(dir) => dir.clone(),
+            ReportLocation::S3(prefix) => crate::upload::version_report(prefix, project, version),
+        }
+    }
 }
 
 impl Pipeline {
@@ -310,14 +326,21 @@ impl Pipeline {
     /// Runs and writes the CSV report into `dir` (created if needed).
     pub async fn write_csv(self, dir: impl Into<PathBuf>) -> Result<RunOutcome, PipelineError> {
         let dir = dir.into();
-        let location = dir.display().to_string();
+        let location = ReportLocation::Local(dir.display().to_string());
         self.spawn(Output::Dir(dir, location)).await
     }
 
     /// Runs and uploads the report under `prefix` (`s3://bucket/prefix/`): each version's files
-    /// under `<prefix>/<project>/<version>/`, the whole run's under `<prefix>/runs/<UTC time>/`,
-    /// and that folder's `index.json` last, so that its presence means the run is complete.
-    /// Each object is one `PutObject`: nothing half-written is ever visible.
+    /// under `<prefix>/<project>/<version>/` (the names percent-encoded: `A`-`Z a`-`z 0`-`9 - _`
+    /// and a `.` that is not first stay, every other byte becomes `%XX`, the empty name is `~`;
+    /// a folder over 512 bytes becomes `~sha256/<hex>`), the whole run's under
+    /// `<prefix>/runs/<UTC time>/`, and that folder's `index.json` last, so that its presence
+    /// means the run is complete. Each object is one `PutObject`: nothing half-written is ever
+    /// visible. A failed `PutObject` is sent again with backoff (the [`retries`] setting); if it
+    /// still fails, the run ends with [`PipelineError::Upload`], which names the local folder
+    /// where the whole report is kept.
+    ///
+    /// [`retries`]: PipelineBuilder::retries
     pub async fn write_s3(
         self,
         prefix: rekcheck_fetch::S3Location,
@@ -328,17 +351,46 @@ impl Pipeline {
             ));
         };
         let staging = crate::upload::Staging::new()?;
-        let base = prefix.to_string();
-        let base = base.trim_end_matches('/').to_owned();
+        let csv_raw = self.report.csv_raw;
+        let policy = RetryPolicy {
+            attempts: self.retries,
+            ..RetryPolicy::default()
+        };
         let mut outcome = self
             .spawn(Output::Dir(
                 staging.path().to_owned(),
-                format!("{base}/{{project}}/{{version}}/"),
+                ReportLocation::S3(prefix.clone()),
             ))
             .await?;
-        let uploaded = crate::upload::upload(&client, &prefix, staging.path(), &outcome).await?;
-        outcome.summary.files = uploaded;
-        Ok(outcome)
+        let uploaded = crate::upload::upload(
+            &client,
+            &prefix,
+            staging.path(),
+            &mut outcome,
+            csv_raw,
+            &policy,
+        )
+        .await;
+        match uploaded {
+            Ok(files) => {
+                outcome.summary.files = files;
+                Ok(outcome)
+            }
+            Err(e) => {
+                let cause = match e {
+                    crate::upload::UploadError::Split(e) => {
+                        format!("cannot split the report per version: {e}")
+                    }
+                    crate::upload::UploadError::Put(p) => {
+                        format!("cannot upload {}: {}", p.location, p.cause)
+                    }
+                };
+                Err(PipelineError::Upload {
+                    cause,
+                    kept: staging.keep(),
+                })
+            }
+        }
     }
 
     async fn spawn(self, output: Output) -> Result<RunOutcome, PipelineError> {
@@ -438,7 +490,7 @@ impl Pipeline {
                 if let Some(cb) = callback {
                     w.on_block(cb);
                 }
-                (w, String::new())
+                (w, ReportLocation::Local(String::new()))
             }
         };
         self.reporter.started(
@@ -544,7 +596,7 @@ fn add_group(
     index: &mut usize,
     reporter: &dyn Reporter,
     stop: &(dyn Fn() -> bool + Send + Sync),
-    report_location: &str,
+    report_location: &ReportLocation,
     failures: &mut Vec<Failure>,
     notes: &mut Vec<String>,
 ) -> Result<(), PipelineError> {
@@ -691,10 +743,7 @@ fn add_group(
             terminal_code,
             created: meta.created,
             training_ended: meta.training_ended,
-            report: match report_location.strip_suffix("/{project}/{version}/") {
-                Some(prefix) => format!("{prefix}/{}/{}/", group.project, group.version),
-                None => report_location.to_owned(),
-            },
+            report: report_location.of(&group.project, &group.version),
             stats: Stats::default(),
         });
     }

@@ -1,173 +1,470 @@
 //! `--out s3://`: per-version reports, the run's report, and `index.json` last.
+//!
+//! # Where each version's report goes
+//!
+//! Project and version names come from data (Rekognition answers, a
+//! `describe-project-versions.json`), so they never become local paths and reach S3 keys only
+//! through an injective encoding:
+//!
+//! * Locally, the report is staged in a fresh private folder (`tempfile`, random name, created
+//!   exclusively); version number `n` of the run (in the order of `index.json`'s `versions`)
+//!   is split into `versions/<n>/`, a name made of digits only.
+//! * In S3, a version's files go under `<prefix>/<P>/<V>/`, where `P` and `V` are the project and
+//!   version names encoded one byte of their UTF-8 at a time: `A`-`Z`, `a`-`z`, `0`-`9`, `-`
+//!   and `_` stay; `.` stays except as the first byte of a name; every other byte (`/`, `%`,
+//!   `~`, space, control and non-ASCII bytes, a leading `.`) becomes `%XX` (two upper-case hex
+//!   digits). The empty name is written `~`. So `..` becomes `%2E.`, `a/b` becomes `a%2Fb`, and
+//!   no segment is empty, `.` or `..`; percent-decoding a segment (other than `~`) gives the
+//!   name back, so two versions never share a folder.
+//! * When `P/V` would be longer than [`MAX_VERSION_FOLDER_BYTES`], the folder is
+//!   `~sha256/<64 hex digits>/` instead: the SHA-256 of the project name's length (8 bytes, big
+//!   endian), the project name and the version name. No encoded name starts with `~`, so these
+//!   folders cannot meet an encoded one.
+//!
+//! The per-version CSV files keep their cells exactly as the run's report has them; the split
+//! finds each row's version by the raw names the report writer was given (see
+//! [`split_by_version`]). `versions.csv` and `index.json` link to the same folders.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
-use rekcheck_analyze::{REPORT_FILES, VERSIONS_FILE};
-use rekcheck_fetch::{FetchError, S3Location};
+use rekcheck_analyze::{REPORT_FILES, ReportSummary, VERSIONS_FILE, safe_cell};
+use rekcheck_fetch::{FetchError, RetryPolicy, S3Location};
+use sha2::Digest as _;
 
-use crate::error::PipelineError;
+use crate::error::{Failure, PipelineError};
 use crate::pipeline::RunOutcome;
 
-/// A private local folder for the report before it is uploaded; removed when dropped.
-pub(crate) struct Staging(PathBuf);
+/// The longest `<P>/<V>` folder (encoded project, `/`, encoded version) used as it is; longer
+/// ones are replaced by their SHA-256 (see the module documentation). 512 bytes leave room in
+/// S3's 1024-byte keys for an `--out` prefix of up to 498 bytes.
+pub(crate) const MAX_VERSION_FOLDER_BYTES: usize = 512;
+
+/// S3's longest key, in bytes.
+const MAX_KEY_BYTES: usize = 1024;
+
+/// A private local folder for the report before it is uploaded (random name, created
+/// exclusively, readable by the user only); removed when dropped unless kept.
+pub(crate) struct Staging(tempfile::TempDir);
 
 impl Staging {
     pub(crate) fn new() -> Result<Staging, PipelineError> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!("rekcheck-{}-{nanos}", std::process::id()));
-        fs_err::create_dir_all(&dir).map_err(|e| PipelineError::Fetch(e.into()))?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("rekcheck-upload-");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            builder.permissions(std::fs::Permissions::from_mode(0o700));
+        }
+        let dir = builder
+            .tempdir()
+            .map_err(|e| {
+                PipelineError::Fetch(FetchError::Io(std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "cannot create a folder to stage the report in {}: {e}; set TMPDIR to a writable folder",
+                        std::env::temp_dir().display()
+                    ),
+                )))
+            })?;
         Ok(Staging(dir))
     }
 
     pub(crate) fn path(&self) -> &Path {
-        &self.0
+        self.0.path()
+    }
+
+    /// Keeps the folder on disk and returns where it is.
+    pub(crate) fn keep(self) -> PathBuf {
+        self.0.keep()
     }
 }
 
-impl Drop for Staging {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+/// One project or version name as one S3 key segment (see the module documentation).
+pub(crate) fn key_segment(name: &str) -> String {
+    if name.is_empty() {
+        return "~".to_owned();
     }
+    let mut out = String::with_capacity(name.len());
+    for (i, b) in name.bytes().enumerate() {
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (b == b'.' && i > 0) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// The folder of a version's report under the `--out` prefix, without a trailing `/`.
+pub(crate) fn version_folder(project: &str, version: &str) -> String {
+    let plain = format!("{}/{}", key_segment(project), key_segment(version));
+    if plain.len() <= MAX_VERSION_FOLDER_BYTES {
+        return plain;
+    }
+    let mut h = sha2::Sha256::new();
+    h.update((project.len() as u64).to_be_bytes());
+    h.update(project.as_bytes());
+    h.update(version.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for b in &h.finalize() {
+        let _ = write!(hex, "{b:02x}");
+    }
+    format!("~sha256/{hex}")
+}
+
+/// `prefix` joined with `rest` as a key.
+fn join(prefix: &S3Location, rest: &str) -> S3Location {
+    let base = prefix.key.trim_end_matches('/');
+    let key = if base.is_empty() {
+        rest.to_owned()
+    } else {
+        format!("{base}/{rest}")
+    };
+    S3Location::new(&prefix.bucket, key)
+}
+
+/// Where a version's report is uploaded: `s3://bucket/<prefix>/<folder>/`.
+pub(crate) fn version_report(prefix: &S3Location, project: &str, version: &str) -> String {
+    join(prefix, &format!("{}/", version_folder(project, version))).to_string()
 }
 
 fn files() -> impl Iterator<Item = &'static str> {
     REPORT_FILES.into_iter().chain([VERSIONS_FILE])
 }
 
-/// Splits each CSV of `dir` by its `project,version` columns into `dir/versions/<p>/<v>/`.
-fn split_by_version(dir: &Path) -> Result<Vec<(String, String)>, PipelineError> {
+/// Every (project, version) of the run with rows of its own, as the report writer was given
+/// them, in order; rows with neither name belong to no version.
+fn versions_of(summary: &ReportSummary) -> Vec<(String, String)> {
+    let mut all: BTreeSet<(&str, &str)> = BTreeSet::new();
+    all.extend(
+        summary
+            .manifests
+            .iter()
+            .map(|m| (m.context.project.as_str(), m.context.version.as_str())),
+    );
+    all.extend(
+        summary
+            .terminal
+            .iter()
+            .map(|(c, _)| (c.project.as_str(), c.version.as_str())),
+    );
+    all.extend(
+        summary
+            .versions
+            .iter()
+            .map(|v| (v.project.as_str(), v.version.as_str())),
+    );
+    all.extend(
+        summary
+            .codes
+            .iter()
+            .map(|c| (c.project.as_str(), c.version.as_str())),
+    );
+    all.extend(
+        summary
+            .labels
+            .iter()
+            .map(|l| (l.project.as_str(), l.version.as_str())),
+    );
+    all.into_iter()
+        .filter(|(p, v)| !p.is_empty() || !v.is_empty())
+        .map(|(p, v)| (p.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// What splitting found besides the files.
+#[derive(Debug, Default)]
+struct Split {
+    /// Versions whose names the CSV cells cannot tell apart from another version's (a name
+    /// starting with `'` and another that gets that `'` as the spreadsheet defusing prefix):
+    /// they get no per-version copy rather than a mixed one.
+    ambiguous: BTreeSet<usize>,
+    /// Rows whose project and version cells match no version of the run, per file.
+    unmatched: BTreeMap<&'static str, u64>,
+}
+
+/// Splits each CSV of `dir` into `dir/versions/<n>/`, `n` the index of the row's version in
+/// `versions`. A row's version is found from its first two cells, which the report writer
+/// renders from the raw names with [`safe_cell`]: the names are never parsed back out of the
+/// cells, only matched against what each raw name renders to.
+fn split_by_version(
+    dir: &Path,
+    versions: &[(String, String)],
+    csv_raw: bool,
+) -> Result<Split, PipelineError> {
     let io = |e: std::io::Error| PipelineError::Fetch(FetchError::Io(e));
     let csv_err = |e: csv::Error| PipelineError::Fetch(FetchError::Io(e.into()));
-    let mut versions: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut rendered: HashMap<(Vec<u8>, Vec<u8>), Vec<usize>> = HashMap::new();
+    for (i, (p, v)) in versions.iter().enumerate() {
+        let key = (
+            safe_cell(p, csv_raw).as_bytes().to_vec(),
+            safe_cell(v, csv_raw).as_bytes().to_vec(),
+        );
+        rendered.entry(key).or_default().push(i);
+    }
+    let mut split = Split::default();
+    for same in rendered.values().filter(|v| v.len() > 1) {
+        split.ambiguous.extend(same);
+    }
+    let new_file = |path: &Path| {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| {
+                io(std::io::Error::new(
+                    e.kind(),
+                    format!("{}: {e}", path.display()),
+                ))
+            })
+    };
+    let vdir = |i: usize| dir.join("versions").join(i.to_string());
+    for i in 0..versions.len() {
+        if !split.ambiguous.contains(&i) {
+            fs_err::create_dir_all(vdir(i)).map_err(io)?;
+        }
+    }
     for name in files() {
         let mut reader = csv::Reader::from_path(dir.join(name)).map_err(csv_err)?;
         let header = reader.byte_headers().map_err(csv_err)?.clone();
-        let mut writers: BTreeMap<(String, String), csv::Writer<std::fs::File>> = BTreeMap::new();
-        for record in reader.byte_records() {
-            let record = record.map_err(csv_err)?;
-            let project = String::from_utf8_lossy(record.get(0).unwrap_or_default()).into_owned();
-            let version = String::from_utf8_lossy(record.get(1).unwrap_or_default()).into_owned();
+        let csv_out = |f: std::fs::File| {
+            csv::WriterBuilder::new()
+                .terminator(csv::Terminator::CRLF)
+                .from_writer(std::io::BufWriter::new(f))
+        };
+        // Every version gets all six files, with just the header where it has no rows.
+        for i in (0..versions.len()).filter(|i| !split.ambiguous.contains(i)) {
+            let mut w = csv_out(new_file(&vdir(i).join(name))?);
+            w.write_byte_record(&header).map_err(csv_err)?;
+            w.flush().map_err(io)?;
+        }
+        // Rows of a version mostly come together: one file open at a time, appended to.
+        let mut current: Option<(usize, csv::Writer<std::io::BufWriter<std::fs::File>>)> = None;
+        let mut record = csv::ByteRecord::new();
+        while reader.read_byte_record(&mut record).map_err(csv_err)? {
+            let project = record.get(0).unwrap_or_default();
+            let version = record.get(1).unwrap_or_default();
             if project.is_empty() && version.is_empty() {
                 continue;
             }
-            let key = (project, version);
-            if !writers.contains_key(&key) {
-                let vdir = dir.join("versions").join(&key.0).join(&key.1);
-                fs_err::create_dir_all(&vdir).map_err(io)?;
-                let mut w = csv::WriterBuilder::new()
-                    .terminator(csv::Terminator::CRLF)
-                    .from_path(vdir.join(name))
-                    .map_err(csv_err)?;
-                w.write_byte_record(&header).map_err(csv_err)?;
-                writers.insert(key.clone(), w);
+            let i = match rendered.get(&(project.to_vec(), version.to_vec())) {
+                Some(same) if same.len() == 1 => same[0],
+                Some(_) => continue,
+                None => {
+                    *split.unmatched.entry(name).or_default() += 1;
+                    continue;
+                }
+            };
+            if current.as_ref().is_none_or(|(c, _)| *c != i) {
+                if let Some((_, mut w)) = current.take() {
+                    w.flush().map_err(io)?;
+                }
+                let path = vdir(i).join(name);
+                let f = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| {
+                        io(std::io::Error::new(
+                            e.kind(),
+                            format!("{}: {e}", path.display()),
+                        ))
+                    })?;
+                current = Some((i, csv_out(f)));
             }
-            if let Some(w) = writers.get_mut(&key) {
+            if let Some((_, w)) = current.as_mut() {
                 w.write_byte_record(&record).map_err(csv_err)?;
             }
         }
-        for (key, mut w) in writers {
+        if let Some((_, mut w)) = current.take() {
             w.flush().map_err(io)?;
-            versions.insert(key);
         }
     }
-    // Every version gets all six files, with just the header where it has no rows.
-    for (project, version) in &versions {
-        let vdir = dir.join("versions").join(project).join(version);
-        for name in files() {
-            let path = vdir.join(name);
-            if !path.exists() {
-                let mut reader = csv::Reader::from_path(dir.join(name)).map_err(csv_err)?;
-                let header = reader.byte_headers().map_err(csv_err)?.clone();
-                let mut w = csv::WriterBuilder::new()
-                    .terminator(csv::Terminator::CRLF)
-                    .from_path(&path)
-                    .map_err(csv_err)?;
-                w.write_byte_record(&header).map_err(csv_err)?;
-                w.flush().map_err(io)?;
-            }
-        }
-    }
-    Ok(versions.into_iter().collect())
+    Ok(split)
 }
 
+/// Whether a failed request may succeed if sent again: throttling, server errors, timeouts and
+/// connection failures.
+fn retryable<E: ProvideErrorMetadata>(
+    e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> bool {
+    match e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(s) => {
+            matches!(s.raw().status().as_u16(), 500 | 502 | 503 | 504)
+                || matches!(
+                    e.code(),
+                    Some(
+                        "SlowDown"
+                            | "Throttling"
+                            | "ThrottlingException"
+                            | "RequestTimeout"
+                            | "InternalError"
+                    )
+                )
+        }
+        _ => false,
+    }
+}
+
+/// Why an object could not be uploaded.
+#[derive(Debug)]
+pub(crate) struct PutFailed {
+    /// The object.
+    pub(crate) location: String,
+    /// What happened, with the attempts made.
+    pub(crate) cause: String,
+}
+
+/// One `PutObject` of the file `from`, sent again with backoff while it fails in a retryable way,
+/// at most `policy.attempts` times in all.
 async fn put(
     client: &aws_sdk_s3::Client,
     to: &S3Location,
     from: &Path,
-) -> Result<(), PipelineError> {
-    let body = ByteStream::from_path(from)
-        .await
-        .map_err(|e| PipelineError::Fetch(FetchError::Io(std::io::Error::other(e))))?;
-    client
-        .put_object()
-        .bucket(&to.bucket)
-        .key(&to.key)
-        .content_type("text/csv; charset=utf-8")
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| {
-            PipelineError::Fetch(FetchError::S3 {
-                location: to.to_string(),
-                code: aws_sdk_s3::error::ProvideErrorMetadata::code(&e)
-                    .unwrap_or("PutObject failed")
-                    .to_owned(),
-                message: aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
-            })
-        })?;
-    Ok(())
+    content_type: &str,
+    policy: &RetryPolicy,
+) -> Result<(), PutFailed> {
+    let failed = |cause: String| PutFailed {
+        location: to.to_string(),
+        cause,
+    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let body = ByteStream::from_path(from)
+            .await
+            .map_err(|e| failed(format!("cannot read {}: {e}", from.display())))?;
+        let sent = client
+            .put_object()
+            .bucket(&to.bucket)
+            .key(&to.key)
+            .content_type(content_type)
+            .body(body)
+            .send()
+            .await;
+        let Err(e) = sent else {
+            return Ok(());
+        };
+        let cause = format!(
+            "{}: {}",
+            e.code().unwrap_or("PutObject failed"),
+            aws_sdk_s3::error::DisplayErrorContext(&e)
+        );
+        if !retryable(&e) {
+            return Err(failed(cause));
+        }
+        if attempt >= policy.attempts {
+            return Err(failed(format!(
+                "failed {attempt} times (--retries); last error: {cause}"
+            )));
+        }
+        let backoff = policy.backoff(attempt);
+        tracing::info!(
+            location = %to,
+            attempt,
+            backoff_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX),
+            cause,
+            "retrying upload"
+        );
+        tokio::time::sleep(backoff).await;
+    }
+}
+
+/// Why the upload stopped.
+#[derive(Debug)]
+pub(crate) enum UploadError {
+    /// The report could not be split per version locally.
+    Split(PipelineError),
+    /// An object could not be uploaded.
+    Put(PutFailed),
 }
 
 /// Uploads the report in `dir` under `prefix`; returns the objects written, `index.json` last.
+/// Versions that cannot get a per-version copy are added to the outcome's failures (and to
+/// `index.json`'s); the other versions are uploaded all the same. The first object that cannot
+/// be uploaded (after `policy`'s attempts) stops the upload before `index.json`.
 pub(crate) async fn upload(
     client: &aws_sdk_s3::Client,
     prefix: &S3Location,
     dir: &Path,
-    outcome: &RunOutcome,
-) -> Result<Vec<PathBuf>, PipelineError> {
-    let dir_owned = dir.to_owned();
-    let versions = tokio::task::spawn_blocking(move || split_by_version(&dir_owned))
-        .await
-        .map_err(|e| PipelineError::Task(e.to_string()))??;
-    let base = prefix.key.trim_end_matches('/');
-    let join = |rest: &str| {
-        let key = if base.is_empty() {
-            rest.to_owned()
-        } else {
-            format!("{base}/{rest}")
-        };
-        S3Location::new(&prefix.bucket, key)
-    };
-    let mut written = Vec::new();
+    outcome: &mut RunOutcome,
+    csv_raw: bool,
+    policy: &RetryPolicy,
+) -> Result<Vec<PathBuf>, UploadError> {
+    let versions = versions_of(&outcome.summary);
+    let (dir_owned, versions_owned) = (dir.to_owned(), versions.clone());
+    let split =
+        tokio::task::spawn_blocking(move || split_by_version(&dir_owned, &versions_owned, csv_raw))
+            .await
+            .map_err(|e| UploadError::Split(PipelineError::Task(e.to_string())))?
+            .map_err(UploadError::Split)?;
+    for (name, rows) in &split.unmatched {
+        outcome.failures.push(Failure {
+            what: format!("per-version copies of {name}"),
+            error: PipelineError::Input(format!(
+                "{rows} rows name a project and version that match no version of the run; they are only in the run's report under runs/"
+            )),
+        });
+    }
+    let csv = "text/csv; charset=utf-8";
+    let longest_file = files().map(str::len).max().unwrap_or(0);
+    let mut uploads: Vec<(S3Location, PathBuf)> = Vec::new();
     let mut index_versions = Vec::new();
-    for (project, version) in &versions {
-        for name in files() {
-            let to = join(&format!("{project}/{version}/{name}"));
-            put(
-                client,
-                &to,
-                &dir.join("versions").join(project).join(version).join(name),
+    for (i, (project, version)) in versions.iter().enumerate() {
+        let folder = version_folder(project, version);
+        let report = join(prefix, &format!("{folder}/"));
+        let problem = if split.ambiguous.contains(&i) {
+            Some(
+                "its names and another version's are the same in the CSV cells once the spreadsheet `'` prefix is added; its rows are only in the run's report under runs/ (with --csv-raw each version gets its own copy)".to_owned()
             )
-            .await?;
-            written.push(PathBuf::from(to.to_string()));
+        } else if report.key.len() + longest_file > MAX_KEY_BYTES {
+            Some(format!(
+                "its key {report} would be longer than S3's {MAX_KEY_BYTES} bytes; use a shorter --out prefix; its rows are in the run's report under runs/"
+            ))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            outcome.failures.push(Failure {
+                what: format!(
+                    "project {} version {}",
+                    project.escape_debug(),
+                    version.escape_debug()
+                ),
+                error: PipelineError::Input(format!("no per-version report: {problem}")),
+            });
+            index_versions.push(serde_json::json!({
+                "project": project,
+                "version": version,
+                "report": serde_json::Value::Null,
+            }));
+            continue;
+        }
+        for name in files() {
+            uploads.push((
+                join(prefix, &format!("{folder}/{name}")),
+                dir.join("versions").join(i.to_string()).join(name),
+            ));
         }
         index_versions.push(serde_json::json!({
             "project": project,
             "version": version,
-            "report": join(&format!("{project}/{version}/")).to_string(),
+            "report": report.to_string(),
         }));
     }
     let run = crate::time::rfc3339(std::time::SystemTime::now());
     let mut run_files = Vec::new();
     for name in files() {
-        let to = join(&format!("runs/{run}/{name}"));
-        put(client, &to, &dir.join(name)).await?;
+        let to = join(prefix, &format!("runs/{run}/{name}"));
         run_files.push(to.to_string());
-        written.push(PathBuf::from(to.to_string()));
+        uploads.push((to, dir.join(name)));
     }
     let index = serde_json::json!({
         "run": run,
@@ -176,14 +473,118 @@ pub(crate) async fn upload(
         "versions": index_versions,
         "files": run_files,
     });
+    // Written before anything is uploaded, so that a kept copy says where each file goes.
     let index_path = dir.join("index.json");
-    fs_err::write(
-        &index_path,
-        serde_json::to_vec_pretty(&index).unwrap_or_default(),
-    )
-    .map_err(|e| PipelineError::Fetch(e.into()))?;
-    let to = join(&format!("runs/{run}/index.json"));
-    put(client, &to, &index_path).await?;
+    let mut f = fs_err::File::create(&index_path)
+        .map_err(|e| UploadError::Split(PipelineError::Fetch(e.into())))?;
+    f.write_all(&serde_json::to_vec_pretty(&index).unwrap_or_default())
+        .map_err(|e| UploadError::Split(PipelineError::Fetch(e.into())))?;
+    drop(f);
+
+    let mut written = Vec::new();
+    for (to, from) in &uploads {
+        put(client, to, from, csv, policy)
+            .await
+            .map_err(UploadError::Put)?;
+        written.push(PathBuf::from(to.to_string()));
+    }
+    let to = join(prefix, &format!("runs/{run}/index.json"));
+    put(client, &to, &index_path, "application/json", policy)
+        .await
+        .map_err(UploadError::Put)?;
     written.push(PathBuf::from(to.to_string()));
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(segment: &str) -> Vec<u8> {
+        let b = segment.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%' {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        out
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_staging_folder_is_private_and_removed() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let s = Staging::new().unwrap();
+        let path = s.path().to_owned();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        drop(s);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn segments_are_percent_encoded_and_never_dot_segments_or_empty() {
+        let cases = [
+            ("widgets", "widgets"),
+            ("widgets.2026-11-20T10.00.00", "widgets.2026-11-20T10.00.00"),
+            ("-widgets", "-widgets"),
+            ("'-widgets", "%27-widgets"),
+            (".", "%2E"),
+            ("..", "%2E."),
+            (".x", "%2Ex"),
+            ("x.", "x."),
+            ("a/b", "a%2Fb"),
+            ("%2E%2E", "%252E%252E"),
+            ("a\0b", "a%00b"),
+            ("a b~", "a%20b%7E"),
+            ("é", "%C3%A9"),
+            ("\u{1b}]0;x\u{7}", "%1B%5D0%3Bx%07"),
+            ("", "~"),
+        ];
+        for (name, want) in cases {
+            let got = key_segment(name);
+            assert_eq!(got, want, "{name:?}");
+            if !name.is_empty() {
+                assert_eq!(decode(&got), name.as_bytes(), "{name:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn folders_of_distinct_versions_are_distinct() {
+        let names = ["", ".", "..", "x", "x/", "%", "~", "a.", "~sha256"];
+        let mut seen = std::collections::HashSet::new();
+        for p in names {
+            for v in names {
+                assert!(seen.insert(version_folder(p, v)), "{p:?} {v:?}");
+            }
+        }
+        // (".", "x") and ("x", ".") no longer share a folder.
+        assert_ne!(version_folder(".", "x"), version_folder("x", "."));
+    }
+
+    #[test]
+    fn long_folders_are_hashed_and_stay_distinct() {
+        let long = "/".repeat(300);
+        let a = version_folder(&long, "v");
+        let b = version_folder("v", &long);
+        assert!(a.starts_with("~sha256/") && a.len() == 8 + 64, "{a}");
+        assert_ne!(a, b);
+        // The project's length is part of the hash: moving a byte across the boundary changes it.
+        let p = "x".repeat(600);
+        assert_ne!(
+            version_folder(&p, "xy"),
+            version_folder(&format!("{p}x"), "y")
+        );
+        // 255 bytes of plain letters stay readable.
+        let name = "n".repeat(255);
+        assert_eq!(version_folder(&name, &name), format!("{name}/{name}"));
+    }
 }

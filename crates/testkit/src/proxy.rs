@@ -2,7 +2,8 @@
 //!
 //! Each client connection carries one request: the proxy forwards it upstream with
 //! `Connection: close`, and streams the response back with `Connection: close` added, applying
-//! the next queued [`Fault`] to requests that read an object (GET without `list-type`).
+//! the next queued [`Fault`] to requests that read an object (GET without `list-type`), and the
+//! next fault of a second queue ([`FaultProxy::push_put`]) to requests that write one (PUT).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -51,6 +52,17 @@ pub struct FaultProxy {
     addr: SocketAddr,
     faults: Arc<Mutex<VecDeque<Fault>>>,
     object_requests: Arc<AtomicU64>,
+    put_faults: Arc<Mutex<VecDeque<Fault>>>,
+    put_requests: Arc<AtomicU64>,
+}
+
+/// The fault queues and counters shared with the connection tasks.
+#[derive(Clone, Default)]
+struct Queues {
+    faults: Arc<Mutex<VecDeque<Fault>>>,
+    object_requests: Arc<AtomicU64>,
+    put_faults: Arc<Mutex<VecDeque<Fault>>>,
+    put_requests: Arc<AtomicU64>,
 }
 
 impl FaultProxy {
@@ -58,21 +70,22 @@ impl FaultProxy {
     pub async fn start(upstream: SocketAddr) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let addr = listener.local_addr().expect("proxy address");
-        let faults: Arc<Mutex<VecDeque<Fault>>> = Arc::default();
-        let object_requests: Arc<AtomicU64> = Arc::default();
-        let (f, n) = (faults.clone(), object_requests.clone());
+        let queues = Queues::default();
+        let q = queues.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let (f, n) = (f.clone(), n.clone());
+                let q = q.clone();
                 tokio::spawn(async move {
-                    let _ = handle(client, upstream, &f, &n).await;
+                    let _ = handle(client, upstream, &q).await;
                 });
             }
         });
         FaultProxy {
             addr,
-            faults,
-            object_requests,
+            faults: queues.faults,
+            object_requests: queues.object_requests,
+            put_faults: queues.put_faults,
+            put_requests: queues.put_requests,
         }
     }
 
@@ -89,6 +102,21 @@ impl FaultProxy {
     /// Object requests seen so far.
     pub fn object_requests(&self) -> u64 {
         self.object_requests.load(Ordering::SeqCst)
+    }
+
+    /// Queues a fault for the next request that writes an object (a PUT). Only
+    /// [`Fault::Status`] (answered after the request body, per its `Content-Length`, has been
+    /// read) and [`Fault::Hold`] apply to a PUT; the others let it through unchanged.
+    pub fn push_put(&self, fault: Fault) {
+        self.put_faults
+            .lock()
+            .expect("fault queue")
+            .push_back(fault);
+    }
+
+    /// PUT requests seen so far.
+    pub fn put_requests(&self) -> u64 {
+        self.put_requests.load(Ordering::SeqCst)
     }
 }
 
@@ -124,23 +152,48 @@ fn close_connection(head: &[u8]) -> Vec<u8> {
     out.into_bytes()
 }
 
-async fn handle(
-    mut client: TcpStream,
-    upstream: SocketAddr,
-    faults: &Mutex<VecDeque<Fault>>,
-    object_requests: &AtomicU64,
-) -> std::io::Result<()> {
+/// The value of header `name` (lower case) in `head`.
+fn header(head: &[u8], name: &str) -> Option<String> {
+    String::from_utf8_lossy(head).split("\r\n").find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k.trim().to_ascii_lowercase() == name).then(|| v.trim().to_owned())
+    })
+}
+
+async fn handle(mut client: TcpStream, upstream: SocketAddr, q: &Queues) -> std::io::Result<()> {
     let mut buf = Vec::new();
     let head_len = read_head(&mut client, &mut buf).await?;
     let head = buf[..head_len].to_vec();
     let first = String::from_utf8_lossy(&head[..find(&head, b"\r\n").unwrap_or(0)]).into_owned();
     let is_object_get = first.starts_with("GET ") && !first.contains("list-type");
+    let is_put = first.starts_with("PUT ");
     let fault = if is_object_get {
-        object_requests.fetch_add(1, Ordering::SeqCst);
-        faults.lock().expect("fault queue").pop_front()
+        q.object_requests.fetch_add(1, Ordering::SeqCst);
+        q.faults.lock().expect("fault queue").pop_front()
+    } else if is_put {
+        q.put_requests.fetch_add(1, Ordering::SeqCst);
+        match q.put_faults.lock().expect("fault queue").pop_front() {
+            Some(f @ (Fault::Status { .. } | Fault::Hold(_))) => Some(f),
+            _ => None,
+        }
     } else {
         None
     };
+    if is_put && matches!(fault, Some(Fault::Status { .. })) && header(&head, "expect").is_none() {
+        // Read the body first, as a server does, so that the client sees the answer.
+        let length: usize = header(&head, "content-length")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0);
+        let mut have = buf.len() - head_len;
+        let mut chunk = [0u8; 8192];
+        while have < length {
+            let n = client.read(&mut chunk).await?;
+            if n == 0 {
+                break;
+            }
+            have += n;
+        }
+    }
     let fault = match fault {
         Some(Fault::Hold(rx)) => {
             let _ = rx.await;
