@@ -189,7 +189,152 @@ fn unreadable_inputs_exit_2_and_say_what_was_searched() {
     );
     assert_eq!(o.status.code(), Some(2));
     let summary = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();
+    assert_eq!(summary.lines().count(), 4, "{summary}");
+    assert!(
+        summary
+            .contains(",,,no/such/file.json,0,0,0,0,0,0,0,0,,,,,,fail: REKCHECK_READ_FAILED\r\n"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn every_manifest_named_gets_a_summary_row_even_when_it_cannot_be_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.json");
+    std::fs::write(&good, "{\"source-ref\":\"s3://b/a.jpg\"}\n").unwrap();
+    // gzip magic, then a header that is not gzip: the read fails before the first block.
+    let broken = dir.path().join("broken.json.gz");
+    std::fs::write(&broken, b"\x1f\x8b\x00\x00 not gzip at all").unwrap();
+    let missing = dir.path().join("TrainingManifestWithValidation-p-v.json");
+    let out = tempfile::tempdir().unwrap();
+    let o = rekcheck(
+        &[
+            "report",
+            good.to_str().unwrap(),
+            broken.to_str().unwrap(),
+            missing.to_str().unwrap(),
+        ],
+        out.path(),
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    let summary = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();
+    let rows: Vec<&str> = summary.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3, "{summary}");
+    assert!(
+        rows[0].ends_with("good.json,1,0,0,1,0,0,0,0,,,,,,"),
+        "{summary}"
+    );
+    for (row, name, dataset) in [
+        (rows[1], "broken.json.gz", ""),
+        (
+            rows[2],
+            "TrainingManifestWithValidation-p-v.json",
+            "training",
+        ),
+    ] {
+        assert!(row.starts_with(&format!(",,{dataset},")), "{summary}");
+        assert!(
+            row.ends_with(&format!(
+                "{name},0,0,0,0,0,0,0,0,,,,,,fail: REKCHECK_READ_FAILED"
+            )),
+            "{summary}"
+        );
+    }
+    let issues = std::fs::read_to_string(out.path().join("issues.csv")).unwrap();
+    for name in ["broken.json.gz", "TrainingManifestWithValidation-p-v.json"] {
+        assert!(
+            issues
+                .lines()
+                .any(|l| l.contains(name) && l.contains(",error,REKCHECK_READ_FAILED,")),
+            "{issues}"
+        );
+    }
+}
+
+#[test]
+fn since_refuses_overflowing_durations_and_dates_not_on_the_calendar() {
+    let out = tempfile::tempdir().unwrap();
+    for (since, why) in [
+        ("213503982334721d", "before 1970"),
+        ("2026-02-31", "28 days"),
+        ("2025-02-29", "28 days"),
+    ] {
+        let o = rekcheck(
+            &[
+                "report",
+                "sample-manifests/clean-training",
+                "--since",
+                since,
+            ],
+            out.path(),
+        );
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{since}: {stderr}");
+        assert!(
+            stderr.contains("--since") && stderr.contains(since) && stderr.contains(why),
+            "{stderr}"
+        );
+    }
+    let o = rekcheck(
+        &[
+            "report",
+            "sample-manifests/clean-training",
+            "--since",
+            "2024-02-29",
+        ],
+        out.path(),
+    );
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn threads_and_concurrency_are_capped_with_a_note() {
+    let out = tempfile::tempdir().unwrap();
+    let o = rekcheck(
+        &[
+            "report",
+            "sample-manifests/clean-training",
+            "--threads",
+            "1000",
+            "--concurrency",
+            "100000",
+        ],
+        out.path(),
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("--threads 1000 is more than the 256 allowed; using 256"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("--concurrency 100000 is more than the 256 allowed; using 256"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn file_names_differing_only_in_invalid_utf8_bytes_are_two_manifests() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    for b in [0xfe_u8, 0xff] {
+        let mut name = b"TrainingManifestWithValidation-p-".to_vec();
+        name.push(b);
+        name.extend_from_slice(b".json");
+        std::fs::write(
+            dir.path().join(std::ffi::OsStr::from_bytes(&name)),
+            "{\"source-ref\":\"s3://b/a.jpg\"}\n",
+        )
+        .unwrap();
+    }
+    let out = tempfile::tempdir().unwrap();
+    let o = rekcheck(&["report", dir.path().to_str().unwrap()], out.path());
+    assert_eq!(o.status.code(), Some(0));
+    let summary = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();
     assert_eq!(summary.lines().count(), 3, "{summary}");
+    assert!(summary.contains("-p-\\xFE.json,1,"), "{summary}");
+    assert!(summary.contains("-p-\\xFF.json,1,"), "{summary}");
 }
 
 #[test]
@@ -241,4 +386,111 @@ fn json_summary_on_stdout_and_json_logs_on_stderr() {
         ),
         "{stderr}"
     );
+}
+
+/// The bytes that must never reach a terminal from data: ESC, BEL, DEL, C1 CSI (U+009B) and
+/// the right-to-left override (U+202E).
+fn assert_no_terminal_controls(stderr: &[u8]) {
+    let text = String::from_utf8_lossy(stderr);
+    for bad in ['\u{1b}', '\u{7}', '\u{7f}', '\u{9b}', '\u{202e}'] {
+        assert!(!text.contains(bad), "stderr carries {bad:?} raw: {text:?}");
+    }
+}
+
+#[test]
+fn names_codes_labels_and_messages_from_data_cannot_drive_the_terminal() {
+    const TITLE: &str = "\u{1b}]0;pwned\u{7}";
+    const CLIPBOARD: &str = "\u{1b}]52;c;cHduZWQ=\u{7}";
+    const ERASE: &str = "\u{1b}[2J\u{9b}2J\u{202e}\u{7f}";
+    let json = |s: &str| serde_json::to_string(s).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("describe-project-versions.json"),
+        format!(
+            r#"{{"ProjectVersionDescriptions":[{{"ProjectVersionArn":{},"Status":"TRAINING_FAILED","StatusMessage":{}}}]}}"#,
+            json(&format!(
+                "arn:aws:rekognition:us-east-1:1:project/p{TITLE}/version/v{ERASE}/1"
+            )),
+            json(CLIPBOARD)
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("manifest_summary.json"),
+        format!(
+            r#"{{"errors":[{{"code":{},"message":{}}}],"statistics":{{"training":{{"total_json_lines":1,"errors":[]}}}}}}"#,
+            json(&format!("ERROR_{CLIPBOARD}")),
+            json(ERASE)
+        ),
+    )
+    .unwrap();
+    let line = |label: &str, code: &str| {
+        format!(
+            r#"{{"source-ref":"s3://b/a.jpg","pets":1,"pets-metadata":{{"confidence":1,"class-name":{},"human-annotated":"yes","type":"groundtruth/image-classification"}},"errors":[{{"code":{},"message":{}}}]}}"#,
+            json(label),
+            json(code),
+            json(&format!("{TITLE}{CLIPBOARD}{ERASE}"))
+        ) + "\n"
+    };
+    std::fs::write(
+        d.join("training_manifest_with_validation.json"),
+        line(&format!("cat{TITLE}"), &format!("ERROR_{ERASE}")),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("testing_manifest_with_validation.json"),
+        line(&format!("fish{CLIPBOARD}"), &format!("ERROR_{TITLE}")),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join(format!(
+            "TrainingManifestWithValidation-p-{TITLE}{ERASE}.json"
+        )),
+        line("dog", "ERROR_INVALID_SOURCE_REF_FORMAT"),
+    )
+    .unwrap();
+    let missing = d.join(format!("missing-{CLIPBOARD}.json"));
+    let (d, missing) = (d.to_str().unwrap(), missing.to_str().unwrap());
+
+    let out = tempfile::tempdir().unwrap();
+    let o = rekcheck(&["report", d, missing, "-v"], out.path());
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    // The data is shown, escaped: in the summary, the notes, the errors and the log lines.
+    assert!(
+        stderr.contains("p\\u{1b}]0;pwned\\u{7}/v\\u{1b}[2J"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("ERROR_\\u{1b}]52;c;cHduZWQ=\\u{7}"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("\"fish\\u{1b}]52;"), "{stderr}");
+    assert!(
+        stderr.contains("rekcheck: error: ") && stderr.contains("missing-\\u{1b}]52"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("analyzing manifest="), "{stderr}");
+    assert_no_terminal_controls(&o.stderr);
+
+    let o = rekcheck(
+        &["report", d, missing, "-v", "--log-format", "json"],
+        out.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("\"analyzing\""));
+    assert_no_terminal_controls(&o.stderr);
+    for line in String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .filter(|l| l.starts_with('{'))
+    {
+        let _: serde_json::Value = serde_json::from_str(line).expect("a JSON log line");
+    }
+
+    // A fatal error's chain ({:#}) is escaped too.
+    let o = rekcheck(&["report", missing], out.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no manifests found"));
+    assert_no_terminal_controls(&o.stderr);
 }

@@ -146,8 +146,22 @@ fn a_missing_object_is_named_and_the_rest_is_still_reported() {
         "{stderr}"
     );
     let summary = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();
-    assert_eq!(summary.lines().count(), 2, "{summary}");
+    assert_eq!(summary.lines().count(), 3, "{summary}");
     assert!(summary.contains(",12,1,0,2,2,7,"), "{summary}");
+    // The missing object keeps its row, with its failure.
+    assert!(
+        summary.contains(
+            ",,,s3://rekcheck-in/out/missing.json,0,0,0,0,0,0,0,0,,,,,,fail: REKCHECK_READ_FAILED\r\n"
+        ),
+        "{summary}"
+    );
+    let issues = std::fs::read_to_string(out.path().join("issues.csv")).unwrap();
+    assert!(
+        issues.contains(
+            ",,,s3://rekcheck-in/out/missing.json,,,manifest,,,,error,REKCHECK_READ_FAILED,"
+        ),
+        "{issues}"
+    );
 }
 
 fn get(

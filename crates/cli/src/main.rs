@@ -9,6 +9,7 @@
 mod aws;
 mod cancel;
 mod render;
+mod terminal;
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
@@ -93,7 +94,7 @@ struct RunArgs {
     /// terminal error always exits 1).
     #[arg(long, value_enum, default_value = "error")]
     fail_on: FailOn,
-    /// Analysis threads (default: one per core).
+    /// Analysis threads (default: one per core; at most 256, a larger value is lowered to it).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
     /// Lines longer than this many bytes are not read and reported as unparsable (check also
@@ -130,9 +131,14 @@ impl RunArgs {
     ) -> rekcheck::PipelineBuilder {
         let show_progress = !self.quiet && !self.no_progress && std::io::stderr().is_terminal();
         let builder = Pipeline::builder()
-            .concurrency(aws_args.concurrency.max(1))
+            .concurrency(capped_concurrency(aws_args, self.quiet))
             .retries(aws_args.retries.max(1))
-            .threads(self.threads.unwrap_or(0))
+            .threads(capped(
+                "--threads",
+                self.threads.unwrap_or(0),
+                rekcheck::MAX_THREADS,
+                self.quiet,
+            ))
             .max_line_bytes(self.max_line_bytes)
             .csv_raw(self.csv_raw)
             .reporter(Arc::new(render::Progress::new(show_progress)))
@@ -143,6 +149,27 @@ impl RunArgs {
             builder
         }
     }
+}
+
+/// `n`, or `max` with a note on stderr (unless `quiet`) when `n` is larger.
+fn capped(flag: &str, n: usize, max: usize, quiet: bool) -> usize {
+    if n <= max {
+        return n;
+    }
+    if !quiet {
+        eprintln!("rekcheck: {flag} {n} is more than the {max} allowed; using {max}");
+    }
+    max
+}
+
+/// `--concurrency`, at least 1 and at most [`rekcheck::MAX_CONCURRENCY`].
+fn capped_concurrency(aws_args: &AwsArgs, quiet: bool) -> usize {
+    capped(
+        "--concurrency",
+        aws_args.concurrency.max(1),
+        rekcheck::MAX_CONCURRENCY,
+        quiet,
+    )
 }
 
 /// `builder` with the SDK configuration of the AWS flags (profile, region, endpoint).
@@ -287,7 +314,7 @@ struct AwsArgs {
     /// addressing is used with it.
     #[arg(long, value_name = "URL")]
     endpoint_url: Option<String>,
-    /// S3 objects downloaded at the same time.
+    /// S3 objects downloaded at the same time (at most 256, a larger value is lowered to it).
     #[arg(long, default_value_t = 8, value_name = "N")]
     concurrency: usize,
     /// Attempts per S3 request or resume before giving up.
@@ -316,7 +343,7 @@ fn main() -> ExitCode {
                 eprintln!("rekcheck: stopped by a signal; no report was written");
                 ExitCode::from(code)
             } else {
-                eprintln!("rekcheck: error: {e:#}");
+                eprintln!("rekcheck: error: {:#}", terminal::Escaped(&e));
                 ExitCode::from(EXIT_FATAL)
             }
         }
@@ -331,12 +358,16 @@ fn init_logging(verbose: u8, format: LogFormat) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    // File names and S3 locations in the fields come from data: escaped (see `terminal`).
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = match format {
-        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_writer(terminal::JsonLogWriter)
+            .try_init(),
         LogFormat::Text => builder
+            .with_writer(std::io::stderr)
+            .fmt_fields(terminal::log_fields())
             .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal())
             .try_init(),
     };
@@ -384,7 +415,11 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         eprint!("{text}");
     }
     for f in &outcome.failures {
-        eprintln!("rekcheck: error: {}: {}", f.what, f.error);
+        eprintln!(
+            "rekcheck: error: {}: {}",
+            terminal::Escaped(&f.what),
+            terminal::Escaped(&f.error)
+        );
     }
     let code = outcome.exit_code(args.run.fail_on());
     if args.json {
@@ -447,7 +482,7 @@ fn fix(args: &FixArgs) -> anyhow::Result<u8> {
     cancel::install(&runtime, args.out.clone());
     let mut builder = Pipeline::builder()
         .source(args.manifest.clone())
-        .concurrency(args.aws.concurrency.max(1))
+        .concurrency(capped_concurrency(&args.aws, args.quiet))
         .retries(args.aws.retries.max(1))
         .max_line_bytes(args.max_line_bytes)
         .stop_when(|| cancel::cancelled().is_some());
@@ -534,7 +569,11 @@ fn locate(args: &LocateArgs) -> anyhow::Result<u8> {
         return Err(e.into());
     }
     for f in &failures {
-        eprintln!("rekcheck: error: {}: {}", f.what, f.error);
+        eprintln!(
+            "rekcheck: error: {}: {}",
+            terminal::Escaped(&f.what),
+            terminal::Escaped(&f.error)
+        );
     }
     Ok(if failures.is_empty() {
         EXIT_OK

@@ -10,6 +10,9 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use rekcheck::Reporter;
 use rekcheck::analyze::{Dataset, ReportSummary, Severity, code_info};
 
+// Every name, code, label, message and location printed here comes from data: escaped.
+use crate::terminal::escape_for_terminal as esc;
+
 /// Progress on stderr: one bar per object being read, and a total; hidden when stderr is not
 /// a terminal, with `--quiet` or `--no-progress`.
 pub(crate) struct Progress {
@@ -59,7 +62,7 @@ impl Reporter for Progress {
         } else {
             bar.set_style(style("{msg:40!} {spinner} {bytes} {bytes_per_sec}"));
         }
-        bar.set_message(name.rsplit('/').next().unwrap_or(name).to_owned());
+        bar.set_message(esc(name.rsplit('/').next().unwrap_or(name)).into_owned());
         if let Ok(mut c) = self.current.lock() {
             *c = Some(bar);
         }
@@ -119,7 +122,7 @@ fn who(project: &str, version: &str) -> String {
     if project.is_empty() && version.is_empty() {
         String::new()
     } else {
-        format!("{project}/{version} ")
+        format!("{}/{} ", esc(project), esc(version))
     }
 }
 
@@ -158,7 +161,7 @@ pub(crate) fn label_flags(summary: &ReportSummary) -> Vec<String> {
             test.len(),
             missing
                 .iter()
-                .map(|m| format!("\"{m}\""))
+                .map(|m| format!("\"{}\"", esc(m)))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -193,7 +196,7 @@ pub(crate) fn summary(summary: &ReportSummary, notes: &[String], elapsed: Durati
             "\n{}{} {}",
             who(&c.project, &c.version),
             dataset_name(c.dataset),
-            c.manifest
+            esc(&c.manifest)
         );
         let _ = writeln!(
             s,
@@ -254,8 +257,8 @@ pub(crate) fn summary(summary: &ReportSummary, notes: &[String], elapsed: Durati
                 s,
                 "  {}[{side}] {}: {}",
                 who(&c.project, &c.version),
-                i.code,
-                i.message
+                esc(&i.code),
+                esc(&i.message)
             );
             if let Some(info) = code_info(&i.code) {
                 let _ = writeln!(s, "      fix: {}", info.fix);
@@ -280,7 +283,11 @@ pub(crate) fn summary(summary: &ReportSummary, notes: &[String], elapsed: Durati
     if !top.is_empty() {
         let _ = writeln!(s, "\nTop codes:");
         for ((severity, code), (issues, images)) in top.iter().take(8) {
-            let _ = writeln!(s, "  {issues:>7} {severity:<7} {code} ({images} images)");
+            let _ = writeln!(
+                s,
+                "  {issues:>7} {severity:<7} {} ({images} images)",
+                esc(code)
+            );
             if let Some(info) = code_info(code) {
                 let _ = writeln!(s, "          {} Fix: {}", info.meaning, info.fix);
             }
@@ -300,7 +307,7 @@ pub(crate) fn summary(summary: &ReportSummary, notes: &[String], elapsed: Durati
     if !notes.is_empty() {
         let _ = writeln!(s, "\nNotes:");
         for n in notes {
-            let _ = writeln!(s, "  {n}");
+            let _ = writeln!(s, "  {}", esc(n));
         }
     }
     let _ = writeln!(s, "\nNext step: {}", next_step(summary));
@@ -312,8 +319,9 @@ pub(crate) fn summary(summary: &ReportSummary, notes: &[String], elapsed: Durati
             .unwrap_or_default();
         let _ = writeln!(
             s,
-            "Report uploaded: {} objects; the run's index is {index}",
-            summary.files.len()
+            "Report uploaded: {} objects; the run's index is {}",
+            summary.files.len(),
+            esc(&index)
         );
     } else if let Some(first) = summary.files.first()
         && let Some(dir) = first.parent()
@@ -321,7 +329,7 @@ pub(crate) fn summary(summary: &ReportSummary, notes: &[String], elapsed: Durati
         let _ = writeln!(
             s,
             "Report: {}/{{issues,images,summary,codes,labels,versions}}.csv",
-            dir.display()
+            esc(&dir.display().to_string())
         );
     }
     s
@@ -396,7 +404,7 @@ pub(crate) fn json_summary(
 pub(crate) fn next_step(summary: &ReportSummary) -> String {
     if let Some((c, i)) = summary.terminal.first() {
         let fix = code_info(&i.code).map_or("read the message in issues.csv", |info| info.fix);
-        return format!("{}{}: {fix}", who(&c.project, &c.version), i.code);
+        return format!("{}{}: {fix}", who(&c.project, &c.version), esc(&i.code));
     }
     let mut errors: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     for c in summary
@@ -414,7 +422,7 @@ pub(crate) fn next_step(summary: &ReportSummary) -> String {
     {
         Some((code, (_, images))) => {
             let fix = code_info(code).map_or("see its rows in issues.csv", |info| info.fix);
-            format!("{images} images have {code}: {fix}")
+            format!("{images} images have {}: {fix}", esc(code))
         }
         None => "nothing to fix: no errors".to_owned(),
     }
@@ -452,8 +460,8 @@ pub(crate) fn verdict(outcome: &rekcheck::CheckOutcome) -> String {
             out,
             "  {} {}: {}",
             dataset_name(*dataset),
-            issue.code,
-            issue.message
+            esc(&issue.code),
+            esc(&issue.message)
         );
         if let Some(info) = code_info(&issue.code) {
             let _ = writeln!(out, "    fix: {}", info.fix);
@@ -472,7 +480,7 @@ pub(crate) fn fix_summary(
     let _ = writeln!(
         out,
         "{}: {} lines kept ({} with boxes removed), {} lines dropped, {} boxes removed, {} blank lines skipped",
-        out_path.display(),
+        esc(&out_path.display().to_string()),
         outcome.kept,
         outcome.edited,
         outcome.dropped,
@@ -482,7 +490,7 @@ pub(crate) fn fix_summary(
     let _ = writeln!(
         out,
         "{}: one row per line or box removed, with its code",
-        removed_path.display()
+        esc(&removed_path.display().to_string())
     );
     out
 }

@@ -1,6 +1,7 @@
 //! Paths and S3 locations: which files to read, what they are, and which training they belong to.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use rekcheck_analyze::{Dataset, ManifestSummary};
@@ -42,6 +43,9 @@ pub(crate) struct Group {
     pub(crate) summary: Option<Input>,
     pub(crate) extra_summaries: Vec<Input>,
     pub(crate) manifests: Vec<Input>,
+    /// Files named directly that could not be opened, with why (their failure is already
+    /// among the run's failures): each still gets its `summary.csv` row.
+    pub(crate) unread: Vec<(Input, String)>,
     /// For a version found through Rekognition: its failed status as `(code, message)`.
     pub(crate) status_issue: Option<(String, String)>,
     /// For a version found through Rekognition: what `DescribeProjectVersions` said.
@@ -171,15 +175,67 @@ fn parse_versions(bytes: &[u8], what: &str) -> Result<Versions, PipelineError> {
     Ok(versions)
 }
 
+/// A path as text for the report: as it is, except that bytes that are not UTF-8 are written
+/// `\xNN`, so that two names differing only in such bytes stay apart (`Path::display` would
+/// write both as U+FFFD).
 fn display(path: &Path) -> String {
-    path.display().to_string()
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02X}");
+        }
+    }
+    out
 }
 
-/// A found file, with the folder (local path or `s3://bucket/prefix/`) it groups by.
-struct Found {
-    folder: String,
-    input: Input,
+/// The folder a file groups by (with the `describe-project-versions.json` there): compared
+/// as the path or S3 prefix itself, never as its display text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Folder {
+    Local(PathBuf),
+    /// `s3://bucket/prefix/`.
+    S3(String),
 }
+
+/// A found file, with the folder it groups by.
+struct Found {
+    folder: Folder,
+    input: Input,
+    /// Why it could not be opened, for a file named directly that could not be.
+    unread: Option<String>,
+}
+
+impl Found {
+    fn new(folder: Folder, input: Input) -> Found {
+        Found {
+            folder,
+            input,
+            unread: None,
+        }
+    }
+
+    /// A file named directly that could not be opened: a manifest, as far as anyone knows.
+    fn unread(folder: Folder, source: Source, display: String, why: String) -> Found {
+        let dataset = Dataset::from_file_name(&source.file_name());
+        Found {
+            folder,
+            input: Input {
+                source,
+                display,
+                kind: Kind::Manifest,
+                dataset,
+                size: None,
+            },
+            unread: Some(why),
+        }
+    }
+}
+
+/// The identity of an input, to read each file or object once: the canonical path (compared
+/// as bytes) or the S3 location.
+type Seen = HashSet<Source>;
 
 /// Finds the inputs named by `paths` (local paths, `s3://bucket/key`, `s3://bucket/prefix/`),
 /// grouped by training. Paths that cannot be read are reported in `failures`; the others are
@@ -191,8 +247,8 @@ pub(crate) fn discover(
     failures: &mut Vec<Failure>,
 ) -> Vec<Group> {
     let mut found: Vec<Found> = Vec::new();
-    let mut describe: HashMap<String, Source> = HashMap::new();
-    let mut seen = HashSet::new();
+    let mut describe: HashMap<Folder, Source> = HashMap::new();
+    let mut seen = Seen::new();
     for arg in paths {
         if arg.starts_with("s3://") {
             discover_s3(
@@ -210,11 +266,18 @@ pub(crate) fn discover(
         let meta = match fs_err::metadata(&path) {
             Ok(m) => m,
             Err(e) => {
+                let error = PipelineError::Input(format!(
+                    "cannot read it ({e}); check the path, or name an s3:// object or prefix"
+                ));
+                found.push(Found::unread(
+                    Folder::Local(path.parent().map(Path::to_owned).unwrap_or_default()),
+                    Source::Local(path.clone()),
+                    arg.clone(),
+                    error.to_string(),
+                ));
                 failures.push(Failure {
                     what: arg.clone(),
-                    error: PipelineError::Input(format!(
-                        "cannot read it ({e}); check the path, or name an s3:// object or prefix"
-                    )),
+                    error,
                 });
                 continue;
             }
@@ -223,19 +286,28 @@ pub(crate) fn discover(
             walk(&path, &mut found, &mut describe, &mut seen, failures);
         } else {
             let key = fs_err::canonicalize(&path).unwrap_or_else(|_| path.clone());
-            if !seen.insert(key.display().to_string()) {
+            if !seen.insert(Source::Local(key)) {
                 continue;
             }
-            let folder = path.parent().map(display).unwrap_or_default();
+            let folder = Folder::Local(path.parent().map(Path::to_owned).unwrap_or_default());
             let local_describe = path.with_file_name(DESCRIBE_FILE);
             if local_describe.is_file() {
                 describe.insert(folder.clone(), Source::Local(local_describe));
             }
             let source = Source::Local(path.clone());
+            let failed_before = failures.len();
             if let Some(input) =
                 sniffed_input(source, arg.clone(), Some(meta.len()), fetcher, failures)
             {
-                found.push(Found { folder, input });
+                found.push(Found::new(folder, input));
+            } else if let Some(f) = failures.get(failed_before) {
+                let why = f.error.to_string();
+                found.push(Found::unread(
+                    folder,
+                    Source::Local(path.clone()),
+                    arg.clone(),
+                    why,
+                ));
             }
         }
     }
@@ -283,8 +355,8 @@ fn discover_s3(
     fetcher: &Fetcher,
     runtime: &tokio::runtime::Handle,
     found: &mut Vec<Found>,
-    describe: &mut HashMap<String, Source>,
-    seen: &mut HashSet<String>,
+    describe: &mut HashMap<Folder, Source>,
+    seen: &mut Seen,
     failures: &mut Vec<Failure>,
 ) {
     let location = match arg.parse::<S3Location>() {
@@ -300,15 +372,24 @@ fn discover_s3(
     let Some(s3) = fetcher.s3() else {
         return;
     };
-    let folder_of = |l: &S3Location| format!("s3://{}/{}", l.bucket, l.parent_prefix());
+    let folder_of = |l: &S3Location| Folder::S3(format!("s3://{}/{}", l.bucket, l.parent_prefix()));
     if !location.is_prefix() {
-        if !seen.insert(location.to_string()) {
+        if !seen.insert(Source::S3(location.clone())) {
             return;
         }
         let folder = folder_of(&location);
         let source = Source::S3(location.clone());
+        let failed_before = failures.len();
         if let Some(input) = sniffed_input(source, location.to_string(), None, fetcher, failures) {
-            found.push(Found { folder, input });
+            found.push(Found::new(folder, input));
+        } else if let Some(f) = failures.get(failed_before) {
+            let why = f.error.to_string();
+            found.push(Found::unread(
+                folder,
+                Source::S3(location.clone()),
+                location.to_string(),
+                why,
+            ));
         }
         return;
     }
@@ -332,27 +413,27 @@ fn discover_s3(
         let Some(kind) = folder_kind(&name) else {
             continue;
         };
-        if !seen.insert(object.location.to_string()) {
+        if !seen.insert(Source::S3(object.location.clone())) {
             continue;
         }
-        found.push(Found {
+        found.push(Found::new(
             folder,
-            input: Input {
+            Input {
                 display: object.location.to_string(),
                 dataset: Dataset::from_file_name(&name),
                 source: Source::S3(object.location),
                 kind,
                 size: Some(object.size),
             },
-        });
+        ));
     }
 }
 
 fn walk(
     dir: &Path,
     found: &mut Vec<Found>,
-    describe: &mut HashMap<String, Source>,
-    seen: &mut HashSet<String>,
+    describe: &mut HashMap<Folder, Source>,
+    seen: &mut Seen,
     failures: &mut Vec<Failure>,
 ) {
     let entries = match fs_err::read_dir(dir) {
@@ -367,7 +448,7 @@ fn walk(
     };
     let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
-    let folder = display(dir);
+    let folder = Folder::Local(dir.to_owned());
     for path in entries {
         if path.is_dir() {
             walk(&path, found, describe, seen, failures);
@@ -385,33 +466,38 @@ fn walk(
             continue;
         };
         let key = fs_err::canonicalize(&path).unwrap_or_else(|_| path.clone());
-        if !seen.insert(key.display().to_string()) {
+        if !seen.insert(Source::Local(key)) {
             continue;
         }
         let size = fs_err::metadata(&path).ok().map(|m| m.len());
-        found.push(Found {
-            folder: folder.clone(),
-            input: Input {
+        found.push(Found::new(
+            folder.clone(),
+            Input {
                 display: display(&path),
                 source: Source::Local(path),
                 kind,
                 dataset: Dataset::from_file_name(&name),
                 size,
             },
-        });
+        ));
     }
 }
 
 fn group(
     found: Vec<Found>,
-    describe: &HashMap<String, Source>,
+    describe: &HashMap<Folder, Source>,
     fetcher: &Fetcher,
     failures: &mut Vec<Failure>,
 ) -> Vec<Group> {
-    let mut versions_cache: HashMap<String, Option<Versions>> = HashMap::new();
-    let mut order: Vec<(String, String, String)> = Vec::new();
-    let mut groups: BTreeMap<(String, String, String), Group> = BTreeMap::new();
-    for Found { folder, input } in found {
+    let mut versions_cache: HashMap<Folder, Option<Versions>> = HashMap::new();
+    let mut order: Vec<(Folder, String, String)> = Vec::new();
+    let mut groups: BTreeMap<(Folder, String, String), Group> = BTreeMap::new();
+    for Found {
+        folder,
+        input,
+        unread,
+    } in found
+    {
         let versions = versions_cache.entry(folder.clone()).or_insert_with(|| {
             let source = describe.get(&folder)?;
             let parsed = fetcher
@@ -447,6 +533,10 @@ fn group(
                 ..Group::default()
             }
         });
+        if let Some(why) = unread {
+            g.unread.push((input, why));
+            continue;
+        }
         match input.kind {
             Kind::Summary if g.summary.is_none() => g.summary = Some(input),
             Kind::Summary => g.extra_summaries.push(input),
@@ -500,5 +590,79 @@ mod tests {
         );
         assert_eq!(folder_kind("TrainingGroundTruth-p-1.json"), None);
         assert_eq!(folder_kind("describe-project-versions.json"), None);
+    }
+
+    /// `name` with one byte that is not UTF-8 in place of `#`.
+    #[cfg(unix)]
+    fn with_byte(name: &str, b: u8) -> PathBuf {
+        use std::os::unix::ffi::OsStrExt as _;
+        let (head, tail) = name.split_once('#').unwrap();
+        let mut bytes = head.as_bytes().to_vec();
+        bytes.push(b);
+        bytes.extend_from_slice(tail.as_bytes());
+        PathBuf::from(std::ffi::OsStr::from_bytes(&bytes))
+    }
+
+    fn discover_local(dir: &Path) -> (Vec<Group>, Vec<Failure>) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut failures = Vec::new();
+        let groups = discover(
+            &[dir.to_str().unwrap().to_owned()],
+            &Fetcher::local(),
+            rt.handle(),
+            &mut failures,
+        );
+        (groups, failures)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn names_differing_only_in_invalid_utf8_are_different_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        for b in [0xfe, 0xff] {
+            let name = with_byte("TrainingManifestWithValidation-p-#.json", b);
+            std::fs::write(dir.path().join(name), "{}\n").unwrap();
+        }
+        let (groups, failures) = discover_local(dir.path());
+        assert!(failures.is_empty());
+        let names: Vec<&str> = groups
+            .iter()
+            .flat_map(|g| &g.manifests)
+            .map(|m| m.display.as_str())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(names[0].ends_with("-p-\\xFE.json"), "{names:?}");
+        assert!(names[1].ends_with("-p-\\xFF.json"), "{names:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn folders_differing_only_in_invalid_utf8_keep_their_own_describe_file() {
+        let dir = tempfile::tempdir().unwrap();
+        for (b, project) in [(0xfe, "first"), (0xff, "second")] {
+            let folder = dir.path().join(with_byte("out-#", b));
+            std::fs::create_dir(&folder).unwrap();
+            std::fs::write(
+                folder.join(DESCRIBE_FILE),
+                format!(
+                    r#"{{"ProjectVersionDescriptions":[{{"ProjectVersionArn":"arn:aws:rekognition:us-east-1:1:project/{project}/version/1/1"}}]}}"#
+                ),
+            )
+            .unwrap();
+            std::fs::write(
+                folder.join("training_manifest_with_validation.json"),
+                "{}\n",
+            )
+            .unwrap();
+        }
+        let (groups, failures) = discover_local(dir.path());
+        assert!(failures.is_empty());
+        let projects: Vec<(&str, usize)> = groups
+            .iter()
+            .map(|g| (g.project.as_str(), g.manifests.len()))
+            .collect();
+        assert_eq!(projects, [("first", 1), ("second", 1)]);
     }
 }

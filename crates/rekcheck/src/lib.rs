@@ -54,7 +54,7 @@ mod versions;
 
 pub use check::{CheckOutcome, CheckSpec, FixOutcome, FixSpec};
 pub use error::{Failure, PipelineError};
-pub use pipeline::{Pipeline, PipelineBuilder, RunOutcome};
+pub use pipeline::{MAX_CONCURRENCY, MAX_THREADS, Pipeline, PipelineBuilder, RunOutcome};
 pub use reporter::{NoProgress, Reporter};
 pub use versions::find_versions;
 

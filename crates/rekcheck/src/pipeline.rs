@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use rekcheck_analyze::{
-    AnalyzeOptions, BlockCallback, Dataset, Issue, ManifestContext, ManifestSummary, ReportOptions,
-    ReportSummary, ReportWriter, Severity, Stats, VersionRow,
+    AnalyzeOptions, BlockCallback, Dataset, DatasetStatistics, Issue, ManifestContext,
+    ManifestSummary, ReportOptions, ReportSummary, ReportWriter, Severity, Stats, VersionRow,
 };
 use rekcheck_fetch::{FetchError, Fetcher, RetryPolicy, S3Source};
 use rekcheck_locate::{Locator, VersionFilter};
@@ -17,6 +17,17 @@ use crate::reporter::{NoProgress, Reporter};
 use crate::{datasets, versions};
 
 type StopFn = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// The most analysis threads a pipeline uses: [`PipelineBuilder::threads`] clamps to it.
+///
+/// Threads beyond the cores only cost memory (each keeps blocks in flight) and start-up time
+/// (100,000 threads took minutes to spawn, during which a signal was not acted on).
+pub const MAX_THREADS: usize = 256;
+
+/// The most S3 objects a pipeline downloads at once (and, with `--verify-images`, the most
+/// image requests in flight): [`PipelineBuilder::concurrency`] clamps to it. Each open object
+/// buffers up to 64 body chunks.
+pub const MAX_CONCURRENCY: usize = 256;
 
 /// Builds a [`Pipeline`]. Sources are local paths, `s3://` objects and prefixes, and
 /// Rekognition project or version ARNs; anything remote needs an `SdkConfig` or clients.
@@ -108,9 +119,10 @@ impl PipelineBuilder {
         self
     }
 
-    /// S3 objects downloaded at once (default 8).
+    /// S3 objects downloaded at once (default 8), at most [`MAX_CONCURRENCY`]: a larger value
+    /// is clamped to it (0 is refused by [`PipelineBuilder::build`]).
     pub fn concurrency(mut self, n: usize) -> Self {
-        self.concurrency = n;
+        self.concurrency = n.min(MAX_CONCURRENCY);
         self
     }
 
@@ -120,9 +132,10 @@ impl PipelineBuilder {
         self
     }
 
-    /// Analysis threads; 0 (the default) means one per core.
+    /// Analysis threads; 0 (the default) means one per core. At most [`MAX_THREADS`]: a larger
+    /// value is clamped to it.
     pub fn threads(mut self, n: usize) -> Self {
-        self.report.threads = n;
+        self.report.threads = n.min(MAX_THREADS);
         self
     }
 
@@ -658,19 +671,22 @@ fn add_group(
         )?;
     }
 
-    for m in &group.manifests {
-        let reader = window.take(*index);
-        *index += 1;
-        let side = summary.as_ref().and_then(|(_, s)| match m.dataset {
+    let side_of = |dataset: Dataset| {
+        summary.as_ref().and_then(|(_, s)| match dataset {
             Dataset::Training => s.statistics.training.as_ref(),
             Dataset::Testing => s.statistics.testing.as_ref(),
             Dataset::Unknown => None,
-        });
+        })
+    };
+    for m in &group.manifests {
+        let reader = window.take(*index);
+        *index += 1;
+        let side = side_of(m.dataset);
         let ctx = context(m.dataset, &m.display);
         let reader = match reader {
             Ok(r) => r,
             Err(e) => {
-                read_failed(writer, &ctx, &e.to_string())?;
+                not_read(writer, &ctx, side, &e.to_string())?;
                 failures.push(Failure {
                     what: m.display.clone(),
                     error: e.into(),
@@ -684,6 +700,10 @@ fn add_group(
             inner: reader,
             stop,
         };
+        // A failed read ends the manifest at its last whole line, and the manifest keeps its
+        // summary.csv row with what was read.
+        let mut read_error = None;
+        let reader = WholeLinesUntilError::new(reader, &mut read_error);
         let result = writer.add_manifest(&ctx, reader, side, &mut |n| {
             reporter.bytes(&m.display, n);
         });
@@ -691,20 +711,25 @@ fn add_group(
         if stop() {
             return Err(PipelineError::Stopped);
         }
-        match result {
-            Ok(_) => {}
-            Err(rekcheck_analyze::Error::Read { source, .. }) => {
-                let e = rekcheck_fetch::into_fetch_error(source);
-                read_failed(writer, &ctx, &e.to_string())?;
-                failures.push(Failure {
-                    what: m.display.clone(),
-                    error: PipelineError::Input(format!(
-                        "{e}; reading stopped part-way, the rows before the failure are in the report"
-                    )),
-                });
-            }
-            Err(e) => return Err(e.into()),
+        result?;
+        if let Some(source) = read_error {
+            let e = rekcheck_fetch::into_fetch_error(source);
+            read_failed(writer, &ctx, &e.to_string())?;
+            failures.push(Failure {
+                what: m.display.clone(),
+                error: PipelineError::Input(format!(
+                    "{e}; reading stopped part-way, the rows before the failure are in the report"
+                )),
+            });
         }
+    }
+    for (m, why) in &group.unread {
+        not_read(
+            writer,
+            &context(m.dataset, &m.display),
+            side_of(m.dataset),
+            why,
+        )?;
     }
 
     if !group.project.is_empty() || !group.version.is_empty() {
@@ -755,7 +780,11 @@ fn add_group(
             (Dataset::Testing, s.statistics.testing.as_ref()),
         ] {
             if let Some(side) = side
-                && !group.manifests.iter().any(|m| m.dataset == dataset)
+                && !group
+                    .manifests
+                    .iter()
+                    .chain(group.unread.iter().map(|(m, _)| m))
+                    .any(|m| m.dataset == dataset)
             {
                 writer.add_rekognition_only(&context(dataset, &input.display), side);
                 notes.push(format!(
@@ -769,7 +798,126 @@ fn add_group(
     Ok(())
 }
 
-/// Records in the report that a manifest could not be read (completely).
+/// The longest partial line [`WholeLinesUntilError`] holds back: a longer line cut by a read
+/// failure reaches the analysis cut (and is reported as such).
+const MAX_HELD_LINE: usize = 1 << 20;
+
+/// A reader that ends at the last whole line (`\n`) before the first read error, which it keeps
+/// in `error`, instead of failing: the analysis then ends normally with the lines read, and the
+/// line the failure cut is not analyzed. At the end of the stream a last line without `\n` is
+/// passed on as usual. Holds back at most the current partial line, up to [`MAX_HELD_LINE`].
+struct WholeLinesUntilError<'a, R> {
+    inner: R,
+    /// Bytes read after the last `\n` passed on (the partial line).
+    held: Vec<u8>,
+    /// How many bytes at the start of `held` may be passed on now.
+    release: usize,
+    done: bool,
+    error: &'a mut Option<io::Error>,
+}
+
+impl<'a, R: Read> WholeLinesUntilError<'a, R> {
+    fn new(inner: R, error: &'a mut Option<io::Error>) -> Self {
+        WholeLinesUntilError {
+            inner,
+            held: Vec::new(),
+            release: 0,
+            done: false,
+            error,
+        }
+    }
+
+    /// Whether the partial line is too long to hold back: then it is passed on.
+    fn release_if_too_long(&mut self) {
+        if self.held.len() > MAX_HELD_LINE {
+            self.release = self.held.len();
+        }
+    }
+
+    /// Keeps the error, drops the partial line and ends the stream.
+    fn fail(&mut self, e: io::Error) {
+        self.held.clear();
+        self.release = 0;
+        self.done = true;
+        *self.error = Some(e);
+    }
+}
+
+impl<R: Read> Read for WholeLinesUntilError<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if self.release > 0 {
+                let n = self.release.min(buf.len());
+                buf[..n].copy_from_slice(&self.held[..n]);
+                self.held.drain(..n);
+                self.release -= n;
+                return Ok(n);
+            }
+            if self.done {
+                return Ok(0);
+            }
+            let h = self.held.len();
+            if h < buf.len() {
+                // The (short) partial line first, then new bytes straight into `buf`.
+                buf[..h].copy_from_slice(&self.held);
+                match self.inner.read(&mut buf[h..]) {
+                    Ok(0) => {
+                        self.done = true;
+                        self.held.clear();
+                        return Ok(h);
+                    }
+                    Ok(n) => {
+                        let total = h + n;
+                        self.held.clear();
+                        if let Some(i) = buf[h..total].iter().rposition(|&b| b == b'\n') {
+                            let cut = h + i + 1;
+                            self.held.extend_from_slice(&buf[cut..total]);
+                            return Ok(cut);
+                        }
+                        self.held.extend_from_slice(&buf[..total]);
+                        self.release_if_too_long();
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        self.fail(e);
+                        return Ok(0);
+                    }
+                }
+            } else {
+                // A partial line longer than `buf`: read on behind it.
+                self.held.resize(h + buf.len(), 0);
+                match self.inner.read(&mut self.held[h..]) {
+                    Ok(0) => {
+                        self.held.truncate(h);
+                        self.done = true;
+                        self.release = h;
+                    }
+                    Ok(n) => {
+                        self.held.truncate(h + n);
+                        match self.held[h..].iter().rposition(|&b| b == b'\n') {
+                            Some(i) => self.release = h + i + 1,
+                            None => self.release_if_too_long(),
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => self.held.truncate(h),
+                    Err(e) => {
+                        self.fail(e);
+                        return Ok(0);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What `summary.csv`'s `verdict` column says of a manifest that could not be read completely.
+const READ_FAILED_VERDICT: &str = "fail: REKCHECK_READ_FAILED";
+
+/// Records in the report that a manifest could not be read (completely): a
+/// `REKCHECK_READ_FAILED` issue, and the verdict of its `summary.csv` row.
 fn read_failed(
     writer: &mut ReportWriter,
     ctx: &ManifestContext,
@@ -781,7 +929,20 @@ fn read_failed(
         message,
     );
     writer.add_manifest_issues(ctx, &[issue])?;
+    writer.set_verdict(ctx, READ_FAILED_VERDICT);
     Ok(())
+}
+
+/// Records a manifest that could not be opened at all: its `summary.csv` row (no lines; with
+/// Rekognition's counts when its summary is there) and its `REKCHECK_READ_FAILED` issue.
+fn not_read(
+    writer: &mut ReportWriter,
+    ctx: &ManifestContext,
+    side: Option<&DatasetStatistics>,
+    message: &str,
+) -> Result<(), PipelineError> {
+    writer.add_manifest_blocks(ctx, std::iter::empty(), side, &mut |_| {})?;
+    read_failed(writer, ctx, message)
 }
 
 fn terminal_issues(errors: &[rekcheck_analyze::SummaryError]) -> Vec<Issue> {
@@ -796,4 +957,97 @@ fn terminal_issues(errors: &[rekcheck_analyze::SummaryError]) -> Vec<Issue> {
             Issue::manifest(severity, e.code.clone(), e.message.clone())
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Gives `chunks` one per read, then `fail` (an error) or the end.
+    struct Chunks {
+        chunks: std::collections::VecDeque<Vec<u8>>,
+        fail: bool,
+    }
+
+    impl Read for Chunks {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match self.chunks.pop_front() {
+                Some(mut c) => {
+                    if c.len() > buf.len() {
+                        let rest = c.split_off(buf.len());
+                        self.chunks.push_front(rest);
+                    }
+                    buf[..c.len()].copy_from_slice(&c);
+                    Ok(c.len())
+                }
+                None if self.fail => Err(io::Error::other("connection reset")),
+                None => Ok(0),
+            }
+        }
+    }
+
+    fn read_through(chunks: &[&[u8]], fail: bool, buf_len: usize) -> (Vec<u8>, Option<io::Error>) {
+        let mut error = None;
+        let mut r = WholeLinesUntilError::new(
+            Chunks {
+                chunks: chunks.iter().map(|c| c.to_vec()).collect(),
+                fail,
+            },
+            &mut error,
+        );
+        let mut out = Vec::new();
+        let mut buf = vec![0; buf_len];
+        loop {
+            let n = r.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        (out, error)
+    }
+
+    #[test]
+    fn a_failed_read_ends_the_stream_at_the_last_whole_line() {
+        let chunks: [&[u8]; 4] = [b"{\"a\":1}\n{\"b\"", b":2}\n{\"c", b"\":3}\n{\"d\":", b"4"];
+        for buf_len in [1, 3, 7, 64, 4096] {
+            let (out, error) = read_through(&chunks, true, buf_len);
+            assert_eq!(out, b"{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n", "{buf_len}");
+            assert_eq!(error.unwrap().to_string(), "connection reset");
+            // Without a failure every byte is passed on, the last line without \n too.
+            let (out, error) = read_through(&chunks, false, buf_len);
+            assert_eq!(out, chunks.concat(), "{buf_len}");
+            assert!(error.is_none());
+        }
+        // A failure before any byte: nothing, and the error.
+        let (out, error) = read_through(&[], true, 16);
+        assert!(out.is_empty() && error.is_some());
+    }
+
+    #[test]
+    fn a_partial_line_longer_than_the_hold_is_passed_on() {
+        let long = vec![b'x'; MAX_HELD_LINE + 10];
+        let (out, error) = read_through(&[b"{}\n", &long], true, 4096);
+        assert_eq!(out.len(), 3 + long.len());
+        assert!(error.is_some());
+    }
+
+    #[test]
+    fn threads_and_concurrency_are_clamped() {
+        let p = Pipeline::builder()
+            .source("m.json")
+            .threads(100_000)
+            .concurrency(100_000)
+            .build()
+            .unwrap();
+        assert_eq!(p.report.threads, MAX_THREADS);
+        assert_eq!(p.concurrency, MAX_CONCURRENCY);
+        let p = Pipeline::builder()
+            .source("m.json")
+            .threads(3)
+            .concurrency(5)
+            .build()
+            .unwrap();
+        assert_eq!((p.report.threads, p.concurrency), (3, 5));
+    }
 }
