@@ -345,7 +345,7 @@ fn init_logging(verbose: u8, format: LogFormat) {
 fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let runtime = runtime()?;
-    cancel::install(&runtime, args.out.clone());
+    cancel::install(&runtime, vec![args.out.clone()]);
     let out_s3 = args
         .out
         .to_str()
@@ -414,7 +414,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let runtime = runtime()?;
-    cancel::install(&runtime, args.out.clone());
+    cancel::install(&runtime, vec![args.out.clone()]);
     let uses_aws = args.verify_images
         || args.training.starts_with("s3://")
         || args
@@ -444,7 +444,6 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
 
 fn fix(args: &FixArgs) -> anyhow::Result<u8> {
     let runtime = runtime()?;
-    cancel::install(&runtime, args.out.clone());
     let mut builder = Pipeline::builder()
         .source(args.manifest.clone())
         .concurrency(args.aws.concurrency.max(1))
@@ -459,6 +458,12 @@ fn fix(args: &FixArgs) -> anyhow::Result<u8> {
         name.push(".removed.csv");
         args.out.with_file_name(name)
     });
+    cancel::install(
+        &runtime,
+        [&args.out, &removed]
+            .map(|p| rekcheck::analyze::output::parent_dir(p).to_owned())
+            .to_vec(),
+    );
     let spec = rekcheck::FixSpec {
         out: args.out.clone(),
         removed: removed.clone(),
