@@ -236,3 +236,77 @@ fn a_report_that_cannot_be_put_in_place_replaces_nothing_and_leaves_no_partial()
         ]
     );
 }
+
+#[test]
+fn removed_csv_cells_are_defused_unless_csv_raw() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in.manifest");
+    let formula = r#"=HYPERLINK(\"http://evil.example\",\"x\")"#;
+    let lines = [
+        format!(
+            r#"{{"source-ref":"s3://b/1.jpg","errors":[{{"code":"{formula}","message":"bad"}}]}}"#
+        ),
+        r#"{"source-ref":"-2+3","errors":[{"code":"@SUM(1)","message":"bad"}]}"#.to_owned(),
+        r#"{"source-ref":"s3://b/3.jpg"}"#.to_owned(),
+    ];
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let fixed = tmp.path().join("fixed.manifest");
+    let removed = tmp.path().join("removed.csv");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "fix",
+            input.to_str().unwrap(),
+            "--out",
+            fixed.to_str().unwrap(),
+            "--removed",
+            removed.to_str().unwrap(),
+            "-q",
+        ];
+        args.extend_from_slice(extra);
+        let o = rekcheck(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        csv::Reader::from_path(&removed)
+            .unwrap()
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_owned).collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    };
+    let rows = run(&[]);
+    let code_of = |rows: &[Vec<String>], line: &str, source: &str| {
+        rows.iter()
+            .find(|r| r[0] == line && r[1] == source && !r[3].starts_with("ERROR_"))
+            .map(|r| r[3].clone())
+    };
+    assert_eq!(
+        code_of(&rows, "1", "s3://b/1.jpg").as_deref(),
+        Some(r#"'=HYPERLINK("http://evil.example","x")"#),
+        "{rows:?}"
+    );
+    assert_eq!(
+        code_of(&rows, "2", "'-2+3").as_deref(),
+        Some("'@SUM(1)"),
+        "{rows:?}"
+    );
+    for cell in rows.iter().flatten() {
+        assert!(
+            !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+            "{cell:?} reaches the spreadsheet"
+        );
+    }
+    let raw = run(&["--csv-raw"]);
+    assert_eq!(
+        code_of(&raw, "1", "s3://b/1.jpg").as_deref(),
+        Some(r#"=HYPERLINK("http://evil.example","x")"#),
+        "{raw:?}"
+    );
+    assert_eq!(
+        code_of(&raw, "2", "-2+3").as_deref(),
+        Some("@SUM(1)"),
+        "{raw:?}"
+    );
+}

@@ -175,6 +175,10 @@ struct FixArgs {
     /// Lines longer than this many bytes are not read and are dropped.
     #[arg(long, default_value_t = rekcheck::analyze::DEFAULT_MAX_LINE_BYTES, value_name = "BYTES")]
     max_line_bytes: usize,
+    /// Write the cells of removed.csv as found, without the leading ' that stops spreadsheets
+    /// running formulas.
+    #[arg(long)]
+    csv_raw: bool,
     /// Print nothing but errors on stderr.
     #[arg(short, long)]
     quiet: bool,
@@ -449,6 +453,7 @@ fn fix(args: &FixArgs) -> anyhow::Result<u8> {
         .concurrency(args.aws.concurrency.max(1))
         .retries(args.aws.retries.max(1))
         .max_line_bytes(args.max_line_bytes)
+        .csv_raw(args.csv_raw)
         .stop_when(|| cancel::cancelled().is_some());
     if args.manifest.starts_with("s3://") {
         builder = with_aws(builder, &args.aws, &runtime);

@@ -256,6 +256,7 @@ impl Pipeline {
             drop_warnings: spec.drop_warnings,
             max_line_bytes: self.report.analyze.max_line_bytes,
             threads: self.report.threads,
+            csv_raw: self.report.csv_raw,
         };
         let outcome = rekcheck_analyze::fix_manifest(reader, out.file(), removed.file(), &options)
             .map_err(|e| read_error(e, (self.stop)()))?;
