@@ -21,15 +21,18 @@ pub(crate) fn cancelled() -> Option<u8> {
     }
 }
 
-/// Installs the handlers on `runtime`; `out` is the report folder, cleaned by the watchdog.
-pub(crate) fn install(runtime: &tokio::runtime::Runtime, out: PathBuf) {
+/// Installs the handlers on `runtime`; `dirs` are the output folders, cleaned by the watchdog.
+pub(crate) fn install(runtime: &tokio::runtime::Runtime, dirs: Vec<PathBuf>) {
     runtime.spawn(async move {
         let code = wait_for_signal().await;
         CANCELLED.store(code, Ordering::SeqCst);
         tracing::warn!(exit_code = code, "stopping: signal received");
         std::thread::spawn(move || {
             std::thread::sleep(Duration::from_secs(5));
-            remove_partial_files(&out);
+            for dir in &dirs {
+                rekcheck::analyze::output::remove_own_partials(dir);
+                rekcheck::analyze::output::remove_own_lock(dir);
+            }
             std::process::exit(i32::from(code));
         });
     });
@@ -52,18 +55,5 @@ async fn wait_for_signal() -> u8 {
     {
         let _ = tokio::signal::ctrl_c().await;
         130
-    }
-}
-
-/// Removes this process's temporary report files (`.<name>.<pid>.partial`) from `out`.
-fn remove_partial_files(out: &std::path::Path) {
-    let suffix = format!(".{}.partial", std::process::id());
-    if let Ok(entries) = std::fs::read_dir(out) {
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') && name.ends_with(&suffix) {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
     }
 }

@@ -202,6 +202,10 @@ struct FixArgs {
     /// Lines longer than this many bytes are not read and are dropped.
     #[arg(long, default_value_t = rekcheck::analyze::DEFAULT_MAX_LINE_BYTES, value_name = "BYTES")]
     max_line_bytes: usize,
+    /// Write the cells of removed.csv as found, without the leading ' that stops spreadsheets
+    /// running formulas.
+    #[arg(long)]
+    csv_raw: bool,
     /// Print nothing but errors on stderr.
     #[arg(short, long)]
     quiet: bool,
@@ -376,7 +380,7 @@ fn init_logging(verbose: u8, format: LogFormat) {
 fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let runtime = runtime()?;
-    cancel::install(&runtime, args.out.clone());
+    cancel::install(&runtime, vec![args.out.clone()]);
     let out_s3 = args
         .out
         .to_str()
@@ -449,7 +453,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let runtime = runtime()?;
-    cancel::install(&runtime, args.out.clone());
+    cancel::install(&runtime, vec![args.out.clone()]);
     let uses_aws = args.verify_images
         || args.training.starts_with("s3://")
         || args
@@ -479,12 +483,12 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
 
 fn fix(args: &FixArgs) -> anyhow::Result<u8> {
     let runtime = runtime()?;
-    cancel::install(&runtime, args.out.clone());
     let mut builder = Pipeline::builder()
         .source(args.manifest.clone())
         .concurrency(capped_concurrency(&args.aws, args.quiet))
         .retries(args.aws.retries.max(1))
         .max_line_bytes(args.max_line_bytes)
+        .csv_raw(args.csv_raw)
         .stop_when(|| cancel::cancelled().is_some());
     if args.manifest.starts_with("s3://") {
         builder = with_aws(builder, &args.aws, &runtime);
@@ -494,6 +498,12 @@ fn fix(args: &FixArgs) -> anyhow::Result<u8> {
         name.push(".removed.csv");
         args.out.with_file_name(name)
     });
+    cancel::install(
+        &runtime,
+        [&args.out, &removed]
+            .map(|p| rekcheck::analyze::output::parent_dir(p).to_owned())
+            .to_vec(),
+    );
     let spec = rekcheck::FixSpec {
         out: args.out.clone(),
         removed: removed.clone(),

@@ -30,6 +30,9 @@ pub struct FixOptions {
     pub max_line_bytes: usize,
     /// Analysis threads; 0 means one per core.
     pub threads: usize,
+    /// Write the cells of `removed.csv` exactly as found, without the `'` that defuses
+    /// spreadsheet formulas (see [`crate::safe_cell`]).
+    pub csv_raw: bool,
 }
 
 /// One line or box `fix` removed (a row of `removed.csv`).
@@ -292,12 +295,13 @@ pub fn fix_manifest<R: Read, W: Write, V: Write>(
                     }
                 }
                 let mut b = itoa::Buffer::new();
+                let raw = options.csv_raw;
                 for r in &l.removed {
                     csv.write_record([
                         b.format(r.line),
-                        &*crate::safe_cell(&r.source_ref, false),
-                        &r.what,
-                        &r.code,
+                        &*crate::safe_cell(&r.source_ref, raw),
+                        &*crate::safe_cell(&r.what, raw),
+                        &*crate::safe_cell(&r.code, raw),
                     ])
                     .map_err(|e| write_err(e.into()))?;
                 }

@@ -44,6 +44,7 @@ mod fix;
 mod framing;
 mod line;
 mod model;
+pub mod output;
 mod report;
 mod summary;
 mod validate;

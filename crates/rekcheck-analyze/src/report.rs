@@ -6,8 +6,10 @@
 //! terminators), with a header row. Line numbers are 1-based physical lines, blank lines included.
 //! A text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is written with a
 //! leading `'` so that a spreadsheet never evaluates it as a formula (OWASP CSV injection);
-//! [`ReportOptions::csv_raw`] turns this off. Each file is written under a temporary name and
-//! renamed when complete.
+//! [`ReportOptions::csv_raw`] turns this off. Each file is written under an unpredictable
+//! temporary name (`.<file>.<pid>.<random>.partial`, see [`crate::output`]) and all are renamed
+//! when the report is complete. A run holds `.rekcheck.lock` in the folder while it writes there:
+//! a second run into the same folder stops with [`Error::Locked`].
 //!
 //! * `issues.csv`: one row per issue:
 //!   `project,version,dataset,manifest,line,source_ref,level,attribute,annotation,label,severity,code,message`.
@@ -53,6 +55,7 @@ use crate::framing::{
 };
 use crate::line::{ClassMaps, LineOutcome, analyze_line_with, oversized_line};
 use crate::model::{Dataset, ImageRow, ImageStatus, Issue, Severity};
+use crate::output::{self, OutputLock, PartialFile};
 use crate::summary::DatasetStatistics;
 use crate::validate::CheckOptions;
 
@@ -180,6 +183,25 @@ pub enum Error {
         /// The cause.
         source: io::Error,
     },
+    /// Another run is writing into the same output folder (it holds its `.rekcheck.lock`).
+    #[error("another rekcheck run{} is writing to {}; wait for it to end or choose another output folder", pid_note(*.pid), .dir.display())]
+    Locked {
+        /// The output folder.
+        dir: PathBuf,
+        /// The process id of the run holding the lock, if its lock file says.
+        pid: Option<u32>,
+    },
+    /// A finished file could not be given its final name (see [`crate::output::commit`]); the
+    /// files in `replaced` were, the others were left as they were.
+    #[error("cannot give {} its final name: {source}; {}", .path.display(), replaced_note(.replaced))]
+    Commit {
+        /// The file that could not be renamed.
+        path: PathBuf,
+        /// The files already replaced by this run's.
+        replaced: Vec<PathBuf>,
+        /// The cause.
+        source: io::Error,
+    },
     /// The analysis threads could not be started.
     #[error("cannot start {threads} analysis threads: {source}")]
     Threads {
@@ -188,6 +210,21 @@ pub enum Error {
         /// The cause.
         source: rayon::ThreadPoolBuildError,
     },
+}
+
+fn pid_note(pid: Option<u32>) -> String {
+    pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+}
+
+fn replaced_note(replaced: &[PathBuf]) -> String {
+    if replaced.is_empty() {
+        return "no file was replaced".to_owned();
+    }
+    let names: Vec<String> = replaced.iter().map(|p| p.display().to_string()).collect();
+    format!(
+        "these files were already replaced by this run's and do not match the others: {}",
+        names.join(", ")
+    )
 }
 
 /// Where a manifest belongs: the first four columns of its rows.
@@ -593,22 +630,15 @@ pub struct ReportOptions {
 
 struct CsvFile {
     tmp: PathBuf,
-    dest: PathBuf,
-    out: Option<io::BufWriter<std::fs::File>>,
+    out: Option<io::BufWriter<PartialFile>>,
 }
 
 impl CsvFile {
     fn create(dir: &Path, name: &str, header: &[&str]) -> Result<CsvFile, Error> {
-        let dest = dir.join(name);
-        let tmp = dir.join(format!(".{name}.{}.partial", std::process::id()));
-        let file = fs_err::File::create(&tmp).map_err(|source| Error::Write {
-            path: tmp.clone(),
-            source,
-        })?;
+        let partial = PartialFile::create(&dir.join(name))?;
         let mut f = CsvFile {
-            tmp,
-            dest,
-            out: Some(io::BufWriter::with_capacity(1 << 20, file.into_parts().0)),
+            tmp: partial.path().to_owned(),
+            out: Some(io::BufWriter::with_capacity(1 << 20, partial)),
         };
         let mut w = csv_writer(Vec::new());
         w.write_record(header)
@@ -623,7 +653,6 @@ impl CsvFile {
     fn disabled() -> CsvFile {
         CsvFile {
             tmp: PathBuf::new(),
-            dest: PathBuf::new(),
             out: None,
         }
     }
@@ -643,25 +672,23 @@ impl CsvFile {
         r.map_err(|e| self.err(e))
     }
 
-    fn commit(&mut self) -> Result<Option<PathBuf>, Error> {
+    /// The complete file, ready for [`output::commit`]; `None` for a disabled file.
+    fn complete(&mut self) -> Result<Option<PartialFile>, Error> {
         let Some(out) = self.out.take() else {
             return Ok(None);
         };
-        let file = out.into_inner().map_err(|e| self.err(e.into_error()))?;
-        file.sync_all().map_err(|e| self.err(e))?;
-        fs_err::rename(&self.tmp, &self.dest).map_err(|source| Error::Write {
-            path: self.dest.clone(),
-            source,
-        })?;
-        Ok(Some(self.dest.clone()))
+        out.into_inner()
+            .map(Some)
+            .map_err(|e| self.err(e.into_error()))
     }
 }
 
 impl Drop for CsvFile {
     fn drop(&mut self) {
-        if self.out.take().is_some() {
-            // Not committed: never leave a half file behind, not even under the temporary name.
-            let _ = std::fs::remove_file(&self.tmp);
+        if let Some(out) = self.out.take() {
+            // Not committed: the partial file is removed as it drops (without writing out the
+            // buffer first).
+            drop(out.into_parts());
         }
     }
 }
@@ -706,6 +733,8 @@ pub struct ReportWriter {
     codes: BTreeMap<(String, String, Dataset, Severity, String), CodeAgg>,
     labels: BTreeMap<(String, String, Dataset, String), LabelAgg>,
     terminal: Vec<(ManifestContext, Issue)>,
+    /// The output folder's lock; last, so that it is released after the files are removed.
+    lock: Option<OutputLock>,
 }
 
 impl std::fmt::Debug for ReportWriter {
@@ -717,13 +746,30 @@ impl std::fmt::Debug for ReportWriter {
 }
 
 impl ReportWriter {
-    /// Creates `dir` if needed and opens the five files under temporary names.
+    /// Creates `dir` if needed, takes its lock ([`Error::Locked`] when another run holds it),
+    /// removes the temporary files that killed runs left there, and opens the files under
+    /// temporary names.
     pub fn create(dir: &Path, options: ReportOptions) -> Result<ReportWriter, Error> {
         fs_err::create_dir_all(dir).map_err(|source| Error::Write {
             path: dir.to_owned(),
             source,
         })?;
+        let lock = OutputLock::acquire(dir)?;
+        let names: Vec<&std::ffi::OsStr> = REPORT_FILES
+            .iter()
+            .chain([&VERSIONS_FILE])
+            .map(std::ffi::OsStr::new)
+            .collect();
+        let stale = output::remove_stale_partials(dir, &names);
+        if stale > 0 {
+            tracing::info!(
+                dir = %dir.display(),
+                stale,
+                "removed temporary files left by a run that was killed"
+            );
+        }
         let mut w = ReportWriter::in_memory(options)?;
+        w.lock = Some(lock);
         w.dir = Some(dir.to_owned());
         w.issues = CsvFile::create(dir, REPORT_FILES[0], ISSUES_HEADER)?;
         w.images = CsvFile::create(dir, REPORT_FILES[1], IMAGES_HEADER)?;
@@ -754,6 +800,7 @@ impl ReportWriter {
             codes: BTreeMap::new(),
             labels: BTreeMap::new(),
             terminal: Vec::new(),
+            lock: None,
         })
     }
 
@@ -1109,17 +1156,18 @@ impl ReportWriter {
             .map_err(|e| self.labels_file.err(e.into_error()))?;
         self.labels_file.write(&bytes)?;
 
-        let files = [
-            self.issues.commit()?,
-            self.images.commit()?,
-            self.summary.commit()?,
-            self.codes_file.commit()?,
-            self.labels_file.commit()?,
-            self.versions_file.commit()?,
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let mut complete = Vec::with_capacity(6);
+        for f in [
+            &mut self.issues,
+            &mut self.images,
+            &mut self.summary,
+            &mut self.codes_file,
+            &mut self.labels_file,
+            &mut self.versions_file,
+        ] {
+            complete.extend(f.complete()?);
+        }
+        let files = output::commit(complete)?;
         Ok(ReportSummary {
             manifests: std::mem::take(&mut self.manifests),
             codes,

@@ -797,6 +797,7 @@ fn fix_opts(drop_warnings: bool) -> FixOptions {
         drop_warnings,
         max_line_bytes: 1 << 24,
         threads: 2,
+        csv_raw: false,
     }
 }
 

@@ -187,6 +187,62 @@ fn nothing_appears_under_final_names_until_finish_and_a_dropped_report_leaves_no
     assert_eq!(names.len(), 6, "{names:?}");
 }
 
+/// The temporary names used to be `.<file>.<pid>.partial`, opened with `File::create`: a link
+/// planted there had its target overwritten.
+#[cfg(unix)]
+#[test]
+fn links_planted_at_the_old_temporary_names_are_never_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("precious");
+    std::fs::write(&target, "keep me").unwrap();
+    let pid = std::process::id();
+    let mut planted = Vec::new();
+    for name in REPORT_FILES
+        .iter()
+        .chain([&rekcheck_analyze::VERSIONS_FILE])
+    {
+        let link = dir.path().join(format!(".{name}.{pid}.partial"));
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        planted.push(link);
+    }
+    let mut w = ReportWriter::create(dir.path(), ReportOptions::default()).unwrap();
+    w.add_manifest(&ctx(Dataset::Training), &b"{}\n"[..], None, &mut |_| {})
+        .unwrap();
+    w.finish().unwrap();
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+    for name in REPORT_FILES {
+        let meta = std::fs::symlink_metadata(dir.path().join(name)).unwrap();
+        assert!(meta.file_type().is_file(), "{name} is not a plain file");
+    }
+    for link in planted {
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+}
+
+/// Another run holds the folder: the second writer stops before touching anything.
+#[test]
+fn a_second_writer_into_the_same_folder_is_refused_until_the_first_is_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = ReportWriter::create(dir.path(), ReportOptions::default()).unwrap();
+    let err = ReportWriter::create(dir.path(), ReportOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, rekcheck_analyze::Error::Locked { pid: Some(p), .. } if p == std::process::id()),
+        "{err}"
+    );
+    assert!(err.to_string().contains("another rekcheck run"), "{err}");
+    first.finish().unwrap();
+    ReportWriter::create(dir.path(), ReportOptions::default())
+        .unwrap()
+        .finish()
+        .unwrap();
+}
+
 fn compare(indices: &str, total: u64) -> rekcheck_analyze::RekognitionCounts {
     let summary = ManifestSummary::from_slice(
         format!(r#"{{"statistics":{{"training":{{"total_json_lines":{total},"error_json_line_indices":{indices}}}}}}}"#).as_bytes(),

@@ -1,7 +1,8 @@
 //! `check`: predict Rekognition's validation of input manifests before training.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use rekcheck_analyze::output::{self, OutputLock, PartialFile};
 use rekcheck_analyze::{
     CheckOptions, CheckTally, Dataset, ImageChecks, Issue, ManifestContext, ReportSummary,
     ReportWriter, Severity, verdict,
@@ -198,7 +199,8 @@ pub(crate) fn open(
 /// Where `fix` writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FixSpec {
-    /// The clean manifest (a local file; written under a temporary name, then renamed).
+    /// The clean manifest (a local file; written under a temporary name, then renamed). Its
+    /// folder (and that of `removed`) is locked while `fix` runs, as a report folder is.
     pub out: PathBuf,
     /// `removed.csv`: one row per line or box removed.
     pub removed: PathBuf,
@@ -228,6 +230,12 @@ impl Pipeline {
             return Err(PipelineError::Input("fix reads one manifest".into()));
         };
         let source = parse_source(input)?;
+        if same_destination(&spec.out, &spec.removed) {
+            return Err(PipelineError::Input(format!(
+                "--out and --removed both name {}: the clean manifest and removed.csv need two files; choose another --removed",
+                spec.out.display()
+            )));
+        }
         if let Source::Local(p) = &source
             && (same_file(p, &spec.out) || same_file(p, &spec.removed))
         {
@@ -236,80 +244,120 @@ impl Pipeline {
                 p.display()
             )));
         }
+        let _locks = lock_folders(&[&spec.out, &spec.removed])?;
         let fetcher = self.fetcher(handle);
         let reader = Stoppable {
             inner: open(&fetcher, &source)?,
             stop: self.stop.as_ref(),
         };
-        let out = Partial::create(&spec.out)?;
-        let removed = Partial::create(&spec.removed)?;
+        let out = PartialFile::create(&spec.out)?;
+        let removed = PartialFile::create(&spec.removed)?;
         let options = rekcheck_analyze::FixOptions {
             drop_warnings: spec.drop_warnings,
             max_line_bytes: self.report.analyze.max_line_bytes,
             threads: self.report.threads,
+            csv_raw: self.report.csv_raw,
         };
-        let outcome = rekcheck_analyze::fix_manifest(reader, &out.file, &removed.file, &options)
+        let outcome = rekcheck_analyze::fix_manifest(reader, out.file(), removed.file(), &options)
             .map_err(|e| read_error(e, (self.stop)()))?;
-        out.commit()?;
-        removed.commit()?;
+        if (self.stop)() {
+            return Err(PipelineError::Stopped);
+        }
+        output::commit(vec![out, removed])?;
         Ok(outcome)
     }
 }
 
-fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
     }
 }
 
-/// A file written under a temporary name and renamed when complete; removed if dropped.
-struct Partial {
-    file: std::fs::File,
-    tmp: PathBuf,
-    dest: PathBuf,
-    done: bool,
+/// Whether two output paths end up as the same file: the same existing file (through links or
+/// `..`), or the same name in the same folder.
+fn same_destination(a: &Path, b: &Path) -> bool {
+    if a == b || same_file(a, b) {
+        return true;
+    }
+    let folder = |p: &Path| {
+        let dir = output::parent_dir(p);
+        dir.canonicalize().unwrap_or_else(|_| dir.to_owned())
+    };
+    a.file_name().is_some() && a.file_name() == b.file_name() && folder(a) == folder(b)
 }
 
-impl Partial {
-    fn create(dest: &std::path::Path) -> Result<Partial, PipelineError> {
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = dest.with_file_name(format!(".{name}.{}.partial", std::process::id()));
-        let file = fs_err::File::create(&tmp)
-            .map_err(|source| rekcheck_analyze::Error::Write {
-                path: tmp.clone(),
-                source,
-            })?
-            .into_parts()
-            .0;
-        Ok(Partial {
-            file,
-            tmp,
-            dest: dest.to_owned(),
-            done: false,
-        })
+/// Takes the lock of each output file's folder (once per folder) and removes the temporary
+/// files that killed runs left for these outputs.
+fn lock_folders(outputs: &[&Path]) -> Result<Vec<OutputLock>, PipelineError> {
+    let mut locks: Vec<(PathBuf, OutputLock)> = Vec::new();
+    for out in outputs {
+        let dir = output::parent_dir(out);
+        let key = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
+        if !locks.iter().any(|(k, _)| *k == key) {
+            locks.push((key, OutputLock::acquire(dir)?));
+        }
+        if let Some(name) = out.file_name() {
+            output::remove_stale_partials(dir, &[name]);
+        }
     }
-
-    fn commit(mut self) -> Result<(), PipelineError> {
-        self.file
-            .sync_all()
-            .and_then(|()| std::fs::rename(&self.tmp, &self.dest))
-            .map_err(|source| rekcheck_analyze::Error::Write {
-                path: self.dest.clone(),
-                source,
-            })?;
-        self.done = true;
-        Ok(())
-    }
+    Ok(locks.into_iter().map(|(_, l)| l).collect())
 }
 
-impl Drop for Partial {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = std::fs::remove_file(&self.tmp);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// fix's temporary names used to be `.<file>.<pid>.partial`, opened with `File::create`: a
+    /// link planted there had its target overwritten.
+    #[cfg(unix)]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn fix_never_follows_a_link_planted_at_the_old_temporary_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("precious");
+        std::fs::write(&target, "keep me").unwrap();
+        let input = dir.path().join("in.manifest");
+        std::fs::write(&input, "{\"source-ref\":\"s3://b/1.jpg\"}\n").unwrap();
+        let pid = std::process::id();
+        for name in ["fixed.manifest", "removed.csv"] {
+            std::os::unix::fs::symlink(&target, dir.path().join(format!(".{name}.{pid}.partial")))
+                .unwrap();
+        }
+        let spec = FixSpec {
+            out: dir.path().join("fixed.manifest"),
+            removed: dir.path().join("removed.csv"),
+            drop_warnings: false,
+        };
+        let pipeline = Pipeline::builder()
+            .source(input.display().to_string())
+            .threads(1)
+            .build()
+            .unwrap();
+        pipeline.fix(spec.clone()).await.unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+        for f in [&spec.out, &spec.removed] {
+            let meta = std::fs::symlink_metadata(f).unwrap();
+            assert!(meta.file_type().is_file(), "{}", f.display());
+        }
+    }
+
+    #[test]
+    fn the_same_destination_is_seen_through_other_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        assert!(same_destination(&a, &a));
+        assert!(same_destination(&a, &sub.join("../a")));
+        assert!(!same_destination(&a, &sub.join("a")));
+        std::fs::write(&a, "x").unwrap();
+        assert!(same_destination(&a, &sub.join("../a")));
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(&a, sub.join("link")).unwrap();
+            assert!(same_destination(&a, &sub.join("link")));
         }
     }
 }
