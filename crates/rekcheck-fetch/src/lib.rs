@@ -31,6 +31,9 @@ mod s3;
 mod source;
 
 pub use error::{FetchError, RetryPolicy};
-pub use location::{ParseLocationError, S3Location};
-pub use s3::{ObjectInfo, ObjectReader, S3Source};
-pub use source::{Fetcher, Source, into_fetch_error};
+pub use location::{ParseLocationError, S3Location, is_valid_bucket};
+pub use s3::{
+    DEFAULT_TIMEOUT, DotSegmentEncoder, MAX_LIST_KEYS, MAX_LIST_PAGES, MIN_BODY_BYTES_PER_SECOND,
+    ObjectInfo, ObjectReader, S3Source,
+};
+pub use source::{Fetcher, MAX_WHOLE_FILE_BYTES, Source, into_fetch_error};
