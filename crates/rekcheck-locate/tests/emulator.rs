@@ -219,10 +219,16 @@ async fn pages_whose_tokens_repeat_alternate_or_never_end_stop_with_an_error() {
             locator.project_versions(WIDGETS, &VersionFilter::default()),
         )
         .await
-            .expect("DescribeProjectVersions never ended")
-            .unwrap_err();
+        .expect("DescribeProjectVersions never ended")
+        .unwrap_err();
         assert!(
-            matches!(e, LocateError::EndlessPagination { action: "DescribeProjectVersions", .. }),
+            matches!(
+                e,
+                LocateError::EndlessPagination {
+                    action: "DescribeProjectVersions",
+                    ..
+                }
+            ),
             "{mode:?}: {e}"
         );
         let e = tokio::time::timeout(Duration::from_secs(60), locator.projects(&[]))
@@ -230,7 +236,13 @@ async fn pages_whose_tokens_repeat_alternate_or_never_end_stop_with_an_error() {
             .expect("DescribeProjects never ended")
             .unwrap_err();
         assert!(
-            matches!(e, LocateError::EndlessPagination { action: "DescribeProjects", .. }),
+            matches!(
+                e,
+                LocateError::EndlessPagination {
+                    action: "DescribeProjects",
+                    ..
+                }
+            ),
             "{mode:?}: {e}"
         );
         let e = tokio::time::timeout(
@@ -241,14 +253,23 @@ async fn pages_whose_tokens_repeat_alternate_or_never_end_stop_with_an_error() {
         .expect("ListDatasetEntries never ended")
         .unwrap_err();
         assert!(
-            matches!(e, LocateError::EndlessPagination { action: "ListDatasetEntries", .. }),
+            matches!(
+                e,
+                LocateError::EndlessPagination {
+                    action: "ListDatasetEntries",
+                    ..
+                }
+            ),
             "{mode:?}: {e}"
         );
         let text = e.to_string();
         if mode == BadPages::EverNew {
             assert!(text.contains("more than 50 pages"), "{text}");
         } else {
-            assert!(text.contains("NextToken that an earlier page gave"), "{text}");
+            assert!(
+                text.contains("NextToken that an earlier page gave"),
+                "{text}"
+            );
         }
         let pages = emu
             .requests()
@@ -299,6 +320,15 @@ async fn an_endpoint_that_never_answers_times_out_and_is_named() {
     .await
     .expect("hung")
     .unwrap_err();
-    assert!(matches!(e, LocateError::TimedOut { action: "DescribeProjectVersions", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            LocateError::TimedOut {
+                action: "DescribeProjectVersions",
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
 }
