@@ -199,7 +199,7 @@ mod tests {
         let bomb = dir.join("manifest_summary.json");
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         let zeros = vec![b' '; 1 << 20];
-        for _ in 0..(MAX_WHOLE_FILE_BYTES >> 20) + 1 {
+        for _ in 0..=(MAX_WHOLE_FILE_BYTES >> 20) {
             enc.write_all(&zeros).unwrap();
         }
         let gz = enc.finish().unwrap();

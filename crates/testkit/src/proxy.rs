@@ -268,7 +268,7 @@ async fn handle(
         }
     };
     let mut sent: u64 = 0;
-    let mut rest: Vec<u8> = Vec::new();
+    let mut unsent: Vec<u8> = Vec::new();
     loop {
         if !pending.is_empty() {
             let allowed = limit.map_or(pending.len() as u64, |l| {
@@ -278,8 +278,8 @@ async fn handle(
             cw.write_all(&pending[..allowed]).await?;
             count(allowed);
             sent += allowed as u64;
-            rest.clear();
-            rest.extend_from_slice(&pending[allowed..]);
+            unsent.clear();
+            unsent.extend_from_slice(&pending[allowed..]);
             pending.clear();
             if limit == Some(sent) {
                 break;
@@ -296,20 +296,20 @@ async fn handle(
         let (every, for_) = (*every, *for_);
         let until = tokio::time::Instant::now() + for_;
         while tokio::time::Instant::now() < until {
-            if rest.is_empty() {
+            if unsent.is_empty() {
                 let n = ur.read(&mut chunk).await?;
                 if n == 0 {
                     return cw.shutdown().await;
                 }
-                rest.extend_from_slice(&chunk[..n]);
+                unsent.extend_from_slice(&chunk[..n]);
             }
-            cw.write_all(&rest[..1]).await?;
+            cw.write_all(&unsent[..1]).await?;
             count(1);
-            rest.remove(0);
+            unsent.remove(0);
             tokio::time::sleep(every).await;
         }
-        cw.write_all(&rest).await?;
-        count(rest.len());
+        cw.write_all(&unsent).await?;
+        count(unsent.len());
         loop {
             let n = ur.read(&mut chunk).await?;
             if n == 0 {
