@@ -324,6 +324,11 @@ struct AwsArgs {
     /// Attempts per S3 request or resume before giving up.
     #[arg(long, default_value_t = 5, value_name = "N")]
     retries: u32,
+    /// Seconds a network request may take to connect and to answer, and a download may stay
+    /// silent, before it is retried (S3 and Rekognition); a download must also bring at least
+    /// 1 KiB/s.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: u64,
 }
 
 // Every line allocates a few small strings and vectors on the analysis threads; mimalloc's

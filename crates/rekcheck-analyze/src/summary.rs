@@ -97,9 +97,16 @@ impl ManifestSummary {
 
     /// Reads `reader` as a manifest summary if it is one JSON object with a top-level
     /// `statistics` object; `None` otherwise (a JSON Lines manifest, or anything else). Only the
-    /// beginning of a manifest is read: parsing stops at its second line.
+    /// beginning of a manifest is read: parsing stops at its second line, and never reads more
+    /// than [`crate::DEFAULT_MAX_LINE_BYTES`] (16 MiB) in all, so a file that is one huge line is
+    /// not held in memory: past the cap it is not a summary.
     pub fn sniff<R: Read>(reader: R) -> Option<ManifestSummary> {
-        let mut reader = std::io::BufReader::new(reader);
+        ManifestSummary::sniff_limited(reader, crate::DEFAULT_MAX_LINE_BYTES as u64)
+    }
+
+    /// Like [`ManifestSummary::sniff`], reading at most `max_bytes`.
+    pub fn sniff_limited<R: Read>(reader: R, max_bytes: u64) -> Option<ManifestSummary> {
+        let mut reader = std::io::BufReader::new(reader.take(max_bytes));
         let mut head = Vec::new();
         reader.by_ref().take(3).read_to_end(&mut head).ok()?;
         let head: &[u8] = if head == b"\xEF\xBB\xBF" { &[] } else { &head };
@@ -133,6 +140,61 @@ mod tests {
         let doc = br#"{"statistics":{"training":{"error_json_line_indices":[1],"error_line_indices":[2]}}}"#;
         let s = ManifestSummary::from_slice(doc).unwrap();
         assert_eq!(s.statistics.training.unwrap().error_indices(), &[1]);
+    }
+
+    /// A reader of `{"source-ref":"aaaa…` that counts the bytes taken from it.
+    struct Endless<'a> {
+        given: &'a std::cell::Cell<u64>,
+        total: u64,
+    }
+
+    impl Read for Endless<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let start: &[u8] = b"{\"statistics\":{\"training\":{\"errors\":[{\"message\":\"";
+            let at = self.given.get();
+            if at >= self.total {
+                return Ok(0);
+            }
+            let n = buf
+                .len()
+                .min(usize::try_from(self.total - at).unwrap_or(usize::MAX));
+            for (i, b) in buf[..n].iter_mut().enumerate() {
+                let pos = usize::try_from(at).unwrap_or(usize::MAX).saturating_add(i);
+                *b = start.get(pos).copied().unwrap_or(b'a');
+            }
+            self.given.set(at + n as u64);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn sniff_reads_no_more_than_the_line_cap() {
+        let given = std::cell::Cell::new(0);
+        let total = 4 * crate::DEFAULT_MAX_LINE_BYTES as u64;
+        assert!(
+            ManifestSummary::sniff(Endless {
+                given: &given,
+                total
+            })
+            .is_none()
+        );
+        assert!(
+            given.get() <= crate::DEFAULT_MAX_LINE_BYTES as u64,
+            "read {} bytes",
+            given.get()
+        );
+        let given = std::cell::Cell::new(0);
+        assert!(
+            ManifestSummary::sniff_limited(
+                Endless {
+                    given: &given,
+                    total
+                },
+                1000
+            )
+            .is_none()
+        );
+        assert!(given.get() <= 1000);
     }
 
     #[test]

@@ -81,6 +81,81 @@ pub enum FetchError {
         /// The message.
         message: String,
     },
+    /// The bucket name (from the data, a listing or Rekognition's answer) is not a valid S3
+    /// bucket name; nothing was requested.
+    #[error(
+        "{location}: the bucket name is not a valid S3 bucket name (3-255 characters of A-Z a-z 0-9 . - _, not only dots), so it was not requested; check where the location came from"
+    )]
+    InvalidBucket {
+        /// The object or prefix.
+        location: String,
+    },
+    /// A body broke off and the object cannot be resumed safely: the server sent neither an
+    /// `ETag` nor a `Last-Modified` (and the location names no version), so the rest could come
+    /// from another object.
+    #[error(
+        "{location} broke off after {received} bytes and was not resumed: the server sent no ETag or Last-Modified to prove the rest comes from the same object; run again, or use an endpoint that sends ETags"
+    )]
+    CannotResume {
+        /// The object.
+        location: String,
+        /// Bytes received before the break.
+        received: u64,
+    },
+    /// The server sent no `Content-Length` and the length of what arrived could not be confirmed
+    /// with `HeadObject`.
+    #[error(
+        "{location}: the server sent no Content-Length and the {received} bytes received could not be confirmed as the whole object ({detail})"
+    )]
+    LengthUnconfirmed {
+        /// The object.
+        location: String,
+        /// Bytes received.
+        received: u64,
+        /// What `HeadObject` said.
+        detail: String,
+    },
+    /// Every attempt timed out: the endpoint accepted no connection, sent no answer, or sent
+    /// the body too slowly.
+    #[error(
+        "{location}: {endpoint} did not answer in time ({attempts} attempts, last: {last}); check the endpoint and the network, or raise --timeout"
+    )]
+    TimedOut {
+        /// The object or prefix.
+        location: String,
+        /// The endpoint (`scheme://host:port`), or the S3 endpoint of the client's region.
+        endpoint: String,
+        /// Attempts made.
+        attempts: u32,
+        /// What timed out.
+        last: String,
+    },
+    /// A listing did not end: a continuation token came back a second time, or the page or key
+    /// cap was reached.
+    #[error(
+        "listing {location} did not end: {reason}; the server's pagination is broken (rekcheck stops at a repeated token, {max_pages} pages or {max_keys} keys)"
+    )]
+    EndlessListing {
+        /// The prefix.
+        location: String,
+        /// What happened.
+        reason: String,
+        /// The page cap.
+        max_pages: usize,
+        /// The key cap.
+        max_keys: usize,
+    },
+    /// A file read whole (a manifest summary, a describe file) is larger than the cap, after
+    /// decompression.
+    #[error(
+        "{location} is larger than {limit} bytes (after decompression), the most rekcheck reads of a manifest summary or describe file; it cannot be one"
+    )]
+    TooLarge {
+        /// The file or object.
+        location: String,
+        /// The cap in bytes.
+        limit: u64,
+    },
     /// A local file could not be read.
     #[error("{0}")]
     Io(#[from] std::io::Error),

@@ -2,9 +2,16 @@
 //!
 //! * [`S3Location`]: `s3://bucket/key`, keys taken raw as the AWS CLI does.
 //! * [`S3Source`]: lists prefixes and streams objects with the caller's `aws_sdk_s3::Client`.
-//!   A download task moves bytes only; it resumes a broken body with `Range` + `If-Match` from
-//!   the first byte not yet delivered, checks the byte count against `Content-Length`, retries
-//!   throttling and server errors with backoff and jitter, and refuses an object that changed.
+//!   A download task moves bytes only; it resumes a broken body with `Range` + `If-Match` (or
+//!   `If-Unmodified-Since`) from the first byte not yet delivered and refuses to resume without
+//!   such a validator, checks the byte count against `Content-Length` (or `HeadObject` when
+//!   there is none), retries throttling, server errors and timeouts with backoff and jitter, and
+//!   refuses an object that changed.
+//! * Limits, whatever the caller's client: each request answers within [`DEFAULT_TIMEOUT`]
+//!   (settable), a body brings at least [`MIN_BODY_BYTES_PER_SECOND`], a listing stops at a
+//!   repeated token, [`MAX_LIST_PAGES`] pages or [`MAX_LIST_KEYS`] keys, a file read whole is at
+//!   most [`MAX_WHOLE_FILE_BYTES`], invalid bucket names are never requested and `.`/`..` key
+//!   segments are sent percent-encoded ([`DotSegmentEncoder`]).
 //! * [`Fetcher`] / [`Source`]: one way in for local files and S3 objects, as blocking readers
 //!   (gunzipped on the fly) that the synchronous analyzer frames into blocks.
 //! * [`FetchError`]: what went wrong, naming the object and what to do.
@@ -31,6 +38,9 @@ mod s3;
 mod source;
 
 pub use error::{FetchError, RetryPolicy};
-pub use location::{ParseLocationError, S3Location};
-pub use s3::{ObjectInfo, ObjectReader, S3Source};
-pub use source::{Fetcher, Source, into_fetch_error};
+pub use location::{ParseLocationError, S3Location, is_valid_bucket};
+pub use s3::{
+    DEFAULT_TIMEOUT, DotSegmentEncoder, MAX_LIST_KEYS, MAX_LIST_PAGES, MIN_BODY_BYTES_PER_SECOND,
+    ObjectInfo, ObjectReader, S3Source,
+};
+pub use source::{Fetcher, MAX_WHOLE_FILE_BYTES, Source, into_fetch_error};

@@ -45,6 +45,18 @@ impl S3Location {
     }
 }
 
+/// Whether `bucket` is a name S3 accepts for reads: 3 to 255 characters of `A-Z a-z 0-9 . - _`
+/// (today's rules plus the legacy US East names with capitals and underscores), not made of dots
+/// only. Anything else (a `/`, a `..` path segment, `%`, spaces) could make the request path
+/// name another bucket or key, so it is refused before any request.
+pub fn is_valid_bucket(bucket: &str) -> bool {
+    (3..=255).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        && !bucket.bytes().all(|b| b == b'.')
+}
+
 /// Why a string is not an `s3://bucket/key` location.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -70,12 +82,7 @@ impl FromStr for S3Location {
         if bucket.is_empty() {
             return Err(err("the bucket name is empty"));
         }
-        if bucket.len() < 3
-            || bucket.len() > 255
-            || !bucket
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
-        {
+        if !is_valid_bucket(bucket) {
             return Err(err("the bucket name is not valid"));
         }
         Ok(S3Location::new(bucket, key))
@@ -117,5 +124,34 @@ mod tests {
         assert!("https://bucket/k".parse::<S3Location>().is_err());
         assert!("s3:///k".parse::<S3Location>().is_err());
         assert!("s3://b#d/k".parse::<S3Location>().is_err());
+        assert!("s3://.../k".parse::<S3Location>().is_err());
+    }
+
+    #[test]
+    fn bucket_names() {
+        for ok in [
+            "abc",
+            "my-bucket",
+            "My_Legacy.Bucket",
+            "a.b",
+            &"x".repeat(255),
+        ] {
+            assert!(is_valid_bucket(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "...",
+            "ab",
+            "a/b",
+            "a b",
+            "a%2Eb",
+            "../x",
+            "b\\c",
+            &"x".repeat(256),
+        ] {
+            assert!(!is_valid_bucket(bad), "{bad}");
+        }
     }
 }

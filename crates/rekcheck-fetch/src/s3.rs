@@ -1,14 +1,40 @@
 //! Reading S3 objects: listing, and streaming bodies that resume where they broke off.
 
-use aws_sdk_s3::Client;
-use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use bytes::Bytes;
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 use std::io::{self, Read};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextMut;
+use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_s3::error::{BoxError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::{ByteStream, DateTime};
+use bytes::Bytes;
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 
 use crate::error::{FetchError, RetryPolicy};
-use crate::location::S3Location;
+use crate::location::{S3Location, is_valid_bucket};
+use crate::source::MAX_WHOLE_FILE_BYTES;
+
+/// How long one request may take to answer (connection, request, response headers and, for a
+/// listing, the whole page), and how long a body may send nothing, unless set with
+/// [`S3Source::with_timeout`]: 30 seconds.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The slowest body accepted: over each stretch of the timeout spent waiting for the network, a
+/// body must bring at least this many bytes per second (1 KiB/s), or the read is retried from
+/// where it stopped (a server that drips a byte a second is not waited for).
+pub const MIN_BODY_BYTES_PER_SECOND: u64 = 1024;
+
+/// The most pages one listing reads (`ListObjectsV2` returns up to 1,000 keys a page).
+pub const MAX_LIST_PAGES: usize = 10_000;
+
+/// The most keys one listing returns.
+pub const MAX_LIST_KEYS: usize = 1_000_000;
 
 /// One object found under a prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,12 +49,22 @@ pub struct ObjectInfo {
 ///
 /// The client should have the SDK's own retries turned off (`RetryConfig::disabled()`): this
 /// source retries requests and resumes bodies itself, and logs each retry.
+///
+/// Whatever the client's own configuration, this source bounds every request it sends: each
+/// request must answer within the timeout ([`DEFAULT_TIMEOUT`], [`S3Source::with_timeout`]),
+/// a body may not stay silent that long nor bring less than [`MIN_BODY_BYTES_PER_SECOND`], a
+/// listing stops with an error at a repeated continuation token, [`MAX_LIST_PAGES`] pages or
+/// [`MAX_LIST_KEYS`] keys, and bucket names that are not valid are refused before any request.
+/// Every request carries a [`DotSegmentEncoder`].
 #[derive(Debug, Clone)]
 pub struct S3Source {
     client: Client,
     runtime: tokio::runtime::Handle,
     policy: RetryPolicy,
     buffer_chunks: usize,
+    timeout: Duration,
+    max_list_pages: usize,
+    max_list_keys: usize,
 }
 
 /// What the download task sends to the reader.
@@ -40,7 +76,98 @@ enum Msg {
 
 enum Class {
     Retry(String),
+    /// Retried too, but counted apart: progress made in between does not reset the count.
+    Timeout(String),
     Fatal(FetchError),
+}
+
+enum BodyEnd {
+    Clean,
+    ReaderGone,
+    Failed(Class),
+}
+
+/// An interceptor for S3 clients: just before a request is sent, it writes each `.` or `..`
+/// segment of the request path as `%2E` or `%2E%2E`, so that no proxy or server that normalises
+/// paths can turn `s3://bucket/a/../b` into another key or another bucket. S3 decodes the path
+/// before it looks the key up (and before it checks the signature, which is computed on the
+/// decoded path), so the key read is the key asked for.
+///
+/// [`S3Source`] adds it to every request; add it to your own clients with
+/// `aws_sdk_s3::config::Builder::interceptor(DotSegmentEncoder::default())`.
+#[derive(Debug, Clone, Default)]
+pub struct DotSegmentEncoder {
+    /// The `scheme://host:port` of the last request, to name it in errors.
+    endpoint: Arc<Mutex<Option<String>>>,
+}
+
+impl DotSegmentEncoder {
+    fn endpoint(&self) -> Option<String> {
+        self.endpoint.lock().ok().and_then(|e| e.clone())
+    }
+}
+
+impl Intercept for DotSegmentEncoder {
+    fn name(&self) -> &'static str {
+        "DotSegmentEncoder"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request_mut();
+        let uri = request.uri().to_owned();
+        let (base, _) = split_uri(&uri);
+        if let Ok(mut e) = self.endpoint.lock() {
+            *e = Some(base.to_owned());
+        }
+        if let Cow::Owned(encoded) = encode_dot_segments(&uri) {
+            request.set_uri(encoded)?;
+        }
+        Ok(())
+    }
+}
+
+/// `scheme://authority` and the rest (path, query).
+fn split_uri(uri: &str) -> (&str, &str) {
+    let after_scheme = uri.find("://").map_or(0, |i| i + 3);
+    match uri[after_scheme..].find(['/', '?']) {
+        Some(i) => uri.split_at(after_scheme + i),
+        None => (uri, ""),
+    }
+}
+
+/// The URI with its `.` and `..` path segments percent-encoded.
+pub(crate) fn encode_dot_segments(uri: &str) -> Cow<'_, str> {
+    let (base, rest) = split_uri(uri);
+    let path_end = rest.find(['?', '#']).unwrap_or(rest.len());
+    let (path, query) = rest.split_at(path_end);
+    if !path.split('/').any(|s| s == "." || s == "..") {
+        return Cow::Borrowed(uri);
+    }
+    let encoded: Vec<&str> = path
+        .split('/')
+        .map(|s| match s {
+            "." => "%2E",
+            ".." => "%2E%2E",
+            s => s,
+        })
+        .collect();
+    Cow::Owned(format!("{base}{}{query}", encoded.join("/")))
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+/// A short, fixed-size stand-in for a continuation token (tokens can be long).
+fn token_hash(t: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    t.hash(&mut h);
+    h.finish()
 }
 
 impl S3Source {
@@ -51,6 +178,9 @@ impl S3Source {
             runtime,
             policy: RetryPolicy::default(),
             buffer_chunks: 64,
+            timeout: DEFAULT_TIMEOUT,
+            max_list_pages: MAX_LIST_PAGES,
+            max_list_keys: MAX_LIST_KEYS,
         }
     }
 
@@ -68,46 +198,133 @@ impl S3Source {
         self
     }
 
+    /// Sets how long a request may take to answer and a body may send nothing (default
+    /// [`DEFAULT_TIMEOUT`]); a request that times out is retried like a server error.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> S3Source {
+        self.timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Sets the most pages and keys one listing reads (defaults [`MAX_LIST_PAGES`] and
+    /// [`MAX_LIST_KEYS`]).
+    #[must_use]
+    pub fn with_list_limits(mut self, max_pages: usize, max_keys: usize) -> S3Source {
+        self.max_list_pages = max_pages.max(1);
+        self.max_list_keys = max_keys;
+        self
+    }
+
     /// The client.
     pub fn client(&self) -> &Client {
         &self.client
     }
 
+    /// The timeout of each request.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    fn endpoint_name(&self, guard: &DotSegmentEncoder) -> String {
+        guard.endpoint().unwrap_or_else(|| {
+            format!(
+                "the S3 endpoint of region {}",
+                self.client
+                    .config()
+                    .region()
+                    .map_or_else(|| "(none)".to_owned(), ToString::to_string)
+            )
+        })
+    }
+
+    fn exhausted(
+        &self,
+        class: Class,
+        location: String,
+        attempts: u32,
+        guard: &DotSegmentEncoder,
+    ) -> FetchError {
+        match class {
+            Class::Fatal(e) => e,
+            Class::Timeout(last) => FetchError::TimedOut {
+                location,
+                endpoint: self.endpoint_name(guard),
+                attempts,
+                last,
+            },
+            Class::Retry(last) => FetchError::RetriesExhausted {
+                location,
+                attempts,
+                last,
+            },
+        }
+    }
+
     /// Lists the objects under `prefix` (`ListObjectsV2`, every page).
+    ///
+    /// A continuation token seen before, more than [`MAX_LIST_PAGES`] pages or more than
+    /// [`MAX_LIST_KEYS`] keys end the listing with [`FetchError::EndlessListing`].
     pub async fn list(&self, prefix: &S3Location) -> Result<Vec<ObjectInfo>, FetchError> {
+        let name = prefix.to_string();
+        if !is_valid_bucket(&prefix.bucket) {
+            return Err(FetchError::InvalidBucket { location: name });
+        }
+        let endless = |reason: String| FetchError::EndlessListing {
+            location: prefix.to_string(),
+            reason,
+            max_pages: self.max_list_pages,
+            max_keys: self.max_list_keys,
+        };
+        let guard = DotSegmentEncoder::default();
         let mut out = Vec::new();
         let mut token: Option<String> = None;
+        let mut seen: HashSet<u64> = HashSet::new();
+        let mut pages = 0usize;
         loop {
+            if pages == self.max_list_pages {
+                return Err(endless(format!(
+                    "it had more than {} pages",
+                    self.max_list_pages
+                )));
+            }
+            pages += 1;
             let mut attempt = 0;
             let page = loop {
                 attempt += 1;
-                let r = self
+                let request = self
                     .client
                     .list_objects_v2()
                     .bucket(&prefix.bucket)
                     .prefix(&prefix.key)
                     .set_continuation_token(token.clone())
-                    .send()
-                    .await;
-                match r {
-                    Ok(page) => break page,
-                    Err(e) => match classify(&e, &prefix.to_string(), "s3:ListBucket") {
-                        Class::Retry(cause) if attempt < self.policy.attempts => {
-                            self.wait(attempt, &prefix.to_string(), &cause).await;
-                        }
-                        Class::Retry(cause) => {
-                            return Err(FetchError::RetriesExhausted {
-                                location: prefix.to_string(),
-                                attempts: attempt,
-                                last: cause,
-                            });
-                        }
-                        Class::Fatal(e) => return Err(e),
-                    },
+                    .customize()
+                    .interceptor(guard.clone())
+                    .send();
+                let class = match tokio::time::timeout(self.timeout, request).await {
+                    Ok(Ok(page)) => break page,
+                    Ok(Err(e)) => classify(&e, &name, "s3:ListBucket"),
+                    Err(_) => Class::Timeout(format!(
+                        "no answer to ListObjectsV2 within {}",
+                        secs(self.timeout)
+                    )),
+                };
+                match class {
+                    Class::Retry(cause) | Class::Timeout(cause)
+                        if attempt < self.policy.attempts =>
+                    {
+                        self.wait(attempt, &name, &cause).await;
+                    }
+                    class => return Err(self.exhausted(class, name, attempt, &guard)),
                 }
             };
             for o in page.contents() {
                 if let Some(key) = o.key() {
+                    if out.len() == self.max_list_keys {
+                        return Err(endless(format!(
+                            "it had more than {} keys",
+                            self.max_list_keys
+                        )));
+                    }
                     out.push(ObjectInfo {
                         location: S3Location::new(&prefix.bucket, key),
                         size: o.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
@@ -116,6 +333,11 @@ impl S3Source {
             }
             match page.next_continuation_token() {
                 Some(t) if !t.is_empty() && page.is_truncated() == Some(true) => {
+                    if !seen.insert(token_hash(t)) {
+                        return Err(endless(format!(
+                            "page {pages} gave a continuation token that an earlier page gave"
+                        )));
+                    }
                     token = Some(t.to_owned());
                 }
                 _ => break,
@@ -139,8 +361,11 @@ impl S3Source {
     /// Starts streaming `location` and returns a blocking reader over its bytes.
     ///
     /// The download runs on the runtime and only moves bytes; it resumes after a reset or a
-    /// short body with `Range` and `If-Match`, so the reader sees every byte exactly once or an
-    /// error. Dropping the reader cancels the download.
+    /// short body with `Range` and `If-Match` (or `If-Unmodified-Since` when the server sends
+    /// no `ETag`), so the reader sees every byte exactly once or an error. Without `ETag`,
+    /// `Last-Modified` or a version id it does not resume
+    /// ([`FetchError::CannotResume`]); without `Content-Length`, a body that ends is only taken
+    /// as whole once `HeadObject` confirms its length. Dropping the reader cancels the download.
     pub fn open(&self, location: &S3Location) -> ObjectReader {
         let (tx, rx) = mpsc::channel(self.buffer_chunks);
         let this = self.clone();
@@ -161,24 +386,40 @@ impl S3Source {
         }
     }
 
-    /// Reads a whole (small) object into memory, e.g. a manifest summary.
+    /// Reads a whole (small) object into memory, e.g. a manifest summary: at most
+    /// [`MAX_WHOLE_FILE_BYTES`], or [`FetchError::TooLarge`].
     pub fn read_all(&self, location: &S3Location) -> Result<Vec<u8>, FetchError> {
         let mut out = Vec::new();
-        self.open(location).read_to_end(&mut out).map_err(|e| {
-            match e.downcast::<FetchError>() {
+        self.open(location)
+            .take(MAX_WHOLE_FILE_BYTES + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| match e.downcast::<FetchError>() {
                 Ok(f) => f,
                 Err(e) => FetchError::Io(e),
-            }
-        })?;
+            })?;
+        if out.len() as u64 > MAX_WHOLE_FILE_BYTES {
+            return Err(FetchError::TooLarge {
+                location: location.to_string(),
+                limit: MAX_WHOLE_FILE_BYTES,
+            });
+        }
         Ok(out)
     }
 
+    #[allow(clippy::too_many_lines)]
     async fn stream(&self, loc: &S3Location, tx: &mpsc::Sender<Msg>) -> Result<(), FetchError> {
         let name = loc.to_string();
+        if !is_valid_bucket(&loc.bucket) {
+            return Err(FetchError::InvalidBucket { location: name });
+        }
+        let guard = DotSegmentEncoder::default();
         let mut offset: u64 = 0;
         let mut etag: Option<String> = None;
+        let mut last_modified: Option<DateTime> = None;
         let mut total: Option<u64> = None;
+        // Failures since the last byte received, and timeouts in all.
         let mut failures: u32 = 0;
+        let mut timeouts: u32 = 0;
         loop {
             let mut req = self
                 .client
@@ -190,107 +431,254 @@ impl S3Source {
                 req = req.range(format!("bytes={offset}-"));
                 if let Some(e) = &etag {
                     req = req.if_match(e);
+                } else if let Some(t) = &last_modified {
+                    req = req.if_unmodified_since(*t);
+                } else if loc.version_id.is_none() {
+                    return Err(FetchError::CannotResume {
+                        location: name,
+                        received: offset,
+                    });
                 }
             }
-            let out = match req.send().await {
-                Ok(out) => out,
-                Err(e) => {
+            let request = req.customize().interceptor(guard.clone()).send();
+            let class = match tokio::time::timeout(self.timeout, request).await {
+                Err(_) => Class::Timeout(format!(
+                    "no answer to GetObject within {}",
+                    secs(self.timeout)
+                )),
+                Ok(Err(e)) => {
                     if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) {
                         return Err(FetchError::Changed {
                             location: name,
-                            etag: etag.unwrap_or_default(),
+                            etag: etag.unwrap_or_else(|| {
+                                last_modified
+                                    .map(|t| format!("Last-Modified {t}"))
+                                    .unwrap_or_default()
+                            }),
                         });
                     }
-                    match classify(&e, &name, "s3:GetObject") {
-                        Class::Retry(cause) => {
-                            failures += 1;
-                            if failures >= self.policy.attempts {
-                                return Err(FetchError::RetriesExhausted {
-                                    location: name,
-                                    attempts: failures,
-                                    last: cause,
-                                });
+                    classify(&e, &name, "s3:GetObject")
+                }
+                Ok(Ok(out)) => {
+                    if offset == 0 {
+                        etag = out.e_tag().map(str::to_owned);
+                        last_modified = out.last_modified().copied();
+                        total = out.content_length().and_then(|l| u64::try_from(l).ok());
+                    } else {
+                        check_resumed(
+                            &out,
+                            &name,
+                            offset,
+                            etag.as_ref(),
+                            last_modified.as_ref(),
+                            total,
+                        )?;
+                    }
+                    match self
+                        .read_body(out.body, &mut offset, &mut failures, tx)
+                        .await
+                    {
+                        BodyEnd::ReaderGone => return Ok(()),
+                        BodyEnd::Failed(class) => class,
+                        BodyEnd::Clean => match total {
+                            Some(t) if offset < t => {
+                                Class::Retry(format!("body ended after {offset} of {t} bytes"))
                             }
-                            self.wait(failures, &name, &cause).await;
-                            continue;
-                        }
-                        Class::Fatal(e) => return Err(e),
+                            Some(_) => {
+                                debug!(location = %name, bytes = offset, "object read");
+                                return Ok(());
+                            }
+                            None => match self.confirm_length(loc, &guard, etag.as_deref()).await {
+                                Ok(len) if len == offset => {
+                                    debug!(location = %name, bytes = offset, "object read, length confirmed");
+                                    return Ok(());
+                                }
+                                Ok(len) if len > offset => {
+                                    total = Some(len);
+                                    Class::Retry(format!(
+                                        "body ended after {offset} of {len} bytes (length from HeadObject)"
+                                    ))
+                                }
+                                Ok(len) => {
+                                    return Err(FetchError::LengthUnconfirmed {
+                                        location: name,
+                                        received: offset,
+                                        detail: format!("HeadObject says {len} bytes"),
+                                    });
+                                }
+                                Err(detail) => {
+                                    return Err(FetchError::LengthUnconfirmed {
+                                        location: name,
+                                        received: offset,
+                                        detail,
+                                    });
+                                }
+                            },
+                        },
                     }
                 }
             };
-            if offset == 0 {
-                etag = out.e_tag().map(str::to_owned);
-                total = out.content_length().and_then(|l| u64::try_from(l).ok());
-            } else {
-                if let (Some(expected), Some(got)) = (&etag, out.e_tag())
-                    && expected != got
-                {
-                    return Err(FetchError::Changed {
-                        location: name,
-                        etag: expected.clone(),
-                    });
+            let (count, cause) = match &class {
+                Class::Fatal(_) => return Err(self.exhausted(class, name, failures, &guard)),
+                Class::Timeout(c) => {
+                    timeouts += 1;
+                    failures += 1;
+                    (timeouts.max(failures), c.clone())
                 }
-                let start = out.content_range().and_then(range_start);
-                if start != Some(offset) {
-                    return Err(FetchError::S3 {
-                        location: name,
-                        code: "InvalidRange".into(),
-                        message: format!(
-                            "asked to resume at byte {offset}, the server answered {:?}",
-                            out.content_range()
-                        ),
-                    });
-                }
-            }
-            let mut body = out.body;
-            let cause = loop {
-                match body.next().await {
-                    Some(Ok(bytes)) => {
-                        if bytes.is_empty() {
-                            continue;
-                        }
-                        offset += bytes.len() as u64;
-                        failures = 0;
-                        if tx.send(Msg::Chunk(bytes)).await.is_err() {
-                            // The reader is gone: nobody wants the rest.
-                            return Ok(());
-                        }
-                    }
-                    Some(Err(e)) => break format!("body error after {offset} bytes: {e}"),
-                    None => match total {
-                        Some(t) if offset < t => {
-                            break format!("body ended after {offset} of {t} bytes");
-                        }
-                        _ => {
-                            debug!(location = %name, bytes = offset, "object read");
-                            return Ok(());
-                        }
-                    },
+                Class::Retry(c) => {
+                    failures += 1;
+                    (failures, c.clone())
                 }
             };
-            failures += 1;
-            if failures >= self.policy.attempts {
-                return Err(match total {
-                    Some(expected) if cause.starts_with("body ended") => FetchError::ShortBody {
-                        location: name,
-                        received: offset,
-                        expected,
-                    },
-                    _ => FetchError::RetriesExhausted {
-                        location: name,
-                        attempts: failures,
-                        last: cause,
-                    },
+            if count >= self.policy.attempts {
+                return Err(match (&class, total) {
+                    (Class::Retry(c), Some(expected)) if c.starts_with("body ended") => {
+                        FetchError::ShortBody {
+                            location: name,
+                            received: offset,
+                            expected,
+                        }
+                    }
+                    _ => self.exhausted(class, name, count, &guard),
                 });
             }
-            self.wait(
-                failures,
-                &name,
-                &format!("{cause}; resuming at byte {offset}"),
-            )
-            .await;
+            let resume = if offset > 0 {
+                format!("; resuming at byte {offset}")
+            } else {
+                String::new()
+            };
+            self.wait(count, &name, &format!("{cause}{resume}")).await;
         }
     }
+
+    /// Moves a body's chunks to the reader, within the timeout and the slowest rate.
+    async fn read_body(
+        &self,
+        mut body: ByteStream,
+        offset: &mut u64,
+        failures: &mut u32,
+        tx: &mpsc::Sender<Msg>,
+    ) -> BodyEnd {
+        let mut waited = Duration::ZERO;
+        let mut window_bytes: u64 = 0;
+        loop {
+            let started = Instant::now();
+            let next = tokio::time::timeout(self.timeout, body.next()).await;
+            waited += started.elapsed();
+            match next {
+                Err(_) => {
+                    return BodyEnd::Failed(Class::Timeout(format!(
+                        "the body sent nothing for {} after {offset} bytes",
+                        secs(self.timeout)
+                    )));
+                }
+                Ok(Some(Ok(bytes))) => {
+                    if !bytes.is_empty() {
+                        *offset += bytes.len() as u64;
+                        window_bytes += bytes.len() as u64;
+                        *failures = 0;
+                        if tx.send(Msg::Chunk(bytes)).await.is_err() {
+                            // The reader is gone: nobody wants the rest.
+                            return BodyEnd::ReaderGone;
+                        }
+                    }
+                }
+                Ok(Some(Err(e))) => {
+                    let text = format!("body error after {offset} bytes: {e}");
+                    return BodyEnd::Failed(if text.contains("throughput") {
+                        Class::Timeout(text)
+                    } else {
+                        Class::Retry(text)
+                    });
+                }
+                Ok(None) => return BodyEnd::Clean,
+            }
+            if waited >= self.timeout {
+                let floor = MIN_BODY_BYTES_PER_SECOND.saturating_mul(waited.as_secs().max(1));
+                if window_bytes < floor {
+                    return BodyEnd::Failed(Class::Timeout(format!(
+                        "the body is slower than {MIN_BODY_BYTES_PER_SECOND} bytes/s ({window_bytes} bytes in {}) after {offset} bytes",
+                        secs(waited)
+                    )));
+                }
+                waited = Duration::ZERO;
+                window_bytes = 0;
+            }
+        }
+    }
+
+    /// The object's length by `HeadObject` (with `If-Match` when an `ETag` is known).
+    async fn confirm_length(
+        &self,
+        loc: &S3Location,
+        guard: &DotSegmentEncoder,
+        etag: Option<&str>,
+    ) -> Result<u64, String> {
+        let mut req = self
+            .client
+            .head_object()
+            .bucket(&loc.bucket)
+            .key(&loc.key)
+            .set_version_id(loc.version_id.clone());
+        if let Some(e) = etag {
+            req = req.if_match(e);
+        }
+        let request = req.customize().interceptor(guard.clone()).send();
+        match tokio::time::timeout(self.timeout, request).await {
+            Err(_) => Err(format!(
+                "HeadObject had no answer within {}",
+                secs(self.timeout)
+            )),
+            Ok(Err(e)) => Err(format!("HeadObject failed: {}", DisplayErrorContext(&e))),
+            Ok(Ok(h)) => h
+                .content_length()
+                .and_then(|l| u64::try_from(l).ok())
+                .ok_or_else(|| "HeadObject sent no Content-Length either".to_owned()),
+        }
+    }
+}
+
+/// The answer to a resumed request must be the same object, from the byte asked for.
+fn check_resumed(
+    out: &aws_sdk_s3::operation::get_object::GetObjectOutput,
+    name: &str,
+    offset: u64,
+    etag: Option<&String>,
+    last_modified: Option<&DateTime>,
+    total: Option<u64>,
+) -> Result<(), FetchError> {
+    let changed = |what: String| FetchError::Changed {
+        location: name.to_owned(),
+        etag: what,
+    };
+    if let (Some(expected), Some(got)) = (etag, out.e_tag())
+        && expected != got
+    {
+        return Err(changed(expected.clone()));
+    }
+    if etag.is_none()
+        && let Some(lm) = last_modified
+        && out.last_modified() != Some(lm)
+    {
+        return Err(changed(format!("Last-Modified {lm}")));
+    }
+    let range = out.content_range();
+    if range.and_then(range_start) != Some(offset) {
+        return Err(FetchError::S3 {
+            location: name.to_owned(),
+            code: "InvalidRange".into(),
+            message: format!("asked to resume at byte {offset}, the server answered {range:?}"),
+        });
+    }
+    if let (Some(t), Some(Some(got))) = (total, range.map(range_total))
+        && t != got
+    {
+        return Err(changed(format!(
+            "{} (its length went from {t} to {got} bytes)",
+            etag.map_or("?", String::as_str)
+        )));
+    }
+    Ok(())
 }
 
 /// `bytes START-END/TOTAL` -> START.
@@ -303,6 +691,11 @@ fn range_start(content_range: &str) -> Option<u64> {
         .ok()
 }
 
+/// `bytes START-END/TOTAL` -> TOTAL (`None` for `*`).
+fn range_total(content_range: &str) -> Option<u64> {
+    content_range.rsplit('/').next()?.parse().ok()
+}
+
 fn classify<E>(
     e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
     location: &str,
@@ -313,7 +706,8 @@ where
 {
     let location = location.to_owned();
     match e {
-        SdkError::TimeoutError(_) => Class::Retry("timeout".into()),
+        SdkError::TimeoutError(_) => Class::Timeout("timeout".into()),
+        SdkError::DispatchFailure(d) if d.is_timeout() => Class::Timeout(format!("timeout: {d:?}")),
         SdkError::DispatchFailure(d) => Class::Retry(format!("connection failed: {d:?}")),
         SdkError::ResponseError(r) => Class::Retry(format!("bad response: {r:?}")),
         SdkError::ServiceError(s) => {
@@ -428,5 +822,37 @@ impl Drop for ObjectReader {
         if let Some(task) = self.task.take() {
             task.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_segments_are_percent_encoded_and_nothing_else_changes() {
+        let e = |u| encode_dot_segments(u).into_owned();
+        assert_eq!(
+            e("http://127.0.0.1:9000/bucket/a/../b.json?x-id=GetObject"),
+            "http://127.0.0.1:9000/bucket/a/%2E%2E/b.json?x-id=GetObject"
+        );
+        assert_eq!(
+            e("https://b.s3.amazonaws.com/./../x/.."),
+            "https://b.s3.amazonaws.com/%2E/%2E%2E/x/%2E%2E"
+        );
+        for same in [
+            "http://h/bucket/a..b/.x/x./...json",
+            "http://h/bucket/k?prefix=../",
+            "http://h",
+            "http://h/",
+        ] {
+            assert!(
+                matches!(encode_dot_segments(same), Cow::Borrowed(_)),
+                "{same}"
+            );
+        }
+        assert_eq!(split_uri("http://h:1/b/k?q").0, "http://h:1");
+        assert_eq!(range_total("bytes 5-9/10"), Some(10));
+        assert_eq!(range_total("bytes 5-9/*"), None);
     }
 }

@@ -9,6 +9,13 @@ use crate::error::FetchError;
 use crate::location::S3Location;
 use crate::s3::S3Source;
 
+/// The most bytes [`Fetcher::read_all`] and [`S3Source::read_all`] return (after
+/// decompression): 64 MiB. They read manifest summaries and `describe-project-versions.json`
+/// files, a few kilobytes to a few megabytes; anything larger is refused with
+/// [`FetchError::TooLarge`] instead of being held in memory (a 3 MB gzip can expand to
+/// gigabytes).
+pub const MAX_WHOLE_FILE_BYTES: u64 = 64 << 20;
+
 /// A manifest or summary to read.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Source {
@@ -79,12 +86,25 @@ impl Fetcher {
         Ok(Box::new(GunzipIfNeeded::new(raw)))
     }
 
-    /// Reads a whole (small) source into memory, gunzipped if needed.
+    /// Reads a whole (small) source into memory, gunzipped if needed: at most
+    /// [`MAX_WHOLE_FILE_BYTES`] after decompression, or [`FetchError::TooLarge`].
     pub fn read_all(&self, source: &Source) -> Result<Vec<u8>, FetchError> {
+        self.read_all_limited(source, MAX_WHOLE_FILE_BYTES)
+    }
+
+    /// Like [`Fetcher::read_all`] with another cap (in bytes, after decompression).
+    pub fn read_all_limited(&self, source: &Source, limit: u64) -> Result<Vec<u8>, FetchError> {
         let mut out = Vec::new();
         self.open(source)?
+            .take(limit.saturating_add(1))
             .read_to_end(&mut out)
             .map_err(into_fetch_error)?;
+        if out.len() as u64 > limit {
+            return Err(FetchError::TooLarge {
+                location: source.to_string(),
+                limit,
+            });
+        }
         Ok(out)
     }
 }
@@ -171,6 +191,42 @@ mod tests {
         assert_eq!(f.read_all(&Source::Local(one)).unwrap(), b"x");
         let missing = f.read_all(&Source::Local(dir.join("nope")));
         assert!(missing.unwrap_err().to_string().contains("nope"));
+    }
+
+    #[test]
+    fn a_gzip_bomb_read_whole_stops_at_the_cap() {
+        let dir = tempdir();
+        let bomb = dir.join("manifest_summary.json");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![b' '; 1 << 20];
+        for _ in 0..=(MAX_WHOLE_FILE_BYTES >> 20) {
+            enc.write_all(&zeros).unwrap();
+        }
+        let gz = enc.finish().unwrap();
+        assert!(gz.len() < 1 << 20, "a small file on disk");
+        std::fs::write(&bomb, gz).unwrap();
+        let err = Fetcher::local()
+            .read_all(&Source::Local(bomb.clone()))
+            .unwrap_err();
+        assert!(matches!(err, FetchError::TooLarge { limit, .. } if limit == MAX_WHOLE_FILE_BYTES));
+        let text = err.to_string();
+        assert!(
+            text.contains("manifest_summary.json") && text.contains("67108864"),
+            "{text}"
+        );
+        // Just under the cap is read.
+        let ok = dir.join("ok.json");
+        std::fs::write(&ok, b"{}").unwrap();
+        assert!(
+            Fetcher::local()
+                .read_all_limited(&Source::Local(ok.clone()), 2)
+                .is_ok()
+        );
+        assert!(
+            Fetcher::local()
+                .read_all_limited(&Source::Local(ok), 1)
+                .is_err()
+        );
     }
 
     fn tempdir() -> PathBuf {

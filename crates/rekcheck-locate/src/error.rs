@@ -58,6 +58,28 @@ pub enum LocateError {
         /// Rekognition's message.
         message: String,
     },
+    /// The endpoint did not answer in time, after the retries.
+    #[error(
+        "{action} on {resource}: {endpoint} did not answer in time (after the retries); check the endpoint and the network, or raise --timeout"
+    )]
+    TimedOut {
+        /// The API action.
+        action: &'static str,
+        /// The resource.
+        resource: String,
+        /// The endpoint (`scheme://host:port`), or the Rekognition endpoint of the region.
+        endpoint: String,
+    },
+    /// Pages that never end: a page token came back a second time, or a cap was reached.
+    #[error("{action} on {resource} did not end: {reason}; the service's pagination is broken")]
+    EndlessPagination {
+        /// The API action.
+        action: &'static str,
+        /// The resource.
+        resource: String,
+        /// What happened.
+        reason: String,
+    },
     /// The request did not get an answer that could be read (network, timeout, bad body).
     #[error("{action} on {resource} failed: {message}")]
     Request {

@@ -34,4 +34,7 @@ mod locator;
 
 pub use arn::{Arn, parse_arn};
 pub use error::LocateError;
-pub use locator::{DatasetInfo, Locator, ProjectVersion, VersionFilter};
+pub use locator::{
+    DEFAULT_CALL_TIMEOUT, DatasetInfo, Locator, MAX_DATASET_ENTRY_BYTES, MAX_PAGES, ProjectVersion,
+    VersionFilter,
+};

@@ -1,9 +1,14 @@
 //! The Rekognition calls.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
+use std::hash::{DefaultHasher, Hash as _, Hasher as _};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_rekognition::Client;
+use aws_sdk_rekognition::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_rekognition::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_rekognition::error::{BoxError, ProvideErrorMetadata, SdkError};
 use aws_sdk_rekognition::primitives::DateTime;
 use aws_sdk_rekognition::types::{
     CustomizationFeature, DatasetStats, GroundTruthManifest, ProjectDescription,
@@ -90,10 +95,120 @@ pub struct DatasetInfo {
     pub error_entries: i32,
 }
 
+/// The most pages one call sequence reads (one `DescribeProjectVersions` listing, one
+/// `DescribeProjects` listing, one `ListDatasetEntries` listing): 10,000. A page token that
+/// comes back a second time ends the sequence too, with [`LocateError::EndlessPagination`].
+pub const MAX_PAGES: usize = 10_000;
+
+/// The most bytes of entries [`Locator::dataset_entries_with_errors`] returns: 64 MiB.
+pub const MAX_DATASET_ENTRY_BYTES: usize = 64 << 20;
+
+/// How long one call (with the client's own retries) may take unless set with
+/// [`Locator::with_timeout`]: 5 minutes. It only guards against a client without timeouts; the
+/// client's own `TimeoutConfig` (connect, read, operation attempt) should be shorter.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// Asks Rekognition where validation results are, with the caller's client.
+///
+/// Every call is bounded whatever the client's configuration: it must end within the call
+/// timeout ([`DEFAULT_CALL_TIMEOUT`], [`Locator::with_timeout`]), and a listing stops with an
+/// error at a repeated page token or [`MAX_PAGES`] pages ([`Locator::with_max_pages`]).
 #[derive(Debug, Clone)]
 pub struct Locator {
     client: Client,
+    call_timeout: Duration,
+    max_pages: usize,
+}
+
+/// Records the `scheme://host:port` each request goes to, to name it in errors.
+#[derive(Debug, Clone, Default)]
+struct EndpointRecorder(Arc<Mutex<Option<String>>>);
+
+impl Intercept for EndpointRecorder {
+    fn name(&self) -> &'static str {
+        "EndpointRecorder"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let uri = context.request().uri();
+        let after_scheme = uri.find("://").map_or(0, |i| i + 3);
+        let end = uri[after_scheme..]
+            .find(['/', '?'])
+            .map_or(uri.len(), |i| after_scheme + i);
+        if let Ok(mut e) = self.0.lock() {
+            *e = Some(uri[..end].to_owned());
+        }
+        Ok(())
+    }
+}
+
+fn is_timeout<E, R>(e: &SdkError<E, R>) -> bool {
+    match e {
+        SdkError::TimeoutError(_) => true,
+        SdkError::DispatchFailure(d) => d.is_timeout(),
+        _ => false,
+    }
+}
+
+/// Page tokens seen in one call sequence, and how many pages were read.
+struct Pages {
+    seen: HashSet<u64>,
+    count: usize,
+    max: usize,
+}
+
+impl Pages {
+    fn new(max: usize) -> Pages {
+        Pages {
+            seen: HashSet::new(),
+            count: 0,
+            max,
+        }
+    }
+
+    /// The token of the next page after one more page was read: none when the answer has no
+    /// token or an empty one (the last page of Rekognition's own examples); an error for a token
+    /// seen before or past the page cap.
+    fn next(
+        &mut self,
+        answer: Option<&str>,
+        action: &'static str,
+        resource: &str,
+    ) -> Result<Option<String>, LocateError> {
+        self.count += 1;
+        let Some(token) = answer.filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        let endless = |reason: String| LocateError::EndlessPagination {
+            action,
+            resource: resource.to_owned(),
+            reason,
+        };
+        if !self.seen.insert(hash(token)) {
+            return Err(endless(format!(
+                "page {} gave a NextToken that an earlier page gave",
+                self.count
+            )));
+        }
+        if self.count >= self.max {
+            return Err(endless(format!(
+                "it had more than {} pages (the cap)",
+                self.max
+            )));
+        }
+        Ok(Some(token.to_owned()))
+    }
+}
+
+fn hash(s: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
 }
 
 fn to_system_time(d: Option<&DateTime>) -> Option<SystemTime> {
@@ -162,18 +277,59 @@ fn keep(d: &ProjectVersionDescription, v: &ProjectVersion, filter: &VersionFilte
     custom_labels && status && since
 }
 
-/// The token of the next page: none when the answer has no token, an empty one (the last page
-/// of Rekognition's own examples), or the token just sent (a service bug that would loop).
-fn next_page(answer: Option<&str>, sent: Option<&String>) -> Option<String> {
-    answer
-        .filter(|t| !t.is_empty() && Some(*t) != sent.map(String::as_str))
-        .map(str::to_owned)
-}
-
 impl Locator {
     /// A locator using `client` (built by the caller from its own `SdkConfig`).
     pub fn new(client: Client) -> Locator {
-        Locator { client }
+        Locator {
+            client,
+            call_timeout: DEFAULT_CALL_TIMEOUT,
+            max_pages: MAX_PAGES,
+        }
+    }
+
+    /// Sets how long one call, with the client's own retries, may take (default
+    /// [`DEFAULT_CALL_TIMEOUT`]).
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Locator {
+        self.call_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Sets the most pages one call sequence reads (default [`MAX_PAGES`]).
+    #[must_use]
+    pub fn with_max_pages(mut self, max_pages: usize) -> Locator {
+        self.max_pages = max_pages.max(1);
+        self
+    }
+
+    /// Awaits one call within the call timeout; names the endpoint when it times out.
+    async fn call<T, E, F>(
+        &self,
+        action: &'static str,
+        resource: &str,
+        recorder: &EndpointRecorder,
+        request: F,
+    ) -> Result<T, LocateError>
+    where
+        F: Future<Output = Result<T, SdkError<E, aws_sdk_rekognition::config::http::HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let timed_out = || LocateError::TimedOut {
+            action,
+            resource: resource.to_owned(),
+            endpoint: recorder
+                .0
+                .lock()
+                .ok()
+                .and_then(|e| e.clone())
+                .unwrap_or_else(|| format!("the Rekognition endpoint of region {}", self.region())),
+        };
+        match tokio::time::timeout(self.call_timeout, request).await {
+            Err(_) => Err(timed_out()),
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) if is_timeout(&e) => Err(timed_out()),
+            Ok(Err(e)) => Err(map_err(e, action, resource, &self.region())),
+        }
     }
 
     /// The client.
@@ -213,6 +369,8 @@ impl Locator {
             current: Option<(Vec<String>, Option<String>)>,
             ready: VecDeque<ProjectVersion>,
             done: bool,
+            pages: Pages,
+            arns: HashSet<u64>,
         }
         let batches: VecDeque<Vec<String>> = if filter.versions.is_empty() {
             VecDeque::from([Vec::new()])
@@ -224,6 +382,8 @@ impl Locator {
             current: None,
             ready: VecDeque::new(),
             done: false,
+            pages: Pages::new(self.max_pages),
+            arns: HashSet::new(),
         };
         futures::stream::unfold(state, move |mut st| async move {
             loop {
@@ -236,36 +396,49 @@ impl Locator {
                 let (names, token) = match st.current.take() {
                     Some(c) => c,
                     None => match st.batches.pop_front() {
-                        Some(b) => (b, None),
+                        Some(b) => {
+                            st.pages = Pages::new(self.max_pages);
+                            (b, None)
+                        }
                         None => return None,
                     },
                 };
-                let page = self
+                let recorder = EndpointRecorder::default();
+                let request = self
                     .client
                     .describe_project_versions()
                     .project_arn(project_arn)
                     .set_version_names((!names.is_empty()).then(|| names.clone()))
                     .set_next_token(token.clone())
                     .set_max_results(filter.page_size)
-                    .send()
-                    .await;
-                let page = match page {
+                    .customize()
+                    .interceptor(recorder.clone())
+                    .send();
+                let action = "DescribeProjectVersions";
+                let page = self
+                    .call(action, project_arn, &recorder, request)
+                    .await
+                    .and_then(|page| {
+                        let next = st.pages.next(page.next_token(), action, project_arn)?;
+                        Ok((page, next))
+                    });
+                let (page, next) = match page {
                     Ok(p) => p,
-                    Err(e) => {
+                    Err(err) => {
                         st.done = true;
-                        let err =
-                            map_err(e, "DescribeProjectVersions", project_arn, &self.region());
                         return Some((Err(err), st));
                     }
                 };
                 for d in page.project_version_descriptions() {
                     if let Some(v) = version_from(d)
                         && keep(d, &v, filter)
+                        // A version listed twice (pages that shift while read) is kept once.
+                        && st.arns.insert(hash(&v.arn))
                     {
                         st.ready.push_back(v);
                     }
                 }
-                if let Some(next) = next_page(page.next_token(), token.as_ref()) {
+                if let Some(next) = next {
                     st.current = Some((names, Some(next)));
                 }
             }
@@ -281,18 +454,29 @@ impl Locator {
         } else {
             format!("project {}", names.join(", "))
         };
+        let mut pages = Pages::new(self.max_pages);
+        let mut arns: HashSet<u64> = HashSet::new();
         loop {
-            let page = self
+            let recorder = EndpointRecorder::default();
+            let request = self
                 .client
                 .describe_projects()
                 .features(CustomizationFeature::CustomLabels)
                 .set_project_names((!names.is_empty()).then(|| names.to_vec()))
                 .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| map_err(e, "DescribeProjects", &resource, &self.region()))?;
-            out.extend(page.project_descriptions().iter().cloned());
-            token = next_page(page.next_token(), token.as_ref());
+                .customize()
+                .interceptor(recorder.clone())
+                .send();
+            let page = self
+                .call("DescribeProjects", &resource, &recorder, request)
+                .await?;
+            out.extend(
+                page.project_descriptions()
+                    .iter()
+                    .filter(|p| arns.insert(hash(p.project_arn().unwrap_or(""))))
+                    .cloned(),
+            );
+            token = pages.next(page.next_token(), "DescribeProjects", &resource)?;
             if token.is_none() {
                 break;
             }
@@ -355,13 +539,17 @@ impl Locator {
             let Some(arn) = meta.dataset_arn() else {
                 continue;
             };
-            let d = self
+            let recorder = EndpointRecorder::default();
+            let request = self
                 .client
                 .describe_dataset()
                 .dataset_arn(arn)
-                .send()
-                .await
-                .map_err(|e| map_err(e, "DescribeDataset", arn, &self.region()))?;
+                .customize()
+                .interceptor(recorder.clone())
+                .send();
+            let d = self
+                .call("DescribeDataset", arn, &recorder, request)
+                .await?;
             let Some(desc) = d.dataset_description() else {
                 continue;
             };
@@ -391,25 +579,43 @@ impl Locator {
     }
 
     /// The entries of a dataset that have errors (`ListDatasetEntries` with `HasErrors=true`):
-    /// each one JSON line, in the order Rekognition lists them.
+    /// each one JSON line, in the order Rekognition lists them; at most
+    /// [`MAX_DATASET_ENTRY_BYTES`] in all.
     pub async fn dataset_entries_with_errors(
         &self,
         dataset_arn: &str,
     ) -> Result<Vec<String>, LocateError> {
-        let mut out = Vec::new();
+        let action = "ListDatasetEntries";
+        let mut out: Vec<String> = Vec::new();
+        let mut bytes = 0usize;
         let mut token: Option<String> = None;
+        let mut pages = Pages::new(self.max_pages);
         loop {
-            let page = self
+            let recorder = EndpointRecorder::default();
+            let request = self
                 .client
                 .list_dataset_entries()
                 .dataset_arn(dataset_arn)
                 .has_errors(true)
                 .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| map_err(e, "ListDatasetEntries", dataset_arn, &self.region()))?;
-            out.extend(page.dataset_entries().iter().cloned());
-            token = next_page(page.next_token(), token.as_ref());
+                .customize()
+                .interceptor(recorder.clone())
+                .send();
+            let page = self.call(action, dataset_arn, &recorder, request).await?;
+            for entry in page.dataset_entries() {
+                bytes = bytes.saturating_add(entry.len());
+                if bytes > MAX_DATASET_ENTRY_BYTES {
+                    return Err(LocateError::EndlessPagination {
+                        action,
+                        resource: dataset_arn.to_owned(),
+                        reason: format!(
+                            "the entries with errors passed {MAX_DATASET_ENTRY_BYTES} bytes (the cap)"
+                        ),
+                    });
+                }
+                out.push(entry.clone());
+            }
+            token = pages.next(page.next_token(), action, dataset_arn)?;
             if token.is_none() {
                 break;
             }

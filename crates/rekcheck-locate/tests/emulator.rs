@@ -197,3 +197,138 @@ async fn projects_versions_by_arn_and_datasets() {
     assert_eq!(entries.len(), 2);
     assert!(entries.iter().all(|e| e.contains("errors")));
 }
+
+const TRAIN_DS: &str =
+    "arn:aws:rekognition:us-east-1:111122223333:project/widgets/dataset/train/1762000000001";
+
+#[tokio::test]
+async fn pages_whose_tokens_repeat_alternate_or_never_end_stop_with_an_error() {
+    use rekcheck_testkit::rekognition::BadPages;
+    for mode in [BadPages::Repeat, BadPages::Alternate, BadPages::EverNew] {
+        let (emu, locator) = setup(1).await;
+        let locator = locator.with_max_pages(50);
+        for op in [
+            "DescribeProjectVersions",
+            "DescribeProjects",
+            "ListDatasetEntries",
+        ] {
+            emu.bad_pages(op, mode);
+        }
+        let e = tokio::time::timeout(
+            Duration::from_secs(60),
+            locator.project_versions(WIDGETS, &VersionFilter::default()),
+        )
+        .await
+        .expect("DescribeProjectVersions never ended")
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                LocateError::EndlessPagination {
+                    action: "DescribeProjectVersions",
+                    ..
+                }
+            ),
+            "{mode:?}: {e}"
+        );
+        let e = tokio::time::timeout(Duration::from_secs(60), locator.projects(&[]))
+            .await
+            .expect("DescribeProjects never ended")
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                LocateError::EndlessPagination {
+                    action: "DescribeProjects",
+                    ..
+                }
+            ),
+            "{mode:?}: {e}"
+        );
+        let e = tokio::time::timeout(
+            Duration::from_secs(60),
+            locator.dataset_entries_with_errors(TRAIN_DS),
+        )
+        .await
+        .expect("ListDatasetEntries never ended")
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                LocateError::EndlessPagination {
+                    action: "ListDatasetEntries",
+                    ..
+                }
+            ),
+            "{mode:?}: {e}"
+        );
+        let text = e.to_string();
+        if mode == BadPages::EverNew {
+            assert!(text.contains("more than 50 pages"), "{text}");
+        } else {
+            assert!(
+                text.contains("NextToken that an earlier page gave"),
+                "{text}"
+            );
+        }
+        let pages = emu
+            .requests()
+            .iter()
+            .filter(|r| r.operation == "ListDatasetEntries")
+            .count();
+        assert!(pages <= 50, "{mode:?}: {pages} pages");
+    }
+}
+
+#[tokio::test]
+async fn an_endpoint_that_never_answers_times_out_and_is_named() {
+    let endpoint = rekcheck_testkit::proxy::silent_server();
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&endpoint)
+        .region(aws_sdk_rekognition::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_rekognition::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_attempt_timeout(Duration::from_secs(1))
+                .build(),
+        )
+        .load()
+        .await;
+    let port = endpoint.rsplit(':').next().unwrap().to_owned();
+    // The client's own attempt timeout, retried once.
+    let locator = Locator::new(aws_sdk_rekognition::Client::new(&sdk));
+    let e = tokio::time::timeout(Duration::from_secs(60), locator.projects(&[]))
+        .await
+        .expect("hung")
+        .unwrap_err();
+    assert!(matches!(e, LocateError::TimedOut { .. }), "{e}");
+    assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
+    // A client without timeouts: the locator's own bound.
+    let plain = aws_sdk_rekognition::Client::from_conf(
+        aws_sdk_rekognition::config::Builder::from(&sdk)
+            .timeout_config(aws_config::timeout::TimeoutConfig::disabled())
+            .build(),
+    );
+    let locator = Locator::new(plain).with_timeout(Duration::from_secs(1));
+    let e = tokio::time::timeout(
+        Duration::from_secs(60),
+        locator.project_versions(WIDGETS, &VersionFilter::default()),
+    )
+    .await
+    .expect("hung")
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            LocateError::TimedOut {
+                action: "DescribeProjectVersions",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
+}

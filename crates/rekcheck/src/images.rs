@@ -57,11 +57,12 @@ pub(crate) async fn verify_manifests(
     let total = uris.len() as u64;
     pipeline.reporter.images(0, total);
     let attempts = pipeline.retries.max(1);
+    let timeout = pipeline.timeout;
     let mut results = futures::stream::iter(uris)
         .map(|uri| {
             let client = client.clone();
             async move {
-                let check = verify(&client, &uri, attempts).await;
+                let check = verify(&client, &uri, attempts, timeout).await;
                 (uri, check)
             }
         })
@@ -111,13 +112,31 @@ fn collect_source_refs<R: Read>(
     Ok(())
 }
 
-/// One image: `HeadObject` for its size, then its first bytes for format and dimensions.
-async fn verify(client: &aws_sdk_s3::Client, uri: &str, attempts: u32) -> ImageCheck {
+/// One image: `HeadObject` for its size, then its first bytes for format and dimensions. Each
+/// request must answer within `timeout`, and no more than the bytes asked for are read, whatever
+/// the server sends (one that ignores `Range` sends the whole image).
+async fn verify(
+    client: &aws_sdk_s3::Client,
+    uri: &str,
+    attempts: u32,
+    timeout: Duration,
+) -> ImageCheck {
     let Ok((bucket, key)) = parse_s3_uri(uri) else {
         return ImageCheck::Unreadable(format!("{uri} is not an s3:// URI"));
     };
-    let head = retry(attempts, || {
-        client.head_object().bucket(bucket).key(key).send()
+    if !rekcheck_fetch::is_valid_bucket(bucket) {
+        return ImageCheck::Unreadable(format!(
+            "{uri}: the bucket name is not a valid S3 bucket name, so it was not requested"
+        ));
+    }
+    let head = retry(attempts, timeout, || {
+        client
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .customize()
+            .interceptor(rekcheck_fetch::DotSegmentEncoder::default())
+            .send()
     })
     .await;
     let bytes = match head {
@@ -130,18 +149,20 @@ async fn verify(client: &aws_sdk_s3::Client, uri: &str, attempts: u32) -> ImageC
     let mut want = HEAD_BYTES.min(bytes.max(1));
     loop {
         let range = format!("bytes=0-{}", want - 1);
-        let got = retry(attempts, || {
+        let got = retry(attempts, timeout, || {
             client
                 .get_object()
                 .bucket(bucket)
                 .key(key)
                 .range(range.clone())
+                .customize()
+                .interceptor(rekcheck_fetch::DotSegmentEncoder::default())
                 .send()
         })
         .await;
         let head = match got {
-            Ok(o) => match o.body.collect().await {
-                Ok(b) => b.into_bytes(),
+            Ok(o) => match first_bytes(o.body, want, timeout).await {
+                Ok(b) => b,
                 Err(e) => {
                     return ImageCheck::Unreadable(format!(
                         "{uri} could not be read (GetObject body: {e})"
@@ -167,6 +188,30 @@ async fn verify(client: &aws_sdk_s3::Client, uri: &str, attempts: u32) -> ImageC
     }
 }
 
+/// At most `want` bytes of `body`, then the rest is dropped unread (closing the connection).
+async fn first_bytes(
+    mut body: aws_sdk_s3::primitives::ByteStream,
+    want: u64,
+    timeout: Duration,
+) -> Result<Vec<u8>, String> {
+    let want = usize::try_from(want).unwrap_or(usize::MAX);
+    let mut out: Vec<u8> = Vec::new();
+    while out.len() < want {
+        match tokio::time::timeout(timeout, body.next()).await {
+            Err(_) => {
+                return Err(format!("no bytes for {} s", timeout.as_secs_f64().round()));
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => return Err(e.to_string()),
+            Ok(Some(Ok(chunk))) => {
+                let take = chunk.len().min(want - out.len());
+                out.extend_from_slice(&chunk[..take]);
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn format_name(t: imagesize::ImageType) -> String {
     match t {
         imagesize::ImageType::Png => "png".to_owned(),
@@ -175,8 +220,13 @@ fn format_name(t: imagesize::ImageType) -> String {
     }
 }
 
-/// Calls `f` up to `attempts` times while the error is worth retrying (throttling, 5xx, I/O).
-async fn retry<T, E, R, F, Fut>(attempts: u32, mut f: F) -> Result<T, SdkError<E, R>>
+/// Calls `f` up to `attempts` times while the error is worth retrying (throttling, 5xx, I/O,
+/// no answer within `timeout`).
+async fn retry<T, E, R, F, Fut>(
+    attempts: u32,
+    timeout: Duration,
+    mut f: F,
+) -> Result<T, SdkError<E, R>>
 where
     E: ProvideErrorMetadata,
     F: FnMut() -> Fut,
@@ -184,7 +234,11 @@ where
 {
     let mut attempt = 1;
     loop {
-        match f().await {
+        let answer = match tokio::time::timeout(timeout, f()).await {
+            Ok(answer) => answer,
+            Err(elapsed) => Err(SdkError::timeout_error(elapsed)),
+        };
+        match answer {
             Ok(v) => return Ok(v),
             Err(e) if attempt < attempts && transient(&e) => {
                 let backoff = Duration::from_millis(100 * (1 << attempt.min(6)));

@@ -43,6 +43,7 @@ pub struct PipelineBuilder {
     filter: VersionFilter,
     concurrency: usize,
     retries: u32,
+    timeout: Option<std::time::Duration>,
     report: ReportOptions,
     reporter: Arc<dyn Reporter>,
     stop: Option<StopFn>,
@@ -132,6 +133,21 @@ impl PipelineBuilder {
         self
     }
 
+    /// How long one network request may take to answer, and a body may stay silent (default:
+    /// the `SdkConfig`'s read timeout, else [`rekcheck_fetch::DEFAULT_TIMEOUT`], 30 s).
+    ///
+    /// The pipeline applies it whatever the clients' own configuration: to each S3 request it
+    /// sends to read (`ListObjectsV2`, `GetObject`, `HeadObject`; a body must also bring at least
+    /// [`rekcheck_fetch::MIN_BODY_BYTES_PER_SECOND`]), and to the clients it builds from an
+    /// `SdkConfig`: connect timeout for S3, connect, read and operation-attempt timeouts for
+    /// Rekognition, whose calls are also bounded as a whole (with their retries) by
+    /// `(timeout + 20 s) x retries`. Uploads keep the connect timeout and the SDK's
+    /// stalled-stream protection only, so that a large report is not cut off.
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
     /// Analysis threads; 0 (the default) means one per core. At most [`MAX_THREADS`]: a larger
     /// value is clamped to it.
     pub fn threads(mut self, n: usize) -> Self {
@@ -190,11 +206,30 @@ impl PipelineBuilder {
                 "Rekognition sources need an SdkConfig or a Rekognition client".into(),
             ));
         }
+        let timeout = self
+            .timeout
+            .or_else(|| {
+                self.sdk
+                    .as_ref()
+                    .and_then(|c| c.timeout_config())
+                    .and_then(aws_config::timeout::TimeoutConfig::read_timeout)
+            })
+            .unwrap_or(rekcheck_fetch::DEFAULT_TIMEOUT)
+            .max(std::time::Duration::from_millis(1));
         let s3 = self.s3.or_else(|| {
             // Also without S3 sources: the report may be written to S3.
             let sdk = self.sdk.as_ref()?;
             let mut conf = aws_sdk_s3::config::Builder::from(sdk)
-                .retry_config(aws_config::retry::RetryConfig::disabled());
+                .retry_config(aws_config::retry::RetryConfig::disabled())
+                .interceptor(rekcheck_fetch::DotSegmentEncoder::default())
+                .timeout_config(
+                    aws_config::timeout::TimeoutConfig::builder()
+                        .connect_timeout(timeout)
+                        .disable_read_timeout()
+                        .disable_operation_attempt_timeout()
+                        .disable_operation_timeout()
+                        .build(),
+                );
             if self.s3_path_style {
                 conf = conf
                     .force_path_style(true)
@@ -213,12 +248,22 @@ impl PipelineBuilder {
                 .retry_config(
                     aws_config::retry::RetryConfig::adaptive().with_max_attempts(self.retries),
                 )
+                .timeout_config(
+                    aws_config::timeout::TimeoutConfig::builder()
+                        .connect_timeout(timeout)
+                        .read_timeout(timeout)
+                        .operation_attempt_timeout(timeout)
+                        .build(),
+                )
                 .build();
             Some(aws_sdk_rekognition::Client::from_conf(conf))
         });
+        let call_timeout =
+            (timeout + std::time::Duration::from_secs(20)).saturating_mul(self.retries.max(1));
         Ok(Pipeline {
             s3,
-            locator: rekognition.map(Locator::new),
+            timeout,
+            locator: rekognition.map(|c| Locator::new(c).with_timeout(call_timeout)),
             sources: self.sources,
             all_projects: self.all_projects,
             datasets: self.datasets,
@@ -235,6 +280,8 @@ impl PipelineBuilder {
 /// One run over a set of sources; see the crate documentation.
 pub struct Pipeline {
     pub(crate) s3: Option<aws_sdk_s3::Client>,
+    /// How long one request may take to answer (see [`PipelineBuilder::timeout`]).
+    pub(crate) timeout: std::time::Duration,
     locator: Option<Locator>,
     pub(crate) sources: Vec<String>,
     all_projects: bool,
@@ -315,6 +362,7 @@ impl Pipeline {
             filter: VersionFilter::default(),
             concurrency: 8,
             retries: 5,
+            timeout: None,
             report: ReportOptions {
                 analyze: AnalyzeOptions::default(),
                 threads: 0,
@@ -422,7 +470,9 @@ impl Pipeline {
                     ..RetryPolicy::default()
                 };
                 Fetcher::with_s3(
-                    S3Source::new(client.clone(), handle.clone()).with_retry_policy(policy),
+                    S3Source::new(client.clone(), handle.clone())
+                        .with_retry_policy(policy)
+                        .with_timeout(self.timeout),
                 )
             }
             None => Fetcher::local(),

@@ -44,6 +44,18 @@ pub enum Fault {
     },
     /// Hold the request until the sender side is dropped or sends, then forward it unchanged.
     Hold(oneshot::Receiver<()>),
+    /// Send the headers and this many body bytes, then one byte every `every` for `for_`, then
+    /// the rest at full speed (a server that drips).
+    Drip {
+        /// Body bytes delivered at full speed first.
+        after: u64,
+        /// The pause between two bytes.
+        every: Duration,
+        /// How long to drip.
+        for_: Duration,
+    },
+    /// Forward the request without its `Range` header (a server that ignores Range).
+    IgnoreRange,
 }
 
 /// A running proxy; stops with the runtime.
@@ -54,6 +66,7 @@ pub struct FaultProxy {
     object_requests: Arc<AtomicU64>,
     put_faults: Arc<Mutex<VecDeque<Fault>>>,
     put_requests: Arc<AtomicU64>,
+    state: Arc<State>,
 }
 
 /// The fault queues and counters shared with the connection tasks.
@@ -63,6 +76,18 @@ struct Queues {
     object_requests: Arc<AtomicU64>,
     put_faults: Arc<Mutex<VecDeque<Fault>>>,
     put_requests: Arc<AtomicU64>,
+    state: Arc<State>,
+}
+
+/// What the proxy records and the settings that apply to every request.
+#[derive(Debug, Default)]
+struct State {
+    /// Response headers (lower case) removed from every object GET response.
+    strip: Mutex<Vec<String>>,
+    /// Every request line, as received.
+    request_lines: Mutex<Vec<String>>,
+    /// Body bytes written to clients for object GETs.
+    body_bytes: AtomicU64,
 }
 
 impl FaultProxy {
@@ -86,7 +111,30 @@ impl FaultProxy {
             object_requests: queues.object_requests,
             put_faults: queues.put_faults,
             put_requests: queues.put_requests,
+            state: queues.state,
         }
+    }
+
+    /// Removes these response headers (e.g. `etag`, `last-modified`, `content-length`) from
+    /// every object GET response from now on; without `content-length` the body is delimited
+    /// by the connection's close.
+    pub fn strip_response_headers(&self, names: &[&str]) {
+        *self.state.strip.lock().expect("strip list") =
+            names.iter().map(|n| n.to_ascii_lowercase()).collect();
+    }
+
+    /// Every request line received so far (`GET /bucket/key HTTP/1.1`), raw.
+    pub fn request_lines(&self) -> Vec<String> {
+        self.state
+            .request_lines
+            .lock()
+            .expect("request lines")
+            .clone()
+    }
+
+    /// Body bytes written to clients for object GETs so far.
+    pub fn object_body_bytes(&self) -> u64 {
+        self.state.body_bytes.load(Ordering::SeqCst)
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -138,12 +186,15 @@ fn find(h: &[u8], n: &[u8]) -> Option<usize> {
     h.windows(n.len()).position(|w| w == n)
 }
 
-/// Drops any `Connection` header and adds `Connection: close`.
-fn close_connection(head: &[u8]) -> Vec<u8> {
+/// Drops any `Connection` header and the `drop` ones (lower case), and adds
+/// `Connection: close`.
+fn without_headers(head: &[u8], drop: &[String]) -> Vec<u8> {
     let text = String::from_utf8_lossy(head);
     let mut out = String::new();
     for line in text.split("\r\n").filter(|l| !l.is_empty()) {
-        if !line.to_ascii_lowercase().starts_with("connection:") {
+        let lower = line.to_ascii_lowercase();
+        let name = lower.split(':').next().unwrap_or("").trim();
+        if name != "connection" && !drop.iter().any(|d| d == name) {
             out.push_str(line);
             out.push_str("\r\n");
         }
@@ -161,10 +212,16 @@ fn header(head: &[u8], name: &str) -> Option<String> {
 }
 
 async fn handle(mut client: TcpStream, upstream: SocketAddr, q: &Queues) -> std::io::Result<()> {
+    let state = &*q.state;
     let mut buf = Vec::new();
     let head_len = read_head(&mut client, &mut buf).await?;
     let head = buf[..head_len].to_vec();
     let first = String::from_utf8_lossy(&head[..find(&head, b"\r\n").unwrap_or(0)]).into_owned();
+    state
+        .request_lines
+        .lock()
+        .expect("request lines")
+        .push(first.clone());
     let is_object_get = first.starts_with("GET ") && !first.contains("list-type");
     let is_put = first.starts_with("PUT ");
     let fault = if is_object_get {
@@ -216,7 +273,12 @@ async fn handle(mut client: TcpStream, upstream: SocketAddr, q: &Queues) -> std:
         set_reset_on_close(&client)?;
     }
     let mut up = TcpStream::connect(upstream).await?;
-    up.write_all(&close_connection(&head)).await?;
+    let drop_request: Vec<String> = if matches!(fault, Some(Fault::IgnoreRange)) {
+        vec!["range".into()]
+    } else {
+        Vec::new()
+    };
+    up.write_all(&without_headers(&head, &drop_request)).await?;
     up.write_all(&buf[head_len..]).await?;
     // A request body (PUT) is streamed through as it comes.
     let (mut cr, mut cw) = client.into_split();
@@ -236,16 +298,30 @@ async fn handle(mut client: TcpStream, upstream: SocketAddr, q: &Queues) -> std:
         }
         resp.extend_from_slice(&chunk[..n]);
     };
-    cw.write_all(&close_connection(&resp[..resp_head_len]))
+    let strip = if is_object_get {
+        state.strip.lock().expect("strip list").clone()
+    } else {
+        Vec::new()
+    };
+    cw.write_all(&without_headers(&resp[..resp_head_len], &strip))
         .await?;
     let mut pending = resp[resp_head_len..].to_vec();
     let limit = match &fault {
-        Some(Fault::Reset { after } | Fault::Truncate { after } | Fault::Stall { after, .. }) => {
-            Some(*after)
-        }
+        Some(
+            Fault::Reset { after }
+            | Fault::Truncate { after }
+            | Fault::Stall { after, .. }
+            | Fault::Drip { after, .. },
+        ) => Some(*after),
         _ => None,
     };
+    let count = |n: usize| {
+        if is_object_get {
+            state.body_bytes.fetch_add(n as u64, Ordering::SeqCst);
+        }
+    };
     let mut sent: u64 = 0;
+    let mut unsent: Vec<u8> = Vec::new();
     loop {
         if !pending.is_empty() {
             let allowed = limit.map_or(pending.len() as u64, |l| {
@@ -253,7 +329,10 @@ async fn handle(mut client: TcpStream, upstream: SocketAddr, q: &Queues) -> std:
             });
             let allowed = usize::try_from(allowed).unwrap_or(usize::MAX);
             cw.write_all(&pending[..allowed]).await?;
+            count(allowed);
             sent += allowed as u64;
+            unsent.clear();
+            unsent.extend_from_slice(&pending[allowed..]);
             pending.clear();
             if limit == Some(sent) {
                 break;
@@ -266,6 +345,33 @@ async fn handle(mut client: TcpStream, upstream: SocketAddr, q: &Queues) -> std:
         }
         pending.extend_from_slice(&chunk[..n]);
     }
+    if let Some(Fault::Drip { every, for_, .. }) = &fault {
+        let (every, for_) = (*every, *for_);
+        let until = tokio::time::Instant::now() + for_;
+        while tokio::time::Instant::now() < until {
+            if unsent.is_empty() {
+                let n = ur.read(&mut chunk).await?;
+                if n == 0 {
+                    return cw.shutdown().await;
+                }
+                unsent.extend_from_slice(&chunk[..n]);
+            }
+            cw.write_all(&unsent[..1]).await?;
+            count(1);
+            unsent.remove(0);
+            tokio::time::sleep(every).await;
+        }
+        cw.write_all(&unsent).await?;
+        count(unsent.len());
+        loop {
+            let n = ur.read(&mut chunk).await?;
+            if n == 0 {
+                return cw.shutdown().await;
+            }
+            cw.write_all(&chunk[..n]).await?;
+            count(n);
+        }
+    }
     to_upstream.abort();
     match fault {
         // Linger 0 was set: dropping the socket sends a reset.
@@ -276,6 +382,25 @@ async fn handle(mut client: TcpStream, upstream: SocketAddr, q: &Queues) -> std:
         }
         _ => cw.shutdown().await,
     }
+}
+
+/// A server on a free loopback port that accepts connections, reads what comes and never
+/// answers (an endpoint that hangs). Returns `http://127.0.0.1:<port>`; the thread lives as
+/// long as the process.
+pub fn silent_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind silent server");
+    let addr = listener.local_addr().expect("silent server address");
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            let mut c = conn;
+            let _ = c.set_nonblocking(true);
+            let mut sink = [0u8; 4096];
+            let _ = std::io::Read::read(&mut c, &mut sink);
+            held.push(c);
+        }
+    });
+    format!("http://{addr}")
 }
 
 #[allow(deprecated)]

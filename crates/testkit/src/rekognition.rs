@@ -30,6 +30,18 @@ pub enum RekFault {
     Malformed,
 }
 
+/// Broken pagination for every request of an operation, from when it is set: the first page
+/// of items each time, with a `NextToken` that never ends the listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadPages {
+    /// The same token every time.
+    Repeat,
+    /// Two tokens in turn: `a`, `b`, `a`, ...
+    Alternate,
+    /// A new token every time.
+    EverNew,
+}
+
 /// One request the emulator received.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recorded {
@@ -44,6 +56,8 @@ struct Shared {
     fixture: Value,
     faults: VecDeque<(String, RekFault)>,
     requests: Vec<Recorded>,
+    bad_pages: Vec<(String, BadPages)>,
+    bad_tokens: u64,
 }
 
 /// A running emulator; it stops with the runtime.
@@ -88,6 +102,15 @@ impl RekognitionEmulator {
             .expect("emulator state")
             .faults
             .push_back((operation.to_owned(), fault));
+    }
+
+    /// Breaks the pagination of `operation` (e.g. `ListDatasetEntries`) from now on.
+    pub fn bad_pages(&self, operation: &str, mode: BadPages) {
+        self.shared
+            .lock()
+            .expect("emulator state")
+            .bad_pages
+            .push((operation.to_owned(), mode));
     }
 
     /// The requests received so far.
@@ -213,8 +236,37 @@ fn answer(
         .as_array()
         .cloned()
         .unwrap_or_default();
+    let bad = s.bad_pages.iter().find(|(o, _)| *o == op).map(|(_, m)| *m);
+    if let Some(mode) = bad {
+        let sent = req["NextToken"].as_str().unwrap_or("").to_owned();
+        s.bad_tokens += 1;
+        let next = match mode {
+            BadPages::Repeat => "bad:same".to_owned(),
+            BadPages::Alternate if sent == "bad:a" => "bad:b".to_owned(),
+            BadPages::Alternate => "bad:a".to_owned(),
+            BadPages::EverNew => format!("bad:{}", s.bad_tokens),
+        };
+        drop(s);
+        let mut first = req.clone();
+        if let Some(o) = first.as_object_mut() {
+            o.remove("NextToken");
+        }
+        let (status, body) = answer_op(&op, &first, &projects);
+        let Ok(mut reply) = serde_json::from_slice::<Value>(&body) else {
+            return (status, body);
+        };
+        if status == 200 {
+            reply["NextToken"] = Value::String(next);
+        }
+        return (status, reply.to_string().into_bytes());
+    }
     drop(s);
-    match op.as_str() {
+    answer_op(&op, &req, &projects)
+}
+
+fn answer_op(op: &str, req: &Value, projects: &[Value]) -> (u16, Vec<u8>) {
+    let req = req.clone();
+    match op {
         "DescribeProjects" => {
             let names: Option<Vec<String>> = req["ProjectNames"].as_array().map(|a| {
                 a.iter()
