@@ -667,3 +667,47 @@ fn a_defused_name_is_uploaded_under_its_raw_name_as_the_index_and_links_say() {
         "{issues}"
     );
 }
+
+/// An upload endpoint that accepts a PUT and never answers cannot hang the run: each attempt
+/// ends after `--timeout` (plus the body's time at the slowest accepted rate), is retried, and
+/// once the retries are spent the run exits 2 and keeps the report locally.
+#[test]
+fn an_upload_that_never_answers_times_out_and_keeps_the_report() {
+    let Some(moto) = Moto::start() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = create_bucket(&rt, &moto.endpoint(), "reports-out");
+    let proxy = rt.block_on(FaultProxy::start(moto.addr()));
+    let work = tempfile::tempdir().unwrap();
+    // Held until the senders are dropped at the end of the test: longer than any timeout.
+    let mut senders = Vec::new();
+    for _ in 0..2 {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        senders.push(tx);
+        proxy.push_put(Fault::Hold(rx));
+    }
+    let o = isolated_aws_env(
+        Command::new(env!("CARGO_BIN_EXE_rekcheck"))
+            .current_dir(root())
+            .env("TMPDIR", work.path())
+            .args(["report", SCENARIO, "--out", "s3://reports-out/held/"])
+            .args(["--endpoint-url", &proxy.endpoint(), "--retries", "2"])
+            .args(["--timeout", "2"]),
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no answer within"), "{stderr}");
+    assert_eq!(proxy.put_requests(), 2, "{stderr}");
+    let all = keys(&rt, &client, "reports-out");
+    assert!(!all.iter().any(|k| k.ends_with("index.json")), "{all:?}");
+    let kept: Vec<PathBuf> = std::fs::read_dir(work.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].join("issues.csv").is_file());
+    drop(senders);
+}

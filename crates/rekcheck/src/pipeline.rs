@@ -141,8 +141,9 @@ impl PipelineBuilder {
     /// [`rekcheck_fetch::MIN_BODY_BYTES_PER_SECOND`]), and to the clients it builds from an
     /// `SdkConfig`: connect timeout for S3, connect, read and operation-attempt timeouts for
     /// Rekognition, whose calls are also bounded as a whole (with their retries) by
-    /// `(timeout + 20 s) x retries`. Uploads keep the connect timeout and the SDK's
-    /// stalled-stream protection only, so that a large report is not cut off.
+    /// `(timeout + 20 s) x retries`. Each upload attempt (`--out s3://`) may take the timeout
+    /// plus one second per KiB of the object, so that a large report is not cut off but an
+    /// endpoint that never answers cannot hang the run.
     pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -413,6 +414,7 @@ impl Pipeline {
         };
         let staging = crate::upload::Staging::new()?;
         let csv_raw = self.report.csv_raw;
+        let self_timeout = self.timeout;
         let policy = RetryPolicy {
             attempts: self.retries,
             ..RetryPolicy::default()
@@ -430,6 +432,7 @@ impl Pipeline {
             &mut outcome,
             csv_raw,
             &policy,
+            self_timeout,
         )
         .await;
         match uploaded {

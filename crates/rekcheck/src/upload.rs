@@ -322,14 +322,25 @@ pub(crate) struct PutFailed {
     pub(crate) cause: String,
 }
 
-/// One `PutObject` of the file `from`, sent again with backoff while it fails in a retryable way,
-/// at most `policy.attempts` times in all.
+/// How long one `PutObject` attempt of `bytes` may take: the request timeout plus the time the
+/// body takes at the slowest rate a read accepts
+/// ([`rekcheck_fetch::MIN_BODY_BYTES_PER_SECOND`]), so that an endpoint that never answers
+/// cannot hang the upload while a large report on a slow link still gets through.
+fn put_deadline(timeout: std::time::Duration, bytes: u64) -> std::time::Duration {
+    timeout.saturating_add(std::time::Duration::from_secs(
+        bytes / rekcheck_fetch::MIN_BODY_BYTES_PER_SECOND,
+    ))
+}
+
+/// One `PutObject` of the file `from`, sent again with backoff while it fails in a retryable way
+/// (or takes longer than [`put_deadline`]), at most `policy.attempts` times in all.
 async fn put(
     client: &aws_sdk_s3::Client,
     to: &S3Location,
     from: &Path,
     content_type: &str,
     policy: &RetryPolicy,
+    timeout: std::time::Duration,
 ) -> Result<(), PutFailed> {
     let failed = |cause: String| PutFailed {
         location: to.to_string(),
@@ -341,25 +352,36 @@ async fn put(
         let body = ByteStream::from_path(from)
             .await
             .map_err(|e| failed(format!("cannot read {}: {e}", from.display())))?;
-        let sent = client
-            .put_object()
-            .bucket(&to.bucket)
-            .key(&to.key)
-            .content_type(content_type)
-            .body(body)
-            .send()
-            .await;
-        let Err(e) = sent else {
-            return Ok(());
+        let deadline = put_deadline(timeout, body.size_hint().0);
+        let sent = tokio::time::timeout(
+            deadline,
+            client
+                .put_object()
+                .bucket(&to.bucket)
+                .key(&to.key)
+                .content_type(content_type)
+                .body(body)
+                .send(),
+        )
+        .await;
+        let cause = match sent {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) => {
+                let cause = format!(
+                    "{}: {}",
+                    e.code().unwrap_or("PutObject failed"),
+                    aws_sdk_s3::error::DisplayErrorContext(&e)
+                );
+                if !retryable(&e) {
+                    return Err(failed(cause));
+                }
+                cause
+            }
+            Err(_) => format!(
+                "no answer within {} s (--timeout plus 1 s per KiB of the object)",
+                deadline.as_secs()
+            ),
         };
-        let cause = format!(
-            "{}: {}",
-            e.code().unwrap_or("PutObject failed"),
-            aws_sdk_s3::error::DisplayErrorContext(&e)
-        );
-        if !retryable(&e) {
-            return Err(failed(cause));
-        }
         if attempt >= policy.attempts {
             return Err(failed(format!(
                 "failed {attempt} times (--retries); last error: {cause}"
@@ -397,6 +419,7 @@ pub(crate) async fn upload(
     outcome: &mut RunOutcome,
     csv_raw: bool,
     policy: &RetryPolicy,
+    timeout: std::time::Duration,
 ) -> Result<Vec<PathBuf>, UploadError> {
     let versions = versions_of(&outcome.summary);
     let (dir_owned, versions_owned) = (dir.to_owned(), versions.clone());
@@ -483,15 +506,22 @@ pub(crate) async fn upload(
 
     let mut written = Vec::new();
     for (to, from) in &uploads {
-        put(client, to, from, csv, policy)
+        put(client, to, from, csv, policy, timeout)
             .await
             .map_err(UploadError::Put)?;
         written.push(PathBuf::from(to.to_string()));
     }
     let to = join(prefix, &format!("runs/{run}/index.json"));
-    put(client, &to, &index_path, "application/json", policy)
-        .await
-        .map_err(UploadError::Put)?;
+    put(
+        client,
+        &to,
+        &index_path,
+        "application/json",
+        policy,
+        timeout,
+    )
+    .await
+    .map_err(UploadError::Put)?;
     written.push(PathBuf::from(to.to_string()));
     Ok(written)
 }
