@@ -324,7 +324,7 @@ pub(crate) struct PutFailed {
 
 /// One `PutObject` of the file `from`, sent again with backoff while it fails in a retryable way,
 /// at most `policy.attempts` times in all.
-async fn put(
+pub(crate) async fn put(
     client: &aws_sdk_s3::Client,
     to: &S3Location,
     from: &Path,
