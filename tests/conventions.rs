@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use rekcheck_testkit::moto::{Moto, isolated_aws_env, put_objects, s3_client};
+use rekcheck_testkit::proxy::{Fault, FaultProxy};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -195,6 +196,76 @@ fn check_and_fix_upload_to_s3_and_never_write_a_local_s3_folder() {
         with_error
     );
     assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn fix_uploads_are_retried_and_a_lasting_failure_keeps_both_files() {
+    let Some(moto) = Moto::start() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = rt.block_on(async {
+        let client = s3_client(&moto.endpoint()).await;
+        client.create_bucket().bucket("out").send().await.unwrap();
+        client
+    });
+    let proxy = rt.block_on(FaultProxy::start(moto.addr()));
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "train.manifest", &manifest(4));
+    let run = |key: &str| {
+        isolated_aws_env(
+            Command::new(env!("CARGO_BIN_EXE_rekcheck"))
+                .current_dir(dir.path())
+                .env("TMPDIR", tmp.path())
+                .args(["fix", &input, "--out", key, "--retries", "3"])
+                .args(["--endpoint-url", &proxy.endpoint()]),
+        )
+        .output()
+        .unwrap()
+    };
+    let slow_down = || Fault::Status {
+        status: 503,
+        code: "SlowDown",
+    };
+    proxy.push_put(slow_down());
+    proxy.push_put(slow_down());
+    let o = run("s3://out/a/fixed.manifest");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        String::from_utf8(get(&rt, &client, "out", "a/fixed.manifest")).unwrap(),
+        manifest(4)
+    );
+    assert_eq!(proxy.put_requests(), 4);
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+
+    for _ in 0..3 {
+        proxy.push_put(slow_down());
+    }
+    let o = run("s3://out/b/fixed.manifest");
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("SlowDown"), "{stderr}");
+    let kept: Vec<PathBuf> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(
+        stderr.contains(&format!("kept in {}", kept[0].display())),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(kept[0].join("fixed.manifest")).unwrap(),
+        manifest(4)
+    );
+    assert!(kept[0].join("removed.csv").is_file());
+    assert!(
+        !keys(&rt, &client, "out")
+            .iter()
+            .any(|k| k.starts_with("b/")),
+        "nothing half-uploaded"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
