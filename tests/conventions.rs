@@ -432,11 +432,7 @@ fn version_is_the_tool_version_on_every_subcommand_and_the_filter_is_version_nam
     ] {
         let o = rekcheck(&args);
         assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o.stderr));
-        assert!(
-            text(&o.stdout).contains(want),
-            "{args:?}: {}",
-            text(&o.stdout)
-        );
+        assert_eq!(text(&o.stdout), format!("rekcheck {want}\n"), "{args:?}");
     }
     let help = text(&rekcheck(&["report", "--help"]).stdout);
     assert!(help.contains("--version-name <NAME>"), "{help}");

@@ -433,7 +433,10 @@ fn at_least_one_u32(s: &str) -> Result<u32, String> {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),
     };
@@ -463,6 +466,13 @@ fn main() -> ExitCode {
         cancel::remove_created_dirs();
     }
     ExitCode::from(code)
+}
+
+/// The command line parser: `rekcheck <subcommand> --version` prints `rekcheck <version>`, as
+/// `rekcheck --version` does (clap would name the subcommand).
+fn command() -> clap::Command {
+    use clap::CommandFactory as _;
+    Cli::command().mut_subcommands(|s| s.display_name("rekcheck"))
 }
 
 /// A command line clap refuses (exit 2), or `--help`/`--version` (exit 0, on stdout). With
