@@ -454,7 +454,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             if let Some(code) = cancel::cancelled() {
-                emit::error(None, "stopped by a signal; no report was written");
+                emit::note("stopped by a signal; no report was written");
                 code
             } else {
                 emit::error(None, &format!("{e:#}"));
