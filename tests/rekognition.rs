@@ -288,3 +288,42 @@ fn a_project_that_fails_does_not_stop_the_others() {
     );
     assert_eq!(summary.lines().count(), 3);
 }
+
+#[test]
+fn locate_json_is_the_shared_schema_and_its_errors_are_json_lines() {
+    let Some(env) = env() else {
+        return;
+    };
+    env.emu
+        .fault("DescribeProjectVersions", RekFault::AccessDenied);
+    let o = rekcheck(
+        &env,
+        &["locate", "--all-projects", "--json", "--log-format", "json"],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON document");
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["command"], "locate");
+    assert_eq!(doc["exit_code"], 2);
+    let versions = doc["versions"].as_array().unwrap();
+    assert!(!versions.is_empty(), "{doc}");
+    assert!(versions.iter().all(|v| v["project"] == "pets"), "{doc}");
+    assert!(
+        versions[0]["training_manifest"]
+            .as_str()
+            .is_none_or(|m| m.starts_with("s3://")),
+        "{doc}"
+    );
+    assert_eq!(doc["failures"].as_array().unwrap().len(), 1, "{doc}");
+    for line in stderr.lines() {
+        let l: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(l["level"].is_string(), "{line}");
+    }
+    assert!(
+        stderr.contains("rekognition:DescribeProjectVersions"),
+        "{stderr}"
+    );
+}

@@ -1,5 +1,6 @@
 //! SIGTERM and Ctrl-C stop a run cleanly: exit 143 / 130, and no report file, final or
-//! temporary, is left behind.
+//! temporary, is left behind; the output folder is removed if rekcheck created it, and kept
+//! (empty) if it was there before.
 #![cfg(unix)]
 
 use std::io::Write as _;
@@ -7,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn run_and_signal(signal: &str, expected: i32) {
+fn run_and_signal(signal: &str, expected: i32, out_exists: bool) {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("TrainingManifestWithValidation-p-v.json");
     assert!(
@@ -17,7 +18,15 @@ fn run_and_signal(signal: &str, expected: i32) {
             .unwrap()
             .success()
     );
-    let out: PathBuf = dir.path().join("report");
+    // A missing parent is created too, and removed with it.
+    let out: PathBuf = if out_exists {
+        dir.path().join("report")
+    } else {
+        dir.path().join("new/report")
+    };
+    if out_exists {
+        std::fs::create_dir(&out).unwrap();
+    }
     let child = Command::new(env!("CARGO_BIN_EXE_rekcheck"))
         .args(["report"])
         .arg(&fifo)
@@ -58,6 +67,13 @@ fn run_and_signal(signal: &str, expected: i32) {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(expected), "{stderr}");
     assert!(stderr.contains("stopped by a signal"), "{stderr}");
+    if !out_exists {
+        assert!(
+            !dir.path().join("new").exists(),
+            "the folders rekcheck created are left behind"
+        );
+        return;
+    }
     let left: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -67,10 +83,15 @@ fn run_and_signal(signal: &str, expected: i32) {
 
 #[test]
 fn sigterm_exits_143_and_leaves_no_report() {
-    run_and_signal("-TERM", 143);
+    run_and_signal("-TERM", 143, false);
 }
 
 #[test]
 fn ctrl_c_exits_130_and_leaves_no_report() {
-    run_and_signal("-INT", 130);
+    run_and_signal("-INT", 130, false);
+}
+
+#[test]
+fn a_folder_that_was_there_before_is_kept() {
+    run_and_signal("-TERM", 143, true);
 }

@@ -8,6 +8,7 @@
 
 mod aws;
 mod cancel;
+mod emit;
 mod render;
 mod terminal;
 
@@ -27,18 +28,30 @@ const EXIT_OK: u8 = 0;
 /// Exit code: something could not be read or written.
 const EXIT_FATAL: u8 = 2;
 
+/// Every exit code, shown after the help of rekcheck and of each subcommand.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success (report, check: no issue at or above --fail-on)
+  1    report, check: issues at or above --fail-on; check: a predicted FAIL
+  2    error: invalid usage, or an input, output or AWS request failed
+       (report still writes the report of what it could read)
+  130  stopped by Ctrl-C (SIGINT); nothing half-written is left
+  143  stopped by SIGTERM; nothing half-written is left";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "rekcheck",
     version,
+    propagate_version = true,
     about = "Explain failed Amazon Rekognition Custom Labels trainings: per-image errors and statistics as CSV",
-    after_help = "Exit codes: 0 no issue at or above --fail-on, 1 issues found, 2 something could not be read or written."
+    after_help = EXIT_CODES
 )]
 struct Cli {
     /// More logging on stderr (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
-    /// Log lines as text or as JSON (for log collectors).
+    /// Stderr as text, or as JSON (for log collectors): then every line on stderr, log lines,
+    /// notes, errors and the run summary, is one JSON object.
     #[arg(long, value_enum, default_value = "text", global = true)]
     log_format: LogFormat,
     #[command(subcommand)]
@@ -48,15 +61,36 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Report the errors and warnings of Rekognition's validation results as CSV.
+    #[command(after_help = EXIT_CODES)]
     Report(ReportArgs),
     /// Print where the validation files of project versions are (CSV on stdout).
+    #[command(after_help = EXIT_CODES)]
     Locate(LocateArgs),
     /// Predict Rekognition's validation of input manifests before training: the same CSV files
     /// as report, with the issues Rekognition would find, and a verdict.
+    #[command(after_help = EXIT_CODES)]
     Check(CheckArgs),
     /// Write a manifest ready to retrain: without the lines and boxes in error, and without
     /// errors/warnings keys; the removed lines are listed in removed.csv.
+    #[command(after_help = EXIT_CODES)]
     Fix(FixArgs),
+    /// Print a shell completion script on stdout, e.g.
+    /// `rekcheck completions bash > ~/.local/share/bash-completion/completions/rekcheck`.
+    #[command(after_help = EXIT_CODES)]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print a man page (roff) on stdout, e.g. `rekcheck man > ~/.local/share/man/man1/rekcheck.1`
+    /// and `rekcheck man report > ~/.local/share/man/man1/rekcheck-report.1`.
+    #[command(after_help = EXIT_CODES)]
+    Man {
+        /// The subcommand whose page to print (report, locate, check, fix, completions, man);
+        /// without it, rekcheck's own page.
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
+    },
 }
 
 // Flags are bools by nature.
@@ -76,11 +110,16 @@ struct CheckArgs {
     /// time) and apply the image rules to the real format, size and dimensions.
     #[arg(long)]
     verify_images: bool,
-    /// Folder for the CSV files.
-    #[arg(long, short, default_value = "rekcheck-check", value_name = "DIR")]
+    /// Folder for the CSV files, or s3://bucket/prefix/ to upload them (under
+    /// <prefix>/runs/<UTC time>/, index.json last, as report does).
+    #[arg(long, short, default_value = "rekcheck-check", value_name = "DIR|S3")]
     out: PathBuf,
     #[command(flatten)]
     run: RunArgs,
+    /// Print a machine-readable summary (verdict, terminal errors, manifests, counts per code,
+    /// files) as JSON on stdout.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     aws: AwsArgs,
 }
@@ -94,8 +133,9 @@ struct RunArgs {
     /// terminal error always exits 1).
     #[arg(long, value_enum, default_value = "error")]
     fail_on: FailOn,
-    /// Analysis threads (default: one per core; at most 256, a larger value is lowered to it).
-    #[arg(long, value_name = "N")]
+    /// Analysis threads, at least 1 (default: one per core; at most 256, a larger value is
+    /// lowered to it with a note).
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     threads: Option<usize>,
     /// Lines longer than this many bytes are not read and reported as unparsable (check also
     /// reports Rekognition's own 100,000-character limit).
@@ -129,7 +169,9 @@ impl RunArgs {
         uses_aws: bool,
         runtime: &tokio::runtime::Runtime,
     ) -> rekcheck::PipelineBuilder {
-        let show_progress = !self.quiet && !self.no_progress && std::io::stderr().is_terminal();
+        // Progress bars are not JSON: none with --log-format json.
+        let show_progress =
+            !self.quiet && !self.no_progress && !emit::json() && std::io::stderr().is_terminal();
         let builder = Pipeline::builder()
             .concurrency(capped_concurrency(aws_args, self.quiet))
             .retries(aws_args.retries.max(1))
@@ -157,7 +199,9 @@ fn capped(flag: &str, n: usize, max: usize, quiet: bool) -> usize {
         return n;
     }
     if !quiet {
-        eprintln!("rekcheck: {flag} {n} is more than the {max} allowed; using {max}");
+        emit::note(&format!(
+            "{flag} {n} is more than the {max} allowed; using {max}"
+        ));
     }
     max
 }
@@ -184,20 +228,24 @@ fn with_aws(
         .s3_path_style(aws::custom_s3_endpoint(aws_args))
 }
 
+// Flags are bools by nature.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, clap::Args)]
 struct FixArgs {
     /// A manifest with validation results, or an input manifest (its errors are predicted as
     /// check does): a local file or s3://bucket/key.
     #[arg(value_name = "MANIFEST")]
     manifest: String,
-    /// Where to write the clean manifest (a local file).
-    #[arg(long, short, value_name = "FILE")]
+    /// Where to write the clean manifest: a local file, or s3://bucket/key to upload it (ready
+    /// for CreateDataset) with removed.csv beside it.
+    #[arg(long, short, value_name = "FILE|S3")]
     out: PathBuf,
     /// Also drop lines that only have warnings (ignored by Rekognition anyway).
     #[arg(long)]
     drop_warnings: bool,
-    /// Where to write removed.csv (default: beside --out, named <out>.removed.csv).
-    #[arg(long, value_name = "FILE")]
+    /// Where to write removed.csv (default: beside --out, named <out>.removed.csv); an s3://
+    /// object when --out is one.
+    #[arg(long, value_name = "FILE|S3")]
     removed: Option<PathBuf>,
     /// Lines longer than this many bytes are not read and are dropped.
     #[arg(long, default_value_t = rekcheck::analyze::DEFAULT_MAX_LINE_BYTES, value_name = "BYTES")]
@@ -209,14 +257,18 @@ struct FixArgs {
     /// Print nothing but errors on stderr.
     #[arg(short, long)]
     quiet: bool,
+    /// Print a machine-readable summary (what was kept, dropped and written) as JSON on stdout.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     aws: AwsArgs,
 }
 
 #[derive(Debug, clap::Args)]
 struct VersionArgs {
-    /// Only these version names (repeatable).
-    #[arg(long = "version", value_name = "NAME")]
+    /// Only these version names (repeatable; as the AWS CLI's --version-names). Like --status
+    /// and --since, it filters the versions of project ARNs and --all-projects only.
+    #[arg(long = "version-name", value_name = "NAME")]
     versions: Vec<String>,
     /// Only versions with this status, e.g. TRAINING_FAILED (repeatable).
     #[arg(long = "status", value_name = "STATUS")]
@@ -230,6 +282,33 @@ struct VersionArgs {
 }
 
 impl VersionArgs {
+    /// A note when version filters are given but nothing they filter (`has_projects`: a
+    /// project ARN or --all-projects): they are ignored, and not silently.
+    fn note_without_projects(&self, has_projects: bool, quiet: bool) {
+        let mut given = Vec::new();
+        if !self.versions.is_empty() {
+            given.push("--version-name");
+        }
+        if !self.statuses.is_empty() {
+            given.push("--status");
+        }
+        if self.since.is_some() {
+            given.push("--since");
+        }
+        if has_projects || given.is_empty() || quiet {
+            return;
+        }
+        emit::note(&format!(
+            "{} ignored: {} the versions of project ARNs and --all-projects only, and the manifests, folders and s3:// inputs given are reported whole",
+            given.join(", "),
+            if given.len() == 1 {
+                "it filters"
+            } else {
+                "they filter"
+            }
+        ));
+    }
+
     fn filter(&self) -> anyhow::Result<rekcheck::locate::VersionFilter> {
         let since = match &self.since {
             Some(s) => Some(
@@ -254,6 +333,10 @@ struct LocateArgs {
     arns: Vec<String>,
     #[command(flatten)]
     filter: VersionArgs,
+    /// Print the versions found as one JSON document (the --json schema) on stdout instead of
+    /// CSV.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     aws: AwsArgs,
 }
@@ -282,7 +365,7 @@ enum FailOn {
 struct ReportArgs {
     /// Validation manifests, manifest summaries, or folders holding them (a copy of the
     /// training's S3 output prefix): local files or folders; `s3://bucket/key` (one object) or `s3://bucket/prefix/` (searched
-    /// like a folder); project ARNs (their versions, see --version/--status/--since) or version
+    /// like a folder); project ARNs (their versions, see --version-name/--status/--since) or version
     /// ARNs.
     #[arg(value_name = "PATH|S3|ARN", required_unless_present_any = ["all_projects", "datasets"])]
     paths: Vec<String>,
@@ -314,15 +397,18 @@ struct AwsArgs {
     /// AWS region (default: from the profile or AWS_REGION).
     #[arg(long, value_name = "REGION")]
     region: Option<String>,
-    /// Custom S3-compatible endpoint (also AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3); path-style
-    /// addressing is used with it.
+    /// Custom endpoint for every AWS service rekcheck calls, S3 and Rekognition alike (as the
+    /// AWS CLI's; also AWS_ENDPOINT_URL, or AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_REKOGNITION
+    /// for one service); S3 requests use path-style addressing with it.
     #[arg(long, value_name = "URL")]
     endpoint_url: Option<String>,
-    /// S3 objects downloaded at the same time (at most 256, a larger value is lowered to it).
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    /// S3 objects downloaded (and, with --verify-images, image headers read) at the same time,
+    /// at least 1 (at most 256, a larger value is lowered to it with a note).
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = at_least_one)]
     concurrency: usize,
-    /// Attempts per S3 request or resume before giving up.
-    #[arg(long, default_value_t = 5, value_name = "N")]
+    /// Attempts per request before giving up, at least 1: S3 reads (an interrupted download
+    /// resumes), S3 uploads (--out s3://) and Rekognition calls (with adaptive backoff).
+    #[arg(long, default_value_t = 5, value_name = "N", value_parser = at_least_one_u32)]
     retries: u32,
     /// Seconds a network request may take to connect and to answer, and a download may stay
     /// silent, before it is retried (S3 and Rekognition); a download must also bring at least
@@ -331,32 +417,153 @@ struct AwsArgs {
     timeout: u64,
 }
 
+/// A count of at least 1: `0` is refused rather than silently read as something else.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// [`at_least_one`] for a `u32`.
+fn at_least_one_u32(s: &str) -> Result<u32, String> {
+    let n = at_least_one(s)?;
+    u32::try_from(n).map_err(|e| e.to_string())
+}
+
 // Every line allocates a few small strings and vectors on the analysis threads; mimalloc's
 // thread-local free lists make that cheaper than glibc's malloc (BENCHMARKS.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m))
+    {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
+    emit::set_json(cli.log_format == LogFormat::Json);
     init_logging(cli.verbose, cli.log_format);
     let result = match cli.command {
         Command::Report(args) => report(&args),
         Command::Locate(args) => locate(&args),
         Command::Check(args) => check(&args),
         Command::Fix(args) => fix(&args),
+        Command::Completions { shell } => completions(shell),
+        Command::Man { command } => man(command.as_deref()),
     };
-    match result {
-        Ok(code) => ExitCode::from(code),
+    let code = match result {
+        Ok(code) => code,
         Err(e) => {
             if let Some(code) = cancel::cancelled() {
-                eprintln!("rekcheck: stopped by a signal; no report was written");
-                ExitCode::from(code)
+                emit::note("stopped by a signal; no report was written");
+                code
             } else {
-                eprintln!("rekcheck: error: {:#}", terminal::Escaped(&e));
-                ExitCode::from(EXIT_FATAL)
+                emit::error(None, &format!("{e:#}"));
+                EXIT_FATAL
             }
         }
+    };
+    if code != EXIT_OK && code != 1 {
+        cancel::remove_created_dirs();
     }
+    ExitCode::from(code)
+}
+
+/// The command line parser: `rekcheck <subcommand> --version` prints `rekcheck <version>`, as
+/// `rekcheck --version` does (clap would name the subcommand).
+fn command() -> clap::Command {
+    use clap::CommandFactory as _;
+    Cli::command().mut_subcommands(|s| s.display_name("rekcheck"))
+}
+
+/// A command line clap refuses (exit 2), or `--help`/`--version` (exit 0, on stdout). With
+/// `--log-format json` anywhere on the command line, the refusal is one JSON line.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::from(
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                EXIT_FATAL
+            } else {
+                EXIT_OK
+            },
+        );
+    }
+    let args: Vec<String> = std::env::args().collect();
+    let json = args
+        .windows(2)
+        .any(|w| w[0] == "--log-format" && w[1] == "json")
+        || args.iter().any(|a| a == "--log-format=json");
+    if json {
+        emit::set_json(true);
+        let text = e.render().to_string();
+        let text = text.trim_end();
+        emit::error(None, text.strip_prefix("error: ").unwrap_or(text));
+    } else {
+        let _ = e.print();
+    }
+    ExitCode::from(EXIT_FATAL)
+}
+
+/// `rekcheck completions <shell>`.
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<u8> {
+    use clap::CommandFactory as _;
+    let mut cmd = Cli::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "rekcheck", &mut out);
+    write_stdout(&out)?;
+    Ok(EXIT_OK)
+}
+
+/// `rekcheck man [COMMAND]`: the man page of rekcheck (`rekcheck.1`) or of one subcommand
+/// (`rekcheck-<command>.1`).
+fn man(command: Option<&str>) -> anyhow::Result<u8> {
+    use clap::CommandFactory as _;
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    let page = match command {
+        None => cmd,
+        Some(name) => {
+            let Some(sub) = cmd.find_subcommand(name) else {
+                let names: Vec<&str> = cmd.get_subcommands().map(clap::Command::get_name).collect();
+                anyhow::bail!(
+                    "no subcommand {name:?}: rekcheck man takes one of {}",
+                    names.join(", ")
+                );
+            };
+            sub.clone()
+        }
+    };
+    let mut out = Vec::new();
+    clap_mangen::Man::new(page).render(&mut out)?;
+    write_stdout(&out)?;
+    Ok(EXIT_OK)
+}
+
+/// Writes `bytes` on stdout; a closed pipe (`| head`) is not an error.
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// Prints the `--json` document on stdout; a closed pipe is not an error.
+fn print_json(doc: &serde_json::Value) -> anyhow::Result<()> {
+    let mut text = serde_json::to_vec_pretty(doc)?;
+    text.push(b'\n');
+    write_stdout(&text)
 }
 
 fn init_logging(verbose: u8, format: LogFormat) {
@@ -384,15 +591,14 @@ fn init_logging(verbose: u8, format: LogFormat) {
 
 fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
+    let out_s3 = s3_out(&args.out)?;
+    let filter = args.filter.filter()?;
+    args.filter.note_without_projects(
+        args.filter.all_projects || args.paths.iter().any(|p| p.starts_with("arn:")),
+        args.run.quiet,
+    );
     let runtime = runtime()?;
-    cancel::install(&runtime, vec![args.out.clone()]);
-    let out_s3 = args
-        .out
-        .to_str()
-        .filter(|o| o.starts_with("s3://"))
-        .map(str::parse::<rekcheck::fetch::S3Location>)
-        .transpose()
-        .context("--out")?;
+    cancel::install(&runtime, local_dirs([&args.out]));
     let uses_aws = out_s3.is_some()
         || args.filter.all_projects
         || !args.datasets.is_empty()
@@ -405,7 +611,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         .pipeline(&args.aws, uses_aws, &runtime)
         .sources(args.paths.iter().cloned())
         .all_projects(args.filter.all_projects)
-        .filter(args.filter.filter()?);
+        .filter(filter);
     for d in &args.datasets {
         builder = builder.datasets(d.clone());
     }
@@ -419,31 +625,36 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     let outcome = outcome?;
 
+    let code = outcome.exit_code(args.run.fail_on());
+    let doc = render::json_summary(&outcome.summary, &outcome.failures, code);
     if !args.run.quiet {
         let text = render::summary(&outcome.summary, &outcome.notes, started.elapsed());
-        eprint!("{text}");
+        emit::summary(&text, &doc);
     }
     for f in &outcome.failures {
-        eprintln!(
-            "rekcheck: error: {}: {}",
-            terminal::Escaped(&f.what),
-            terminal::Escaped(&f.error)
-        );
+        emit::error(Some(&f.what), &f.error.to_string());
     }
-    let code = outcome.exit_code(args.run.fail_on());
     if args.json {
-        let doc = render::json_summary(&outcome.summary, &outcome.failures, code);
-        let mut stdout = std::io::stdout().lock();
-        let written = serde_json::to_writer_pretty(&mut stdout, &doc)
-            .map_err(std::io::Error::from)
-            .and_then(|()| writeln!(stdout));
-        if let Err(e) = written
-            && e.kind() != std::io::ErrorKind::BrokenPipe
-        {
-            return Err(e.into());
-        }
+        print_json(&doc)?;
     }
     Ok(code)
+}
+
+/// `--out` as an S3 prefix when it is `s3://...`.
+fn s3_out(out: &std::path::Path) -> anyhow::Result<Option<rekcheck::fetch::S3Location>> {
+    out.to_str()
+        .filter(|o| o.starts_with("s3://"))
+        .map(str::parse::<rekcheck::fetch::S3Location>)
+        .transpose()
+        .context("--out")
+}
+
+/// The local folders among `dirs` (an `s3://` output is no folder).
+fn local_dirs<const N: usize>(dirs: [&std::path::Path; N]) -> Vec<PathBuf> {
+    dirs.into_iter()
+        .filter(|d| !d.to_str().is_some_and(|d| d.starts_with("s3://")))
+        .map(std::path::Path::to_path_buf)
+        .collect()
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -457,9 +668,11 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
+    let out_s3 = s3_out(&args.out)?;
     let runtime = runtime()?;
-    cancel::install(&runtime, vec![args.out.clone()]);
-    let uses_aws = args.verify_images
+    cancel::install(&runtime, local_dirs([&args.out]));
+    let uses_aws = out_s3.is_some()
+        || args.verify_images
         || args.training.starts_with("s3://")
         || args
             .testing
@@ -474,19 +687,42 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         auto_split: args.auto_split,
         verify_images: args.verify_images,
     };
+    let cross_dataset = spec.testing.is_some() || spec.auto_split;
     let pipeline = builder.build()?;
-    let outcome = runtime.block_on(pipeline.check(spec, Some(args.out.clone())));
+    let outcome = runtime.block_on(async {
+        match out_s3 {
+            Some(prefix) => pipeline.check_s3(spec, prefix).await,
+            None => pipeline.check(spec, Some(args.out.clone())).await,
+        }
+    });
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     let outcome = outcome?;
+    let code = outcome.exit_code(args.run.fail_on());
+    let doc = render::json_check(&outcome, cross_dataset, code);
     if !args.run.quiet {
-        let mut text = render::summary(&outcome.summary, &[], started.elapsed());
+        let notes = if cross_dataset {
+            Vec::new()
+        } else {
+            vec![render::NO_CROSS_DATASET_RULES.to_owned()]
+        };
+        let mut text = render::summary(&outcome.summary, &notes, started.elapsed());
         text.push_str(&render::verdict(&outcome));
-        eprint!("{text}");
+        text.push_str(&render::exit_reason(&outcome, args.run.fail_on(), code));
+        emit::summary(&text, &doc);
     }
-    Ok(outcome.exit_code(args.run.fail_on()))
+    if args.json {
+        print_json(&doc)?;
+    }
+    Ok(code)
 }
 
 fn fix(args: &FixArgs) -> anyhow::Result<u8> {
+    let removed = args.removed.clone().unwrap_or_else(|| {
+        let mut name = args.out.file_name().unwrap_or_default().to_os_string();
+        name.push(".removed.csv");
+        args.out.with_file_name(name)
+    });
+    let s3 = fix_s3_outputs(&args.out, &removed)?;
     let runtime = runtime()?;
     let mut builder = Pipeline::builder()
         .source(args.manifest.clone())
@@ -495,33 +731,74 @@ fn fix(args: &FixArgs) -> anyhow::Result<u8> {
         .max_line_bytes(args.max_line_bytes)
         .csv_raw(args.csv_raw)
         .stop_when(|| cancel::cancelled().is_some());
-    if args.manifest.starts_with("s3://") {
+    if args.manifest.starts_with("s3://") || s3.is_some() {
         builder = with_aws(builder, &args.aws, &runtime);
     }
-    let removed = args.removed.clone().unwrap_or_else(|| {
-        let mut name = args.out.file_name().unwrap_or_default().to_os_string();
-        name.push(".removed.csv");
-        args.out.with_file_name(name)
-    });
-    cancel::install(
-        &runtime,
-        [&args.out, &removed]
-            .map(|p| rekcheck::analyze::output::parent_dir(p).to_owned())
-            .to_vec(),
-    );
-    let spec = rekcheck::FixSpec {
-        out: args.out.clone(),
-        removed: removed.clone(),
-        drop_warnings: args.drop_warnings,
-    };
     let pipeline = builder.build()?;
-    let outcome = runtime.block_on(pipeline.fix(spec));
+    let outcome = if let Some((out, removed_s3)) = s3 {
+        cancel::install(&runtime, Vec::new());
+        let spec = rekcheck::FixS3Spec {
+            out,
+            removed: removed_s3,
+            drop_warnings: args.drop_warnings,
+        };
+        runtime.block_on(pipeline.fix_s3(spec))
+    } else {
+        cancel::install(
+            &runtime,
+            [&args.out, &removed]
+                .map(|p| rekcheck::analyze::output::parent_dir(p).to_owned())
+                .to_vec(),
+        );
+        let spec = rekcheck::FixSpec {
+            out: args.out.clone(),
+            removed: removed.clone(),
+            drop_warnings: args.drop_warnings,
+        };
+        runtime.block_on(pipeline.fix(spec))
+    };
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     let outcome = outcome?;
+    let doc = render::json_fix(&outcome, &args.out, &removed, EXIT_OK);
     if !args.quiet {
-        eprint!("{}", render::fix_summary(&outcome, &args.out, &removed));
+        emit::summary(&render::fix_summary(&outcome, &args.out, &removed), &doc);
+    }
+    if args.json {
+        print_json(&doc)?;
     }
     Ok(EXIT_OK)
+}
+
+/// Where `fix` uploads, when `--out` is `s3://bucket/key`: both outputs in S3 (`--removed`
+/// too, by default `<out>.removed.csv` beside it), each naming an object, not a prefix.
+fn fix_s3_outputs(
+    out: &std::path::Path,
+    removed: &std::path::Path,
+) -> anyhow::Result<Option<(rekcheck::fetch::S3Location, rekcheck::fetch::S3Location)>> {
+    let is_s3 = |p: &std::path::Path| p.to_str().is_some_and(|p| p.starts_with("s3://"));
+    match (is_s3(out), is_s3(removed)) {
+        (false, false) => return Ok(None),
+        (true, true) => {}
+        _ => anyhow::bail!(
+            "--out and --removed must both be local files or both s3:// objects (--out {}, --removed {})",
+            out.display(),
+            removed.display()
+        ),
+    }
+    let object = |flag: &str, p: &std::path::Path| -> anyhow::Result<rekcheck::fetch::S3Location> {
+        let text = p.to_str().unwrap_or_default();
+        let loc: rekcheck::fetch::S3Location =
+            text.parse().with_context(|| format!("{flag} {text}"))?;
+        if loc.key.is_empty() || loc.key.ends_with('/') {
+            anyhow::bail!(
+                "{flag} {text} names a prefix: give the object to write, e.g. s3://{}/{}fixed.manifest",
+                loc.bucket,
+                loc.key
+            );
+        }
+        Ok(loc)
+    };
+    Ok(Some((object("--out", out)?, object("--removed", removed)?)))
 }
 
 fn locate(args: &LocateArgs) -> anyhow::Result<u8> {
@@ -539,6 +816,24 @@ fn locate(args: &LocateArgs) -> anyhow::Result<u8> {
         args.filter.all_projects,
         &filter,
     ));
+    let code = if failures.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FATAL
+    };
+    if args.json {
+        print_json(&render::json_locate(&found, &failures, code))?;
+    } else {
+        write_locate_csv(&found)?;
+    }
+    for f in &failures {
+        emit::error(Some(&f.what), &f.error.to_string());
+    }
+    Ok(code)
+}
+
+/// The versions `locate` found, as CSV on stdout; a closed pipe ends it quietly.
+fn write_locate_csv(found: &[rekcheck::locate::ProjectVersion]) -> anyhow::Result<()> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(std::io::stdout().lock());
@@ -555,7 +850,7 @@ fn locate(args: &LocateArgs) -> anyhow::Result<u8> {
     let loc = |l: &Option<rekcheck::fetch::S3Location>| {
         l.as_ref().map(ToString::to_string).unwrap_or_default()
     };
-    for v in &found {
+    for v in found {
         let record = [
             v.project.clone(),
             v.version.clone(),
@@ -573,7 +868,7 @@ fn locate(args: &LocateArgs) -> anyhow::Result<u8> {
         ) {
             if matches!(&e.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe)
             {
-                return Ok(EXIT_OK);
+                return Ok(());
             }
             return Err(e.into());
         }
@@ -583,16 +878,5 @@ fn locate(args: &LocateArgs) -> anyhow::Result<u8> {
     {
         return Err(e.into());
     }
-    for f in &failures {
-        eprintln!(
-            "rekcheck: error: {}: {}",
-            terminal::Escaped(&f.what),
-            terminal::Escaped(&f.error)
-        );
-    }
-    Ok(if failures.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_FATAL
-    })
+    Ok(())
 }

@@ -111,6 +111,17 @@ impl Reporter for Progress {
     }
 }
 
+/// `n` and the noun for it: "1 line", "2 lines".
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The first sentence of `text` (up to the first ". "): the one line printed on screen, the
+/// rest is in codes.csv.
+fn first_sentence(text: &str) -> &str {
+    text.find(". ").map_or(text, |at| &text[..=at])
+}
+
 fn dataset_name(d: Dataset) -> &'static str {
     match d {
         Dataset::Unknown => "dataset?",
@@ -155,10 +166,11 @@ pub(crate) fn label_flags(summary: &ReportSummary) -> Vec<String> {
             continue;
         }
         let mut line = format!(
-            "{}{} of {} testing labels are missing from training: {}",
+            "{}{} of {} {} missing from training: {}",
             who(project, version),
             missing.len(),
-            test.len(),
+            count(test.len() as u64, "testing label", "testing labels"),
+            if missing.len() == 1 { "is" } else { "are" },
             missing
                 .iter()
                 .map(|m| format!("\"{}\"", esc(m)))
@@ -184,8 +196,9 @@ pub(crate) fn summary(summary: &ReportSummary, notes: &[String], elapsed: Durati
     let lines: u64 = summary.manifests.iter().map(|m| m.stats.lines).sum();
     let _ = writeln!(
         s,
-        "rekcheck: {} manifest(s), {lines} lines in {:.1} s",
-        summary.manifests.len(),
+        "rekcheck: {}, {} in {:.1} s",
+        count(summary.manifests.len() as u64, "manifest", "manifests"),
+        count(lines, "line", "lines"),
         elapsed.as_secs_f64()
     );
     for m in &summary.manifests {
@@ -200,8 +213,13 @@ pub(crate) fn summary(summary: &ReportSummary, notes: &[String], elapsed: Durati
         );
         let _ = writeln!(
             s,
-            "  {} lines: {} ok, {} warning, {} error, {} unparsable, {} blank",
-            st.lines, st.ok, st.warning, st.error, st.unparsable, st.blank
+            "  {}: {} ok, {} warning, {} error, {} unparsable, {} blank",
+            count(st.lines, "line", "lines"),
+            st.ok,
+            st.warning,
+            st.error,
+            st.unparsable,
+            st.blank
         );
         if let Some(r) = &m.rekognition {
             let n = |v: Option<u64>| v.map_or_else(|| "?".to_owned(), |v| v.to_string());
@@ -211,22 +229,25 @@ pub(crate) fn summary(summary: &ReportSummary, notes: &[String], elapsed: Durati
                 let mut why = Vec::new();
                 if r.total != Some(st.lines) {
                     why.push(format!(
-                        "it counts {} lines, rekcheck {}",
+                        "it counts {} {}, rekcheck {}",
                         n(r.total),
+                        if r.total == Some(1) { "line" } else { "lines" },
                         st.lines
                     ));
                 }
                 if r.indexed_without_errors > 0 {
-                    why.push(format!(
-                        "{} listed lines carry no error",
-                        r.indexed_without_errors
-                    ));
+                    why.push(if r.indexed_without_errors == 1 {
+                        "1 listed line carries no error".to_owned()
+                    } else {
+                        format!("{} listed lines carry no error", r.indexed_without_errors)
+                    });
                 }
                 if r.errors_not_indexed > 0 {
-                    why.push(format!(
-                        "{} lines with errors are not listed",
-                        r.errors_not_indexed
-                    ));
+                    why.push(if r.errors_not_indexed == 1 {
+                        "1 line with errors is not listed".to_owned()
+                    } else {
+                        format!("{} lines with errors are not listed", r.errors_not_indexed)
+                    });
                 }
                 format!("differs: {}", why.join("; "))
             };
@@ -236,8 +257,9 @@ pub(crate) fn summary(summary: &ReportSummary, notes: &[String], elapsed: Durati
             };
             let _ = writeln!(
                 s,
-                "  Rekognition's summary: {} lines, {} valid, {} invalid, {} ignored{base}; {verdict}",
+                "  Rekognition's summary: {} {}, {} valid, {} invalid, {} ignored{base}; {verdict}",
                 n(r.total),
+                if r.total == Some(1) { "line" } else { "lines" },
                 n(r.valid),
                 n(r.invalid),
                 n(r.ignored)
@@ -285,11 +307,17 @@ pub(crate) fn summary(summary: &ReportSummary, notes: &[String], elapsed: Durati
         for ((severity, code), (issues, images)) in top.iter().take(8) {
             let _ = writeln!(
                 s,
-                "  {issues:>7} {severity:<7} {} ({images} images)",
-                esc(code)
+                "  {issues:>7} {severity:<7} {} ({})",
+                esc(code),
+                count(*images, "image", "images")
             );
             if let Some(info) = code_info(code) {
-                let _ = writeln!(s, "          {} Fix: {}", info.meaning, info.fix);
+                let _ = writeln!(
+                    s,
+                    "          {} Fix: {}",
+                    first_sentence(info.meaning),
+                    info.fix
+                );
             }
         }
         if top.len() > 8 {
@@ -319,8 +347,8 @@ pub(crate) fn summary(summary: &ReportSummary, notes: &[String], elapsed: Durati
             .unwrap_or_default();
         let _ = writeln!(
             s,
-            "Report uploaded: {} objects; the run's index is {}",
-            summary.files.len(),
+            "Report uploaded: {}; the run's index is {}",
+            count(summary.files.len() as u64, "object", "objects"),
             esc(&index)
         );
     } else if let Some(first) = summary.files.first()
@@ -335,7 +363,11 @@ pub(crate) fn summary(summary: &ReportSummary, notes: &[String], elapsed: Durati
     s
 }
 
-/// The machine-readable summary printed by `--json`.
+/// The version of the `--json` document's schema; raised when a key changes meaning or goes
+/// away (added keys do not raise it).
+pub(crate) const SCHEMA_VERSION: u32 = 1;
+
+/// The machine-readable summary printed by `report --json` (and the base of `check`'s).
 pub(crate) fn json_summary(
     summary: &ReportSummary,
     failures: &[rekcheck::Failure],
@@ -391,13 +423,142 @@ pub(crate) fn json_summary(
         .map(|f| f.display().to_string())
         .collect();
     json!({
+        "schema_version": SCHEMA_VERSION,
+        "command": "report",
         "exit_code": exit_code,
         "versions": versions,
         "manifests": manifests,
         "codes": codes,
         "failures": failures,
         "files": files,
+        "check": null,
+        "fix": null,
     })
+}
+
+/// The `--json` document of `check`: the report's, with the verdict under `check`.
+pub(crate) fn json_check(
+    outcome: &rekcheck::CheckOutcome,
+    cross_dataset_rules: bool,
+    exit_code: u8,
+) -> serde_json::Value {
+    use serde_json::json;
+    let mut doc = json_summary(&outcome.summary, &[], exit_code);
+    let terminal: Vec<_> = outcome
+        .terminal
+        .iter()
+        .map(|(d, i)| json!({"dataset": d.as_str(), "code": i.code, "message": i.message}))
+        .collect();
+    doc["command"] = json!("check");
+    doc["check"] = json!({
+        "verdict": if outcome.passes() { "pass" } else { "fail" },
+        "terminal": terminal,
+        "images_verified": outcome.images_verified,
+        "cross_dataset_rules": cross_dataset_rules,
+    });
+    doc
+}
+
+/// The `--json` document of `fix`: what was kept and removed, under `fix`.
+pub(crate) fn json_fix(
+    outcome: &rekcheck::FixOutcome,
+    out_path: &std::path::Path,
+    removed_path: &std::path::Path,
+    exit_code: u8,
+) -> serde_json::Value {
+    use serde_json::json;
+    let (out, removed) = (
+        out_path.display().to_string(),
+        removed_path.display().to_string(),
+    );
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "command": "fix",
+        "exit_code": exit_code,
+        "versions": [],
+        "manifests": [],
+        "codes": [],
+        "failures": [],
+        "files": [out, removed],
+        "check": null,
+        "fix": {
+            "out": out, "removed": removed, "lines": outcome.lines, "blank": outcome.blank,
+            "kept": outcome.kept, "edited": outcome.edited, "dropped": outcome.dropped,
+            "boxes_removed": outcome.boxes_removed,
+        },
+    })
+}
+
+/// The `--json` document of `locate`: the versions found, with where their files are.
+pub(crate) fn json_locate(
+    found: &[rekcheck::locate::ProjectVersion],
+    failures: &[rekcheck::Failure],
+    exit_code: u8,
+) -> serde_json::Value {
+    use serde_json::json;
+    let loc = |l: &Option<rekcheck::fetch::S3Location>| l.as_ref().map(ToString::to_string);
+    let versions: Vec<_> = found
+        .iter()
+        .map(|v| {
+            json!({
+                "project": v.project, "version": v.version, "status": v.status,
+                "status_message": v.status_message,
+                "created": v.created.map(rekcheck::time::rfc3339),
+                "training_manifest": loc(&v.training_manifest),
+                "testing_manifest": loc(&v.testing_manifest),
+                "manifest_summary": loc(&v.summary),
+            })
+        })
+        .collect();
+    let failures: Vec<_> = failures
+        .iter()
+        .map(|f| json!({"what": f.what, "error": f.error.to_string()}))
+        .collect();
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "command": "locate",
+        "exit_code": exit_code,
+        "versions": versions,
+        "manifests": [],
+        "codes": [],
+        "failures": failures,
+        "files": [],
+        "check": null,
+        "fix": null,
+    })
+}
+
+/// The note of a check without --testing or --auto-split.
+pub(crate) const NO_CROSS_DATASET_RULES: &str = "No --testing or --auto-split: the rules across training and testing (testing labels found in training, enough images per label for the 80/20 split) were not checked; pass --testing FILE or --auto-split as the training will.";
+
+/// Why `check` exits 1 although the verdict is PASS: an issue reached `--fail-on`.
+pub(crate) fn exit_reason(
+    outcome: &rekcheck::CheckOutcome,
+    fail_on: Option<Severity>,
+    exit_code: u8,
+) -> String {
+    let Some(level) = fail_on.filter(|_| exit_code == 1 && outcome.passes()) else {
+        return String::new();
+    };
+    let (mut errors, mut warnings) = (0, 0);
+    for c in &outcome.summary.codes {
+        match c.severity {
+            Severity::Error => errors += c.issues,
+            Severity::Warning => warnings += c.issues,
+        }
+    }
+    let found = match level {
+        Severity::Error => count(errors, "error", "errors"),
+        Severity::Warning => format!(
+            "{} and {}",
+            count(errors, "error", "errors"),
+            count(warnings, "warning", "warnings")
+        ),
+    };
+    format!(
+        "Exit code 1: the manifests have {found} (see issues.csv) and --fail-on is {}; --fail-on never exits 0 when the verdict is PASS.\n",
+        level.as_str()
+    )
 }
 
 /// The one thing to do next, from the most important issue of the report.
@@ -422,7 +583,12 @@ pub(crate) fn next_step(summary: &ReportSummary) -> String {
     {
         Some((code, (_, images))) => {
             let fix = code_info(code).map_or("see its rows in issues.csv", |info| info.fix);
-            format!("{images} images have {}: {fix}", esc(code))
+            format!(
+                "{} {} {}: {fix}",
+                count(images, "image", "images"),
+                if images == 1 { "has" } else { "have" },
+                esc(code)
+            )
         }
         None => "nothing to fix: no errors".to_owned(),
     }
@@ -449,7 +615,9 @@ pub(crate) fn verdict(outcome: &rekcheck::CheckOutcome) -> String {
         } else {
             let _ = writeln!(
                 out,
-                "Verdict: PASS, with {errors} lines Rekognition will not use (see issues.csv); `rekcheck fix` writes a manifest without them."
+                "Verdict: PASS, with {} Rekognition will not use (see issues.csv); `rekcheck fix` writes a manifest without {}.",
+                count(errors, "line", "lines"),
+                if errors == 1 { "it" } else { "them" }
             );
         }
         return out;
@@ -479,13 +647,13 @@ pub(crate) fn fix_summary(
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{}: {} lines kept ({} with boxes removed), {} lines dropped, {} boxes removed, {} blank lines skipped",
+        "{}: {} kept ({} with boxes removed), {} dropped, {} removed, {} skipped",
         esc(&out_path.display().to_string()),
-        outcome.kept,
+        count(outcome.kept, "line", "lines"),
         outcome.edited,
-        outcome.dropped,
-        outcome.boxes_removed,
-        outcome.blank,
+        count(outcome.dropped, "line", "lines"),
+        count(outcome.boxes_removed, "box", "boxes"),
+        count(outcome.blank, "blank line", "blank lines"),
     );
     let _ = writeln!(
         out,

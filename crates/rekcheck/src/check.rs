@@ -7,10 +7,10 @@ use rekcheck_analyze::{
     CheckOptions, CheckTally, Dataset, ImageChecks, Issue, ManifestContext, ReportSummary,
     ReportWriter, Severity, verdict,
 };
-use rekcheck_fetch::{Fetcher, S3Location, Source};
+use rekcheck_fetch::{Fetcher, RetryPolicy, S3Location, Source};
 
 use crate::error::PipelineError;
-use crate::pipeline::{Pipeline, Stoppable};
+use crate::pipeline::{Pipeline, RunOutcome, Stoppable};
 
 /// What to check besides the training manifest (the pipeline's one source).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -79,6 +79,67 @@ impl Pipeline {
         })
         .await
         .map_err(|e| PipelineError::Task(e.to_string()))?
+    }
+
+    /// [`check`](Pipeline::check), with the report uploaded under `prefix`
+    /// (`s3://bucket/prefix/`) as [`write_s3`](Pipeline::write_s3) uploads a report: staged
+    /// in a private local folder, then one `PutObject` per file (sent again with backoff, the
+    /// `retries` setting) under `<prefix>/runs/<UTC time>/`, that folder's `index.json` last.
+    /// A check names no project version, so there are no per-version folders. The outcome's
+    /// `summary.files` are the objects written. If an upload still fails, the run ends with
+    /// [`PipelineError::Upload`], which names the local folder where the report is kept.
+    pub async fn check_s3(
+        self,
+        spec: CheckSpec,
+        prefix: S3Location,
+    ) -> Result<CheckOutcome, PipelineError> {
+        let Some(client) = self.s3.clone() else {
+            return Err(PipelineError::Input(
+                "writing the report to S3 needs an SdkConfig or an S3 client".into(),
+            ));
+        };
+        let staging = crate::upload::Staging::new()?;
+        let csv_raw = self.report.csv_raw;
+        let timeout = self.timeout;
+        let policy = RetryPolicy {
+            attempts: self.retries,
+            ..RetryPolicy::default()
+        };
+        let mut outcome = self.check(spec, Some(staging.path().to_owned())).await?;
+        let mut run = RunOutcome {
+            summary: std::mem::take(&mut outcome.summary),
+            failures: Vec::new(),
+            notes: Vec::new(),
+        };
+        let uploaded = crate::upload::upload(
+            &client,
+            &prefix,
+            staging.path(),
+            &mut run,
+            csv_raw,
+            &policy,
+            timeout,
+        )
+        .await;
+        outcome.summary = run.summary;
+        match uploaded {
+            Ok(files) => {
+                outcome.summary.files = files;
+                Ok(outcome)
+            }
+            Err(e) => {
+                let cause = match e {
+                    crate::upload::UploadError::Split(e) => e.to_string(),
+                    crate::upload::UploadError::Put(p) => {
+                        format!("cannot upload {}: {}", p.location, p.cause)
+                    }
+                };
+                Err(PipelineError::Upload {
+                    cause,
+                    kept: staging.keep(),
+                })
+            }
+        }
     }
 
     /// The training and testing manifests to check.
@@ -210,6 +271,20 @@ pub struct FixSpec {
 
 pub use rekcheck_analyze::FixOutcome;
 
+/// Where `fix` uploads, for [`Pipeline::fix_s3`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixS3Spec {
+    /// The clean manifest's object, ready for `CreateDataset`.
+    pub out: S3Location,
+    /// `removed.csv`'s object.
+    pub removed: S3Location,
+    /// Drop lines that only have warnings too.
+    pub drop_warnings: bool,
+}
+
+/// The content type of an uploaded manifest (JSON Lines).
+const MANIFEST_CONTENT_TYPE: &str = "application/x-ndjson";
+
 impl Pipeline {
     /// Writes a manifest ready to retrain from the pipeline's single source (a manifest with
     /// validation results or an input manifest); see [`rekcheck_analyze::fix_line`] for the
@@ -219,6 +294,59 @@ impl Pipeline {
         tokio::task::spawn_blocking(move || self.execute_fix(&handle, &spec))
             .await
             .map_err(|e| PipelineError::Task(e.to_string()))?
+    }
+
+    /// [`fix`](Pipeline::fix), with the clean manifest and `removed.csv` uploaded: both are
+    /// written in a private local folder first, then each is one `PutObject` (sent again with
+    /// backoff while it fails in a retryable way, the `retries` setting), `removed.csv` first
+    /// and the manifest last. If an upload still fails, the run ends with
+    /// [`PipelineError::FixUpload`], which names the local folder where both files are kept.
+    pub async fn fix_s3(self, spec: FixS3Spec) -> Result<FixOutcome, PipelineError> {
+        let timeout = self.timeout;
+        let Some(client) = self.s3.clone() else {
+            return Err(PipelineError::Input(
+                "writing the fixed manifest to S3 needs an SdkConfig or an S3 client".into(),
+            ));
+        };
+        if spec.out == spec.removed {
+            return Err(PipelineError::Input(format!(
+                "--out and --removed both name {}: the clean manifest and removed.csv need two objects; choose another --removed",
+                spec.out
+            )));
+        }
+        if let [input] = self.sources.as_slice()
+            && let Ok(Source::S3(from)) = parse_source(input)
+            && (from == spec.out || from == spec.removed)
+        {
+            return Err(PipelineError::Input(format!(
+                "{from}: --out would overwrite the manifest being fixed; choose another key"
+            )));
+        }
+        let staging = crate::upload::Staging::new()?;
+        let policy = RetryPolicy {
+            attempts: self.retries,
+            ..RetryPolicy::default()
+        };
+        let local = FixSpec {
+            out: staging.path().join("fixed.manifest"),
+            removed: staging.path().join("removed.csv"),
+            drop_warnings: spec.drop_warnings,
+        };
+        let outcome = self.fix(local.clone()).await?;
+        for (to, from, content_type) in [
+            (&spec.removed, &local.removed, "text/csv; charset=utf-8"),
+            (&spec.out, &local.out, MANIFEST_CONTENT_TYPE),
+        ] {
+            if let Err(p) =
+                crate::upload::put(&client, to, from, content_type, &policy, timeout).await
+            {
+                return Err(PipelineError::FixUpload {
+                    cause: format!("cannot upload {}: {}", p.location, p.cause),
+                    kept: staging.keep(),
+                });
+            }
+        }
+        Ok(outcome)
     }
 
     fn execute_fix(

@@ -35,6 +35,18 @@ pub enum PipelineError {
         /// The local folder that holds the report.
         kept: std::path::PathBuf,
     },
+    /// `fix` wrote the clean manifest and `removed.csv` but could not upload them to S3 (after
+    /// the retries): both are kept in a local folder (`fixed.manifest`, `removed.csv`).
+    #[error(
+        "{cause}; the fixed manifest and removed.csv are kept in {}: upload them from there (fixed.manifest to --out, removed.csv to --removed) or run again, then delete the folder",
+        kept.display()
+    )]
+    FixUpload {
+        /// What failed: the object and the last error.
+        cause: String,
+        /// The local folder that holds `fixed.manifest` and `removed.csv`.
+        kept: std::path::PathBuf,
+    },
     /// The blocking part of the run could not be started or panicked.
     #[error("the analysis task failed: {0}")]
     Task(String),

@@ -52,7 +52,7 @@ pub mod time;
 mod upload;
 mod versions;
 
-pub use check::{CheckOutcome, CheckSpec, FixOutcome, FixSpec};
+pub use check::{CheckOutcome, CheckSpec, FixOutcome, FixS3Spec, FixSpec};
 pub use error::{Failure, PipelineError};
 pub use pipeline::{MAX_CONCURRENCY, MAX_THREADS, Pipeline, PipelineBuilder, RunOutcome};
 pub use reporter::{NoProgress, Reporter};

@@ -334,7 +334,7 @@ fn put_deadline(timeout: std::time::Duration, bytes: u64) -> std::time::Duration
 
 /// One `PutObject` of the file `from`, sent again with backoff while it fails in a retryable way
 /// (or takes longer than [`put_deadline`]), at most `policy.attempts` times in all.
-async fn put(
+pub(crate) async fn put(
     client: &aws_sdk_s3::Client,
     to: &S3Location,
     from: &Path,
