@@ -75,6 +75,11 @@ fn clean_training_scenario() {
 }
 
 #[test]
+fn two_versions_scenario() {
+    snapshot_scenario("two-versions", 1);
+}
+
+#[test]
 fn the_stderr_summary_explains_the_failure() {
     let out = tempfile::tempdir().unwrap();
     let o = rekcheck(
@@ -221,19 +226,20 @@ fn every_manifest_named_gets_a_summary_row_even_when_it_cannot_be_read() {
     let summary = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();
     let rows: Vec<&str> = summary.lines().skip(1).collect();
     assert_eq!(rows.len(), 3, "{summary}");
+    // Without any validation result (no errors or warnings key) it is not validated.
     assert!(
-        rows[0].ends_with("good.json,1,0,0,1,0,0,0,0,,,,,,"),
+        rows[0].ends_with("good.json,1,0,0,1,0,0,0,0,,,,,,not validated"),
         "{summary}"
     );
-    for (row, name, dataset) in [
-        (rows[1], "broken.json.gz", ""),
+    for (row, name, names) in [
+        (rows[1], "broken.json.gz", ",,"),
         (
             rows[2],
             "TrainingManifestWithValidation-p-v.json",
-            "training",
+            "p,v,training",
         ),
     ] {
-        assert!(row.starts_with(&format!(",,{dataset},")), "{summary}");
+        assert!(row.starts_with(&format!("{names},")), "{summary}");
         assert!(
             row.ends_with(&format!(
                 "{name},0,0,0,0,0,0,0,0,,,,,,fail: REKCHECK_READ_FAILED"
