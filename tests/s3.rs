@@ -145,6 +145,14 @@ fn a_missing_object_is_named_and_the_rest_is_still_reported() {
         stderr.contains("s3://rekcheck-in/out/missing.json does not exist"),
         "{stderr}"
     );
+    // A read failure is no training-stopping error, and never ends in "nothing to fix".
+    assert!(!stderr.contains("Terminal errors"), "{stderr}");
+    assert!(
+        stderr.contains("Not read (REKCHECK_READ_FAILED"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("nothing to fix"), "{stderr}");
+    assert!(!stderr.contains("part-way"), "{stderr}");
     let summary = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();
     assert_eq!(summary.lines().count(), 3, "{summary}");
     assert!(summary.contains(",12,1,0,2,2,7,"), "{summary}");
@@ -161,6 +169,41 @@ fn a_missing_object_is_named_and_the_rest_is_still_reported() {
             ",,,s3://rekcheck-in/out/missing.json,,,manifest,,,,error,REKCHECK_READ_FAILED,"
         ),
         "{issues}"
+    );
+}
+
+#[test]
+fn a_prefix_named_without_its_trailing_slash_is_told_to_add_it() {
+    let Some(moto) = Moto::start() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    upload(&moto, &rt);
+    let out = tempfile::tempdir().unwrap();
+    let o = rekcheck(
+        &moto.endpoint(),
+        &[
+            "s3://rekcheck-in/out/widgets v2",
+            "s3://rekcheck-in/out/nothing-here",
+        ],
+        out.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains(
+            "s3://rekcheck-in/out/widgets v2 is not an object but a prefix: add a trailing / to list it"
+        ),
+        "{stderr}"
+    );
+    // A key that is neither an object nor a prefix is just missing.
+    assert!(
+        stderr.contains("s3://rekcheck-in/out/nothing-here does not exist"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("nothing-here is not an object"),
+        "{stderr}"
     );
 }
 

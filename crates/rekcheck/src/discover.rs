@@ -441,12 +441,22 @@ fn sniffed_input(
     dataset: Option<Dataset>,
     fetcher: &Fetcher,
 ) -> Result<Input, PipelineError> {
-    let reader = fetcher.open(&source)?;
+    let mut error = None;
+    let reader = FirstError {
+        inner: fetcher.open(&source)?,
+        read: 0,
+        error: &mut error,
+    };
     let kind = if ManifestSummary::sniff(reader).is_some() {
         Kind::Summary
     } else {
         Kind::Manifest
     };
+    // An object that cannot be read at all (S3 opens lazily: a missing key fails on the first
+    // read) is reported here, as a missing local file is.
+    if let Some((e, 0)) = error {
+        return Err(rekcheck_fetch::into_fetch_error(e).into());
+    }
     let dataset = match kind {
         Kind::Summary => Dataset::Unknown,
         Kind::Manifest => dataset.unwrap_or_else(|| Dataset::from_file_name(&source.file_name())),
@@ -458,6 +468,32 @@ fn sniffed_input(
         dataset,
         size,
     })
+}
+
+/// A reader that keeps its first error, with the bytes read before it.
+struct FirstError<'a, R> {
+    inner: R,
+    read: u64,
+    error: &'a mut Option<(std::io::Error, u64)>,
+}
+
+impl<R: std::io::Read> std::io::Read for FirstError<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.read += n as u64;
+                Ok(n)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Err(e),
+            Err(e) => {
+                let again = std::io::Error::new(e.kind(), e.to_string());
+                if self.error.is_none() {
+                    *self.error = Some((e, self.read));
+                }
+                Err(again)
+            }
+        }
+    }
 }
 
 /// Whether `location` (no object) is a prefix: one `ListObjectsV2` of at most one key under

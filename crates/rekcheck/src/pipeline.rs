@@ -503,6 +503,7 @@ impl Pipeline {
             .iter()
             .map(|g| {
                 g.manifests.len()
+                    + g.unread.len()
                     + usize::from(g.summary.is_some())
                     + usize::from(g.version_info.is_some())
             })
