@@ -407,7 +407,7 @@ pub(crate) fn json_summary(
                 "unparsable": s.unparsable, "ok": s.ok, "warning": s.warning, "error": s.error,
                 "error_issues": s.error_issues, "warning_issues": s.warning_issues,
                 "rekognition_agrees": m.rekognition.as_ref().map(|r| r.agrees),
-                "rekognition_agreement": m.rekognition.as_ref().map(|r| r.agreement()),
+                "rekognition_agreement": m.rekognition.as_ref().map(rekcheck::analyze::RekognitionCounts::agreement),
                 "verdict": m.verdict,
             })
         })

@@ -191,7 +191,10 @@ async fn not_validated_and_named_datasets() {
     assert_eq!(m.len(), 1);
     assert_eq!(m[0].context.dataset, rekcheck::analyze::Dataset::Testing);
     assert_eq!(
-        m[0].rekognition.as_ref().map(|r| r.agreement()).as_deref(),
+        m[0].rekognition
+            .as_ref()
+            .map(rekcheck::analyze::RekognitionCounts::agreement)
+            .as_deref(),
         Some("yes")
     );
 }
