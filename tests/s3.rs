@@ -282,7 +282,8 @@ fn the_report_is_uploaded_per_version_and_per_run_with_the_index_last() {
     assert!(indexes[0].starts_with("rekcheck/runs/"));
     let index: serde_json::Value =
         serde_json::from_slice(&get(&rt, &client, "reports-out", indexes[0])).unwrap();
-    assert_eq!(index["versions"].as_array().unwrap().len(), 3);
+    // The five versions of the sample folders (two side by side in two-versions/).
+    assert_eq!(index["versions"].as_array().unwrap().len(), 5);
     assert_eq!(index["complete"], true);
 
     // A version's files hold exactly that version's rows: the same as reporting it alone.
@@ -595,9 +596,9 @@ fn a_slow_down_on_put_is_retried_and_a_lasting_failure_keeps_the_report() {
     );
     let all = keys(&rt, &client, "reports-out");
     assert_eq!(all.iter().filter(|k| k.ends_with("/index.json")).count(), 1);
-    // 3 versions and the run, 6 files each, and the index; the two refused ones sent again.
-    assert_eq!(all.len(), 25, "{all:?}");
-    assert_eq!(proxy.put_requests(), 27);
+    // 5 versions and the run, 6 files each, and the index; the two refused ones sent again.
+    assert_eq!(all.len(), 37, "{all:?}");
+    assert_eq!(proxy.put_requests(), 39);
     assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 0);
 
     // Every attempt refused: exit 2, no index, and the report is kept where the error says.
@@ -643,7 +644,7 @@ fn a_slow_down_on_put_is_retried_and_a_lasting_failure_keeps_the_report() {
     }
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(kept.join("index.json")).unwrap()).unwrap();
-    assert_eq!(index["versions"].as_array().unwrap().len(), 3);
+    assert_eq!(index["versions"].as_array().unwrap().len(), 5);
     assert!(kept.join("versions/0/issues.csv").is_file());
 }
 
