@@ -75,6 +75,11 @@ fn clean_training_scenario() {
 }
 
 #[test]
+fn two_versions_scenario() {
+    snapshot_scenario("two-versions", 1);
+}
+
+#[test]
 fn the_stderr_summary_explains_the_failure() {
     let out = tempfile::tempdir().unwrap();
     let o = rekcheck(
@@ -164,19 +169,29 @@ fn a_file_is_read_as_a_manifest_whatever_its_name_unless_it_is_a_summary() {
 #[test]
 fn unreadable_inputs_exit_2_and_say_what_was_searched() {
     let out = tempfile::tempdir().unwrap();
+    // A missing path alone still gets its row, as a missing S3 object does.
     let o = rekcheck(&["report", "no/such/path"], out.path());
     assert_eq!(o.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("no/such/path"), "{stderr}");
     assert!(
-        stderr.contains("TrainingManifestWithValidation-<project>-<version>.json"),
+        stderr.contains("rekcheck: error: no/such/path: cannot read it"),
         "{stderr}"
+    );
+    let summary = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();
+    assert!(
+        summary.contains(",,,no/such/path,0,0,0,0,0,0,0,0,,,,,,fail: REKCHECK_READ_FAILED\r\n"),
+        "{summary}"
     );
 
     let empty = tempfile::tempdir().unwrap();
     let o = rekcheck(&["report", empty.path().to_str().unwrap()], out.path());
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("no manifests found in"));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("no manifests found in"), "{stderr}");
+    assert!(
+        stderr.contains("TrainingManifestWithValidation-<project>-<version>.json"),
+        "{stderr}"
+    );
 
     // One bad path among good ones: the rest is still reported, and the exit code is 2.
     let o = rekcheck(
@@ -221,19 +236,20 @@ fn every_manifest_named_gets_a_summary_row_even_when_it_cannot_be_read() {
     let summary = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();
     let rows: Vec<&str> = summary.lines().skip(1).collect();
     assert_eq!(rows.len(), 3, "{summary}");
+    // Without any validation result (no errors or warnings key) it is not validated.
     assert!(
-        rows[0].ends_with("good.json,1,0,0,1,0,0,0,0,,,,,,"),
+        rows[0].ends_with("good.json,1,0,0,1,0,0,0,0,,,,,,not validated"),
         "{summary}"
     );
-    for (row, name, dataset) in [
-        (rows[1], "broken.json.gz", ""),
+    for (row, name, names) in [
+        (rows[1], "broken.json.gz", ",,"),
         (
             rows[2],
             "TrainingManifestWithValidation-p-v.json",
-            "training",
+            "p,v,training",
         ),
     ] {
-        assert!(row.starts_with(&format!(",,{dataset},")), "{summary}");
+        assert!(row.starts_with(&format!("{names},")), "{summary}");
         assert!(
             row.ends_with(&format!(
                 "{name},0,0,0,0,0,0,0,0,,,,,,fail: REKCHECK_READ_FAILED"
@@ -489,7 +505,9 @@ fn names_codes_labels_and_messages_from_data_cannot_drive_the_terminal() {
     }
 
     // A fatal error's chain ({:#}) is escaped too.
-    let o = rekcheck(&["report", missing], out.path());
+    let empty = dir.path().join(format!("empty-{CLIPBOARD}"));
+    std::fs::create_dir(&empty).unwrap();
+    let o = rekcheck(&["report", empty.to_str().unwrap()], out.path());
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no manifests found"));
     assert_no_terminal_controls(&o.stderr);

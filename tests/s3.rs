@@ -145,6 +145,14 @@ fn a_missing_object_is_named_and_the_rest_is_still_reported() {
         stderr.contains("s3://rekcheck-in/out/missing.json does not exist"),
         "{stderr}"
     );
+    // A read failure is no training-stopping error, and never ends in "nothing to fix".
+    assert!(!stderr.contains("Terminal errors"), "{stderr}");
+    assert!(
+        stderr.contains("Not read (REKCHECK_READ_FAILED"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("nothing to fix"), "{stderr}");
+    assert!(!stderr.contains("part-way"), "{stderr}");
     let summary = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();
     assert_eq!(summary.lines().count(), 3, "{summary}");
     assert!(summary.contains(",12,1,0,2,2,7,"), "{summary}");
@@ -161,6 +169,41 @@ fn a_missing_object_is_named_and_the_rest_is_still_reported() {
             ",,,s3://rekcheck-in/out/missing.json,,,manifest,,,,error,REKCHECK_READ_FAILED,"
         ),
         "{issues}"
+    );
+}
+
+#[test]
+fn a_prefix_named_without_its_trailing_slash_is_told_to_add_it() {
+    let Some(moto) = Moto::start() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    upload(&moto, &rt);
+    let out = tempfile::tempdir().unwrap();
+    let o = rekcheck(
+        &moto.endpoint(),
+        &[
+            "s3://rekcheck-in/out/widgets v2",
+            "s3://rekcheck-in/out/nothing-here",
+        ],
+        out.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains(
+            "s3://rekcheck-in/out/widgets v2 is not an object but a prefix: add a trailing / to list it"
+        ),
+        "{stderr}"
+    );
+    // A key that is neither an object nor a prefix is just missing.
+    assert!(
+        stderr.contains("s3://rekcheck-in/out/nothing-here does not exist"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("nothing-here is not an object"),
+        "{stderr}"
     );
 }
 
@@ -239,7 +282,8 @@ fn the_report_is_uploaded_per_version_and_per_run_with_the_index_last() {
     assert!(indexes[0].starts_with("rekcheck/runs/"));
     let index: serde_json::Value =
         serde_json::from_slice(&get(&rt, &client, "reports-out", indexes[0])).unwrap();
-    assert_eq!(index["versions"].as_array().unwrap().len(), 3);
+    // The five versions of the sample folders (two side by side in two-versions/).
+    assert_eq!(index["versions"].as_array().unwrap().len(), 5);
     assert_eq!(index["complete"], true);
 
     // A version's files hold exactly that version's rows: the same as reporting it alone.
@@ -552,9 +596,9 @@ fn a_slow_down_on_put_is_retried_and_a_lasting_failure_keeps_the_report() {
     );
     let all = keys(&rt, &client, "reports-out");
     assert_eq!(all.iter().filter(|k| k.ends_with("/index.json")).count(), 1);
-    // 3 versions and the run, 6 files each, and the index; the two refused ones sent again.
-    assert_eq!(all.len(), 25, "{all:?}");
-    assert_eq!(proxy.put_requests(), 27);
+    // 5 versions and the run, 6 files each, and the index; the two refused ones sent again.
+    assert_eq!(all.len(), 37, "{all:?}");
+    assert_eq!(proxy.put_requests(), 39);
     assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 0);
 
     // Every attempt refused: exit 2, no index, and the report is kept where the error says.
@@ -600,7 +644,7 @@ fn a_slow_down_on_put_is_retried_and_a_lasting_failure_keeps_the_report() {
     }
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(kept.join("index.json")).unwrap()).unwrap();
-    assert_eq!(index["versions"].as_array().unwrap().len(), 3);
+    assert_eq!(index["versions"].as_array().unwrap().len(), 5);
     assert!(kept.join("versions/0/issues.csv").is_file());
 }
 

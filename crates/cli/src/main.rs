@@ -350,6 +350,23 @@ enum LogFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DatasetArg {
+    /// The training manifest.
+    Training,
+    /// The testing manifest.
+    Testing,
+}
+
+impl DatasetArg {
+    fn dataset(self) -> rekcheck::analyze::Dataset {
+        match self {
+            DatasetArg::Training => rekcheck::analyze::Dataset::Training,
+            DatasetArg::Testing => rekcheck::analyze::Dataset::Testing,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum FailOn {
     /// Exit 1 when any error is found.
     Error,
@@ -367,8 +384,19 @@ struct ReportArgs {
     /// training's S3 output prefix): local files or folders; `s3://bucket/key` (one object) or `s3://bucket/prefix/` (searched
     /// like a folder); project ARNs (their versions, see --version-name/--status/--since) or version
     /// ARNs.
-    #[arg(value_name = "PATH|S3|ARN", required_unless_present_any = ["all_projects", "datasets"])]
+    #[arg(value_name = "PATH|S3|ARN", required_unless_present_any = ["all_projects", "datasets", "training", "testing"])]
     paths: Vec<String>,
+    /// The dataset of the manifests named directly (files and s3:// objects, not folders or
+    /// prefixes) whose names do not tell it; a manifest summary beside them is used as in a
+    /// folder.
+    #[arg(long, value_enum, value_name = "DATASET")]
+    dataset: Option<DatasetArg>,
+    /// A training manifest with validation results, whatever its name (repeatable).
+    #[arg(long, value_name = "FILE")]
+    training: Vec<String>,
+    /// A testing manifest with validation results, whatever its name (repeatable).
+    #[arg(long, value_name = "FILE")]
+    testing: Vec<String>,
     #[command(flatten)]
     filter: VersionArgs,
     /// Report the current datasets of this project (ListDatasetEntries with HasErrors, and
@@ -605,13 +633,28 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         || args
             .paths
             .iter()
+            .chain(&args.training)
+            .chain(&args.testing)
             .any(|p| p.starts_with("s3://") || p.starts_with("arn:"));
     let mut builder = args
         .run
         .pipeline(&args.aws, uses_aws, &runtime)
-        .sources(args.paths.iter().cloned())
         .all_projects(args.filter.all_projects)
         .filter(filter);
+    for p in &args.paths {
+        builder = match args.dataset {
+            Some(d) if !p.starts_with("arn:") => builder.source_dataset(p.clone(), d.dataset()),
+            _ => builder.source(p.clone()),
+        };
+    }
+    for (files, d) in [
+        (&args.training, DatasetArg::Training),
+        (&args.testing, DatasetArg::Testing),
+    ] {
+        for f in files {
+            builder = builder.source_dataset(f.clone(), d.dataset());
+        }
+    }
     for d in &args.datasets {
         builder = builder.datasets(d.clone());
     }
@@ -628,7 +671,16 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     let code = outcome.exit_code(args.run.fail_on());
     let doc = render::json_summary(&outcome.summary, &outcome.failures, code);
     if !args.run.quiet {
-        let text = render::summary(&outcome.summary, &outcome.notes, started.elapsed());
+        let problems = render::Problems {
+            failed: outcome.failures.len(),
+            not_validated: &outcome.not_validated,
+        };
+        let text = render::summary(
+            &outcome.summary,
+            &outcome.notes,
+            &problems,
+            started.elapsed(),
+        );
         emit::summary(&text, &doc);
     }
     for f in &outcome.failures {
@@ -705,7 +757,12 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         } else {
             vec![render::NO_CROSS_DATASET_RULES.to_owned()]
         };
-        let mut text = render::summary(&outcome.summary, &notes, started.elapsed());
+        let mut text = render::summary(
+            &outcome.summary,
+            &notes,
+            &render::Problems::default(),
+            started.elapsed(),
+        );
         text.push_str(&render::verdict(&outcome));
         text.push_str(&render::exit_reason(&outcome, args.run.fail_on(), code));
         emit::summary(&text, &doc);

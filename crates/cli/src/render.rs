@@ -190,8 +190,28 @@ pub(crate) fn label_flags(summary: &ReportSummary) -> Vec<String> {
     out
 }
 
+/// What went wrong in a run besides the issues in the report.
+#[derive(Debug, Default)]
+pub(crate) struct Problems<'a> {
+    /// Inputs that could not be read (listed after the summary as errors).
+    pub(crate) failed: usize,
+    /// Manifests without validation results.
+    pub(crate) not_validated: &'a [String],
+}
+
+/// Whether a manifest-level issue stopped the training (rather than a manifest that rekcheck
+/// could not read).
+fn stopped_training(i: &rekcheck::analyze::Issue) -> bool {
+    i.code != rekcheck::analyze::REKCHECK_READ_FAILED
+}
+
 /// The readable summary printed on stderr after a report.
-pub(crate) fn summary(summary: &ReportSummary, notes: &[String], elapsed: Duration) -> String {
+pub(crate) fn summary(
+    summary: &ReportSummary,
+    notes: &[String],
+    problems: &Problems<'_>,
+    elapsed: Duration,
+) -> String {
     let mut s = String::new();
     let lines: u64 = summary.manifests.iter().map(|m| m.stats.lines).sum();
     let _ = writeln!(
@@ -223,33 +243,27 @@ pub(crate) fn summary(summary: &ReportSummary, notes: &[String], elapsed: Durati
         );
         if let Some(r) = &m.rekognition {
             let n = |v: Option<u64>| v.map_or_else(|| "?".to_owned(), |v| v.to_string());
+            if r.not_given {
+                let _ = writeln!(
+                    s,
+                    "  not given: Rekognition's summary describes it ({} lines, {} valid, {} invalid, {} ignored); name it to compare",
+                    n(r.total),
+                    n(r.valid),
+                    n(r.invalid),
+                    n(r.ignored)
+                );
+                continue;
+            }
+            let (total, valid, invalid, ignored) = st.rekognition_terms();
+            let _ = writeln!(
+                s,
+                "  in Rekognition's terms: {total} lines, {valid} valid ({} with only boxes dropped), {invalid} invalid ({} blank), {ignored} ignored",
+                st.error_used, st.blank
+            );
             let verdict = if r.agrees {
                 "agrees with rekcheck".to_owned()
             } else {
-                let mut why = Vec::new();
-                if r.total != Some(st.lines) {
-                    why.push(format!(
-                        "it counts {} {}, rekcheck {}",
-                        n(r.total),
-                        if r.total == Some(1) { "line" } else { "lines" },
-                        st.lines
-                    ));
-                }
-                if r.indexed_without_errors > 0 {
-                    why.push(if r.indexed_without_errors == 1 {
-                        "1 listed line carries no error".to_owned()
-                    } else {
-                        format!("{} listed lines carry no error", r.indexed_without_errors)
-                    });
-                }
-                if r.errors_not_indexed > 0 {
-                    why.push(if r.errors_not_indexed == 1 {
-                        "1 line with errors is not listed".to_owned()
-                    } else {
-                        format!("{} lines with errors are not listed", r.errors_not_indexed)
-                    });
-                }
-                format!("differs: {}", why.join("; "))
+                r.agreement().replacen("no: ", "differs: ", 1)
             };
             let base = match r.index_base {
                 Some(b) => format!(", error indices are {b}-based"),
@@ -267,9 +281,32 @@ pub(crate) fn summary(summary: &ReportSummary, notes: &[String], elapsed: Durati
         }
     }
 
-    if !summary.terminal.is_empty() {
+    let not_read: Vec<_> = summary
+        .terminal
+        .iter()
+        .filter(|(_, i)| !stopped_training(i))
+        .collect();
+    if !not_read.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nNot read (REKCHECK_READ_FAILED; see the errors below):"
+        );
+        for (c, _) in &not_read {
+            let _ = writeln!(s, "  {}{}", who(&c.project, &c.version), esc(&c.manifest));
+        }
+    }
+    if !problems.not_validated.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nNo validation results (no errors or warnings on any line, no manifest summary): these look like input manifests: run `rekcheck check`:"
+        );
+        for m in problems.not_validated {
+            let _ = writeln!(s, "  {}", esc(m));
+        }
+    }
+    if summary.terminal.iter().any(|(_, i)| stopped_training(i)) {
         let _ = writeln!(s, "\nTerminal errors (training stopped on these):");
-        for (c, i) in &summary.terminal {
+        for (c, i) in summary.terminal.iter().filter(|(_, i)| stopped_training(i)) {
             let side = if c.dataset == Dataset::Unknown {
                 "both datasets".to_owned()
             } else {
@@ -338,7 +375,7 @@ pub(crate) fn summary(summary: &ReportSummary, notes: &[String], elapsed: Durati
             let _ = writeln!(s, "  {}", esc(n));
         }
     }
-    let _ = writeln!(s, "\nNext step: {}", next_step(summary));
+    let _ = writeln!(s, "\nNext step: {}", next_step(summary, problems));
     if summary.files.first().is_some_and(|f| f.starts_with("s3:")) {
         let index = summary
             .files
@@ -399,6 +436,8 @@ pub(crate) fn json_summary(
                 "unparsable": s.unparsable, "ok": s.ok, "warning": s.warning, "error": s.error,
                 "error_issues": s.error_issues, "warning_issues": s.warning_issues,
                 "rekognition_agrees": m.rekognition.as_ref().map(|r| r.agrees),
+                "rekognition_agreement": m.rekognition.as_ref().map(rekcheck::analyze::RekognitionCounts::agreement),
+                "verdict": m.verdict,
             })
         })
         .collect();
@@ -561,18 +600,17 @@ pub(crate) fn exit_reason(
     )
 }
 
-/// The one thing to do next, from the most important issue of the report.
-pub(crate) fn next_step(summary: &ReportSummary) -> String {
-    if let Some((c, i)) = summary.terminal.first() {
+/// The one thing to do next, from the most important issue of the report; never "nothing to
+/// fix" when something could not be read or had no validation results.
+pub(crate) fn next_step(summary: &ReportSummary, problems: &Problems<'_>) -> String {
+    if let Some((c, i)) = summary.terminal.iter().find(|(_, i)| stopped_training(i)) {
         let fix = code_info(&i.code).map_or("read the message in issues.csv", |info| info.fix);
         return format!("{}{}: {fix}", who(&c.project, &c.version), esc(&i.code));
     }
     let mut errors: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
-    for c in summary
-        .codes
-        .iter()
-        .filter(|c| c.severity == Severity::Error)
-    {
+    for c in summary.codes.iter().filter(|c| {
+        c.severity == Severity::Error && c.code != rekcheck::analyze::REKCHECK_READ_FAILED
+    }) {
         let e = errors.entry(&c.code).or_default();
         e.0 += c.issues;
         e.1 += c.images;
@@ -590,6 +628,15 @@ pub(crate) fn next_step(summary: &ReportSummary) -> String {
                 esc(code)
             )
         }
+        None if !problems.not_validated.is_empty() => format!(
+            "these look like input manifests: run `rekcheck check {}` to predict Rekognition's validation",
+            esc(&problems.not_validated[0])
+        ),
+        None if problems.failed > 0 => format!(
+            "{} could not be read (errors below): fix {} and run again",
+            count(problems.failed as u64, "input", "inputs"),
+            if problems.failed == 1 { "it" } else { "them" }
+        ),
         None => "nothing to fix: no errors".to_owned(),
     }
 }

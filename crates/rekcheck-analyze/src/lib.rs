@@ -70,9 +70,10 @@ pub use line::{LineOutcome, MAX_DEPTH, analyze_line, oversized_line};
 pub use model::{Dataset, ImageRow, ImageStatus, Issue, Level, Severity};
 pub use report::{
     AnalyzeOptions, BlockAnalysis, BlockCallback, CODES_HEADER, CodeRow, Error, IMAGES_HEADER,
-    ISSUES_HEADER, LABELS_HEADER, LabelRow, ManifestContext, ManifestReport, REPORT_FILES,
-    RekognitionCounts, ReportOptions, ReportSummary, ReportWriter, SUMMARY_HEADER, Stats,
-    VERSIONS_FILE, VERSIONS_HEADER, VersionRow, analyze_block, analyze_reader, safe_cell,
+    ISSUES_HEADER, LABELS_HEADER, LabelRow, ManifestContext, ManifestReport, NOT_GIVEN_VERDICT,
+    NOT_VALIDATED_VERDICT, REPORT_FILES, RekognitionCounts, ReportOptions, ReportSummary,
+    ReportWriter, SUMMARY_HEADER, Stats, VERSIONS_FILE, VERSIONS_HEADER, VersionRow, analyze_block,
+    analyze_reader, safe_cell,
 };
 pub use summary::{DatasetStatistics, ManifestSummary, Statistics, SummaryError};
 pub use validate::{

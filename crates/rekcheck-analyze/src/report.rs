@@ -23,11 +23,27 @@
 //! * `summary.csv`: one row per manifest:
 //!   `project,version,dataset,manifest,lines,blank,unparsable,ok,warning,error,error_issues,warning_issues,rekognition_total,rekognition_valid,rekognition_invalid,rekognition_ignored,rekognition_agrees,verdict`.
 //!   `lines = blank + unparsable + ok + warning + error` always holds. The `rekognition_*` columns
-//!   come from the manifest summary beside the manifest (empty without one); `rekognition_agrees`
-//!   is `yes` when its line count equals ours and its error line indices (0- or 1-based, whichever
-//!   matches) are exactly the lines we found in error, `no` otherwise. `verdict` is set by
+//!   come from the manifest summary beside the manifest (empty without one). rekcheck counts in
+//!   the summary's terms: total = every physical line (blank lines count as dataset objects:
+//!   md-create-manifest-file-validation-rules), ignored = lines with warnings only, invalid =
+//!   blank and unparsable lines and lines with an error at line, attribute or metadata level,
+//!   valid = the rest (lines without issues, and lines whose errors are all on bounding boxes:
+//!   only the box is dropped, tm-debugging-scope-json-line). `rekognition_agrees` is `yes` when
+//!   each of the summary's total/valid/invalid/ignored equals rekcheck's, its error line indices
+//!   (0- or 1-based, whichever matches) are exactly the lines rekcheck found in error (at any
+//!   level, unparsable included) and the summary does not contradict itself (total =
+//!   valid + invalid + ignored, every index within its lines); `no: ` followed by each part
+//!   that differs (`invalid 7 vs 6`, rekcheck's count first; `listed lines without errors: 3`;
+//!   `lines with errors not listed: 5`; `the summary contradicts itself: ...`) otherwise; and
+//!   `not given` on the row of a dataset the summary describes whose manifest was not among
+//!   the inputs (its line columns are then 0: nothing was read). `verdict` is set by
 //!   `rekcheck check`: `pass` when Rekognition's validation is predicted to let the training
-//!   through, `fail: CODE` with the terminal error that would stop it; empty for `report`.
+//!   through, `fail: CODE` with the terminal error that would stop it; by `report`: `not given`
+//!   (as above), `not validated` for a manifest without validation results (no line carries an
+//!   `errors`/`warnings`/`cl-errors`/`cl-warnings` key, no manifest summary goes with it, and it
+//!   does not have a Rekognition validation file name or is empty: an input manifest, for
+//!   `rekcheck check`), `fail: REKCHECK_READ_FAILED` for a manifest that could not be read
+//!   completely; empty otherwise.
 //! * `codes.csv`: one row per code: `project,version,dataset,severity,code,issues,images,first_line,meaning,fix`;
 //!   `images` counts distinct lines with the code, `first_line` is the first such line; `meaning`
 //!   and `fix` come from [`crate::CODES`] and are empty for unknown codes.
@@ -54,7 +70,7 @@ use crate::framing::{
     block_lines,
 };
 use crate::line::{ClassMaps, LineOutcome, analyze_line_with, oversized_line};
-use crate::model::{Dataset, ImageRow, ImageStatus, Issue, Severity};
+use crate::model::{Dataset, ImageRow, ImageStatus, Issue, Level, Severity};
 use crate::output::{self, OutputLock, PartialFile};
 use crate::summary::DatasetStatistics;
 use crate::validate::CheckOptions;
@@ -110,6 +126,12 @@ pub const SUMMARY_HEADER: &[&str] = &[
     "rekognition_agrees",
     "verdict",
 ];
+/// `summary.csv`'s `verdict` (and `rekognition_agrees`) for a dataset the manifest summary
+/// describes whose manifest was not among the inputs.
+pub const NOT_GIVEN_VERDICT: &str = "not given";
+/// `summary.csv`'s `verdict` for a manifest without validation results (an input manifest).
+pub const NOT_VALIDATED_VERDICT: &str = "not validated";
+
 /// Header of `codes.csv`.
 pub const CODES_HEADER: &[&str] = &[
     "project",
@@ -286,6 +308,14 @@ pub struct Stats {
     pub warning_issues: u64,
     /// Bounding boxes.
     pub boxes: u64,
+    /// Lines in error whose errors are all at annotation level (bounding boxes): Rekognition
+    /// still trains on them, without those boxes ("only the box is dropped", the developer
+    /// guide's tm-debugging-scope-json-line page). Counted in `error` too.
+    pub error_used: u64,
+    /// Lines that carry validation results: at least one issue read from an `errors`,
+    /// `warnings`, `cl-errors` or `cl-warnings` key at any level (any code but rekcheck's own
+    /// `REKCHECK_` codes, except `REKCHECK_MALFORMED_ISSUE`, which is a malformed one).
+    pub with_results: u64,
 }
 
 impl Add for Stats {
@@ -301,6 +331,8 @@ impl Add for Stats {
             error_issues: self.error_issues + o.error_issues,
             warning_issues: self.warning_issues + o.warning_issues,
             boxes: self.boxes + o.boxes,
+            error_used: self.error_used + o.error_used,
+            with_results: self.with_results + o.with_results,
         }
     }
 }
@@ -322,7 +354,7 @@ impl Stats {
         self.lines += 1;
         match outcome {
             LineOutcome::Blank => self.blank += 1,
-            LineOutcome::Image { row, .. } => {
+            LineOutcome::Image { row, issues } => {
                 match row.status {
                     ImageStatus::Ok => self.ok += 1,
                     ImageStatus::Warning => self.warning += 1,
@@ -332,9 +364,32 @@ impl Stats {
                 self.error_issues += u64::from(row.errors);
                 self.warning_issues += u64::from(row.warnings);
                 self.boxes += u64::from(row.boxes);
+                if row.status == ImageStatus::Error
+                    && issues
+                        .iter()
+                        .all(|i| i.severity != Severity::Error || i.level == Level::Annotation)
+                {
+                    self.error_used += 1;
+                }
+                if issues.iter().any(is_validation_result) {
+                    self.with_results += 1;
+                }
             }
         }
     }
+
+    /// rekcheck's own counts in Rekognition's terms (see the `summary.csv` documentation):
+    /// `(total, valid, invalid, ignored)`.
+    pub fn rekognition_terms(&self) -> (u64, u64, u64, u64) {
+        let invalid = self.blank + self.unparsable + self.error.saturating_sub(self.error_used);
+        (self.lines, self.ok + self.error_used, invalid, self.warning)
+    }
+}
+
+/// Whether an issue was read from the validation results Rekognition wrote (rather than found
+/// by rekcheck in a line that has none).
+fn is_validation_result(i: &Issue) -> bool {
+    !i.code.starts_with("REKCHECK_") || i.code == crate::codes::REKCHECK_MALFORMED_ISSUE
 }
 
 /// The typed result of one block: its image rows, its issues and its counts.
@@ -528,6 +583,11 @@ pub struct LabelRow {
 }
 
 /// What Rekognition's manifest summary says of a manifest, next to what rekcheck found.
+///
+/// Agreement is exact: each of `total_json_lines`, `valid_json_lines`, `invalid_json_lines` and
+/// `ignored_json_lines` the summary gives equals rekcheck's count in the same terms
+/// ([`Stats::rekognition_terms`]), the error line indices (0- or 1-based, whichever matches)
+/// are exactly the lines rekcheck found in error, and the summary does not contradict itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RekognitionCounts {
     /// `total_json_lines`.
@@ -545,8 +605,37 @@ pub struct RekognitionCounts {
     pub indexed_without_errors: u64,
     /// Lines rekcheck found in error that the summary does not list.
     pub errors_not_indexed: u64,
-    /// Whether the summary agrees with rekcheck (see the `summary.csv` documentation).
+    /// What differs between the summary and rekcheck, one part each, e.g. `invalid 7 vs 6`
+    /// (rekcheck's count first), in the order total, valid, invalid, ignored, indices.
+    pub differences: Vec<String>,
+    /// Where the summary contradicts itself, e.g. `total 12 is not valid 4 + invalid 6 +
+    /// ignored 3`, or an index outside the lines it counts.
+    pub contradictions: Vec<String>,
+    /// The summary describes this dataset but its manifest was not among the inputs: only
+    /// Rekognition's counts are known (`rekognition_agrees` is `not given`).
+    pub not_given: bool,
+    /// Whether the summary agrees with rekcheck: no difference, no contradiction, and the
+    /// manifest was given.
     pub agrees: bool,
+}
+
+impl RekognitionCounts {
+    /// The `rekognition_agrees` cell: `yes`, `not given`, or `no: ` and what differs.
+    pub fn agreement(&self) -> String {
+        if self.not_given {
+            return "not given".to_owned();
+        }
+        if self.agrees {
+            return "yes".to_owned();
+        }
+        let mut parts: Vec<String> = self
+            .contradictions
+            .iter()
+            .map(|c| format!("the summary contradicts itself: {c}"))
+            .collect();
+        parts.extend(self.differences.iter().cloned());
+        format!("no: {}", parts.join("; "))
+    }
 }
 
 /// One row of `summary.csv`.
@@ -935,7 +1024,7 @@ impl ReportWriter {
     {
         let options = self.options;
         let check_options = check.as_ref().map(|(o, _)| **o);
-        let keep_error_lines = rekognition.is_some_and(|r| !r.error_indices().is_empty());
+        let keep_error_lines = rekognition.is_some();
         let mut stats = Stats::default();
         let mut bytes = 0u64;
         let mut error_lines: Vec<u64> = Vec::new();
@@ -1056,12 +1145,16 @@ impl ReportWriter {
         rekognition: &DatasetStatistics,
     ) {
         let stats = Stats::default();
+        let mut counts = compare(rekognition, &stats, &[]);
+        counts.differences.clear();
+        counts.not_given = true;
+        counts.agrees = false;
         self.manifests.push(ManifestReport {
             context: context.clone(),
             stats,
             bytes: 0,
-            rekognition: Some(compare(rekognition, &stats, &[])),
-            verdict: String::new(),
+            rekognition: Some(counts),
+            verdict: NOT_GIVEN_VERDICT.to_owned(),
         });
     }
 
@@ -1179,6 +1272,18 @@ impl ReportWriter {
     }
 }
 
+/// At most this many line numbers are named in a difference of indices.
+const LINES_NAMED: usize = 5;
+
+/// `lines` (sorted) as `3, 9, 12` with `, ...` after [`LINES_NAMED`].
+fn some_lines(lines: &[u64]) -> String {
+    let mut out: Vec<String> = lines.iter().take(LINES_NAMED).map(u64::to_string).collect();
+    if lines.len() > LINES_NAMED {
+        out.push("...".to_owned());
+    }
+    out.join(", ")
+}
+
 fn compare(r: &DatasetStatistics, stats: &Stats, error_lines: &[u64]) -> RekognitionCounts {
     let indices = r.error_indices();
     let ours: HashSet<u64> = error_lines.iter().copied().collect();
@@ -1191,21 +1296,86 @@ fn compare(r: &DatasetStatistics, stats: &Stats, error_lines: &[u64]) -> Rekogni
     };
     let theirs: HashSet<u64> = indices
         .iter()
-        .map(|&i| i + u64::from(index_base == Some(0)))
+        .map(|&i| i.saturating_add(u64::from(index_base == Some(0))))
         .collect();
-    let indexed_without_errors = theirs.difference(&ours).count() as u64;
-    let errors_not_indexed = ours.difference(&theirs).count() as u64;
-    let agrees = r.total_json_lines == Some(stats.lines)
-        && indexed_without_errors == 0
-        && errors_not_indexed == 0;
+    let mut listed_clean: Vec<u64> = theirs.difference(&ours).copied().collect();
+    let mut not_listed: Vec<u64> = ours.difference(&theirs).copied().collect();
+    listed_clean.sort_unstable();
+    not_listed.sort_unstable();
+
+    let (total, valid, invalid, ignored) = stats.rekognition_terms();
+    let mut differences = Vec::new();
+    for (name, ours, theirs) in [
+        ("total", total, r.total_json_lines),
+        ("valid", valid, r.valid_json_lines),
+        ("invalid", invalid, r.invalid_json_lines),
+        ("ignored", ignored, r.ignored_json_lines),
+    ] {
+        if let Some(theirs) = theirs
+            && theirs != ours
+        {
+            differences.push(format!("{name} {ours} vs {theirs}"));
+        }
+    }
+    if !listed_clean.is_empty() {
+        differences.push(format!(
+            "listed lines without errors: {}",
+            some_lines(&listed_clean)
+        ));
+    }
+    if !not_listed.is_empty() {
+        differences.push(format!(
+            "lines with errors not listed: {}",
+            some_lines(&not_listed)
+        ));
+    }
+
+    let mut contradictions = Vec::new();
+    if let (Some(t), Some(v), Some(i), Some(g)) = (
+        r.total_json_lines,
+        r.valid_json_lines,
+        r.invalid_json_lines,
+        r.ignored_json_lines,
+    ) && v.checked_add(i).and_then(|s| s.checked_add(g)) != Some(t)
+    {
+        contradictions.push(format!(
+            "total {t} is not valid {v} + invalid {i} + ignored {g}"
+        ));
+    }
+    if let Some(t) = r.total_json_lines {
+        // 1-based indices run 1..=total, 0-based 0..total: either way none is above total,
+        // and with 1-based indices none is 0.
+        let (low, high) = match index_base {
+            Some(0) => (0, t.saturating_sub(1)),
+            _ => (1, t),
+        };
+        let mut outside: Vec<u64> = indices
+            .iter()
+            .copied()
+            .filter(|&i| i < low || i > high)
+            .collect();
+        outside.sort_unstable();
+        outside.dedup();
+        if !outside.is_empty() {
+            let base = index_base.unwrap_or(1);
+            contradictions.push(format!(
+                "indices outside its {t} lines ({base}-based): {}",
+                some_lines(&outside)
+            ));
+        }
+    }
+    let agrees = differences.is_empty() && contradictions.is_empty();
     RekognitionCounts {
         total: r.total_json_lines,
         valid: r.valid_json_lines,
         invalid: r.invalid_json_lines,
         ignored: r.ignored_json_lines,
         index_base,
-        indexed_without_errors,
-        errors_not_indexed,
+        indexed_without_errors: listed_clean.len() as u64,
+        errors_not_indexed: not_listed.len() as u64,
+        differences,
+        contradictions,
+        not_given: false,
         agrees,
     }
 }
@@ -1350,11 +1520,11 @@ fn write_summary_row<W: Write>(
     let c = &m.context;
     let s = &m.stats;
     let r = m.rekognition.clone().unwrap_or_default();
-    let agrees = match &m.rekognition {
-        None => "",
-        Some(r) if r.agrees => "yes",
-        Some(_) => "no",
-    };
+    let agrees = m
+        .rekognition
+        .as_ref()
+        .map(RekognitionCounts::agreement)
+        .unwrap_or_default();
     let mut b: [itoa::Buffer; 12] = std::array::from_fn(|_| itoa::Buffer::new());
     let [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11] = &mut b;
     w.write_record([
@@ -1374,7 +1544,7 @@ fn write_summary_row<W: Write>(
         opt_num(b9, r.valid),
         opt_num(b10, r.invalid),
         opt_num(b11, r.ignored),
-        agrees,
+        &agrees,
         &m.verdict,
     ])?;
     Ok(())

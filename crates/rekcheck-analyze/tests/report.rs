@@ -270,3 +270,53 @@ fn the_index_base_is_worked_out_from_the_lines_in_error() {
     let wrong_total = compare("[2,4]", 5);
     assert!(!wrong_total.agrees);
 }
+
+/// The summary's statistics for the four-line manifest of `compare`: lines 2 and 4 in error.
+fn compare_with(training: &str) -> rekcheck_analyze::RekognitionCounts {
+    let summary = ManifestSummary::from_slice(
+        format!(r#"{{"statistics":{{"training":{training}}}}}"#).as_bytes(),
+    )
+    .unwrap();
+    let m = b"{}\n{\"errors\":[{\"code\":\"ERROR_X\"}]}\n\n{\"b\":{\"annotations\":[{\"errors\":[{\"code\":\"ERROR_BOUNDING_BOX_TOO_SMALL\"}]}]}}\n";
+    let mut w = ReportWriter::in_memory(ReportOptions::default()).unwrap();
+    let side = summary.statistics.training.as_ref();
+    let r = w
+        .add_manifest(&ctx(Dataset::Training), &m[..], side, &mut |_| {})
+        .unwrap();
+    r.rekognition.clone().unwrap()
+}
+
+/// Agreement is each count and the index set: 4 lines, of which line 1 is valid, line 2
+/// invalid (a line-level error), line 3 blank (invalid), line 4 valid (only its box is dropped).
+#[test]
+fn agreement_is_every_count_and_the_index_set_and_says_what_differs() {
+    let same = compare_with(
+        r#"{"total_json_lines":4,"valid_json_lines":2,"invalid_json_lines":2,"ignored_json_lines":0,"error_json_line_indices":[2,4]}"#,
+    );
+    assert!(same.agrees, "{same:?}");
+    assert_eq!(same.agreement(), "yes");
+    // Same total and indices, other counts: not an agreement any more.
+    let other = compare_with(
+        r#"{"total_json_lines":4,"valid_json_lines":1,"invalid_json_lines":3,"ignored_json_lines":0,"error_json_line_indices":[2,4]}"#,
+    );
+    assert!(!other.agrees);
+    assert_eq!(other.agreement(), "no: valid 2 vs 1; invalid 2 vs 3");
+    // No indices at all while rekcheck finds lines in error.
+    let unlisted = compare_with(
+        r#"{"total_json_lines":4,"valid_json_lines":2,"invalid_json_lines":2,"ignored_json_lines":0,"error_json_line_indices":[]}"#,
+    );
+    assert_eq!(
+        unlisted.agreement(),
+        "no: lines with errors not listed: 2, 4"
+    );
+    // A summary that contradicts itself.
+    let contradicts = compare_with(
+        r#"{"total_json_lines":4,"valid_json_lines":2,"invalid_json_lines":2,"ignored_json_lines":1,"error_json_line_indices":[2,4,9]}"#,
+    );
+    assert_eq!(
+        contradicts.agreement(),
+        "no: the summary contradicts itself: total 4 is not valid 2 + invalid 2 + ignored 1; \
+         the summary contradicts itself: indices outside its 4 lines (1-based): 9; \
+         ignored 0 vs 1; listed lines without errors: 9"
+    );
+}

@@ -110,6 +110,7 @@ impl Pipeline {
             summary: std::mem::take(&mut outcome.summary),
             failures: Vec::new(),
             notes: Vec::new(),
+            not_validated: Vec::new(),
         };
         let uploaded = crate::upload::upload(
             &client,

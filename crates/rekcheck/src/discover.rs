@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use rekcheck_analyze::{Dataset, ManifestSummary};
-use rekcheck_fetch::{Fetcher, S3Location, Source};
+use rekcheck_fetch::{FetchError, Fetcher, S3Location, Source};
 use serde_json::Value;
 
 use crate::error::{Failure, PipelineError};
@@ -81,6 +81,50 @@ pub(crate) fn folder_kind(name: &str) -> Option<Kind> {
     } else {
         None
     }
+}
+
+/// The prefixes of Rekognition's S3 names: `<prefix><project>-<version>.json`.
+const S3_NAME_PREFIXES: [&str; 3] = [
+    "ManifestSummary-",
+    "TrainingManifestWithValidation-",
+    "TestingManifestWithValidation-",
+];
+
+/// The `<project>-<version>` of one of Rekognition's S3 names (`ManifestSummary-<p>-<v>.json`,
+/// `TrainingManifestWithValidation-<p>-<v>.json`, `TestingManifestWithValidation-<p>-<v>.json`):
+/// the part the three files of one training share. `None` for any other name (the console's
+/// names among them).
+// Rekognition writes these names exactly, `.json` included.
+#[allow(clippy::case_sensitive_file_extension_comparisons)]
+pub(crate) fn training_key(name: &str) -> Option<&str> {
+    let rest = S3_NAME_PREFIXES.iter().find_map(|p| name.strip_prefix(p))?;
+    let key = rest.strip_suffix(".json")?;
+    (!key.is_empty()).then_some(key)
+}
+
+/// Project and version from a `<project>-<version>` key when nothing better is known. Both
+/// names may contain `-`, so the key is split where the version begins with the project's name
+/// and a `.` (the console's default version name is `<project>.<UTC time>`), else at its only
+/// `-`; when neither tells, the project is left empty and the version is the whole key.
+pub(crate) fn names_from_key(key: &str) -> (String, String) {
+    let dashes: Vec<usize> = key.match_indices('-').map(|(i, _)| i).collect();
+    for &i in &dashes {
+        let (project, version) = (&key[..i], &key[i + 1..]);
+        if !project.is_empty()
+            && version
+                .strip_prefix(project)
+                .is_some_and(|rest| rest.starts_with('.'))
+        {
+            return (project.to_owned(), version.to_owned());
+        }
+    }
+    if let [i] = dashes[..]
+        && i > 0
+        && i + 1 < key.len()
+    {
+        return (key[..i].to_owned(), key[i + 1..].to_owned());
+    }
+    (String::new(), key.to_owned())
 }
 
 /// Project and version names of the versions in a `describe-project-versions.json`.
@@ -199,6 +243,15 @@ enum Folder {
     S3(String),
 }
 
+impl Folder {
+    fn display(&self) -> String {
+        match self {
+            Folder::Local(p) => display(p),
+            Folder::S3(s) => s.clone(),
+        }
+    }
+}
+
 /// A found file, with the folder it groups by.
 struct Found {
     folder: Folder,
@@ -217,8 +270,14 @@ impl Found {
     }
 
     /// A file named directly that could not be opened: a manifest, as far as anyone knows.
-    fn unread(folder: Folder, source: Source, display: String, why: String) -> Found {
-        let dataset = Dataset::from_file_name(&source.file_name());
+    fn unread(
+        folder: Folder,
+        source: Source,
+        display: String,
+        dataset: Option<Dataset>,
+        why: String,
+    ) -> Found {
+        let dataset = dataset.unwrap_or_else(|| Dataset::from_file_name(&source.file_name()));
         Found {
             folder,
             input: Input {
@@ -237,22 +296,32 @@ impl Found {
 /// as bytes) or the S3 location.
 type Seen = HashSet<Source>;
 
+/// A source as named on the command line, with the dataset the user says it is (for a file or
+/// object named directly: `--dataset`, `--training FILE`, `--testing FILE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Named {
+    pub(crate) arg: String,
+    pub(crate) dataset: Option<Dataset>,
+}
+
 /// Finds the inputs named by `paths` (local paths, `s3://bucket/key`, `s3://bucket/prefix/`),
 /// grouped by training. Paths that cannot be read are reported in `failures`; the others are
 /// still used.
 pub(crate) fn discover(
-    paths: &[String],
+    paths: &[Named],
     fetcher: &Fetcher,
     runtime: &tokio::runtime::Handle,
     failures: &mut Vec<Failure>,
+    notes: &mut Vec<String>,
 ) -> Vec<Group> {
     let mut found: Vec<Found> = Vec::new();
     let mut describe: HashMap<Folder, Source> = HashMap::new();
     let mut seen = Seen::new();
-    for arg in paths {
+    for Named { arg, dataset } in paths {
         if arg.starts_with("s3://") {
             discover_s3(
                 arg,
+                *dataset,
                 fetcher,
                 runtime,
                 &mut found,
@@ -273,6 +342,7 @@ pub(crate) fn discover(
                     Folder::Local(path.parent().map(Path::to_owned).unwrap_or_default()),
                     Source::Local(path.clone()),
                     arg.clone(),
+                    *dataset,
                     error.to_string(),
                 ));
                 failures.push(Failure {
@@ -283,6 +353,11 @@ pub(crate) fn discover(
             }
         };
         if meta.is_dir() {
+            if dataset.is_some() {
+                notes.push(format!(
+                    "{arg} is a folder: --dataset applies to files named directly; in a folder the dataset comes from the file names"
+                ));
+            }
             walk(&path, &mut found, &mut describe, &mut seen, failures);
         } else {
             let key = fs_err::canonicalize(&path).unwrap_or_else(|_| path.clone());
@@ -295,52 +370,98 @@ pub(crate) fn discover(
                 describe.insert(folder.clone(), Source::Local(local_describe));
             }
             let source = Source::Local(path.clone());
-            let failed_before = failures.len();
-            if let Some(input) =
-                sniffed_input(source, arg.clone(), Some(meta.len()), fetcher, failures)
-            {
-                found.push(Found::new(folder, input));
-            } else if let Some(f) = failures.get(failed_before) {
-                let why = f.error.to_string();
-                found.push(Found::unread(
-                    folder,
-                    Source::Local(path.clone()),
-                    arg.clone(),
-                    why,
-                ));
+            match sniffed_input(source, arg.clone(), Some(meta.len()), *dataset, fetcher) {
+                Ok(input) => {
+                    let kind = input.kind;
+                    found.push(Found::new(folder.clone(), input));
+                    if kind == Kind::Manifest {
+                        summary_beside(&path, folder, &mut found, &mut seen);
+                    }
+                }
+                Err(error) => {
+                    found.push(Found::unread(
+                        folder,
+                        Source::Local(path.clone()),
+                        arg.clone(),
+                        *dataset,
+                        error.to_string(),
+                    ));
+                    failures.push(Failure {
+                        what: arg.clone(),
+                        error,
+                    });
+                }
             }
         }
     }
-    group(found, &describe, fetcher, failures)
+    group(found, &describe, fetcher, failures, notes)
+}
+
+/// The manifest summary beside a manifest named directly, used as in a folder: for
+/// `…ManifestWithValidation-<p>-<v>.json` the `ManifestSummary-<p>-<v>.json` there, for any
+/// other name the console's `manifest_summary.json` there (local files only).
+fn summary_beside(manifest: &Path, folder: Folder, found: &mut Vec<Found>, seen: &mut Seen) {
+    let name = manifest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let summary_name = match training_key(&name) {
+        Some(key) => format!("ManifestSummary-{key}.json"),
+        None => "manifest_summary.json".to_owned(),
+    };
+    let path = manifest.with_file_name(&summary_name);
+    let Ok(meta) = fs_err::metadata(&path) else {
+        return;
+    };
+    if !meta.is_file() {
+        return;
+    }
+    let key = fs_err::canonicalize(&path).unwrap_or_else(|_| path.clone());
+    if !seen.insert(Source::Local(key)) {
+        return;
+    }
+    found.push(Found::new(
+        folder,
+        Input {
+            display: display(&path),
+            source: Source::Local(path),
+            kind: Kind::Summary,
+            dataset: Dataset::Unknown,
+            size: Some(meta.len()),
+        },
+    ));
 }
 
 /// An input named directly: a summary when it is one JSON object with `statistics`, else a
-/// manifest, whatever its name.
+/// manifest, whatever its name; of `dataset` when the user says so.
 fn sniffed_input(
     source: Source,
     display: String,
     size: Option<u64>,
+    dataset: Option<Dataset>,
     fetcher: &Fetcher,
-    failures: &mut Vec<Failure>,
-) -> Option<Input> {
-    let kind = match fetcher.open(&source) {
-        Ok(reader) => {
-            if ManifestSummary::sniff(reader).is_some() {
-                Kind::Summary
-            } else {
-                Kind::Manifest
-            }
-        }
-        Err(e) => {
-            failures.push(Failure {
-                what: display,
-                error: PipelineError::from(e),
-            });
-            return None;
-        }
+) -> Result<Input, PipelineError> {
+    let mut error = None;
+    let reader = FirstError {
+        inner: fetcher.open(&source)?,
+        read: 0,
+        error: &mut error,
     };
-    let dataset = Dataset::from_file_name(&source.file_name());
-    Some(Input {
+    let kind = if ManifestSummary::sniff(reader).is_some() {
+        Kind::Summary
+    } else {
+        Kind::Manifest
+    };
+    // An object that cannot be read at all (S3 opens lazily: a missing key fails on the first
+    // read) is reported here, as a missing local file is.
+    if let Some((e, 0)) = error {
+        return Err(rekcheck_fetch::into_fetch_error(e).into());
+    }
+    let dataset = match kind {
+        Kind::Summary => Dataset::Unknown,
+        Kind::Manifest => dataset.unwrap_or_else(|| Dataset::from_file_name(&source.file_name())),
+    };
+    Ok(Input {
         source,
         display,
         kind,
@@ -349,9 +470,54 @@ fn sniffed_input(
     })
 }
 
+/// A reader that keeps its first error, with the bytes read before it.
+struct FirstError<'a, R> {
+    inner: R,
+    read: u64,
+    error: &'a mut Option<(std::io::Error, u64)>,
+}
+
+impl<R: std::io::Read> std::io::Read for FirstError<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.read += n as u64;
+                Ok(n)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Err(e),
+            Err(e) => {
+                let again = std::io::Error::new(e.kind(), e.to_string());
+                if self.error.is_none() {
+                    *self.error = Some((e, self.read));
+                }
+                Err(again)
+            }
+        }
+    }
+}
+
+/// Whether `location` (no object) is a prefix: one `ListObjectsV2` of at most one key under
+/// `<key>/`, not retried (it only adds a hint to an error).
+fn is_prefix(
+    s3: &rekcheck_fetch::S3Source,
+    runtime: &tokio::runtime::Handle,
+    location: &S3Location,
+) -> bool {
+    let listed = runtime.block_on(
+        s3.client()
+            .list_objects_v2()
+            .bucket(&location.bucket)
+            .prefix(format!("{}/", location.key))
+            .max_keys(1)
+            .send(),
+    );
+    listed.is_ok_and(|page| !page.contents().is_empty())
+}
+
 #[allow(clippy::too_many_arguments)]
 fn discover_s3(
     arg: &str,
+    dataset: Option<Dataset>,
     fetcher: &Fetcher,
     runtime: &tokio::runtime::Handle,
     found: &mut Vec<Found>,
@@ -379,17 +545,31 @@ fn discover_s3(
         }
         let folder = folder_of(&location);
         let source = Source::S3(location.clone());
-        let failed_before = failures.len();
-        if let Some(input) = sniffed_input(source, location.to_string(), None, fetcher, failures) {
-            found.push(Found::new(folder, input));
-        } else if let Some(f) = failures.get(failed_before) {
-            let why = f.error.to_string();
-            found.push(Found::unread(
-                folder,
-                Source::S3(location.clone()),
-                location.to_string(),
-                why,
-            ));
+        match sniffed_input(source, location.to_string(), None, dataset, fetcher) {
+            Ok(input) => found.push(Found::new(folder, input)),
+            Err(error) => {
+                let error = match error {
+                    PipelineError::Fetch(FetchError::NotFound { .. })
+                        if is_prefix(s3, runtime, &location) =>
+                    {
+                        PipelineError::Input(format!(
+                            "{location} is not an object but a prefix: add a trailing / to list it ({location}/)"
+                        ))
+                    }
+                    e => e,
+                };
+                found.push(Found::unread(
+                    folder,
+                    Source::S3(location.clone()),
+                    location.to_string(),
+                    dataset,
+                    error.to_string(),
+                ));
+                failures.push(Failure {
+                    what: location.to_string(),
+                    error,
+                });
+            }
         }
         return;
     }
@@ -483,11 +663,38 @@ fn walk(
     }
 }
 
+/// The project and version of a file: from the `describe-project-versions.json` of its folder
+/// (the version that lists it by name, the version whose `<project>-<version>` is in its name,
+/// or the only version described), else from its name (see [`names_from_key`]), else unknown.
+fn names_of(name: &str, versions: Option<&Versions>) -> (String, String) {
+    if let Some(v) = versions
+        && let Some(names) = v.by_file.get(name)
+    {
+        return names.clone();
+    }
+    match training_key(name) {
+        Some(key) => versions
+            .and_then(|v| {
+                v.meta
+                    .keys()
+                    .find(|(p, ver)| {
+                        key.strip_prefix(p.as_str())
+                            .and_then(|r| r.strip_prefix('-'))
+                            == Some(ver.as_str())
+                    })
+                    .cloned()
+            })
+            .unwrap_or_else(|| names_from_key(key)),
+        None => versions.and_then(|v| v.single.clone()).unwrap_or_default(),
+    }
+}
+
 fn group(
     found: Vec<Found>,
     describe: &HashMap<Folder, Source>,
     fetcher: &Fetcher,
     failures: &mut Vec<Failure>,
+    notes: &mut Vec<String>,
 ) -> Vec<Group> {
     let mut versions_cache: HashMap<Folder, Option<Versions>> = HashMap::new();
     let mut order: Vec<(Folder, String, String)> = Vec::new();
@@ -516,10 +723,7 @@ fn group(
             }
         });
         let name = input.source.file_name();
-        let (project, version) = versions
-            .as_ref()
-            .and_then(|v| v.by_file.get(&name).cloned().or_else(|| v.single.clone()))
-            .unwrap_or_default();
+        let (project, version) = names_of(&name, versions.as_ref());
         let meta = versions
             .as_ref()
             .and_then(|v| v.meta.get(&(project.clone(), version.clone())).cloned());
@@ -543,19 +747,33 @@ fn group(
             Kind::Manifest => g.manifests.push(input),
         }
     }
-    order
-        .into_iter()
-        .filter_map(|k| groups.remove(&k))
-        .map(|mut g| {
-            let rank = |d: Dataset| match d {
-                Dataset::Training => 0,
-                Dataset::Testing => 1,
-                Dataset::Unknown => 2,
-            };
-            g.manifests.sort_by_key(|m| rank(m.dataset));
-            g
-        })
-        .collect()
+    // Trainings whose names are unknown in several folders: the folder tells them apart, so
+    // that their rows and aggregates never merge.
+    let unnamed = order
+        .iter()
+        .filter(|(_, p, v)| p.is_empty() && v.is_empty())
+        .count();
+    let mut out = Vec::with_capacity(order.len());
+    for key in order {
+        let Some(mut g) = groups.remove(&key) else {
+            continue;
+        };
+        if unnamed > 1 && g.project.is_empty() && g.version.is_empty() {
+            g.version = key.0.display();
+            notes.push(format!(
+                "{}: no project or version names (no describe-project-versions.json, console file names); its rows carry the folder as the version",
+                g.version
+            ));
+        }
+        let rank = |d: Dataset| match d {
+            Dataset::Training => 0,
+            Dataset::Testing => 1,
+            Dataset::Unknown => 2,
+        };
+        g.manifests.sort_by_key(|m| rank(m.dataset));
+        out.push(g);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -592,6 +810,66 @@ mod tests {
         assert_eq!(folder_kind("describe-project-versions.json"), None);
     }
 
+    #[test]
+    fn rekognition_names_give_the_training_and_its_names() {
+        let key = training_key("ManifestSummary-pet-finder-pet-finder.2026-11-01T09.00.00.json");
+        assert_eq!(key, Some("pet-finder-pet-finder.2026-11-01T09.00.00"));
+        assert_eq!(
+            training_key("TestingManifestWithValidation-a-b-c.json"),
+            Some("a-b-c")
+        );
+        assert_eq!(training_key("manifest_summary.json"), None);
+        assert_eq!(training_key("ManifestSummary-.json"), None);
+        // The console's default version name begins with the project's.
+        assert_eq!(
+            names_from_key("pet-finder-pet-finder.2026-11-01T09.00.00"),
+            ("pet-finder".into(), "pet-finder.2026-11-01T09.00.00".into())
+        );
+        assert_eq!(
+            names_from_key("my-project-1"),
+            (String::new(), "my-project-1".into())
+        );
+        assert_eq!(
+            names_from_key("widgets-v3"),
+            ("widgets".into(), "v3".into())
+        );
+    }
+
+    #[test]
+    fn two_versions_in_one_folder_are_two_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        for v in ["1", "2"] {
+            for kind in ["ManifestSummary", "TrainingManifestWithValidation"] {
+                let body = if kind == "ManifestSummary" {
+                    r#"{"statistics":{}}"#
+                } else {
+                    "{}\n"
+                };
+                std::fs::write(dir.path().join(format!("{kind}-p-{v}.json")), body).unwrap();
+            }
+        }
+        let (groups, failures) = discover_local(dir.path());
+        assert!(failures.is_empty());
+        let got: Vec<(&str, &str, String, usize)> = groups
+            .iter()
+            .map(|g| {
+                (
+                    g.project.as_str(),
+                    g.version.as_str(),
+                    g.summary.as_ref().unwrap().source.file_name(),
+                    g.manifests.len(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("p", "1", "ManifestSummary-p-1.json".to_owned(), 1),
+                ("p", "2", "ManifestSummary-p-2.json".to_owned(), 1)
+            ]
+        );
+    }
+
     /// `name` with one byte that is not UTF-8 in place of `#`.
     #[cfg(unix)]
     fn with_byte(name: &str, b: u8) -> PathBuf {
@@ -609,10 +887,14 @@ mod tests {
             .unwrap();
         let mut failures = Vec::new();
         let groups = discover(
-            &[dir.to_str().unwrap().to_owned()],
+            &[Named {
+                arg: dir.to_str().unwrap().to_owned(),
+                dataset: None,
+            }],
             &Fetcher::local(),
             rt.handle(),
             &mut failures,
+            &mut Vec::new(),
         );
         (groups, failures)
     }

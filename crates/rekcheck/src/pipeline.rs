@@ -11,7 +11,7 @@ use rekcheck_analyze::{
 use rekcheck_fetch::{FetchError, Fetcher, RetryPolicy, S3Source};
 use rekcheck_locate::{Locator, VersionFilter};
 
-use crate::discover::{EXPECTED_NAMES, Group, Input, discover};
+use crate::discover::{EXPECTED_NAMES, Group, Input, Kind, Named, discover, folder_kind};
 use crate::error::{Failure, PipelineError};
 use crate::reporter::{NoProgress, Reporter};
 use crate::{datasets, versions};
@@ -38,6 +38,7 @@ pub struct PipelineBuilder {
     rekognition: Option<aws_sdk_rekognition::Client>,
     s3_path_style: bool,
     sources: Vec<String>,
+    source_datasets: Vec<(String, Dataset)>,
     all_projects: bool,
     datasets: Vec<String>,
     filter: VersionFilter,
@@ -89,6 +90,17 @@ impl PipelineBuilder {
     /// Rekognition project or project version ARN.
     pub fn source(mut self, source: impl Into<String>) -> Self {
         self.sources.push(source.into());
+        self
+    }
+
+    /// Adds a local file or `s3://bucket/key` object that is a manifest of `dataset`, whatever
+    /// its name (`report --training FILE`, `--testing FILE`, `--dataset`); a manifest summary
+    /// beside it is used as in a folder. For a folder or prefix the dataset is not used: the
+    /// file names there tell it.
+    pub fn source_dataset(mut self, source: impl Into<String>, dataset: Dataset) -> Self {
+        let source = source.into();
+        self.sources.push(source.clone());
+        self.source_datasets.push((source, dataset));
         self
     }
 
@@ -266,6 +278,7 @@ impl PipelineBuilder {
             timeout,
             locator: rekognition.map(|c| Locator::new(c).with_timeout(call_timeout)),
             sources: self.sources,
+            source_datasets: self.source_datasets,
             all_projects: self.all_projects,
             datasets: self.datasets,
             filter: self.filter,
@@ -285,6 +298,7 @@ pub struct Pipeline {
     pub(crate) timeout: std::time::Duration,
     locator: Option<Locator>,
     pub(crate) sources: Vec<String>,
+    source_datasets: Vec<(String, Dataset)>,
     all_projects: bool,
     datasets: Vec<String>,
     filter: VersionFilter,
@@ -312,16 +326,22 @@ pub struct RunOutcome {
     pub failures: Vec<Failure>,
     /// Things worth telling the user (a listing fallback, a summary without its manifest...).
     pub notes: Vec<String>,
+    /// Manifests without validation results (`verdict` `not validated` in `summary.csv`): no
+    /// line carries an `errors`/`warnings`/`cl-errors`/`cl-warnings` key, no manifest summary
+    /// goes with them, and they are empty or not named as Rekognition names validation
+    /// manifests. They look like input manifests, for `rekcheck check`.
+    pub not_validated: Vec<String>,
 }
 
 impl RunOutcome {
-    /// The exit-code contract: 2 when an input could not be read, 1 when an issue at or above
-    /// `fail_on` was found (`None`: never), 0 otherwise.
+    /// The exit-code contract: 2 when an input could not be read, or (unless `fail_on` is
+    /// `None`) when a manifest has no validation results at all; 1 when an issue at or above
+    /// `fail_on` was found (`None`: never); 0 otherwise.
     pub fn exit_code(&self, fail_on: Option<Severity>) -> u8 {
-        if self.failures.is_empty() {
-            u8::from(fail_on.is_some_and(|s| self.summary.has_issues_at(s)))
-        } else {
+        if !self.failures.is_empty() || (fail_on.is_some() && !self.not_validated.is_empty()) {
             2
+        } else {
+            u8::from(fail_on.is_some_and(|s| self.summary.has_issues_at(s)))
         }
     }
 }
@@ -358,6 +378,7 @@ impl Pipeline {
             rekognition: None,
             s3_path_style: false,
             sources: Vec::new(),
+            source_datasets: Vec::new(),
             all_projects: false,
             datasets: Vec::new(),
             filter: VersionFilter::default(),
@@ -496,7 +517,19 @@ impl Pipeline {
             .partition(|p| p.starts_with("arn:"));
         let mut failures: Vec<Failure> = Vec::new();
         let mut notes: Vec<String> = Vec::new();
-        let mut groups = discover(&paths, &fetcher, handle, &mut failures);
+        let named: Vec<Named> = paths
+            .iter()
+            .map(|arg| Named {
+                arg: arg.clone(),
+                dataset: self
+                    .source_datasets
+                    .iter()
+                    .rev()
+                    .find(|(s, _)| s == arg)
+                    .map(|(_, d)| *d),
+            })
+            .collect();
+        let mut groups = discover(&named, &fetcher, handle, &mut failures, &mut notes);
         if let Some(locator) = &self.locator {
             let (found, failed) = handle.block_on(versions::find_versions(
                 locator,
@@ -523,6 +556,7 @@ impl Pipeline {
             .iter()
             .map(|g| {
                 g.manifests.len()
+                    + g.unread.len()
                     + usize::from(g.summary.is_some())
                     + usize::from(g.version_info.is_some())
             })
@@ -569,6 +603,7 @@ impl Pipeline {
         let manifests: Vec<&Input> = groups.iter().flat_map(|g| &g.manifests).collect();
         let mut window = OpenAhead::new(&fetcher, &manifests, self.concurrency);
         let mut index = 0;
+        let mut not_validated = Vec::new();
         for group in &groups {
             add_group(
                 &mut writer,
@@ -581,6 +616,7 @@ impl Pipeline {
                 &report_location,
                 &mut failures,
                 &mut notes,
+                &mut not_validated,
             )?;
         }
         for d in &dataset_inputs {
@@ -595,6 +631,7 @@ impl Pipeline {
             summary,
             failures,
             notes,
+            not_validated,
         })
     }
 }
@@ -665,6 +702,7 @@ fn add_group(
     report_location: &ReportLocation,
     failures: &mut Vec<Failure>,
     notes: &mut Vec<String>,
+    not_validated: &mut Vec<String>,
 ) -> Result<(), PipelineError> {
     let summary = group.summary.as_ref().and_then(|input| {
         let parsed = fetcher
@@ -764,16 +802,31 @@ fn add_group(
         if stop() {
             return Err(PipelineError::Stopped);
         }
-        result?;
+        let (stats, bytes) = {
+            let r = result?;
+            (r.stats, r.bytes)
+        };
         if let Some(source) = read_error {
             let e = rekcheck_fetch::into_fetch_error(source);
             read_failed(writer, &ctx, &e.to_string())?;
+            let what = if bytes > 0 {
+                format!(
+                    "{e}; reading stopped part-way, the rows before the failure are in the report"
+                )
+            } else {
+                format!("{e}; nothing could be read from it")
+            };
             failures.push(Failure {
                 what: m.display.clone(),
-                error: PipelineError::Input(format!(
-                    "{e}; reading stopped part-way, the rows before the failure are in the report"
-                )),
+                error: PipelineError::Input(what),
             });
+        } else if stats.with_results == 0
+            && summary.is_none()
+            && group.version_info.is_none()
+            && (stats.lines == 0 || folder_kind(&m.source.file_name()) != Some(Kind::Manifest))
+        {
+            writer.set_verdict(&ctx, rekcheck_analyze::NOT_VALIDATED_VERDICT);
+            not_validated.push(m.display.clone());
         }
     }
     for (m, why) in &group.unread {
@@ -828,6 +881,17 @@ fn add_group(
 
     // Datasets the summary describes but whose manifest is not here keep their counts.
     if let Some((input, s)) = &summary {
+        if let Some(m) = group
+            .manifests
+            .iter()
+            .chain(group.unread.iter().map(|(m, _)| m))
+            .find(|m| m.dataset == Dataset::Unknown)
+        {
+            notes.push(format!(
+                "{}: its name does not say whether it is the training or the testing manifest, so {} is not compared with it; name it with --training FILE or --testing FILE (or add --dataset training|testing)",
+                m.display, input.display
+            ));
+        }
         for (dataset, side) in [
             (Dataset::Training, s.statistics.training.as_ref()),
             (Dataset::Testing, s.statistics.testing.as_ref()),
@@ -841,7 +905,7 @@ fn add_group(
             {
                 writer.add_rekognition_only(&context(dataset, &input.display), side);
                 notes.push(format!(
-                    "{} describes a {} manifest that is not among the inputs; only its counts are reported",
+                    "{} describes a {} manifest that was not given; only its counts are reported (summary.csv: not given)",
                     input.display,
                     dataset.as_str()
                 ));

@@ -148,3 +148,53 @@ fn rekognition_and_s3_sources_with_the_callers_clients() {
     );
     assert_eq!(v.created, "2026-11-22T08:30:00Z");
 }
+
+/// An input manifest (no validation results) is not an all-clear; a manifest named with its
+/// dataset is compared with the summary beside it, and the dataset it lacks is `not given`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_validated_and_named_datasets() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input.manifest");
+    std::fs::write(&input, "{\"source-ref\":\"s3://b/a.jpg\"}\n").unwrap();
+    let outcome = Pipeline::builder()
+        .source(input.display().to_string())
+        .build()
+        .unwrap()
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(outcome.not_validated, [input.display().to_string()]);
+    assert_eq!(outcome.summary.manifests[0].verdict, "not validated");
+    assert_eq!(
+        outcome.exit_code(Some(rekcheck::analyze::Severity::Error)),
+        2
+    );
+    assert_eq!(outcome.exit_code(None), 0);
+
+    std::fs::write(
+        dir.path().join("manifest_summary.json"),
+        r#"{"statistics":{"testing":{"total_json_lines":1,"valid_json_lines":1,"invalid_json_lines":0,"ignored_json_lines":0}}}"#,
+    )
+    .unwrap();
+    let outcome = Pipeline::builder()
+        .source_dataset(
+            input.display().to_string(),
+            rekcheck::analyze::Dataset::Testing,
+        )
+        .build()
+        .unwrap()
+        .run()
+        .await
+        .unwrap();
+    assert!(outcome.not_validated.is_empty());
+    let m = &outcome.summary.manifests;
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].context.dataset, rekcheck::analyze::Dataset::Testing);
+    assert_eq!(
+        m[0].rekognition
+            .as_ref()
+            .map(rekcheck::analyze::RekognitionCounts::agreement)
+            .as_deref(),
+        Some("yes")
+    );
+}
