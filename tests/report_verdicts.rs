@@ -239,7 +239,7 @@ fn a_read_failure_is_never_an_all_clear_nor_a_terminal_error() {
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(!stderr.contains("nothing to fix"), "{stderr}");
     assert!(
-        stderr.contains("Next step: 2 input(s) could not be read"),
+        stderr.contains("Next step: 2 inputs could not be read"),
         "{stderr}"
     );
     assert!(!stderr.contains("Terminal errors"), "{stderr}");
