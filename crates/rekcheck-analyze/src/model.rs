@@ -197,6 +197,65 @@ pub struct ImageRow {
     pub label_boxes: Vec<u32>,
     /// Number of bounding boxes (annotation objects) on the line.
     pub boxes: u32,
+    /// Whether Rekognition trains on the image (the `used` column of `images.csv`), decided by
+    /// [`is_used`] from the line's issues.
+    pub used: bool,
+}
+
+/// Errors that, wherever they sit on a line, stop Rekognition's other checks of the line, so the
+/// line is not used: the checks the developer guide says run first
+/// (tm-debugging-fixing-validation-errors, "JSON line error precedence": "If any of these errors
+/// occur, validation of JSON Line errors is stopped"). `MISSING_SOURCE_REF` is spelt so there.
+const STOPPING_ERRORS: &[&str] = &[
+    "MISSING_SOURCE_REF",
+    "ERROR_MISSING_SOURCE_REF",
+    "ERROR_INVALID_SOURCE_REF_FORMAT",
+    "ERROR_NO_LABEL_ATTRIBUTES",
+    "ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT",
+    "ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT",
+    "ERROR_MISSING_BOUNDING_BOX_CONFIDENCE",
+    "ERROR_MISSING_CLASS_MAP_ID",
+    "ERROR_INVALID_JSON_LINE",
+];
+
+/// Errors on a label attribute's metadata that drop only that attribute: a line with another,
+/// valid label attribute is still used. The documentation's own example
+/// (tm-debugging-json-line-errors, ERROR_UNSUPPORTED_USE_CASE_TYPE) shows the error on the
+/// metadata and, because no other attribute is valid, `ERROR_NO_VALID_LABEL_ATTRIBUTES` on the
+/// line; no page says that an unsupported attribute beside a valid one drops the line.
+const ATTRIBUTE_ONLY_ERRORS: &[&str] = &["ERROR_UNSUPPORTED_USE_CASE_TYPE"];
+
+/// Whether Rekognition trains on a line with this `status` and these `issues` (the line's own,
+/// at every level). One rule for `report`, `check` and the dataset rules:
+///
+/// * an unparsable line is not used;
+/// * an error at line level, or one of the errors that stop the line's checks (wherever it
+///   sits), drops the line;
+/// * an error at attribute or metadata level drops the line, except an unsupported attribute
+///   type beside a valid attribute (only that attribute is dropped);
+/// * errors at annotation level drop only their boxes: "the model is still trained using
+///   the other valid bounding boxes" (tm-debugging-scope-json-line);
+/// * a Rekognition warning (`WARNING_`) on the line means the line is ignored
+///   (`ignored_json_lines`, tm-debugging-summary); rekcheck's own `REKCHECK_` warnings are notes
+///   and change nothing.
+pub fn is_used(status: ImageStatus, issues: &[Issue]) -> bool {
+    match status {
+        ImageStatus::Unparsable => false,
+        ImageStatus::Ok => true,
+        ImageStatus::Warning | ImageStatus::Error => !issues.iter().any(drops_line),
+    }
+}
+
+/// Whether one issue of a line makes Rekognition drop the line (see [`is_used`]).
+fn drops_line(i: &Issue) -> bool {
+    match i.severity {
+        Severity::Error => match i.level {
+            Level::Manifest | Level::Line => true,
+            Level::Attribute | Level::Metadata => !ATTRIBUTE_ONLY_ERRORS.contains(&i.code.as_str()),
+            Level::Annotation => STOPPING_ERRORS.contains(&i.code.as_str()),
+        },
+        Severity::Warning => i.level == Level::Line && i.code.starts_with("WARNING_"),
+    }
 }
 
 #[cfg(test)]
