@@ -12,7 +12,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_json::value::RawValue;
 
 use crate::codes::{REKCHECK_MALFORMED_ISSUE, REKCHECK_UNPARSABLE_LINE};
-use crate::model::{ImageRow, ImageStatus, Issue, Level, Severity, is_used};
+use crate::model::{ImageRow, ImageStatus, Issue, Level, Severity, has_clean_attribute, is_used};
 
 /// What one physical line turned into.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1061,7 +1061,9 @@ fn build(line_no: u64, p: &ParsedLine<'_>) -> LineOutcome {
             labels: labels.names,
             label_boxes: labels.boxes,
             boxes,
-            used: is_used(status, &b.issues),
+            used: is_used(status, &b.issues, || {
+                has_clean_attribute(p.metadata.iter().map(|m| m.attribute.as_ref()), &b.issues)
+            }),
         },
         issues: b.issues,
     }

@@ -232,18 +232,50 @@ const ATTRIBUTE_ONLY_ERRORS: &[&str] = &["ERROR_UNSUPPORTED_USE_CASE_TYPE"];
 /// * an error at line level, or one of the errors that stop the line's checks (wherever it
 ///   sits), drops the line;
 /// * an error at attribute or metadata level drops the line, except an unsupported attribute
-///   type beside a valid attribute (only that attribute is dropped);
+///   type: that drops only its attribute, so the line is used when `another_valid_attribute`
+///   (asked only then) says another label attribute of the line has no attribute- or
+///   metadata-level error;
 /// * errors at annotation level drop only their boxes: "the model is still trained using
 ///   the other valid bounding boxes" (tm-debugging-scope-json-line);
 /// * a Rekognition warning (`WARNING_`) on the line means the line is ignored
 ///   (`ignored_json_lines`, tm-debugging-summary); rekcheck's own `REKCHECK_` warnings are notes
 ///   and change nothing.
-pub fn is_used(status: ImageStatus, issues: &[Issue]) -> bool {
+pub fn is_used(
+    status: ImageStatus,
+    issues: &[Issue],
+    another_valid_attribute: impl FnOnce() -> bool,
+) -> bool {
     match status {
         ImageStatus::Unparsable => false,
         ImageStatus::Ok => true,
-        ImageStatus::Warning | ImageStatus::Error => !issues.iter().any(drops_line),
+        ImageStatus::Warning | ImageStatus::Error => {
+            !issues.iter().any(drops_line)
+                && (!issues.iter().any(drops_attribute) || another_valid_attribute())
+        }
     }
+}
+
+/// Whether a label attribute named in `attributes` has no error at attribute or metadata level
+/// among `issues` (the `another_valid_attribute` of [`is_used`] for a line whose attributes are
+/// known by name).
+pub(crate) fn has_clean_attribute<'a>(
+    mut attributes: impl Iterator<Item = &'a str>,
+    issues: &[Issue],
+) -> bool {
+    attributes.any(|name| {
+        !issues.iter().any(|i| {
+            i.severity == Severity::Error
+                && matches!(i.level, Level::Attribute | Level::Metadata)
+                && i.attribute == name
+        })
+    })
+}
+
+/// Whether an issue drops only its label attribute (see [`is_used`]).
+fn drops_attribute(i: &Issue) -> bool {
+    i.severity == Severity::Error
+        && matches!(i.level, Level::Attribute | Level::Metadata)
+        && ATTRIBUTE_ONLY_ERRORS.contains(&i.code.as_str())
 }
 
 /// Whether one issue of a line makes Rekognition drop the line (see [`is_used`]).

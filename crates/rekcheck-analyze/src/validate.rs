@@ -328,7 +328,8 @@ fn finish(
         labels: labels.names,
         label_boxes: labels.boxes,
         boxes,
-        used: is_used(status, &c.b.issues),
+        // The attributes that passed the format rules set the use cases.
+        used: is_used(status, &c.b.issues, || facts.use_cases != UseCases::default()),
     };
     if !row.used {
         facts.use_cases = UseCases::default();

@@ -1020,6 +1020,14 @@ fn used_follows_the_levels_of_the_errors() {
     assert!(!recorded(line_level).used);
     let ignored = r#"{"source-ref":"s3://b/a.jpg","warnings":[{"code":"WARNING_UNANNOTATED_RECORD","message":"m"}]}"#;
     assert!(!recorded(ignored).used);
+    // An unsupported type drops its attribute: the line is used only with another, valid one.
+    let unsupported = r#""u":1,"u-metadata":{"class-name":"bird","type":"x","errors":[{"code":"ERROR_UNSUPPORTED_USE_CASE_TYPE","message":"m"}]}"#;
+    let alone = format!(r#"{{"source-ref":"s3://b/a.jpg",{unsupported}}}"#);
+    assert!(!recorded(&alone).used);
+    let beside = format!(
+        r#"{{"source-ref":"s3://b/a.jpg",{unsupported},"c":1,"c-metadata":{{"class-name":"cat"}}}}"#
+    );
+    assert!(recorded(&beside).used);
 }
 
 /// Issue 13, item 4: legacy bucket names (upper case, `_`) are accepted with a warning-level
