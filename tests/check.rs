@@ -281,8 +281,8 @@ fn two_boxes(uri: &str, first: &str) -> String {
 
 /// Issue 13, items 1 and 2: lines whose only errors are on boxes are used, `images.csv` says so
 /// in its `used` column, and 3 such lines in 10 pass (they used to fail with
-/// ERROR_TOO_MANY_INVALID_ROWS_IN_MANIFEST); so does the documentation's own
-/// ERROR_BOUNDING_BOX_TOO_SMALL example.
+/// `ERROR_TOO_MANY_INVALID_ROWS_IN_MANIFEST`); so does the documentation's own
+/// `ERROR_BOUNDING_BOX_TOO_SMALL` example.
 #[test]
 fn check_counts_the_lines_rekognition_uses() {
     let dir = tempfile::tempdir().unwrap();
@@ -398,17 +398,20 @@ fn legacy_buckets_pass_and_shared_images_are_flagged() {
     let out = dir.path().join("out");
     let codes = code_counts(&out);
     // One row per dataset: 4 training lines, 2 testing lines.
-    assert!(codes.contains(&("REKCHECK_BUCKET_NAME".into(), 4)), "{codes:?}");
-    assert!(codes.contains(&("REKCHECK_BUCKET_NAME".into(), 2)), "{codes:?}");
+    assert!(
+        codes.contains(&("REKCHECK_BUCKET_NAME".into(), 4)),
+        "{codes:?}"
+    );
+    assert!(
+        codes.contains(&("REKCHECK_BUCKET_NAME".into(), 2)),
+        "{codes:?}"
+    );
     let shared: Vec<(String, String, String)> = rows(&out, "issues.csv")
         .iter()
         .filter(|r| &r[11] == "REKCHECK_IMAGE_IN_TRAINING_AND_TESTING")
         .map(|r| (r[2].to_owned(), r[4].to_owned(), r[10].to_owned()))
         .collect();
-    assert_eq!(
-        shared,
-        [("testing".into(), "2".into(), "warning".into())]
-    );
+    assert_eq!(shared, [("testing".into(), "2".into(), "warning".into())]);
 }
 
 /// Every manifest to fix: the sample scenarios' validation manifests and the real manifests.

@@ -84,7 +84,9 @@ fn dropped_labels(row: &ImageRow, issues: &[Issue]) -> u64 {
             issues
                 .iter()
                 .filter(|x| {
-                    x.severity == Severity::Error && x.level == Level::Annotation && x.label == *label
+                    x.severity == Severity::Error
+                        && x.level == Level::Annotation
+                        && x.label == *label
                 })
                 .filter_map(|x| x.annotation.map(|a| (x.attribute.as_str(), a))),
         );
@@ -484,7 +486,11 @@ impl CheckTally {
     /// reading predicts. The issues belong to the testing manifest.
     pub fn overlap_issues(training: &CheckTally, testing: &CheckTally) -> Vec<Issue> {
         let all = |t: &CheckTally| -> BTreeSet<String> {
-            t.labels[0].keys().chain(t.labels[1].keys()).cloned().collect()
+            t.labels[0]
+                .keys()
+                .chain(t.labels[1].keys())
+                .cloned()
+                .collect()
         };
         let usable =
             |t: &CheckTally| -> BTreeSet<String> { t.usable_labels().keys().cloned().collect() };

@@ -220,7 +220,7 @@ const STOPPING_ERRORS: &[&str] = &[
 
 /// Errors on a label attribute's metadata that drop only that attribute: a line with another,
 /// valid label attribute is still used. The documentation's own example
-/// (tm-debugging-json-line-errors, ERROR_UNSUPPORTED_USE_CASE_TYPE) shows the error on the
+/// (tm-debugging-json-line-errors, `ERROR_UNSUPPORTED_USE_CASE_TYPE`) shows the error on the
 /// metadata and, because no other attribute is valid, `ERROR_NO_VALID_LABEL_ATTRIBUTES` on the
 /// line; no page says that an unsupported attribute beside a valid one drops the line.
 const ATTRIBUTE_ONLY_ERRORS: &[&str] = &["ERROR_UNSUPPORTED_USE_CASE_TYPE"];

@@ -393,10 +393,7 @@ impl Stats {
     /// used.
     pub fn rekognition_terms(&self) -> (u64, u64, u64, u64) {
         let invalid = self.blank + self.unparsable + self.error.saturating_sub(self.error_used);
-        let ignored = self
-            .lines
-            .saturating_sub(self.used)
-            .saturating_sub(invalid);
+        let ignored = self.lines.saturating_sub(self.used).saturating_sub(invalid);
         (self.lines, self.used, invalid, ignored)
     }
 }

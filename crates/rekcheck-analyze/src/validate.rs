@@ -45,7 +45,7 @@ pub const TYPE_CLASSIFICATION: &str = "groundtruth/image-classification";
 pub const TYPE_DETECTION: &str = "groundtruth/object-detection";
 /// The metadata `type` of a `SageMaker` multi-label classification job. AWS's own conversion
 /// script (md-gt-cl-transform) copies it into each per-label metadata of the Custom Labels
-/// format, but no page lists it as a supported type (ERROR_UNSUPPORTED_USE_CASE_TYPE names only
+/// format, but no page lists it as a supported type (`ERROR_UNSUPPORTED_USE_CASE_TYPE` names only
 /// the two above): `check` reads such an attribute with a number value as an image-level label
 /// and warns ([`crate::REKCHECK_MULTILABEL_TYPE`]).
 pub const TYPE_CLASSIFICATION_MULTILABEL: &str = "groundtruth/image-classification-multilabel";
@@ -148,7 +148,7 @@ impl Hasher for KeyHasher {
 pub(crate) type KeyBuildHasher = std::hash::BuildHasherDefault<KeyHasher>;
 
 /// Splits an `s3://bucket/key` URI; `Err` says what is wrong. Only what the documentation
-/// requires is checked ("s3://BUCKET/OBJECT_PATH", md-create-manifest-file-classification): the
+/// requires is checked (`s3://BUCKET/OBJECT_PATH`, md-create-manifest-file-classification): the
 /// scheme, a bucket and a key. The bucket name itself is judged by [`bucket_name_note`]: legacy
 /// buckets with upper case or `_` exist and Rekognition accepts them.
 pub fn parse_s3_uri(uri: &str) -> Result<(&str, &str), String> {
@@ -261,7 +261,14 @@ pub(crate) fn check_line_with(
         let mut labels = Labels::default();
         let mut boxes = 0u32;
         add_labels(&parsed, &mut labels, &mut boxes);
-        late_rules(&mut c, &parsed, &uri, options, &mut facts, labels.names.len());
+        late_rules(
+            &mut c,
+            &parsed,
+            &uri,
+            options,
+            &mut facts,
+            labels.names.len(),
+        );
         return finish(c, line_no, text, facts, labels, boxes);
     }
     let members = match serde_json::from_str::<Members<'_>>(text) {
@@ -329,7 +336,9 @@ fn finish(
         label_boxes: labels.boxes,
         boxes,
         // The attributes that passed the format rules set the use cases.
-        used: is_used(status, &c.b.issues, || facts.use_cases != UseCases::default()),
+        used: is_used(status, &c.b.issues, || {
+            facts.use_cases != UseCases::default()
+        }),
     };
     if !row.used {
         facts.use_cases = UseCases::default();
@@ -511,8 +520,8 @@ fn add_labels(parsed: &[Attr<'_>], labels: &mut Labels, boxes: &mut u32) {
     }
 }
 
-/// 4. The image, box and name rules, on well-formed attributes (`labels`: the line's distinct
-/// labels).
+/// 4. The image, box and name rules, on well-formed attributes; `labels` is the number of the
+///    line's distinct labels.
 fn late_rules(
     c: &mut LineCheck<'_>,
     parsed: &[Attr<'_>],

@@ -367,8 +367,8 @@ fn image_dimensions_and_aspect_ratio() {
     }
 }
 
-/// Issue 13, item 3: an aspect ratio over 20:1 read from `image_size` is ERROR_INVALID_IMAGE
-/// (the non-terminal errors page lists it there), not ERROR_INVALID_IMAGE_DIMENSION, and the
+/// Issue 13, item 3: an aspect ratio over 20:1 read from `image_size` is `ERROR_INVALID_IMAGE`
+/// (the non-terminal errors page lists it there), not `ERROR_INVALID_IMAGE_DIMENSION`, and the
 /// line is not used.
 #[test]
 fn an_aspect_ratio_over_20_to_1_is_an_invalid_image() {
@@ -388,8 +388,11 @@ fn an_aspect_ratio_over_20_to_1_is_an_invalid_image() {
         assert!(!row.used);
     }
     // Both rules broken: both codes.
-    let line = od_with(r#""width":640,"height":480"#, r#""width":5000,"height":200"#)
-        .replace(r#""width":100,"height":100"#, r#""width":10,"height":10"#);
+    let line = od_with(
+        r#""width":640,"height":480"#,
+        r#""width":5000,"height":200"#,
+    )
+    .replace(r#""width":100,"height":100"#, r#""width":10,"height":10"#);
     assert_eq!(
         only(&line),
         ["ERROR_INVALID_IMAGE_DIMENSION", "ERROR_INVALID_IMAGE"]
@@ -820,7 +823,10 @@ fn label_overlap_follows_the_validation_rules_page_and_names_the_other_reading()
     assert_eq!(issues[0].code, "ERROR_INSUFFICIENT_LABEL_OVERLAP");
     let m = &issues[0].message;
     assert!(m.contains("1 of the 4 training labels (25 %)"), "{m}");
-    assert!(m.contains("md-create-manifest-file-validation-rules"), "{m}");
+    assert!(
+        m.contains("md-create-manifest-file-validation-rules"),
+        "{m}"
+    );
     assert!(m.contains("The other reading passes"), "{m}");
     assert!(m.contains("tm-debugging-aggregate-errors"), "{m}");
     // Training {a, b}, testing {a, c, d}: 1/2 of training passes, 1/3 of testing does not: a
@@ -831,12 +837,16 @@ fn label_overlap_follows_the_validation_rules_page_and_names_the_other_reading()
     assert_eq!(issues.len(), 1, "{issues:?}");
     assert_eq!(issues[0].code, "REKCHECK_LABEL_OVERLAP_READING");
     assert_eq!(issues[0].severity, Severity::Warning);
-    assert!(issues[0].message.contains("ERROR_INSUFFICIENT_LABEL_OVERLAP"));
+    assert!(
+        issues[0]
+            .message
+            .contains("ERROR_INSUFFICIENT_LABEL_OVERLAP")
+    );
     assert!(issues[0].message.contains("not in training: c, d"));
     assert!(code_info("REKCHECK_LABEL_OVERLAP_READING").is_some());
 }
 
-/// Issue 13, item 7: ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP, on the labels of each dataset's
+/// Issue 13, item 7: `ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP`, on the labels of each dataset's
 /// chosen use case, when all labels together overlap enough.
 #[test]
 fn usable_label_overlap_counts_the_chosen_use_case_only() {
@@ -868,7 +878,11 @@ fn usable_label_overlap_counts_the_chosen_use_case_only() {
     // image-level {d,e,f,g}, testing chose boxes {a,b}: 0/4.
     let issues = CheckTally::overlap_issues(&training, &testing);
     let found: Vec<&str> = issues.iter().map(|i| i.code.as_str()).collect();
-    assert_eq!(found, ["ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP"], "{issues:?}");
+    assert_eq!(
+        found,
+        ["ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP"],
+        "{issues:?}"
+    );
     assert!(
         issues[0]
             .message
@@ -1031,7 +1045,7 @@ fn used_follows_the_levels_of_the_errors() {
 }
 
 /// Issue 13, item 4: legacy bucket names (upper case, `_`) are accepted with a warning-level
-/// note; only a missing scheme, bucket or key is ERROR_INVALID_SOURCE_REF_FORMAT.
+/// note; only a missing scheme, bucket or key is `ERROR_INVALID_SOURCE_REF_FORMAT`.
 #[test]
 fn legacy_bucket_names_are_a_note_not_an_error() {
     let legacy = CLS.replace("s3://bkt/a.jpg", "s3://My_Legacy.Bucket/images/a.jpg");
@@ -1048,7 +1062,11 @@ fn legacy_bucket_names_are_a_note_not_an_error() {
     // A name no bucket can have is noted more strongly, still not an error.
     for odd in ["s3://lab#-rawdata/a.jpg", "s3://$BUCKET/a.jpg"] {
         let (row, issues) = check(&CLS.replace("s3://bkt/a.jpg", odd));
-        assert_eq!(codes(&issues), [line_issue("REKCHECK_BUCKET_NAME")], "{odd}");
+        assert_eq!(
+            codes(&issues),
+            [line_issue("REKCHECK_BUCKET_NAME")],
+            "{odd}"
+        );
         assert!(issues[0].message.contains("no S3 bucket name can have"));
         assert!(row.used);
     }
@@ -1159,7 +1177,11 @@ fn blank_lines_count_toward_the_line_limit() {
         .iter()
         .find(|i| i.code == "ERROR_MANIFEST_ROWS_EXCEEDS_MAXIMUM")
         .expect("250,001 lines with 2 blank are over the limit");
-    assert!(rows.message.contains("250001 lines (2 blank)"), "{}", rows.message);
+    assert!(
+        rows.message.contains("250001 lines (2 blank)"),
+        "{}",
+        rows.message
+    );
     assert!(rows.message.contains("would pass"), "{}", rows.message);
     let stats = Stats {
         lines: 250_000,
@@ -1216,7 +1238,11 @@ fn images_in_both_training_and_testing_are_flagged_on_the_testing_lines() {
     );
     assert_eq!(issues[0].line, Some(2));
     assert_eq!(issues[0].severity, Severity::Warning);
-    assert!(issues[0].message.contains("line 2 of the training manifest"));
+    assert!(
+        issues[0]
+            .message
+            .contains("line 2 of the training manifest")
+    );
     assert_eq!(images[1].status, ImageStatus::Warning);
     assert!(images[1].used);
     assert_eq!((r.stats.ok, r.stats.warning, r.stats.used), (1, 1, 2));
