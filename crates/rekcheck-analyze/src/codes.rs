@@ -188,7 +188,7 @@ pub static CODES: &[CodeInfo] = &[
         Error,
         TerminalContent,
         "The manifest file contains too many invalid rows.",
-        "More than 20 % of the lines (blank and unparsable lines included) are invalid.",
+        "More than 20 % of the lines (blank and unparsable lines included) are invalid. Lines whose errors are only on bounding boxes are still used (tm-debugging-scope-json-line) and rekcheck check does not count them; lines with warnings only are ignored, not invalid.",
         "Fix the line errors listed in issues.csv, or drop the bad lines (rekcheck fix), then retrain."
     ),
     code!(
