@@ -12,7 +12,10 @@ fn root() -> PathBuf {
 }
 
 fn real_manifests() -> Option<PathBuf> {
-    let dir = root().join("../shared/real-manifests");
+    // REKCHECK_REAL_MANIFESTS points elsewhere (a worktree beside the repository), as for the
+    // analyzer's tests.
+    let dir = std::env::var_os("REKCHECK_REAL_MANIFESTS")
+        .map_or_else(|| root().join("../shared/real-manifests"), PathBuf::from);
     if dir.is_dir() {
         Some(dir)
     } else {
@@ -204,9 +207,11 @@ fn real_manifests_trigger_what_sources_md_expects() {
             "ERROR_INVALID_SOURCE_REF_FORMAT",
             63,
         ),
+        // `lab#-rawdata` cannot be a bucket, but the documentation only requires s3://BUCKET/KEY:
+        // a note, not an error (issue 13, item 4).
         (
             "linuxus__ground-truth__train.manifest",
-            "ERROR_INVALID_SOURCE_REF_FORMAT",
+            "REKCHECK_BUCKET_NAME",
             55,
         ),
         (
@@ -265,6 +270,148 @@ fn real_manifests_trigger_what_sources_md_expects() {
         .map_or(0, |(_, n)| n);
     assert_eq!(dups, (images.len() - distinct.len()) as u64);
     assert!(dups > 0);
+}
+
+/// A bounding-box line whose first box (`Echo Dot`) is `first` and second (`Echo`) is valid.
+fn two_boxes(uri: &str, first: &str) -> String {
+    format!(
+        r#"{{"source-ref":"{uri}","bb":{{"image_size":[{{"width":3000,"height":3000,"depth":3}}],"annotations":[{{"class_id":1,"top":0,"left":0,{first}}},{{"class_id":0,"top":65,"left":86,"width":220,"height":334}}]}},"bb-metadata":{{"objects":[{{"confidence":1}},{{"confidence":1}}],"class-map":{{"0":"Echo","1":"Echo Dot"}},"type":"groundtruth/object-detection","human-annotated":"yes","creation-date":"2019-11-20T02:57:28.288286"}}}}"#
+    )
+}
+
+/// Issue 13, items 1 and 2: lines whose only errors are on boxes are used, `images.csv` says so
+/// in its `used` column, and 3 such lines in 10 pass (they used to fail with
+/// `ERROR_TOO_MANY_INVALID_ROWS_IN_MANIFEST`); so does the documentation's own
+/// `ERROR_BOUNDING_BOX_TOO_SMALL` example.
+#[test]
+fn check_counts_the_lines_rekognition_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = String::new();
+    for i in 0..10 {
+        let first = if i < 7 {
+            r#""width":100,"height":100"#
+        } else {
+            r#""width":1,"height":1"#
+        };
+        m.push_str(&two_boxes(&format!("s3://bkt/{i}.jpg"), first));
+        m.push('\n');
+    }
+    let manifest = dir.path().join("train.manifest");
+    std::fs::write(&manifest, m).unwrap();
+    let out = dir.path().join("out");
+    let o = rekcheck(&[
+        "check",
+        &manifest.to_string_lossy(),
+        "--out",
+        &out.to_string_lossy(),
+        "--fail-on",
+        "never",
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("Verdict: PASS"), "{stderr}");
+    let images = rows(&out, "images.csv");
+    let header = csv::Reader::from_path(out.join("images.csv"))
+        .unwrap()
+        .headers()
+        .unwrap()
+        .clone();
+    assert_eq!(&header[11], "used");
+    let status_used: Vec<(&str, &str)> = images.iter().map(|r| (&r[6], &r[11])).collect();
+    assert_eq!(status_used[..7], [("ok", "yes"); 7]);
+    assert_eq!(status_used[7..], [("error", "yes"); 3]);
+    assert_eq!(&rows(&out, "summary.csv")[0][17], "pass");
+
+    let Some(real) = real_manifests() else {
+        return;
+    };
+    let example = real.join("awsdocs__example-validation-bounding-box-too-small.jsonl");
+    let out = dir.path().join("example");
+    let o = rekcheck(&[
+        "check",
+        &example.to_string_lossy(),
+        "--out",
+        &out.to_string_lossy(),
+        "--fail-on",
+        "never",
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let images = rows(&out, "images.csv");
+    assert_eq!((&images[0][6], &images[0][11]), ("error", "yes"));
+    assert_eq!(&rows(&out, "summary.csv")[0][17], "pass");
+}
+
+/// Issue 13, item 5: the Lookout for Vision manifest whose lines pair an image-level label with
+/// a segmentation attribute: the 31 lines whose label attribute is valid are used.
+#[test]
+fn a_segmentation_attribute_beside_a_valid_label_keeps_the_line() {
+    let Some(real) = real_manifests() else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let path = real
+        .join("aws-samples__amazon-lookout-for-vision__train_segmentation.manifest")
+        .to_string_lossy()
+        .into_owned();
+    rekcheck(&["check", &path, "--out", &out.path().to_string_lossy(), "-q"]);
+    let images = rows(out.path(), "images.csv");
+    let used = images.iter().filter(|r| &r[11] == "yes").count();
+    assert_eq!(used, 31);
+    assert!(
+        images
+            .iter()
+            .filter(|r| &r[11] == "yes")
+            .all(|r| &r[9] == "anomaly" || &r[9] == "normal"),
+    );
+}
+
+/// Issue 13, items 4 and 7: a manifest on a legacy bucket passes with a note, and a testing
+/// image that is also a training image is flagged on the testing line.
+#[test]
+fn legacy_buckets_pass_and_shared_images_are_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let train: String = (0..4)
+        .map(|i| cls(&format!("s3://Legacy_Bucket/{i}.jpg"), ["a", "b"][i % 2]) + "\n")
+        .collect();
+    let test = format!(
+        "{}\n{}\n",
+        cls("s3://Legacy_Bucket/9.jpg", "a"),
+        cls("s3://Legacy_Bucket/1.jpg", "b")
+    );
+    std::fs::write(dir.path().join("train.manifest"), train).unwrap();
+    std::fs::write(dir.path().join("test.manifest"), test).unwrap();
+    let p = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    let o = rekcheck(&[
+        "check",
+        &p("train.manifest"),
+        "--testing",
+        &p("test.manifest"),
+        "--out",
+        &p("out"),
+        "--fail-on",
+        "never",
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("Verdict: PASS"), "{stderr}");
+    let out = dir.path().join("out");
+    let codes = code_counts(&out);
+    // One row per dataset: 4 training lines, 2 testing lines.
+    assert!(
+        codes.contains(&("REKCHECK_BUCKET_NAME".into(), 4)),
+        "{codes:?}"
+    );
+    assert!(
+        codes.contains(&("REKCHECK_BUCKET_NAME".into(), 2)),
+        "{codes:?}"
+    );
+    let shared: Vec<(String, String, String)> = rows(&out, "issues.csv")
+        .iter()
+        .filter(|r| &r[11] == "REKCHECK_IMAGE_IN_TRAINING_AND_TESTING")
+        .map(|r| (r[2].to_owned(), r[4].to_owned(), r[10].to_owned()))
+        .collect();
+    assert_eq!(shared, [("testing".into(), "2".into(), "warning".into())]);
 }
 
 /// Every manifest to fix: the sample scenarios' validation manifests and the real manifests.

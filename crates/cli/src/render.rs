@@ -257,7 +257,7 @@ pub(crate) fn summary(
             let (total, valid, invalid, ignored) = st.rekognition_terms();
             let _ = writeln!(
                 s,
-                "  in Rekognition's terms: {total} lines, {valid} valid ({} with only boxes dropped), {invalid} invalid ({} blank), {ignored} ignored",
+                "  in Rekognition's terms: {total} lines, {valid} valid ({} in error but used: only boxes or an unsupported attribute dropped), {invalid} invalid ({} blank), {ignored} ignored",
                 st.error_used, st.blank
             );
             let verdict = if r.agrees {

@@ -5,14 +5,17 @@
 //! the single ordered writer thread through a [`CheckTally`], one per dataset.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rustc_hash::FxHashMap;
 
-use crate::codes::{REKCHECK_DUPLICATE_SOURCE_REF, REKCHECK_OTHER_USE_CASE, documented};
+use crate::codes::{
+    REKCHECK_DUPLICATE_SOURCE_REF, REKCHECK_IMAGE_IN_TRAINING_AND_TESTING,
+    REKCHECK_LABEL_OVERLAP_READING, REKCHECK_OTHER_USE_CASE, documented,
+};
 use crate::framing::{Block, BlockKind, block_lines};
 use crate::line::LineOutcome;
-use crate::model::{ImageStatus, Issue, Level, Severity};
+use crate::model::{ImageRow, ImageStatus, Issue, Level, Severity};
 use crate::report::{BlockAnalysis, Stats};
 use crate::validate::{
     CheckClassMaps, CheckOptions, KeyBuildHasher, LineFacts, check_line_with, oversized,
@@ -20,7 +23,9 @@ use crate::validate::{
 
 /// Largest manifest Rekognition reads (1 GB).
 pub const MAX_MANIFEST_BYTES: u64 = 1 << 30;
-/// Most JSON lines in a manifest.
+/// Most lines in a manifest, blank lines included: "Maximum of 250,000 dataset objects as lines
+/// in a manifest", and "Blank/invalid lines are also counted as dataset objects"
+/// (md-create-manifest-file-validation-rules).
 pub const MAX_MANIFEST_LINES: u64 = 250_000;
 /// Most distinct labels.
 pub const MAX_LABELS: usize = 250;
@@ -30,7 +35,11 @@ pub const MIN_LABELS_CLASSIFICATION: usize = 2;
 pub const MIN_LABELS_DETECTION: usize = 1;
 /// Fewest valid images a label needs for the automatic 80/20 split (see the code table's note).
 pub const MIN_IMAGES_FOR_AUTOSPLIT: u64 = 5;
-/// Least share of testing labels that must also be training labels.
+/// Least label overlap between training and testing, as a share of the training labels:
+/// "Overlaps are (common labels between test and train)/(train labels)"
+/// (md-create-manifest-file-validation-rules). tm-debugging-aggregate-errors words it as a
+/// share of the testing labels; that reading is stated in the message, or given as a
+/// [`REKCHECK_LABEL_OVERLAP_READING`] warning, when the two disagree.
 pub const MIN_LABEL_OVERLAP: f64 = 0.5;
 
 /// What the dataset rules need from a checked block: each row's facts, and the block's counts
@@ -47,6 +56,49 @@ pub struct CheckedLines {
     lines: [u64; 2],
 }
 
+/// The labels of a used row that Rekognition trains on: all of them but those whose every box
+/// is dropped ([`LineFacts::dropped`]).
+fn used_labels<'r>(row: &'r ImageRow, f: &LineFacts) -> impl Iterator<Item = &'r String> {
+    row.labels
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i >= 64 || f.dropped & (1u64 << i) == 0)
+        .map(|(_, l)| l)
+}
+
+/// Bit `i` set when every box of `row.labels[i]` has an annotation-level error, so that a used
+/// line does not give Rekognition that label. Only the first 64 labels are tracked: a line with
+/// more breaks the 50-labels-per-image limit and is not used.
+fn dropped_labels(row: &ImageRow, issues: &[Issue]) -> u64 {
+    if !row.used || row.errors == 0 {
+        return 0;
+    }
+    let mut mask = 0u64;
+    let mut bad: Vec<(&str, u32)> = Vec::new();
+    for (i, (label, boxes)) in row.labels.iter().zip(&row.label_boxes).enumerate().take(64) {
+        if *boxes == 0 {
+            continue;
+        }
+        bad.clear();
+        bad.extend(
+            issues
+                .iter()
+                .filter(|x| {
+                    x.severity == Severity::Error
+                        && x.level == Level::Annotation
+                        && x.label == *label
+                })
+                .filter_map(|x| x.annotation.map(|a| (x.attribute.as_str(), a))),
+        );
+        bad.sort_unstable();
+        bad.dedup();
+        if bad.len() >= *boxes as usize {
+            mask |= 1 << i;
+        }
+    }
+    mask
+}
+
 /// The use cases of a valid row, as indices into the per-use-case counts.
 fn cases(f: &LineFacts) -> impl Iterator<Item = usize> {
     [f.use_cases.classification, f.use_cases.detection]
@@ -59,9 +111,10 @@ fn cases(f: &LineFacts) -> impl Iterator<Item = usize> {
 pub fn check_block(block: &Block, options: &CheckOptions<'_>) -> (BlockAnalysis, CheckedLines) {
     let mut out = BlockAnalysis::with_room(block);
     let mut facts = Vec::with_capacity(out.rows.capacity());
-    let mut take = |outcome: LineOutcome, f: LineFacts| {
+    let mut take = |outcome: LineOutcome, mut f: LineFacts| {
         out.stats.count(&outcome);
         if let LineOutcome::Image { row, issues } = outcome {
+            f.dropped = dropped_labels(&row, &issues);
             out.rows.push(row);
             out.issues.extend(issues);
             facts.push(f);
@@ -90,10 +143,10 @@ pub fn check_block(block: &Block, options: &CheckOptions<'_>) -> (BlockAnalysis,
         if let Some(bucket) = f.bucket(row) {
             add(&mut checked.buckets, bucket, 1);
         }
-        if row.status == ImageStatus::Ok {
+        if row.used {
             for i in cases(f) {
                 checked.lines[i] += 1;
-                for label in &row.labels {
+                for label in used_labels(row, f) {
                     add(&mut checked.labels[i], label, 1);
                 }
             }
@@ -133,6 +186,9 @@ fn merge(counts: &mut BTreeMap<String, u64>, key: &str, n: u64, take: bool) {
 #[derive(Debug, Default)]
 pub struct CheckTally {
     seen: HashMap<u128, u64, KeyBuildHasher>,
+    /// The training manifest's images (`source-ref` key, first line), when this is the testing
+    /// manifest's tally (see [`CheckTally::compare_with_training`]).
+    training: Option<HashMap<u128, u64, KeyBuildHasher>>,
     buckets: BTreeMap<String, u64>,
     /// Valid images per label: image-level lines, bounding-box lines.
     labels: [BTreeMap<String, u64>; 2],
@@ -146,8 +202,18 @@ impl CheckTally {
         CheckTally::default()
     }
 
-    /// Applies the rules that need earlier lines (a repeated `source-ref`) to a block, in line
-    /// order, and adds its counts. Returns whether the block's rows or issues changed.
+    /// Makes this (the testing manifest's, still empty) tally flag every image that the
+    /// training manifest holds too: "There should not be an overlap between test and training
+    /// datasets" (md-create-manifest-file-validation-rules). The page names no error, so each
+    /// such testing line gets a line-level [`REKCHECK_IMAGE_IN_TRAINING_AND_TESTING`] warning.
+    /// The training tally's images are moved here (it needs them no more).
+    pub fn compare_with_training(&mut self, training: &mut CheckTally) {
+        self.training = Some(std::mem::take(&mut training.seen));
+    }
+
+    /// Applies the rules that need earlier lines (a repeated `source-ref`, an image also in
+    /// training) to a block, in line order, and adds its counts. Returns whether the block's
+    /// rows or issues changed.
     pub fn absorb(&mut self, a: &mut BlockAnalysis, checked: &CheckedLines) -> bool {
         for (bucket, n) in &checked.buckets {
             merge(&mut self.buckets, bucket, *n, false);
@@ -164,18 +230,49 @@ impl CheckTally {
                 match self.seen.entry(key) {
                     Entry::Vacant(v) => {
                         v.insert(row.line);
+                        if let Some(line) = self.training.as_ref().and_then(|t| t.get(&key)) {
+                            row.warnings += 1;
+                            a.stats.warning_issues += 1;
+                            if row.status == ImageStatus::Ok {
+                                row.status = ImageStatus::Warning;
+                                a.stats.ok -= 1;
+                                a.stats.warning += 1;
+                            }
+                            added.push((
+                                row.line,
+                                Issue {
+                                    line: Some(row.line),
+                                    source_ref: row.source_ref.clone(),
+                                    level: Level::Line,
+                                    attribute: String::new(),
+                                    annotation: None,
+                                    label: String::new(),
+                                    severity: Severity::Warning,
+                                    code: REKCHECK_IMAGE_IN_TRAINING_AND_TESTING.to_owned(),
+                                    message: format!(
+                                        "The image is also on line {line} of the training manifest; training and testing should not share images (md-create-manifest-file-validation-rules)."
+                                    ),
+                                },
+                            ));
+                        }
                     }
                     Entry::Occupied(first) => {
                         let before = row.status;
+                        let was_used = row.used;
                         row.errors += 1;
                         row.status = ImageStatus::Error;
-                        if before == ImageStatus::Ok {
-                            // No longer a valid image: take back what it added.
+                        row.used = false;
+                        if was_used {
+                            // No longer a used image: take back what it added.
                             for i in cases(f) {
                                 self.lines[i] -= 1;
-                                for label in &row.labels {
+                                for label in used_labels(row, f) {
                                     merge(&mut self.labels[i], label, 1, true);
                                 }
+                            }
+                            a.stats.used -= 1;
+                            if before == ImageStatus::Error {
+                                a.stats.error_used -= 1;
                             }
                         }
                         match before {
@@ -269,16 +366,28 @@ impl CheckTally {
                 &format!("The manifest is {bytes} bytes; the limit is {MAX_MANIFEST_BYTES}."),
             ));
         }
-        if images > MAX_MANIFEST_LINES {
+        // Blank lines count: "Blank/invalid lines are also counted as dataset objects"
+        // (md-create-manifest-file-validation-rules). tm-debugging-aggregate-errors counts "JSON
+        // Lines (number of images)"; when only that reading passes, the message says so.
+        if stats.lines > MAX_MANIFEST_LINES {
+            let other = if images <= MAX_MANIFEST_LINES {
+                format!(
+                    " Counting only the {images} non-blank lines (images), as tm-debugging-aggregate-errors words the limit, it would pass: remove the blank lines."
+                )
+            } else {
+                String::new()
+            };
             out.push(doc(
                 "ERROR_MANIFEST_ROWS_EXCEEDS_MAXIMUM",
                 "",
                 &format!(
-                    "The manifest has {images} JSON lines; the limit is {MAX_MANIFEST_LINES}."
+                    "The manifest has {} lines ({} blank); the limit is {MAX_MANIFEST_LINES}, blank lines included (md-create-manifest-file-validation-rules).{other}",
+                    stats.lines, stats.blank
                 ),
             ));
         }
-        let invalid = stats.blank + stats.unparsable + stats.error;
+        // Lines Rekognition still uses (errors on boxes only) are not invalid rows.
+        let invalid = stats.blank + stats.unparsable + stats.error.saturating_sub(stats.error_used);
         if invalid * 5 > stats.lines {
             #[allow(clippy::cast_precision_loss)]
             let pct = invalid as f64 * 100.0 / stats.lines as f64;
@@ -286,7 +395,7 @@ impl CheckTally {
                 "ERROR_TOO_MANY_INVALID_ROWS_IN_MANIFEST",
                 "",
                 &format!(
-                    "{invalid} of {} lines ({pct:.1} %) are blank, unparsable or in error; the limit is 20 %.",
+                    "{invalid} of {} lines ({pct:.1} %) are blank, unparsable or in error and not used; the limit is 20 %.",
                     stats.lines
                 ),
             ));
@@ -367,32 +476,50 @@ impl CheckTally {
         out
     }
 
-    /// The training-versus-testing rule: at least half of the testing labels must be training
-    /// labels. The issue belongs to the testing manifest.
+    /// The training-versus-testing rules on the labels of the lines Rekognition uses:
+    /// `ERROR_INSUFFICIENT_LABEL_OVERLAP` on all labels, then
+    /// `ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP` on the labels of each dataset's use case (when
+    /// a dataset mixes use cases, so that the two differ). The overlap is common labels /
+    /// training labels, at least [`MIN_LABEL_OVERLAP`] (md-create-manifest-file-validation-rules);
+    /// where tm-debugging-aggregate-errors' reading (common labels / testing labels) disagrees,
+    /// the error says so, or a [`REKCHECK_LABEL_OVERLAP_READING`] warning gives the error that
+    /// reading predicts. The issues belong to the testing manifest.
     pub fn overlap_issues(training: &CheckTally, testing: &CheckTally) -> Vec<Issue> {
-        let test = testing.usable_labels();
-        if test.is_empty() {
-            return Vec::new();
-        }
-        let train = training.usable_labels();
-        let missing: Vec<&String> = test.keys().filter(|l| !train.contains_key(*l)).collect();
-        let shared = test.len() - missing.len();
-        #[allow(clippy::cast_precision_loss)]
-        let share = shared as f64 / test.len() as f64;
-        if share >= MIN_LABEL_OVERLAP {
-            return Vec::new();
-        }
-        let shown: Vec<&str> = missing.iter().take(10).map(|s| s.as_str()).collect();
-        let more = if missing.len() > 10 { ", ..." } else { "" };
-        vec![doc(
+        let all = |t: &CheckTally| -> BTreeSet<String> {
+            t.labels[0]
+                .keys()
+                .chain(t.labels[1].keys())
+                .cloned()
+                .collect()
+        };
+        let usable =
+            |t: &CheckTally| -> BTreeSet<String> { t.usable_labels().keys().cloned().collect() };
+        let (train_all, test_all) = (all(training), all(testing));
+        let mut out: Vec<Issue> = overlap_issue(
             "ERROR_INSUFFICIENT_LABEL_OVERLAP",
-            "50",
-            &format!(
-                "{shared} of {} testing labels are training labels; not in training: {}{more}.",
-                test.len(),
-                shown.join(", ")
-            ),
-        )]
+            "labels",
+            &train_all,
+            &test_all,
+        )
+        .into_iter()
+        .collect();
+        if out.iter().any(|i| i.severity == Severity::Error) {
+            return out;
+        }
+        let (train_usable, test_usable) = (usable(training), usable(testing));
+        if train_usable != train_all || test_usable != test_all {
+            let warned = !out.is_empty();
+            out.extend(
+                overlap_issue(
+                    "ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP",
+                    "usable labels",
+                    &train_usable,
+                    &test_usable,
+                )
+                .filter(|i| i.severity == Severity::Error || !warned),
+            );
+        }
+        out
     }
 
     /// The auto-split rule (`--auto-split`): every label needs enough valid images for an
@@ -436,6 +563,73 @@ pub fn verdict(manifest_issues: &[Issue]) -> String {
         .iter()
         .find(|i| i.severity == Severity::Error)
         .map_or_else(|| "pass".to_owned(), |i| format!("fail: {}", i.code))
+}
+
+/// One label-overlap rule (`code`) on two label sets (`what` names them in the message): an
+/// error when common / training labels is under [`MIN_LABEL_OVERLAP`], a warning when only
+/// common / testing labels is; nothing when either set is empty (the label-count rules cover
+/// that).
+fn overlap_issue(
+    code: &str,
+    what: &str,
+    train: &BTreeSet<String>,
+    test: &BTreeSet<String>,
+) -> Option<Issue> {
+    if train.is_empty() || test.is_empty() {
+        return None;
+    }
+    let common = train.intersection(test).count();
+    #[allow(clippy::cast_precision_loss)]
+    let (by_train, by_test) = (
+        common as f64 / train.len() as f64,
+        common as f64 / test.len() as f64,
+    );
+    let list = |set: &BTreeSet<String>, other: &BTreeSet<String>| {
+        let missing: Vec<&str> = set
+            .iter()
+            .filter(|l| !other.contains(*l))
+            .map(String::as_str)
+            .collect();
+        let more = if missing.len() > 10 { ", ..." } else { "" };
+        let shown: Vec<&str> = missing.into_iter().take(10).collect();
+        format!("{}{more}", shown.join(", "))
+    };
+    let rules = format!(
+        "{common} of the {} training {what} ({:.0} %) are testing {what} (common / training labels, md-create-manifest-file-validation-rules)",
+        train.len(),
+        by_train * 100.0
+    );
+    let aggregate = format!(
+        "{common} of the {} testing {what} ({:.0} %) are training {what} (common / testing labels, tm-debugging-aggregate-errors)",
+        test.len(),
+        by_test * 100.0
+    );
+    if by_train < MIN_LABEL_OVERLAP {
+        let other = if by_test >= MIN_LABEL_OVERLAP {
+            format!(" The other reading passes: {aggregate}.")
+        } else {
+            format!(" The other reading fails too: {aggregate}.")
+        };
+        return Some(doc(
+            code,
+            "50",
+            &format!(
+                "{rules}.{other} Training {what} not in testing: {}.",
+                list(train, test)
+            ),
+        ));
+    }
+    if by_test < MIN_LABEL_OVERLAP {
+        return Some(Issue::manifest(
+            Severity::Warning,
+            REKCHECK_LABEL_OVERLAP_READING,
+            format!(
+                "The {what} pass the overlap rule as rekcheck reads it: {rules}. But {aggregate}: under that reading Rekognition reports {code}. Testing {what} not in training: {}.",
+                list(test, train)
+            ),
+        ));
+    }
+    None
 }
 
 /// A manifest-level issue with a documented code and message (see [`documented`]).

@@ -27,6 +27,19 @@ pub const REKCHECK_IMAGE_SIZE_MISMATCH: &str = "REKCHECK_IMAGE_SIZE_MISMATCH";
 /// A line of the other use case in a manifest that mixes image-level and bounding-box lines
 /// (`rekcheck check`).
 pub const REKCHECK_OTHER_USE_CASE: &str = "REKCHECK_OTHER_USE_CASE";
+/// A `source-ref` bucket name that breaks today's S3 naming rules (a warning: legacy buckets
+/// exist; `rekcheck check`).
+pub const REKCHECK_BUCKET_NAME: &str = "REKCHECK_BUCKET_NAME";
+/// A testing image that is also in the training manifest (`rekcheck check --testing`).
+pub const REKCHECK_IMAGE_IN_TRAINING_AND_TESTING: &str = "REKCHECK_IMAGE_IN_TRAINING_AND_TESTING";
+/// Label overlap that passes as the validation-rules page defines it but fails as the
+/// aggregate-errors page words it (`rekcheck check --testing`).
+pub const REKCHECK_LABEL_OVERLAP_READING: &str = "REKCHECK_LABEL_OVERLAP_READING";
+/// An image with more than 50 distinct labels (`rekcheck check`).
+pub const REKCHECK_TOO_MANY_LABELS_PER_IMAGE: &str = "REKCHECK_TOO_MANY_LABELS_PER_IMAGE";
+/// A label attribute of type `groundtruth/image-classification-multilabel`, read as image-level
+/// (`rekcheck check`).
+pub const REKCHECK_MULTILABEL_TYPE: &str = "REKCHECK_MULTILABEL_TYPE";
 
 /// When a code stops Rekognition, and where it is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,7 +188,7 @@ pub static CODES: &[CodeInfo] = &[
         Error,
         TerminalContent,
         "The manifest file contains too many invalid rows.",
-        "More than 20 % of the lines (blank and unparsable lines included) are invalid.",
+        "More than 20 % of the lines (blank and unparsable lines included) are invalid. Lines whose errors are only on bounding boxes are still used (tm-debugging-scope-json-line) and rekcheck check does not count them; lines with warnings only are ignored, not invalid.",
         "Fix the line errors listed in issues.csv, or drop the bad lines (rekcheck fix), then retrain."
     ),
     code!(
@@ -231,8 +244,8 @@ pub static CODES: &[CodeInfo] = &[
         Error,
         TerminalContent,
         "Less than {}% label overlap between the training and testing manifest files.",
-        "Fewer than 50 % of the testing labels are also training labels.",
-        "Add training images for the testing labels, or rebuild the testing set from the same labels."
+        "Fewer than 50 % of the labels are shared by training and testing. The documentation defines the overlap two ways: common labels / training labels (md-create-manifest-file-validation-rules) and a share of the testing labels (tm-debugging-aggregate-errors); rekcheck check follows the validation-rules page and names the other reading in the message, or warns with REKCHECK_LABEL_OVERLAP_READING when only that one fails.",
+        "Add testing images of the training labels (or drop training labels the testing set lacks) until half the training labels are testing labels too."
     ),
     code!(
         "ERROR_MANIFEST_TOO_FEW_USABLE_LABELS",
@@ -247,7 +260,7 @@ pub static CODES: &[CodeInfo] = &[
         Error,
         TerminalContent,
         "Less than {}% usable label overlap between the training and testing manifest files.",
-        "Counting only usable labels, fewer than 50 % of testing labels are in training.",
+        "Counting only the labels of the use case each dataset trains (image-level or bounding boxes), fewer than 50 % are shared; the overlap is read as for ERROR_INSUFFICIENT_LABEL_OVERLAP (common / training labels, md-create-manifest-file-validation-rules).",
         "Make training and testing use the same format and the same labels."
     ),
     code!(
@@ -272,7 +285,7 @@ pub static CODES: &[CodeInfo] = &[
         Error,
         Dataset,
         "The manifest file has too many rows.",
-        "The manifest has more JSON lines than allowed (250,000 by default).",
+        "The manifest has more lines than allowed (250,000 by default). rekcheck check counts blank lines too: \"Blank/invalid lines are also counted as dataset objects\" (md-create-manifest-file-validation-rules); when only the non-blank lines (tm-debugging-aggregate-errors: \"number of images\") are within the limit, the message says so.",
         "Split the dataset or remove lines; request a limit increase for large classification datasets."
     ),
     code!(
@@ -361,7 +374,7 @@ pub static CODES: &[CodeInfo] = &[
         Error,
         Line,
         "The image is invalid. Check S3 path and/or image properties.",
-        "The image is missing, not PNG or JPEG, over 15 MB, over 20:1, or outside 64-4096 px.",
+        "The image is missing, not PNG or JPEG, over 15 MB, over 20:1, or outside 64-4096 px. rekcheck check predicts it for an image_size over 20:1 too (this page lists the aspect ratio; the ERROR_INVALID_IMAGE_DIMENSION page names only the sides).",
         "Check the image exists at source-ref and convert or resize it to PNG/JPEG within the limits."
     ),
     code!(
@@ -409,8 +422,8 @@ pub static CODES: &[CodeInfo] = &[
         Error,
         Line,
         "The use case type of the {} label attribute metadata is unsupported. Check the type field.",
-        "The metadata type is neither groundtruth/image-classification nor groundtruth/object-detection.",
-        "Set the metadata type to groundtruth/image-classification or groundtruth/object-detection."
+        "The metadata type is neither groundtruth/image-classification nor groundtruth/object-detection. Only that attribute is dropped: a line with another, valid label attribute is still used (no page says the whole line fails; the documentation's example adds ERROR_NO_VALID_LABEL_ATTRIBUTES on the line when no attribute is valid).",
+        "Set the metadata type to groundtruth/image-classification or groundtruth/object-detection, or remove the attribute (a verification or segmentation job's output) if Custom Labels should not use it."
     ),
     code!(
         "ERROR_INVALID_LABEL_NAME_LENGTH",
@@ -501,6 +514,46 @@ pub static CODES: &[CodeInfo] = &[
         "",
         "The manifest mixes image-level and bounding-box lines; Rekognition picks the use case with more lines and does not use lines of the other kind.",
         "Put image-level and bounding-box labels in separate projects, or relabel these lines in the chosen format."
+    ),
+    code!(
+        "REKCHECK_BUCKET_NAME",
+        Warn,
+        Rekcheck,
+        "",
+        "The source-ref's bucket name breaks today's S3 naming rules (3-63 lower-case letters, digits, dots, hyphens). The documentation only requires s3://BUCKET/KEY (md-create-manifest-file-classification) and legacy buckets with upper case or _ exist, so this is a note, not ERROR_INVALID_SOURCE_REF_FORMAT; the message says whether the name can be a legacy bucket at all.",
+        "Check that the bucket exists under exactly this name; if the name cannot be a bucket (a $VARIABLE, #), write the real bucket."
+    ),
+    code!(
+        "REKCHECK_IMAGE_IN_TRAINING_AND_TESTING",
+        Warn,
+        Rekcheck,
+        "",
+        "The testing image is also in the training manifest. \"There should not be an overlap between test and training datasets\" (md-create-manifest-file-validation-rules), which names no error, so rekcheck warns; the line is still counted as used.",
+        "Remove the image from one of the two manifests, so that the model is tested on images it was not trained on."
+    ),
+    code!(
+        "REKCHECK_LABEL_OVERLAP_READING",
+        Warn,
+        Rekcheck,
+        "",
+        "The label overlap passes as md-create-manifest-file-validation-rules defines it (common labels / training labels, what rekcheck check follows) but fails as tm-debugging-aggregate-errors words it (a share of the testing labels); under that reading Rekognition would report the overlap error named in the message.",
+        "Add training images for the testing labels that training lacks (listed in the message), so that both readings pass."
+    ),
+    code!(
+        "REKCHECK_TOO_MANY_LABELS_PER_IMAGE",
+        Error,
+        Rekcheck,
+        "",
+        "The image has more than 50 distinct labels, Rekognition's limit per image (limits page); no code is documented for it, so rekcheck predicts the line is not used.",
+        "Keep at most 50 labels on the image: drop the least useful label attributes or class-map entries."
+    ),
+    code!(
+        "REKCHECK_MULTILABEL_TYPE",
+        Warn,
+        Rekcheck,
+        "",
+        "The metadata type is groundtruth/image-classification-multilabel, as AWS's conversion script writes it (md-gt-cl-transform); no page lists it as supported (ERROR_UNSUPPORTED_USE_CASE_TYPE names two types), so rekcheck reads the attribute as an image-level label and warns instead of failing.",
+        "Set the type to groundtruth/image-classification to be sure Rekognition uses the label."
     ),
 ];
 

@@ -55,10 +55,12 @@ pub use check::{
     UseCase, check_block, verdict,
 };
 pub use codes::{
-    CODES, CodeInfo, CodeKind, REKCHECK_DUPLICATE_SOURCE_REF, REKCHECK_IMAGE_SIZE_MISMATCH,
-    REKCHECK_LINE_TOO_LONG, REKCHECK_MALFORMED_ISSUE, REKCHECK_OTHER_USE_CASE,
-    REKCHECK_READ_FAILED, REKCHECK_TRAINING_FAILED, REKCHECK_UNPARSABLE_LINE, code_for_message,
-    code_info,
+    CODES, CodeInfo, CodeKind, REKCHECK_BUCKET_NAME, REKCHECK_DUPLICATE_SOURCE_REF,
+    REKCHECK_IMAGE_IN_TRAINING_AND_TESTING, REKCHECK_IMAGE_SIZE_MISMATCH,
+    REKCHECK_LABEL_OVERLAP_READING, REKCHECK_LINE_TOO_LONG, REKCHECK_MALFORMED_ISSUE,
+    REKCHECK_MULTILABEL_TYPE, REKCHECK_OTHER_USE_CASE, REKCHECK_READ_FAILED,
+    REKCHECK_TOO_MANY_LABELS_PER_IMAGE, REKCHECK_TRAINING_FAILED, REKCHECK_UNPARSABLE_LINE,
+    code_for_message, code_info,
 };
 pub use engine::ordered_par_map;
 pub use fix::{FixOptions, FixOutcome, FixedLine, REMOVED_HEADER, Removal, fix_line, fix_manifest};
@@ -67,7 +69,7 @@ pub use framing::{
     block_lines,
 };
 pub use line::{LineOutcome, MAX_DEPTH, analyze_line, oversized_line};
-pub use model::{Dataset, ImageRow, ImageStatus, Issue, Level, Severity};
+pub use model::{Dataset, ImageRow, ImageStatus, Issue, Level, Severity, is_used};
 pub use report::{
     AnalyzeOptions, BlockAnalysis, BlockCallback, CODES_HEADER, CodeRow, Error, IMAGES_HEADER,
     ISSUES_HEADER, LABELS_HEADER, LabelRow, ManifestContext, ManifestReport, NOT_GIVEN_VERDICT,
@@ -78,6 +80,7 @@ pub use report::{
 pub use summary::{DatasetStatistics, ManifestSummary, Statistics, SummaryError};
 pub use validate::{
     CheckOptions, IMAGE_SIDE, ImageCheck, ImageChecks, LineFacts, MAX_ASPECT, MAX_BOXES,
-    MAX_IMAGE_BYTES, MAX_LABEL_CHARS, MAX_LINE_CHARS, SCALED_SIDE, TYPE_CLASSIFICATION,
-    TYPE_DETECTION, UseCases, check_line, parse_s3_uri, source_ref_key,
+    MAX_IMAGE_BYTES, MAX_LABEL_CHARS, MAX_LABELS_PER_IMAGE, MAX_LINE_CHARS, SCALED_SIDE,
+    TYPE_CLASSIFICATION, TYPE_CLASSIFICATION_MULTILABEL, TYPE_DETECTION, UseCases,
+    bucket_name_note, check_line, parse_s3_uri, source_ref_key,
 };

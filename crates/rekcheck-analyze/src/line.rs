@@ -12,7 +12,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_json::value::RawValue;
 
 use crate::codes::{REKCHECK_MALFORMED_ISSUE, REKCHECK_UNPARSABLE_LINE};
-use crate::model::{ImageRow, ImageStatus, Issue, Level, Severity};
+use crate::model::{ImageRow, ImageStatus, Issue, Level, Severity, has_clean_attribute, is_used};
 
 /// What one physical line turned into.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,6 +200,7 @@ pub(crate) fn unreadable_line(line_no: u64, code: &str, message: String) -> Line
             labels: Vec::new(),
             label_boxes: Vec::new(),
             boxes: 0,
+            used: false,
         },
         issues: vec![Issue {
             line: Some(line_no),
@@ -1060,6 +1061,9 @@ fn build(line_no: u64, p: &ParsedLine<'_>) -> LineOutcome {
             labels: labels.names,
             label_boxes: labels.boxes,
             boxes,
+            used: is_used(status, &b.issues, || {
+                has_clean_attribute(p.metadata.iter().map(|m| m.attribute.as_ref()), &b.issues)
+            }),
         },
         issues: b.issues,
     }

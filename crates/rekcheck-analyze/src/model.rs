@@ -197,6 +197,97 @@ pub struct ImageRow {
     pub label_boxes: Vec<u32>,
     /// Number of bounding boxes (annotation objects) on the line.
     pub boxes: u32,
+    /// Whether Rekognition trains on the image (the `used` column of `images.csv`), decided by
+    /// [`is_used`] from the line's issues.
+    pub used: bool,
+}
+
+/// Errors that, wherever they sit on a line, stop Rekognition's other checks of the line, so the
+/// line is not used: the checks the developer guide says run first
+/// (tm-debugging-fixing-validation-errors, "JSON line error precedence": "If any of these errors
+/// occur, validation of JSON Line errors is stopped"). `MISSING_SOURCE_REF` is spelt so there.
+const STOPPING_ERRORS: &[&str] = &[
+    "MISSING_SOURCE_REF",
+    "ERROR_MISSING_SOURCE_REF",
+    "ERROR_INVALID_SOURCE_REF_FORMAT",
+    "ERROR_NO_LABEL_ATTRIBUTES",
+    "ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT",
+    "ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT",
+    "ERROR_MISSING_BOUNDING_BOX_CONFIDENCE",
+    "ERROR_MISSING_CLASS_MAP_ID",
+    "ERROR_INVALID_JSON_LINE",
+];
+
+/// Errors on a label attribute's metadata that drop only that attribute: a line with another,
+/// valid label attribute is still used. The documentation's own example
+/// (tm-debugging-json-line-errors, `ERROR_UNSUPPORTED_USE_CASE_TYPE`) shows the error on the
+/// metadata and, because no other attribute is valid, `ERROR_NO_VALID_LABEL_ATTRIBUTES` on the
+/// line; no page says that an unsupported attribute beside a valid one drops the line.
+const ATTRIBUTE_ONLY_ERRORS: &[&str] = &["ERROR_UNSUPPORTED_USE_CASE_TYPE"];
+
+/// Whether Rekognition trains on a line with this `status` and these `issues` (the line's own,
+/// at every level). One rule for `report`, `check` and the dataset rules:
+///
+/// * an unparsable line is not used;
+/// * an error at line level, or one of the errors that stop the line's checks (wherever it
+///   sits), drops the line;
+/// * an error at attribute or metadata level drops the line, except an unsupported attribute
+///   type: that drops only its attribute, so the line is used when `another_valid_attribute`
+///   (asked only then) says another label attribute of the line has no attribute- or
+///   metadata-level error;
+/// * errors at annotation level drop only their boxes: "the model is still trained using
+///   the other valid bounding boxes" (tm-debugging-scope-json-line);
+/// * a Rekognition warning (`WARNING_`) on the line means the line is ignored
+///   (`ignored_json_lines`, tm-debugging-summary); rekcheck's own `REKCHECK_` warnings are notes
+///   and change nothing.
+pub fn is_used(
+    status: ImageStatus,
+    issues: &[Issue],
+    another_valid_attribute: impl FnOnce() -> bool,
+) -> bool {
+    match status {
+        ImageStatus::Unparsable => false,
+        ImageStatus::Ok => true,
+        ImageStatus::Warning | ImageStatus::Error => {
+            !issues.iter().any(drops_line)
+                && (!issues.iter().any(drops_attribute) || another_valid_attribute())
+        }
+    }
+}
+
+/// Whether a label attribute named in `attributes` has no error at attribute or metadata level
+/// among `issues` (the `another_valid_attribute` of [`is_used`] for a line whose attributes are
+/// known by name).
+pub(crate) fn has_clean_attribute<'a>(
+    mut attributes: impl Iterator<Item = &'a str>,
+    issues: &[Issue],
+) -> bool {
+    attributes.any(|name| {
+        !issues.iter().any(|i| {
+            i.severity == Severity::Error
+                && matches!(i.level, Level::Attribute | Level::Metadata)
+                && i.attribute == name
+        })
+    })
+}
+
+/// Whether an issue drops only its label attribute (see [`is_used`]).
+fn drops_attribute(i: &Issue) -> bool {
+    i.severity == Severity::Error
+        && matches!(i.level, Level::Attribute | Level::Metadata)
+        && ATTRIBUTE_ONLY_ERRORS.contains(&i.code.as_str())
+}
+
+/// Whether one issue of a line makes Rekognition drop the line (see [`is_used`]).
+fn drops_line(i: &Issue) -> bool {
+    match i.severity {
+        Severity::Error => match i.level {
+            Level::Manifest | Level::Line => true,
+            Level::Attribute | Level::Metadata => !ATTRIBUTE_ONLY_ERRORS.contains(&i.code.as_str()),
+            Level::Annotation => STOPPING_ERRORS.contains(&i.code.as_str()),
+        },
+        Severity::Warning => i.level == Level::Line && i.code.starts_with("WARNING_"),
+    }
 }
 
 #[cfg(test)]

@@ -17,18 +17,22 @@
 //!   `annotations`) is empty except for annotation-level issues; `level` is one of
 //!   `manifest,line,attribute,metadata,annotation`; `severity` is `error` or `warning`.
 //! * `images.csv`: one row per non-blank line:
-//!   `project,version,dataset,manifest,line,source_ref,status,errors,warnings,labels,boxes`;
+//!   `project,version,dataset,manifest,line,source_ref,status,errors,warnings,labels,boxes,used`;
 //!   `status` is `ok,warning,error,unparsable`; `errors`/`warnings` count the line's issues at all
-//!   levels; `labels` are the distinct labels joined with `;`; `boxes` counts annotation objects.
+//!   levels; `labels` are the distinct labels joined with `;`; `boxes` counts annotation objects;
+//!   `used` is `yes` when Rekognition trains on the image and `no` when it drops or ignores the
+//!   line ([`crate::is_used`]): `status` = `error` with `used` = `yes` is an image trained on
+//!   without its bad boxes (or without an attribute of an unsupported type).
 //! * `summary.csv`: one row per manifest:
 //!   `project,version,dataset,manifest,lines,blank,unparsable,ok,warning,error,error_issues,warning_issues,rekognition_total,rekognition_valid,rekognition_invalid,rekognition_ignored,rekognition_agrees,verdict`.
 //!   `lines = blank + unparsable + ok + warning + error` always holds. The `rekognition_*` columns
 //!   come from the manifest summary beside the manifest (empty without one). rekcheck counts in
 //!   the summary's terms: total = every physical line (blank lines count as dataset objects:
-//!   md-create-manifest-file-validation-rules), ignored = lines with warnings only, invalid =
-//!   blank and unparsable lines and lines with an error at line, attribute or metadata level,
-//!   valid = the rest (lines without issues, and lines whose errors are all on bounding boxes:
-//!   only the box is dropped, tm-debugging-scope-json-line). `rekognition_agrees` is `yes` when
+//!   md-create-manifest-file-validation-rules), valid = the lines `images.csv` calls
+//!   `used` (lines without issues, lines whose errors are all on bounding boxes: the model "is
+//!   still trained using the other valid bounding boxes", tm-debugging-scope-json-line, and lines
+//!   whose only errors are on an attribute of an unsupported type beside a valid one), invalid =
+//!   blank, unparsable and other lines in error, ignored = the other lines with warnings. `rekognition_agrees` is `yes` when
 //!   each of the summary's total/valid/invalid/ignored equals rekcheck's, its error line indices
 //!   (0- or 1-based, whichever matches) are exactly the lines rekcheck found in error (at any
 //!   level, unparsable included) and the summary does not contradict itself (total =
@@ -70,7 +74,7 @@ use crate::framing::{
     block_lines,
 };
 use crate::line::{ClassMaps, LineOutcome, analyze_line_with, oversized_line};
-use crate::model::{Dataset, ImageRow, ImageStatus, Issue, Level, Severity};
+use crate::model::{Dataset, ImageRow, ImageStatus, Issue, Severity};
 use crate::output::{self, OutputLock, PartialFile};
 use crate::summary::DatasetStatistics;
 use crate::validate::CheckOptions;
@@ -104,6 +108,7 @@ pub const IMAGES_HEADER: &[&str] = &[
     "warnings",
     "labels",
     "boxes",
+    "used",
 ];
 /// Header of `summary.csv`.
 pub const SUMMARY_HEADER: &[&str] = &[
@@ -308,10 +313,14 @@ pub struct Stats {
     pub warning_issues: u64,
     /// Bounding boxes.
     pub boxes: u64,
-    /// Lines in error whose errors are all at annotation level (bounding boxes): Rekognition
-    /// still trains on them, without those boxes ("only the box is dropped", the developer
-    /// guide's tm-debugging-scope-json-line page). Counted in `error` too.
+    /// Lines in error that Rekognition still trains on ([`crate::is_used`]): their errors are
+    /// on bounding boxes (only the boxes are dropped, tm-debugging-scope-json-line) or on an
+    /// attribute of an unsupported type beside a valid one. Counted in `error` too.
     pub error_used: u64,
+    /// Lines Rekognition trains on (`used` = `yes` in `images.csv`, [`crate::is_used`]): lines
+    /// without issues, and lines with warnings or errors that drop no more than boxes or an
+    /// unsupported attribute. Counted in `ok`, `warning` or `error` too.
+    pub used: u64,
     /// Lines that carry validation results: at least one issue read from an `errors`,
     /// `warnings`, `cl-errors` or `cl-warnings` key at any level (any code but rekcheck's own
     /// `REKCHECK_` codes, except `REKCHECK_MALFORMED_ISSUE`, which is a malformed one).
@@ -332,6 +341,7 @@ impl Add for Stats {
             warning_issues: self.warning_issues + o.warning_issues,
             boxes: self.boxes + o.boxes,
             error_used: self.error_used + o.error_used,
+            used: self.used + o.used,
             with_results: self.with_results + o.with_results,
         }
     }
@@ -364,12 +374,11 @@ impl Stats {
                 self.error_issues += u64::from(row.errors);
                 self.warning_issues += u64::from(row.warnings);
                 self.boxes += u64::from(row.boxes);
-                if row.status == ImageStatus::Error
-                    && issues
-                        .iter()
-                        .all(|i| i.severity != Severity::Error || i.level == Level::Annotation)
-                {
-                    self.error_used += 1;
+                if row.used {
+                    self.used += 1;
+                    if row.status == ImageStatus::Error {
+                        self.error_used += 1;
+                    }
                 }
                 if issues.iter().any(is_validation_result) {
                     self.with_results += 1;
@@ -379,10 +388,13 @@ impl Stats {
     }
 
     /// rekcheck's own counts in Rekognition's terms (see the `summary.csv` documentation):
-    /// `(total, valid, invalid, ignored)`.
+    /// `(total, valid, invalid, ignored)`: valid lines are the used ones, invalid lines are
+    /// blank, unparsable or in error and not used, ignored lines have warnings only and are not
+    /// used.
     pub fn rekognition_terms(&self) -> (u64, u64, u64, u64) {
         let invalid = self.blank + self.unparsable + self.error.saturating_sub(self.error_used);
-        (self.lines, self.ok + self.error_used, invalid, self.warning)
+        let ignored = self.lines.saturating_sub(self.used).saturating_sub(invalid);
+        (self.lines, self.used, invalid, ignored)
     }
 }
 
@@ -1508,7 +1520,8 @@ fn write_image(w: &mut Vec<u8>, prefix: &[u8], r: &ImageRow, raw: bool) {
         .field(b.format(r.errors))
         .field(b.format(r.warnings))
         .field(&safe_cell(&labels, raw))
-        .field(b.format(r.boxes));
+        .field(b.format(r.boxes))
+        .field(if r.used { "yes" } else { "no" });
     row.end();
 }
 
@@ -1614,4 +1627,71 @@ fn write_label_row<W: Write>(w: &mut csv::Writer<W>, l: &LabelRow, raw: bool) ->
         num(&mut b3, l.images_with_errors),
     ])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The fast `images.csv` writer writes every column of [`IMAGES_HEADER`], `used`
+        /// included, exactly as `csv::Writer` writes the same record.
+        #[test]
+        fn image_rows_are_written_as_csv_writes_them(
+            source_ref in "[a-z,\"\r\n =+'é]{0,8}",
+            labels in prop::collection::vec("[a-z,\"\n =é]{1,5}", 0..3),
+            line in 1u64..1_000_000,
+            status in 0usize..4,
+            (errors, warnings, boxes) in (0u32..5, 0u32..5, 0u32..60),
+            used: bool,
+            raw: bool,
+        ) {
+            let status = [
+                ImageStatus::Ok,
+                ImageStatus::Warning,
+                ImageStatus::Error,
+                ImageStatus::Unparsable,
+            ][status];
+            let row = ImageRow {
+                line,
+                source_ref,
+                status,
+                errors,
+                warnings,
+                label_boxes: vec![0; labels.len()],
+                labels,
+                boxes,
+                used,
+            };
+            let context = ManifestContext {
+                project: "p,1".into(),
+                version: "v".into(),
+                dataset: Dataset::Testing,
+                manifest: "m\"x".into(),
+            };
+            let mut fast = Vec::new();
+            write_image(&mut fast, &context_prefix(&context, raw), &row, raw);
+            let mut w = csv::WriterBuilder::new()
+                .terminator(csv::Terminator::CRLF)
+                .from_writer(Vec::new());
+            let record = [
+                safe_cell(&context.project, raw).into_owned(),
+                safe_cell(&context.version, raw).into_owned(),
+                context.dataset.as_str().to_owned(),
+                safe_cell(&context.manifest, raw).into_owned(),
+                row.line.to_string(),
+                safe_cell(&row.source_ref, raw).into_owned(),
+                row.status.as_str().to_owned(),
+                row.errors.to_string(),
+                row.warnings.to_string(),
+                safe_cell(&row.labels.join(";"), raw).into_owned(),
+                row.boxes.to_string(),
+                if row.used { "yes" } else { "no" }.to_owned(),
+            ];
+            prop_assert_eq!(record.len(), IMAGES_HEADER.len());
+            w.write_record(&record).unwrap();
+            prop_assert_eq!(fast, w.into_inner().unwrap());
+        }
+    }
 }

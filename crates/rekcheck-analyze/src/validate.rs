@@ -15,9 +15,12 @@ use std::rc::Rc;
 use serde::de::{self, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::codes::{REKCHECK_IMAGE_SIZE_MISMATCH, REKCHECK_LINE_TOO_LONG, documented};
+use crate::codes::{
+    REKCHECK_BUCKET_NAME, REKCHECK_IMAGE_SIZE_MISMATCH, REKCHECK_LINE_TOO_LONG,
+    REKCHECK_MULTILABEL_TYPE, REKCHECK_TOO_MANY_LABELS_PER_IMAGE, documented,
+};
 use crate::line::{Builder, Labels, LineOutcome, Place, Recent, Str, too_deep, unreadable_line};
-use crate::model::{ImageRow, ImageStatus, Level, Severity};
+use crate::model::{ImageRow, Level, Severity, is_used};
 
 /// Rekognition's longest JSON line, in characters.
 pub const MAX_LINE_CHARS: usize = 100_000;
@@ -25,6 +28,8 @@ pub const MAX_LINE_CHARS: usize = 100_000;
 pub const MAX_BOXES: usize = 50;
 /// Longest label name, in characters.
 pub const MAX_LABEL_CHARS: usize = 256;
+/// Most distinct labels on one image ("Maximum number of labels per image is 50", limits).
+pub const MAX_LABELS_PER_IMAGE: usize = 50;
 /// Smallest and largest image side, in pixels.
 pub const IMAGE_SIDE: (f64, f64) = (64.0, 4096.0);
 /// Largest image aspect ratio.
@@ -38,6 +43,18 @@ pub const SCALED_SIDE: f64 = 1280.0;
 pub const TYPE_CLASSIFICATION: &str = "groundtruth/image-classification";
 /// The metadata `type` of bounding boxes.
 pub const TYPE_DETECTION: &str = "groundtruth/object-detection";
+/// The metadata `type` of a `SageMaker` multi-label classification job. AWS's own conversion
+/// script (md-gt-cl-transform) copies it into each per-label metadata of the Custom Labels
+/// format, but no page lists it as a supported type (`ERROR_UNSUPPORTED_USE_CASE_TYPE` names only
+/// the two above): `check` reads such an attribute with a number value as an image-level label
+/// and warns ([`crate::REKCHECK_MULTILABEL_TYPE`]).
+pub const TYPE_CLASSIFICATION_MULTILABEL: &str = "groundtruth/image-classification-multilabel";
+
+/// Keys Rekognition writes into its output and evaluation snapshots
+/// (`rekognition-custom-labels-training-0`, `...-evaluation`, ..., im-evaluation-manifest-snapshot-api).
+/// With a `-metadata` sibling they are label attributes like any other; alone (such as
+/// `rekognition-custom-labels-object-id`) they are skipped.
+const REKOGNITION_PREFIX: &str = "rekognition-custom-labels-";
 
 /// What `--verify-images` found for one image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +102,11 @@ pub struct LineFacts {
     pub bucket_len: usize,
     /// The use cases of the line's label attributes.
     pub use_cases: UseCases,
+    /// Bit `i` is set when Rekognition drops every box of the row's label `i` (each has an
+    /// annotation-level error), so the used line does not give it that label. Set by the
+    /// dataset rules; labels past the 64th are not tracked (such a line breaks
+    /// [`MAX_LABELS_PER_IMAGE`] and is not used).
+    pub dropped: u64,
 }
 
 impl LineFacts {
@@ -125,7 +147,10 @@ impl Hasher for KeyHasher {
 /// A set or map keyed by [`source_ref_key`].
 pub(crate) type KeyBuildHasher = std::hash::BuildHasherDefault<KeyHasher>;
 
-/// Splits an `s3://bucket/key` URI; `Err` says what is wrong.
+/// Splits an `s3://bucket/key` URI; `Err` says what is wrong. Only what the documentation
+/// requires is checked (`s3://BUCKET/OBJECT_PATH`, md-create-manifest-file-classification): the
+/// scheme, a bucket and a key. The bucket name itself is judged by [`bucket_name_note`]: legacy
+/// buckets with upper case or `_` exist and Rekognition accepts them.
 pub fn parse_s3_uri(uri: &str) -> Result<(&str, &str), String> {
     let Some(rest) = uri.strip_prefix("s3://") else {
         let shown: String = uri.chars().take(60).collect();
@@ -134,23 +159,44 @@ pub fn parse_s3_uri(uri: &str) -> Result<(&str, &str), String> {
     let Some((bucket, key)) = rest.split_once('/') else {
         return Err("there is no object key after the bucket".to_owned());
     };
+    if bucket.is_empty() {
+        return Err("there is no bucket name after s3://".to_owned());
+    }
     if key.is_empty() {
         return Err("the object key is empty".to_owned());
     }
-    let valid_chars = bucket
+    Ok((bucket, key))
+}
+
+/// Why a bucket name breaks today's S3 naming rules (3-63 lower-case letters, digits, dots
+/// and hyphens, starting and ending with a letter or digit), if it does. Such a name is a note,
+/// not an error: legacy buckets (upper case, `_`, up to 255 characters) still exist.
+pub fn bucket_name_note(bucket: &str) -> Option<String> {
+    let today_chars = bucket
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
     let ends_ok = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-    if !(3..=63).contains(&bucket.len())
-        || !valid_chars
-        || !ends_ok(bucket.bytes().next())
-        || !ends_ok(bucket.bytes().last())
+    if (3..=63).contains(&bucket.len())
+        && today_chars
+        && ends_ok(bucket.bytes().next())
+        && ends_ok(bucket.bytes().last())
     {
-        return Err(format!(
-            "`{bucket}` is not a valid S3 bucket name (3-63 lower-case letters, digits, dots and hyphens)"
-        ));
+        return None;
     }
-    Ok((bucket, key))
+    let shown: String = bucket.chars().take(80).collect();
+    let legacy = bucket.len() <= 255
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    Some(if legacy {
+        format!(
+            "The bucket name `{shown}` breaks today's S3 naming rules (3-63 lower-case letters, digits, dots and hyphens) but can be a legacy bucket (upper case and `_` were allowed before 2018); Rekognition accepts s3://BUCKET/KEY, so the line is checked as usual. Make sure the bucket exists under exactly this name."
+        )
+    } else {
+        format!(
+            "The bucket name `{shown}` has characters no S3 bucket name can have, even a legacy one; Rekognition will most likely not find the image (ERROR_INVALID_IMAGE). Check the source-ref (an unexpanded variable such as $BUCKET?)."
+        )
+    })
 }
 
 /// Checks one physical line (without its `\n`) the way Rekognition validates a training line.
@@ -206,15 +252,23 @@ pub(crate) fn check_line_with(
         && let Some((uri, bucket_len, parsed)) = fast.into_well_formed(class_maps)
     {
         let mut c = LineCheck::new(line_no, &uri);
+        note_bucket(&mut c, &uri[5..5 + bucket_len]);
         let mut facts = LineFacts {
             key: Some(source_ref_key(&uri)),
             bucket_len,
-            use_cases: UseCases::default(),
+            ..LineFacts::default()
         };
         let mut labels = Labels::default();
         let mut boxes = 0u32;
         add_labels(&parsed, &mut labels, &mut boxes);
-        late_rules(&mut c, &parsed, &uri, options, &mut facts);
+        late_rules(
+            &mut c,
+            &parsed,
+            &uri,
+            options,
+            &mut facts,
+            labels.names.len(),
+        );
         return finish(c, line_no, text, facts, labels, boxes);
     }
     let members = match serde_json::from_str::<Members<'_>>(text) {
@@ -281,8 +335,12 @@ fn finish(
         labels: labels.names,
         label_boxes: labels.boxes,
         boxes,
+        // The attributes that passed the format rules set the use cases.
+        used: is_used(status, &c.b.issues, || {
+            facts.use_cases != UseCases::default()
+        }),
     };
-    if status == ImageStatus::Error {
+    if !row.used {
         facts.use_cases = UseCases::default();
     }
     (
@@ -312,7 +370,19 @@ fn is_service_key(key: &str) -> bool {
     matches!(
         key,
         "source-ref" | "errors" | "warnings" | "cl-errors" | "cl-warnings" | "cl-metadata"
-    ) || key.starts_with("rekognition-custom-labels-")
+    )
+}
+
+/// A line-level [`REKCHECK_BUCKET_NAME`] warning when the bucket breaks today's naming rules.
+fn note_bucket(c: &mut LineCheck<'_>, bucket: &str) {
+    if let Some(note) = bucket_name_note(bucket) {
+        c.b.push(
+            Severity::Warning,
+            REKCHECK_BUCKET_NAME.to_owned(),
+            note,
+            &Place::line(),
+        );
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -345,6 +415,7 @@ fn check_members<'a>(
     match parse_s3_uri(&uri) {
         Ok((bucket, _)) => {
             facts.bucket_len = bucket.len();
+            note_bucket(c, bucket);
         }
         Err(why) => {
             c.doc(
@@ -366,8 +437,19 @@ fn check_members<'a>(
             .find(|(k, _)| k.strip_suffix("-metadata") == Some(key))
             .map(|(_, v)| *v)
     };
+    // Keys that are not label attributes: the service's own, and Rekognition's snapshot keys
+    // without a partner.
+    let skipped = |key: &str| {
+        is_service_key(key)
+            || key == "source-ref-metadata"
+            || (key.starts_with(REKOGNITION_PREFIX)
+                && match key.strip_suffix("-metadata") {
+                    Some(base) => !members.iter().any(|(k, _)| k == base),
+                    None => metadata_of(key).is_none(),
+                })
+    };
     for (key, value) in members {
-        if is_service_key(key) || key == "source-ref-metadata" {
+        if skipped(key) {
             continue;
         }
         others += 1;
@@ -386,7 +468,7 @@ fn check_members<'a>(
         let unpaired: Vec<String> = members
             .iter()
             .map(|(k, _)| k.as_ref())
-            .filter(|k| !is_service_key(k) && *k != "source-ref-metadata")
+            .filter(|k| !skipped(k))
             .map(|k| match k.strip_suffix("-metadata") {
                 Some(base) => format!("`{k}` has no `{base}` attribute"),
                 None => format!("`{k}` has no `{k}-metadata`"),
@@ -414,7 +496,7 @@ fn check_members<'a>(
     if c.stopped {
         return;
     }
-    late_rules(c, &parsed, &uri, options, facts);
+    late_rules(c, &parsed, &uri, options, facts, labels.names.len());
 }
 
 /// The labels and boxes of the line's attributes, for its row.
@@ -438,13 +520,15 @@ fn add_labels(parsed: &[Attr<'_>], labels: &mut Labels, boxes: &mut u32) {
     }
 }
 
-/// 4. The image, box and name rules, on well-formed attributes.
+/// 4. The image, box and name rules, on well-formed attributes; `labels` is the number of the
+///    line's distinct labels.
 fn late_rules(
     c: &mut LineCheck<'_>,
     parsed: &[Attr<'_>],
     uri: &str,
     options: &CheckOptions<'_>,
     facts: &mut LineFacts,
+    labels: usize,
 ) {
     let line = Place::line();
     let image = options.images.and_then(|m| m.get(uri));
@@ -471,10 +555,26 @@ fn late_rules(
             }
         }
     }
-    if let Some((w, h)) = declared
-        && let Some(why) = bad_dimensions(w, h)
-    {
-        c.doc(&line, "ERROR_INVALID_IMAGE_DIMENSION", "", &why);
+    if let Some((w, h)) = declared {
+        if let Some(why) = bad_sides(w, h) {
+            c.doc(&line, "ERROR_INVALID_IMAGE_DIMENSION", "", &why);
+        }
+        // An aspect ratio over 20:1 is one of the causes of ERROR_INVALID_IMAGE
+        // (tm-debugging-json-line-errors), not of ERROR_INVALID_IMAGE_DIMENSION, whose page names
+        // only the 64-4096 px sides.
+        if let Some(why) = bad_aspect(w, h) {
+            c.doc(&line, "ERROR_INVALID_IMAGE", "", &why);
+        }
+    }
+    if labels > MAX_LABELS_PER_IMAGE {
+        c.b.push(
+            Severity::Error,
+            REKCHECK_TOO_MANY_LABELS_PER_IMAGE.to_owned(),
+            format!(
+                "The image has {labels} distinct labels; Rekognition allows at most {MAX_LABELS_PER_IMAGE} per image (limits)."
+            ),
+            &line,
+        );
     }
     if detection && !any_boxes && !facts.use_cases.classification {
         c.doc(&line, "WARNING_NO_ANNOTATIONS", "", "");
@@ -520,10 +620,11 @@ fn check_image(c: &mut LineCheck<'_>, image: &ImageCheck, declared: Option<(f64,
             if *bytes > MAX_IMAGE_BYTES {
                 problems.push(format!("the image is {bytes} bytes, over 15 MB"));
             }
-            if let Some((w, h)) = dimensions
-                && let Some(why) = bad_dimensions(f64::from(*w), f64::from(*h))
-            {
-                problems.push(why.trim_end_matches('.').to_owned());
+            if let Some((w, h)) = dimensions {
+                let (w, h) = (f64::from(*w), f64::from(*h));
+                for why in [bad_sides(w, h), bad_aspect(w, h)].into_iter().flatten() {
+                    problems.push(why.trim_end_matches('.').to_owned());
+                }
             }
             if !problems.is_empty() {
                 let detail = format!("{}.", capitalize(&problems.join("; ")));
@@ -551,21 +652,17 @@ fn capitalize(s: &str) -> String {
     }
 }
 
-/// Why `w` x `h` breaks the dimension rules, if it does.
-fn bad_dimensions(w: f64, h: f64) -> Option<String> {
+/// Why `w` x `h` breaks the 64-4096 px rule, if it does.
+fn bad_sides(w: f64, h: f64) -> Option<String> {
     let (min, max) = IMAGE_SIDE;
-    if w < min || h < min || w > max || h > max {
-        return Some(format!(
-            "The image is {w}x{h} px; each side must be {min}-{max} px."
-        ));
-    }
-    let ratio = w.max(h) / w.min(h);
-    if ratio > MAX_ASPECT {
-        return Some(format!(
-            "The image is {w}x{h} px, an aspect ratio over {MAX_ASPECT}:1."
-        ));
-    }
-    None
+    (w < min || h < min || w > max || h > max)
+        .then(|| format!("The image is {w}x{h} px; each side must be {min}-{max} px."))
+}
+
+/// Why `w` x `h` breaks the 20:1 aspect ratio rule, if it does.
+fn bad_aspect(w: f64, h: f64) -> Option<String> {
+    (w.max(h) / w.min(h) > MAX_ASPECT)
+        .then(|| format!("The image is {w}x{h} px, an aspect ratio over {MAX_ASPECT}:1."))
 }
 
 fn check_boxes(
@@ -686,9 +783,18 @@ fn check_format<'a>(
         c.stopped = true;
         return None;
     };
-    if ty != TYPE_CLASSIFICATION && ty != TYPE_DETECTION {
+    // The multi-label type as AWS's conversion script writes it (one attribute per label, a
+    // number value): read as image-level, with a warning (see TYPE_CLASSIFICATION_MULTILABEL).
+    let multilabel = ty == TYPE_CLASSIFICATION_MULTILABEL && as_num(value).is_some();
+    if ty != TYPE_CLASSIFICATION && ty != TYPE_DETECTION && !multilabel {
         let fill = format!("{name}-metadata");
-        let detail = format!("The type is `{ty}`.");
+        let detail = if ty == TYPE_CLASSIFICATION_MULTILABEL {
+            format!(
+                "The type is `{ty}` and the value is not a number: a SageMaker multi-label job's output; convert it to one attribute per label (md-gt-cl-transform)."
+            )
+        } else {
+            format!("The type is `{ty}`.")
+        };
         c.doc(
             &meta_place,
             "ERROR_UNSUPPORTED_USE_CASE_TYPE",
@@ -696,6 +802,16 @@ fn check_format<'a>(
             &detail,
         );
         return None;
+    }
+    if multilabel {
+        c.b.push(
+            Severity::Warning,
+            REKCHECK_MULTILABEL_TYPE.to_owned(),
+            format!(
+                "The type `{ty}` is what AWS's conversion script (md-gt-cl-transform) writes, but no page lists it as supported (tm-debugging-json-line-errors, ERROR_UNSUPPORTED_USE_CASE_TYPE, names only {TYPE_CLASSIFICATION} and {TYPE_DETECTION}); rekcheck reads it as an image-level label. If Rekognition rejects it, the attribute gets ERROR_UNSUPPORTED_USE_CASE_TYPE: set the type to {TYPE_CLASSIFICATION} to be safe."
+            ),
+            &meta_place,
+        );
     }
     let mut meta_problems: Vec<String> = Vec::new();
     match field("human-annotated").and_then(as_str).as_deref() {
@@ -710,7 +826,7 @@ fn check_format<'a>(
         meta_problems.push("no `creation-date`".to_owned());
     }
     let attr_name = name;
-    let kind = if ty == TYPE_CLASSIFICATION {
+    let kind = if ty == TYPE_CLASSIFICATION || multilabel {
         let label = field("class-name")
             .and_then(as_str)
             .filter(|l| !l.is_empty());
@@ -1389,8 +1505,13 @@ mod tests {
     fn the_fast_path_changes_nothing() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let mut files = Vec::new();
+        let real = std::env::var_os("REKCHECK_REAL_MANIFESTS").map(std::path::PathBuf::from);
         for dir in ["sample-manifests", "../shared/real-manifests"] {
-            let mut stack = vec![root.join(dir)];
+            let dir = match (&real, dir) {
+                (Some(r), "../shared/real-manifests") => r.clone(),
+                _ => root.join(dir),
+            };
+            let mut stack = vec![dir];
             while let Some(d) = stack.pop() {
                 let Ok(entries) = std::fs::read_dir(&d) else {
                     continue;

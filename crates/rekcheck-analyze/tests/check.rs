@@ -79,10 +79,9 @@ fn source_ref_missing_or_malformed() {
     for bad in [
         r#""https://bkt/a.jpg""#,
         r#""images/a.jpg""#,
-        r#""s3://lab#-rawdata/a.jpg""#,
-        r#""s3://$BUCKET/a.jpg""#,
         r#""s3://bkt/""#,
         r#""s3://bkt""#,
+        r#""s3:///a.jpg""#,
         "7",
     ] {
         let line = format!(r#"{{"source-ref":{bad},"c":1}}"#);
@@ -186,6 +185,7 @@ fn unsupported_type_as_in_the_documentation_example() {
         "The use case type of the c-metadata label attribute metadata is unsupported."
     ));
     assert_eq!(row.status, ImageStatus::Error);
+    assert!(!row.used);
     // A supported attribute beside it keeps the line valid.
     let both = CLS.replace(
         r#""c":1,"#,
@@ -345,7 +345,7 @@ fn boxes_too_small_once_scaled_to_1280() {
 
 #[test]
 fn image_dimensions_and_aspect_ratio() {
-    for (w, h) in [(7168, 4562), (63, 480), (640, 4097), (2100, 100)] {
+    for (w, h) in [(7168, 4562), (63, 480), (640, 4097)] {
         let line = od_with(
             r#""width":640,"height":480"#,
             &format!(r#""width":{w},"height":{h}"#),
@@ -365,6 +365,38 @@ fn image_dimensions_and_aspect_ratio() {
         .replace(r#""width":100,"height":100"#, r#""width":10,"height":10"#);
         assert!(only(&line).is_empty(), "{w}x{h}");
     }
+}
+
+/// Issue 13, item 3: an aspect ratio over 20:1 read from `image_size` is `ERROR_INVALID_IMAGE`
+/// (the non-terminal errors page lists it there), not `ERROR_INVALID_IMAGE_DIMENSION`, and the
+/// line is not used.
+#[test]
+fn an_aspect_ratio_over_20_to_1_is_an_invalid_image() {
+    for (w, h) in [(2100, 100), (100, 2100)] {
+        let line = od_with(
+            r#""width":640,"height":480"#,
+            &format!(r#""width":{w},"height":{h}"#),
+        )
+        .replace(r#""width":100,"height":100"#, r#""width":10,"height":10"#);
+        let (row, issues) = check(&line);
+        assert_eq!(
+            codes(&issues),
+            [line_issue("ERROR_INVALID_IMAGE")],
+            "{w}x{h}"
+        );
+        assert!(issues[0].message.contains("aspect ratio over 20:1"));
+        assert!(!row.used);
+    }
+    // Both rules broken: both codes.
+    let line = od_with(
+        r#""width":640,"height":480"#,
+        r#""width":5000,"height":200"#,
+    )
+    .replace(r#""width":100,"height":100"#, r#""width":10,"height":10"#);
+    assert_eq!(
+        only(&line),
+        ["ERROR_INVALID_IMAGE_DIMENSION", "ERROR_INVALID_IMAGE"]
+    );
 }
 
 #[test]
@@ -754,18 +786,108 @@ fn testing_labels_must_overlap_training_by_half() {
             .collect::<String>()
     };
     let (_, _, training, _, _) = checked(&train);
-    let (_, _, t1, _, _) = checked(&test(&["a", "c", "d"]));
-    let issues = CheckTally::overlap_issues(&training, &t1);
+    // Training {a, b}, testing {x, y}: no label is shared, under either reading.
+    let (_, _, t0, _, _) = checked(&test(&["x", "y"]));
+    let issues = CheckTally::overlap_issues(&training, &t0);
     assert_eq!(issues.len(), 1);
     assert_eq!(issues[0].code, "ERROR_INSUFFICIENT_LABEL_OVERLAP");
+    assert_eq!(issues[0].severity, Severity::Error);
     assert!(
         issues[0].message.starts_with("Less than 50% label overlap"),
         "{}",
         issues[0].message
     );
-    assert!(issues[0].message.contains("not in training: c, d"));
+    assert!(issues[0].message.contains("The other reading fails too"));
+    assert!(issues[0].message.contains("not in testing: a, b"));
     let (_, _, t2, _, _) = checked(&test(&["a", "c"]));
     assert!(CheckTally::overlap_issues(&training, &t2).is_empty());
+}
+
+/// Issue 13, item 7: the overlap is common labels / training labels (the validation-rules
+/// page); where the other reading (common / testing labels) disagrees, it stays visible.
+#[test]
+fn label_overlap_follows_the_validation_rules_page_and_names_the_other_reading() {
+    let labelled = |prefix: &str, labels: &[&str]| {
+        labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| cls(&format!("s3://bkt/{prefix}{i}.jpg"), l) + "\n")
+            .collect::<String>()
+    };
+    // Training {a, b, c, d}, testing {a}: 1/4 of training (fails here), 1/1 of testing (the
+    // old rule passed it).
+    let (_, _, training, _, _) = checked(&labelled("r", &["a", "b", "c", "d"]));
+    let (_, _, testing, _, _) = checked(&labelled("t", &["a", "a"]));
+    let issues = CheckTally::overlap_issues(&training, &testing);
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].code, "ERROR_INSUFFICIENT_LABEL_OVERLAP");
+    let m = &issues[0].message;
+    assert!(m.contains("1 of the 4 training labels (25 %)"), "{m}");
+    assert!(
+        m.contains("md-create-manifest-file-validation-rules"),
+        "{m}"
+    );
+    assert!(m.contains("The other reading passes"), "{m}");
+    assert!(m.contains("tm-debugging-aggregate-errors"), "{m}");
+    // Training {a, b}, testing {a, c, d}: 1/2 of training passes, 1/3 of testing does not: a
+    // warning names the error the other reading predicts.
+    let (_, _, training, _, _) = checked(&labelled("r", &["a", "b"]));
+    let (_, _, testing, _, _) = checked(&labelled("t", &["a", "c", "d"]));
+    let issues = CheckTally::overlap_issues(&training, &testing);
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].code, "REKCHECK_LABEL_OVERLAP_READING");
+    assert_eq!(issues[0].severity, Severity::Warning);
+    assert!(
+        issues[0]
+            .message
+            .contains("ERROR_INSUFFICIENT_LABEL_OVERLAP")
+    );
+    assert!(issues[0].message.contains("not in training: c, d"));
+    assert!(code_info("REKCHECK_LABEL_OVERLAP_READING").is_some());
+}
+
+/// Issue 13, item 7: `ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP`, on the labels of each dataset's
+/// chosen use case, when all labels together overlap enough.
+#[test]
+fn usable_label_overlap_counts_the_chosen_use_case_only() {
+    let od = |uri: &str, label: &str| {
+        OD.replace("s3://bkt/a.jpg", uri)
+            .replace(r#""0":"cat""#, &format!(r#""0":"{label}""#))
+    };
+    // Training: four image-level lines (chosen) and two bounding-box lines. Testing: two of
+    // each (a tie: bounding boxes are chosen).
+    let train = [
+        cls("s3://bkt/1.jpg", "d"),
+        cls("s3://bkt/2.jpg", "e"),
+        cls("s3://bkt/3.jpg", "f"),
+        cls("s3://bkt/4.jpg", "g"),
+        od("s3://bkt/5.jpg", "a"),
+        od("s3://bkt/6.jpg", "b"),
+    ]
+    .join("\n");
+    let test = [
+        od("s3://bkt/t1.jpg", "a"),
+        od("s3://bkt/t2.jpg", "b"),
+        cls("s3://bkt/t3.jpg", "d"),
+        cls("s3://bkt/t4.jpg", "e"),
+    ]
+    .join("\n");
+    let (_, _, training, _, _) = checked(&(train + "\n"));
+    let (_, _, testing, _, _) = checked(&(test + "\n"));
+    // All labels: training {a,b,d,e,f,g}, testing {a,b,d,e}: 4/6 pass. Usable: training chose
+    // image-level {d,e,f,g}, testing chose boxes {a,b}: 0/4.
+    let issues = CheckTally::overlap_issues(&training, &testing);
+    let found: Vec<&str> = issues.iter().map(|i| i.code.as_str()).collect();
+    assert_eq!(
+        found,
+        ["ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP"],
+        "{issues:?}"
+    );
+    assert!(
+        issues[0]
+            .message
+            .starts_with("Less than 50% usable label overlap")
+    );
 }
 
 #[test]
@@ -787,6 +909,379 @@ fn auto_split_needs_five_images_per_label() {
     );
     assert!(issues[0].message.contains("four (4)"));
     assert!(!issues[0].message.contains("five"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which lines Rekognition uses (issue 13).
+
+/// A bounding-box line with two boxes: `cat` (0) and `dog` (1); `bad` replaces the first box's
+/// size (a 1x1 box on a 3000x3000 image is too small, as in the documentation's example).
+fn two_boxes(uri: &str, first: &str) -> String {
+    format!(
+        r#"{{"source-ref":"{uri}","bb":{{"image_size":[{{"width":3000,"height":3000,"depth":3}}],"annotations":[{{"class_id":1,"top":0,"left":0,{first}}},{{"class_id":0,"top":65,"left":86,"width":220,"height":334}}]}},"bb-metadata":{{"objects":[{{"confidence":1}},{{"confidence":1}}],"class-map":{{"0":"Echo","1":"Echo Dot"}},"type":"groundtruth/object-detection","human-annotated":"yes","creation-date":"2019-11-20T02:57:28.288286"}}}}"#
+    )
+}
+
+/// Issue 13, item 1: a line whose only errors are on boxes is still used (the model "is still
+/// trained using the other valid bounding boxes", tm-debugging-scope-json-line): 3 such lines
+/// in 10 do not make the manifest fail, and their other labels count.
+#[test]
+fn lines_with_only_box_errors_are_used_by_the_dataset_rules() {
+    let bad = two_boxes("s3://bkt/x.jpg", r#""width":1,"height":1"#);
+    let (row, issues) = check(&bad);
+    assert_eq!(
+        codes(&issues),
+        [(
+            Level::Annotation,
+            "bb".into(),
+            Some(0),
+            "ERROR_BOUNDING_BOX_TOO_SMALL".into()
+        )]
+    );
+    assert_eq!(row.status, ImageStatus::Error);
+    assert!(row.used, "only the box is dropped");
+    let mut m = String::new();
+    for i in 0..7 {
+        m.push_str(&two_boxes(
+            &format!("s3://bkt/{i}.jpg"),
+            r#""width":100,"height":100"#,
+        ));
+        m.push('\n');
+    }
+    for i in 7..10 {
+        m.push_str(&two_boxes(
+            &format!("s3://bkt/{i}.jpg"),
+            r#""width":1,"height":1"#,
+        ));
+        m.push('\n');
+    }
+    let (stats, bytes, tally, _, rows) = checked(&m);
+    assert_eq!((stats.error, stats.error_used, stats.used), (3, 3, 10));
+    assert!(rows.iter().all(|r| r.used));
+    assert!(
+        tally.dataset_issues(&stats, bytes).is_empty(),
+        "{:?}",
+        tally.dataset_issues(&stats, bytes)
+    );
+    // Only lines whose boxes are all bad, or bad at line level, are invalid rows: 3 lines with
+    // a bad line-level error in 10 still fail.
+    let m = m.replace(r#""width":1,"height":1"#, r#""width":1,"height":1,"x":1"#);
+    let m3: String = m
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i >= 7 {
+                l.replace("3000,\"height\":3000", "3000,\"height\":30") + "\n"
+            } else {
+                l.to_owned() + "\n"
+            }
+        })
+        .collect();
+    let (stats, bytes, tally, _, _) = checked(&m3);
+    assert_eq!(stats.used, 7);
+    assert!(
+        tally
+            .dataset_issues(&stats, bytes)
+            .iter()
+            .any(|i| i.code == "ERROR_TOO_MANY_INVALID_ROWS_IN_MANIFEST")
+    );
+}
+
+/// Issue 13, item 1: a used line gives the labels of its valid boxes only; a label whose every
+/// box is dropped is not counted.
+#[test]
+fn labels_whose_boxes_are_all_dropped_do_not_count() {
+    // One line: `Echo` on a valid box, `Echo Dot` only on a box too small.
+    let line = two_boxes("s3://bkt/1.jpg", r#""width":1,"height":1"#) + "\n";
+    let (stats, _, tally, _, rows) = checked(&line);
+    assert!(rows[0].used);
+    assert_eq!(rows[0].labels, ["Echo Dot", "Echo"]);
+    assert_eq!(stats.used, 1);
+    let labels: Vec<&String> = tally.usable_labels().keys().collect();
+    assert_eq!(labels, ["Echo"]);
+    // A duplicate of a used line takes back exactly what it added.
+    let twice = line.clone() + &line;
+    let (stats, _, tally, _, rows) = checked(&twice);
+    assert!(rows[0].used && !rows[1].used);
+    assert_eq!((stats.used, stats.error_used), (1, 1));
+    assert_eq!(tally.usable_labels().get("Echo"), Some(&1));
+}
+
+/// Issue 13, item 2: the row says whether Rekognition uses the line, for report and check
+/// alike, from one rule.
+#[test]
+fn used_follows_the_levels_of_the_errors() {
+    let (row, _) = check(OD);
+    assert!(row.used);
+    // Warnings only: ignored.
+    let (row, _) = check(r#"{"source-ref":"s3://bkt/a.jpg"}"#);
+    assert_eq!(row.status, ImageStatus::Warning);
+    assert!(!row.used);
+    // Metadata-level error: dropped.
+    let (row, _) = check(&od_with(r#""class-map":{"0":"cat"},"#, ""));
+    assert!(!row.used);
+    // A class id missing from the class-map sits on the box but stops the line's checks.
+    let (row, _) = check(&od_with(r#""class_id":0"#, r#""class_id":4"#));
+    assert!(!row.used);
+    // Validation results read by `report`: the same rule.
+    let recorded = |line: &str| match rekcheck_analyze::analyze_line(1, line.as_bytes(), 1 << 20) {
+        LineOutcome::Image { row, .. } => row,
+        LineOutcome::Blank => panic!("blank"),
+    };
+    let boxed = r#"{"source-ref":"s3://b/a.jpg","bb":{"annotations":[{"class_id":0,"errors":[{"code":"ERROR_BOUNDING_BOX_TOO_SMALL","message":"m"}]},{"class_id":0}]},"bb-metadata":{"class-map":{"0":"cat"}}}"#;
+    assert!(recorded(boxed).used);
+    let line_level = r#"{"source-ref":"s3://b/a.jpg","c":1,"c-metadata":{"class-name":"x"},"errors":[{"code":"ERROR_INVALID_IMAGE","message":"m"}]}"#;
+    assert!(!recorded(line_level).used);
+    let ignored = r#"{"source-ref":"s3://b/a.jpg","warnings":[{"code":"WARNING_UNANNOTATED_RECORD","message":"m"}]}"#;
+    assert!(!recorded(ignored).used);
+    // An unsupported type drops its attribute: the line is used only with another, valid one.
+    let unsupported = r#""u":1,"u-metadata":{"class-name":"bird","type":"x","errors":[{"code":"ERROR_UNSUPPORTED_USE_CASE_TYPE","message":"m"}]}"#;
+    let alone = format!(r#"{{"source-ref":"s3://b/a.jpg",{unsupported}}}"#);
+    assert!(!recorded(&alone).used);
+    let beside = format!(
+        r#"{{"source-ref":"s3://b/a.jpg",{unsupported},"c":1,"c-metadata":{{"class-name":"cat"}}}}"#
+    );
+    assert!(recorded(&beside).used);
+}
+
+/// Issue 13, item 4: legacy bucket names (upper case, `_`) are accepted with a warning-level
+/// note; only a missing scheme, bucket or key is `ERROR_INVALID_SOURCE_REF_FORMAT`.
+#[test]
+fn legacy_bucket_names_are_a_note_not_an_error() {
+    let legacy = CLS.replace("s3://bkt/a.jpg", "s3://My_Legacy.Bucket/images/a.jpg");
+    let (row, issues) = check(&legacy);
+    assert_eq!(
+        codes(&issues),
+        [line_issue("REKCHECK_BUCKET_NAME")],
+        "{issues:?}"
+    );
+    assert_eq!(issues[0].severity, Severity::Warning);
+    assert!(issues[0].message.contains("legacy bucket"));
+    assert!(row.used);
+    assert_eq!(row.labels, ["cat"]);
+    // A name no bucket can have is noted more strongly, still not an error.
+    for odd in ["s3://lab#-rawdata/a.jpg", "s3://$BUCKET/a.jpg"] {
+        let (row, issues) = check(&CLS.replace("s3://bkt/a.jpg", odd));
+        assert_eq!(
+            codes(&issues),
+            [line_issue("REKCHECK_BUCKET_NAME")],
+            "{odd}"
+        );
+        assert!(issues[0].message.contains("no S3 bucket name can have"));
+        assert!(row.used);
+    }
+    // A manifest of legacy-bucket lines passes (every line failed before).
+    let m = format!(
+        "{}\n{}\n",
+        cls("s3://Legacy_Bucket/1.jpg", "a"),
+        cls("s3://Legacy_Bucket/2.jpg", "b")
+    );
+    assert!(dataset_codes(&m).is_empty(), "{:?}", dataset_codes(&m));
+    assert!(code_info("REKCHECK_BUCKET_NAME").is_some_and(|c| c.severity == Severity::Warning));
+}
+
+/// Issue 13, item 5: a valid label attribute beside one of a type Custom Labels does not use (a
+/// segmentation attribute, as in a Lookout for Vision manifest; a chained verification job)
+/// keeps the line used; the other is reported on its metadata.
+#[test]
+fn an_unused_attribute_type_beside_a_valid_one_keeps_the_line() {
+    let seg = CLS.replace(
+        r#""c":1,"#,
+        r#""c":1,"m-ref":"s3://bkt/mask.png","m-ref-metadata":{"job-name":"j","human-annotated":"yes","creation-date":"2022-08-22T20:52:51.851Z","type":"groundtruth/semantic-segmentation"},"#,
+    );
+    let (row, issues) = check(&seg);
+    assert_eq!(
+        codes(&issues),
+        [(
+            Level::Metadata,
+            "m-ref".into(),
+            None,
+            "ERROR_UNSUPPORTED_USE_CASE_TYPE".into()
+        )]
+    );
+    assert!(row.used);
+    assert_eq!(row.labels, ["cat"]);
+    let verify = od_with(
+        r#""type":"groundtruth/object-detection","#,
+        r#""type":"groundtruth/object-detection","#,
+    )
+    .replace(
+        r#""source-ref":"s3://bkt/a.jpg","#,
+        r#""source-ref":"s3://bkt/a.jpg","v":"1","v-metadata":{"class-name":"bad","confidence":0.93,"type":"groundtruth/label-verification","human-annotated":"yes","creation-date":"2018-11-20T22:18:13.527256"},"#,
+    );
+    let (row, issues) = check(&verify);
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert!(row.used);
+    // The dataset rules count such lines: 2 image-level labels on lines with a segmentation
+    // attribute pass.
+    let m = format!(
+        "{}\n{}\n",
+        seg.replace("a.jpg", "1.jpg"),
+        seg.replace("a.jpg", "2.jpg")
+            .replace(r#""class-name":"cat""#, r#""class-name":"dog""#)
+    );
+    assert!(dataset_codes(&m).is_empty(), "{:?}", dataset_codes(&m));
+}
+
+/// Issue 13, item 6: Rekognition's own snapshot attributes (`rekognition-custom-labels-*` with
+/// a `-metadata`) are label attributes; alone they are skipped.
+#[test]
+fn rekognition_snapshot_attributes_are_label_attributes() {
+    let snapshot = r#"{"source-ref":"s3://test-bucket/dataset/beckham.jpeg","rekognition-custom-labels-training-0":1,"rekognition-custom-labels-training-0-metadata":{"confidence":1.0,"job-name":"rekognition-custom-labels-training-job","class-name":"Football","human-annotated":"yes","creation-date":"2019-09-06T00:07:25.488243","type":"groundtruth/image-classification"},"rekognition-custom-labels-object-id":7}"#;
+    let (row, issues) = check(snapshot);
+    assert!(issues.is_empty(), "{issues:?}");
+    assert_eq!(row.labels, ["Football"]);
+    assert!(row.used);
+    // Alone, the snapshot keys are not label attributes: the line is unannotated.
+    let alone = r#"{"source-ref":"s3://bkt/a.jpg","rekognition-custom-labels-object-id":7}"#;
+    assert_eq!(only(alone), ["WARNING_UNANNOTATED_RECORD"]);
+}
+
+/// Issue 13, item 7: at most 50 labels per image (limits page).
+#[test]
+fn more_than_fifty_labels_on_one_image() {
+    let attrs = |n: usize| {
+        (0..n)
+            .map(|i| {
+                format!(
+                    r#""l{i}":1,"l{i}-metadata":{{"class-name":"label{i}","confidence":1,"type":"groundtruth/image-classification","human-annotated":"yes","creation-date":"2020-01-01T00:00:00"}}"#
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let line = |n: usize| format!(r#"{{"source-ref":"s3://bkt/a.jpg",{}}}"#, attrs(n));
+    assert!(only(&line(50)).is_empty());
+    let (row, issues) = check(&line(51));
+    assert_eq!(
+        codes(&issues),
+        [line_issue("REKCHECK_TOO_MANY_LABELS_PER_IMAGE")]
+    );
+    assert!(issues[0].message.contains("51 distinct labels"));
+    assert!(!row.used);
+}
+
+/// Issue 13, item 7: blank lines count toward the 250,000-line limit ("Blank/invalid lines are
+/// also counted as dataset objects", the validation-rules page); the other reading is named.
+#[test]
+fn blank_lines_count_toward_the_line_limit() {
+    let stats = Stats {
+        lines: 250_001,
+        blank: 2,
+        ok: 249_999,
+        used: 249_999,
+        ..Stats::default()
+    };
+    let issues = CheckTally::new().dataset_issues(&stats, 1000);
+    let rows = issues
+        .iter()
+        .find(|i| i.code == "ERROR_MANIFEST_ROWS_EXCEEDS_MAXIMUM")
+        .expect("250,001 lines with 2 blank are over the limit");
+    assert!(
+        rows.message.contains("250001 lines (2 blank)"),
+        "{}",
+        rows.message
+    );
+    assert!(rows.message.contains("would pass"), "{}", rows.message);
+    let stats = Stats {
+        lines: 250_000,
+        blank: 2,
+        ok: 249_998,
+        used: 249_998,
+        ..Stats::default()
+    };
+    assert!(
+        !CheckTally::new()
+            .dataset_issues(&stats, 1000)
+            .iter()
+            .any(|i| i.code == "ERROR_MANIFEST_ROWS_EXCEEDS_MAXIMUM")
+    );
+}
+
+/// Issue 13, item 7: no image in both training and testing (the validation-rules page names
+/// no error for it: a warning on each testing line).
+#[test]
+fn images_in_both_training_and_testing_are_flagged_on_the_testing_lines() {
+    let (_, _, mut training, _, _) = checked(&format!(
+        "{}\n{}\n",
+        cls("s3://bkt/1.jpg", "a"),
+        cls("s3://bkt/2.jpg", "b")
+    ));
+    let mut w = ReportWriter::in_memory(ReportOptions::default()).unwrap();
+    let rows = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), Vec::new())));
+    let sink = rows.clone();
+    w.on_block(Box::new(move |_, a| {
+        let mut s = sink.lock().unwrap();
+        s.0.extend(a.issues.iter().cloned());
+        s.1.extend(a.rows.iter().cloned());
+    }));
+    let mut testing = CheckTally::new();
+    testing.compare_with_training(&mut training);
+    let m = format!(
+        "{}\n{}\n",
+        cls("s3://bkt/3.jpg", "a"),
+        cls("s3://bkt/2.jpg", "b")
+    );
+    let context = ManifestContext {
+        dataset: Dataset::Testing,
+        ..ManifestContext::default()
+    };
+    let r = w
+        .check_manifest(&context, m.as_bytes(), &opts(), &mut testing, &mut |_| {})
+        .unwrap()
+        .clone();
+    drop(w);
+    let (issues, images) = std::mem::take(&mut *rows.lock().unwrap());
+    assert_eq!(
+        codes(&issues),
+        [line_issue("REKCHECK_IMAGE_IN_TRAINING_AND_TESTING")]
+    );
+    assert_eq!(issues[0].line, Some(2));
+    assert_eq!(issues[0].severity, Severity::Warning);
+    assert!(
+        issues[0]
+            .message
+            .contains("line 2 of the training manifest")
+    );
+    assert_eq!(images[1].status, ImageStatus::Warning);
+    assert!(images[1].used);
+    assert_eq!((r.stats.ok, r.stats.warning, r.stats.used), (1, 1, 2));
+}
+
+/// Issue 13, item 7: `groundtruth/image-classification-multilabel`, as AWS's conversion script
+/// writes it, is read as an image-level label with a warning (no page documents it as
+/// supported); a raw multi-label job output still fails.
+#[test]
+fn the_multilabel_type_of_the_conversion_script_is_a_warning() {
+    let converted = CLS.replace(
+        "groundtruth/image-classification",
+        "groundtruth/image-classification-multilabel",
+    );
+    let (row, issues) = check(&converted);
+    assert_eq!(
+        codes(&issues),
+        [(
+            Level::Metadata,
+            "c".into(),
+            None,
+            "REKCHECK_MULTILABEL_TYPE".into()
+        )]
+    );
+    assert_eq!(issues[0].severity, Severity::Warning);
+    assert!(issues[0].message.contains("md-gt-cl-transform"));
+    assert!(row.used);
+    assert_eq!(row.labels, ["cat"]);
+    let raw = r#"{"source-ref":"s3://bkt/a.jpg","m":[1,0],"m-metadata":{"job-name":"j","class-map":{"1":"bicycle","0":"person"},"human-annotated":"yes","creation-date":"2020-02-27T21:36:25.000201","confidence-map":{"1":0.95,"0":0.77},"type":"groundtruth/image-classification-multilabel"}}"#;
+    let (row, issues) = check(raw);
+    assert_eq!(
+        issues.iter().map(|i| i.code.as_str()).collect::<Vec<_>>(),
+        [
+            "ERROR_UNSUPPORTED_USE_CASE_TYPE",
+            "ERROR_NO_VALID_LABEL_ATTRIBUTES"
+        ]
+    );
+    assert!(issues[0].message.contains("md-gt-cl-transform"));
+    assert!(!row.used);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -101,7 +101,9 @@ not json
     let (_, summary) = read_csv(&dir.path().join("summary.csv"));
     assert_eq!(summary[0][4..12], ["3", "1", "1", "0", "0", "1", "2", "0"]);
     let (_, images) = read_csv(&dir.path().join("images.csv"));
-    assert_eq!(images[0][6..], ["error", "1", "0", "cat", "1"]);
+    // Its only error is on a box: Rekognition still uses the image (`used`).
+    assert_eq!(images[0][6..], ["error", "1", "0", "cat", "1", "yes"]);
+    assert_eq!(images[1][6..], ["unparsable", "1", "0", "", "0", "no"]);
     let (_, codes) = read_csv(&dir.path().join("codes.csv"));
     assert_eq!(
         codes[0][3..8],

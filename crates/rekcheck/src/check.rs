@@ -195,6 +195,13 @@ impl Pipeline {
             let reader = open(&fetcher, source)?;
             self.reporter.object_started(display, None);
             let mut tally = CheckTally::new();
+            if *dataset == Dataset::Testing
+                && let Some((_, training, _)) = checked
+                    .iter_mut()
+                    .find(|(c, _, _)| c.dataset == Dataset::Training)
+            {
+                tally.compare_with_training(training);
+            }
             let reader = Stoppable {
                 inner: reader,
                 stop: self.stop.as_ref(),
