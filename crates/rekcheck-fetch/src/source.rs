@@ -79,6 +79,7 @@ impl Fetcher {
                     location: l.to_string(),
                     code: "NoClient".into(),
                     message: "this fetcher has no S3 client".into(),
+                    request_id: crate::RequestId::default(),
                 })?;
                 Box::new(s3.open(l))
             }
