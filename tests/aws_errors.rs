@@ -7,7 +7,8 @@ use std::process::{Command, Output};
 
 use rekcheck_testkit::moto::{Moto, isolated_aws_env, s3_client};
 
-const VERSION_ARN: &str = "arn:aws:rekognition:us-east-1:123456789012:project/p/version/v/1700000000000";
+const VERSION_ARN: &str =
+    "arn:aws:rekognition:us-east-1:123456789012:project/p/version/v/1700000000000";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -69,7 +70,8 @@ fn no_credentials_are_named_before_any_request() {
         ("AWS_SECRET_ACCESS_KEY", None),
         ("AWS_EC2_METADATA_DISABLED", Some("true")),
     ];
-    let message = "no AWS credentials found: set AWS_PROFILE or pass --profile, run `aws sso login`";
+    let message =
+        "no AWS credentials found: set AWS_PROFILE or pass --profile, run `aws sso login`";
     let o = run(&["report", "s3://some-bucket/prefix/"], &no_keys);
     let err = assert_fails_with(&o, message);
     assert!(!err.contains("no manifests found"), "{err}");
@@ -94,10 +96,18 @@ fn no_credentials_are_named_before_any_request() {
 #[test]
 fn an_unknown_profile_is_named() {
     let o = run(
-        &["report", "s3://some-bucket/k", "--profile", "no-such-profile"],
+        &[
+            "report",
+            "s3://some-bucket/k",
+            "--profile",
+            "no-such-profile",
+        ],
         &[],
     );
-    assert_fails_with(&o, "profile no-such-profile (--profile) not found in /dev/null");
+    assert_fails_with(
+        &o,
+        "profile no-such-profile (--profile) not found in /dev/null",
+    );
 
     let o = run(
         &["locate", VERSION_ARN],
@@ -166,7 +176,12 @@ fn a_closed_port_is_named_and_not_retried() {
 #[test]
 fn an_endpoint_without_scheme_is_refused_up_front() {
     let o = run(
-        &["report", "s3://some-bucket/k", "--endpoint-url", "127.0.0.1:9000"],
+        &[
+            "report",
+            "s3://some-bucket/k",
+            "--endpoint-url",
+            "127.0.0.1:9000",
+        ],
         &[],
     );
     assert_fails_with(
@@ -177,7 +192,10 @@ fn an_endpoint_without_scheme_is_refused_up_front() {
         &["locate", VERSION_ARN],
         &[("AWS_ENDPOINT_URL", Some("localhost:4566"))],
     );
-    assert_fails_with(&o, "AWS_ENDPOINT_URL localhost:4566 is not an http:// or https:// URL");
+    assert_fails_with(
+        &o,
+        "AWS_ENDPOINT_URL localhost:4566 is not an http:// or https:// URL",
+    );
     let o = run(
         &["report", "s3://some-bucket/k", "--endpoint-url", "http://"],
         &[],
@@ -187,10 +205,7 @@ fn an_endpoint_without_scheme_is_refused_up_front() {
 
 #[test]
 fn no_region_is_named() {
-    let o = run(
-        &["report", "s3://some-bucket/k"],
-        &[("AWS_REGION", None)],
-    );
+    let o = run(&["report", "s3://some-bucket/k"], &[("AWS_REGION", None)]);
     assert_fails_with(&o, "region not set: pass --region or set AWS_REGION");
     let o = run(&["locate", VERSION_ARN], &[("AWS_REGION", None)]);
     assert_fails_with(&o, "region not set: pass --region or set AWS_REGION");
@@ -224,7 +239,12 @@ fn a_missing_output_bucket_is_named() {
     rt.block_on(async {
         // The client works: only the bucket is missing.
         let client = s3_client(&endpoint).await;
-        client.create_bucket().bucket("present").send().await.unwrap();
+        client
+            .create_bucket()
+            .bucket("present")
+            .send()
+            .await
+            .unwrap();
     });
     let sample = root().join("sample-manifests/clean-training");
     let sample = sample.to_str().unwrap();
@@ -243,7 +263,8 @@ fn a_missing_output_bucket_is_named() {
     );
     let err = assert_fails_with(&o, message);
     assert!(!err.contains("failed 5 times"), "retried: {err}");
-    let training = root().join("sample-manifests/failed-classification/training_manifest_with_validation.json");
+    let training = root()
+        .join("sample-manifests/failed-classification/training_manifest_with_validation.json");
     let o = run(
         &[
             "fix",
@@ -295,7 +316,8 @@ fn file_errors_say_their_cause_once_with_a_hint_that_fits() {
     assert_eq!(err.matches("(os error").count(), 1, "{err}");
     assert!(!err.contains("disk has room"), "{err}");
 
-    let training = root().join("sample-manifests/failed-classification/training_manifest_with_validation.json");
+    let training = root()
+        .join("sample-manifests/failed-classification/training_manifest_with_validation.json");
     let fixed = file.join("fixed.manifest");
     let o = run(
         &[

@@ -172,15 +172,18 @@ fn check_profile(args: &AwsArgs) -> anyhow::Result<()> {
     let credentials = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
     let in_config = config
         .as_deref()
-        .is_some_and(|p| profile_names(p, true).iter().any(|n| *n == name));
+        .is_some_and(|p| profile_names(p, true).contains(&name));
     let in_credentials = credentials
         .as_deref()
-        .is_some_and(|p| profile_names(p, false).iter().any(|n| *n == name));
+        .is_some_and(|p| profile_names(p, false).contains(&name));
     if in_config || in_credentials {
         return Ok(());
     }
     let shown = |p: Option<&std::path::Path>| {
-        p.map_or_else(|| "(no home folder)".to_owned(), |p| p.display().to_string())
+        p.map_or_else(
+            || "(no home folder)".to_owned(),
+            |p| p.display().to_string(),
+        )
     };
     anyhow::bail!(
         "profile {name} ({flag}) not found in {} or {}: check the name, or create it with `aws configure --profile {name}` (or `aws configure sso`)",
@@ -220,8 +223,7 @@ fn profile_names(path: &std::path::Path, config: bool) -> Vec<String> {
             let mut words = inner.split_whitespace();
             let first = words.next()?;
             match (config, first, words.next()) {
-                (true, "profile", Some(n)) => Some(n.to_owned()),
-                (_, n, None) => Some(n.to_owned()),
+                (true, "profile", Some(n)) | (_, n, None) => Some(n.to_owned()),
                 _ => None,
             }
         })

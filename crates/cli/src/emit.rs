@@ -86,7 +86,7 @@ pub(crate) fn chain<'a>(
 }
 
 /// An error and its causes in one line, each said once: the causes are added (`: cause`, as
-/// `{:#}` does) only when the root cause is not already in the error's own message (fs_err and
+/// `{:#}` does) only when the root cause is not already in the error's own message (`fs_err` and
 /// the pipeline's errors name their cause), and a cause whose text is already there is skipped.
 pub(crate) fn error_text<'a>(
     errors: impl Iterator<Item = &'a (dyn std::error::Error + 'static)>,
@@ -96,7 +96,10 @@ pub(crate) fn error_text<'a>(
         return String::new();
     };
     let mut text = first.clone();
-    if causes.last().is_none_or(|root| text.contains(root.as_str())) {
+    if causes
+        .last()
+        .is_none_or(|root| text.contains(root.as_str()))
+    {
         return text;
     }
     for cause in causes {

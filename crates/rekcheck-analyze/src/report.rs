@@ -235,7 +235,7 @@ pub enum Error {
 }
 
 /// `cannot write <path>: <cause>; <hint>`, or `<cause>; <hint>` when the cause names the path
-/// already (fs_err's messages do).
+/// already (`fs_err`'s messages do).
 fn write_message(path: &std::path::Path, e: &io::Error) -> String {
     let cause = io_cause_and_hint(e);
     let shown = path.display().to_string();
@@ -254,7 +254,8 @@ fn io_cause_and_hint(e: &io::Error) -> String {
         let next = match root.downcast_ref::<io::Error>() {
             Some(io) => {
                 kind = io.kind();
-                io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static))
+                io.get_ref()
+                    .map(|inner| inner as &(dyn std::error::Error + 'static))
             }
             None => root.source(),
         };

@@ -78,9 +78,9 @@ impl SendFailure {
                 endpoint: endpoint.to_owned(),
             };
         }
-        if let Some(c) = chain(error).find_map(|e| {
-            e.downcast_ref::<aws_sdk_s3::error::ConnectorError>()
-        }) {
+        if let Some(c) =
+            chain(error).find_map(|e| e.downcast_ref::<aws_sdk_s3::error::ConnectorError>())
+        {
             if c.is_timeout() {
                 return SendFailure::Timeout;
             }
@@ -156,11 +156,11 @@ impl fmt::Display for RequestId {
 /// `error` and the errors after it; after an `io::Error` comes its payload (whose own source
 /// `io::Error::source` would skip to).
 fn chain<'a>(error: &'a (dyn Error + 'static)) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
-    std::iter::successors(Some(error), |&e: &&'a (dyn Error + 'static)| {
-        match e.downcast_ref::<std::io::Error>() {
-            Some(io) => io.get_ref().map(|inner| inner as &(dyn Error + 'static)),
-            None => e.source(),
-        }
+    std::iter::successors(Some(error), |&e: &&'a (dyn Error + 'static)| match e
+        .downcast_ref::<std::io::Error>()
+    {
+        Some(io) => io.get_ref().map(|inner| inner as &(dyn Error + 'static)),
+        None => e.source(),
     })
     .take(32)
 }
@@ -192,7 +192,11 @@ mod tests {
             }
         );
         assert!(!failure.retryable());
-        assert!(failure.to_string().starts_with("could not connect to http://127.0.0.1:9: connection refused"));
+        assert!(
+            failure
+                .to_string()
+                .starts_with("could not connect to http://127.0.0.1:9: connection refused")
+        );
     }
 
     #[test]

@@ -10,7 +10,9 @@ use crate::aws_error::{RequestId, SendFailure};
 #[non_exhaustive]
 pub enum FetchError {
     /// The object does not exist.
-    #[error("{location} does not exist (NoSuchKey): check the key, which is case-sensitive{request_id}")]
+    #[error(
+        "{location} does not exist (NoSuchKey): check the key, which is case-sensitive{request_id}"
+    )]
     NotFound {
         /// The object.
         location: String,

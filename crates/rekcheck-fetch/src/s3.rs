@@ -674,7 +674,10 @@ fn check_resumed(
             code: "InvalidRange".into(),
             message: format!(
                 "asked to resume at byte {offset}, the server answered {}",
-                range.map_or_else(|| "no Content-Range".to_owned(), |r| format!("Content-Range {r}"))
+                range.map_or_else(
+                    || "no Content-Range".to_owned(),
+                    |r| format!("Content-Range {r}")
+                )
             ),
             request_id: RequestId::default(),
         });

@@ -167,7 +167,7 @@ impl Read for GunzipIfNeeded {
     }
 }
 
-/// A local file that cannot be opened: fs_err's message (the path and the cause) and the one
+/// A local file that cannot be opened: `fs_err`'s message (the path and the cause) and the one
 /// hint that fits.
 fn open_hint(e: std::io::Error) -> std::io::Error {
     let hint = match e.kind() {

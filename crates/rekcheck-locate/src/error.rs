@@ -1,10 +1,10 @@
 //! The errors of this crate: each names the action, the resource and what to do.
 
+use aws_sdk_rekognition::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
 use aws_smithy_runtime_api::client::retries::classifiers::{
     ClassifyRetry, RetryAction, RetryClassifierPriority,
 };
-use aws_sdk_rekognition::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use rekcheck_fetch::{RequestId, SendFailure, root_cause};
 
 /// What went wrong asking Rekognition.
@@ -36,7 +36,9 @@ pub enum LocateError {
         request_id: RequestId,
     },
     /// Rekognition rejected a parameter.
-    #[error("Rekognition rejected {action} on {resource} (InvalidParameterException): {message}{request_id}")]
+    #[error(
+        "Rekognition rejected {action} on {resource} (InvalidParameterException): {message}{request_id}"
+    )]
     InvalidParameter {
         /// The API action.
         action: &'static str,
@@ -60,7 +62,9 @@ pub enum LocateError {
         request_id: RequestId,
     },
     /// Rekognition failed.
-    #[error("Rekognition failed on {action} for {resource} ({code}): {message}{request_id}; try again")]
+    #[error(
+        "Rekognition failed on {action} for {resource} ({code}): {message}{request_id}; try again"
+    )]
     Service {
         /// The API action.
         action: &'static str,

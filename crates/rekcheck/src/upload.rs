@@ -335,10 +335,7 @@ where
                     | "RequestTimeout"
                     | "InternalError",
                 ) => (
-                    format!(
-                        "{status} {code} {}{request_id}",
-                        e.message().unwrap_or("")
-                    ),
+                    format!("{status} {code} {}{request_id}", e.message().unwrap_or("")),
                     true,
                 ),
                 (_, "NoSuchBucket") => (
