@@ -72,8 +72,10 @@ impl SendFailure {
                 return SendFailure::Endpoint { cause };
             }
         }
-        let io = chain(error).find_map(|e| e.downcast_ref::<std::io::Error>());
-        if io.is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused) {
+        let refused = chain(error)
+            .filter_map(|e| e.downcast_ref::<std::io::Error>())
+            .any(|io| io.kind() == std::io::ErrorKind::ConnectionRefused);
+        if refused {
             return SendFailure::Refused {
                 endpoint: endpoint.to_owned(),
             };
