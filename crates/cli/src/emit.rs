@@ -77,3 +77,74 @@ pub(crate) fn summary(text: &str, doc: &serde_json::Value) {
         eprint!("{text}");
     }
 }
+
+/// `error` and the errors after it (its `source()` chain, at most 32).
+pub(crate) fn chain<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(error), |e| e.source()).take(32)
+}
+
+/// An error and its causes in one line, each said once: the causes are added (`: cause`, as
+/// `{:#}` does) only when the root cause is not already in the error's own message (`fs_err` and
+/// the pipeline's errors name their cause), and a cause whose text is already there is skipped.
+pub(crate) fn error_text<'a>(
+    errors: impl Iterator<Item = &'a (dyn std::error::Error + 'static)>,
+) -> String {
+    let texts: Vec<String> = errors.map(ToString::to_string).collect();
+    let Some((first, causes)) = texts.split_first() else {
+        return String::new();
+    };
+    let mut text = first.clone();
+    if causes
+        .last()
+        .is_none_or(|root| text.contains(root.as_str()))
+    {
+        return text;
+    }
+    for cause in causes {
+        if !text.contains(cause.as_str()) {
+            text.push_str(": ");
+            text.push_str(cause);
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Wrap(String, Option<std::io::Error>);
+
+    impl std::fmt::Display for Wrap {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+
+    impl std::error::Error for Wrap {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_ref().map(|e| e as _)
+        }
+    }
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let io = || std::io::Error::other("No such file or directory (os error 2)");
+        let e = Wrap(
+            "cannot write /x: No such file or directory (os error 2); check the path".into(),
+            Some(io()),
+        );
+        assert_eq!(
+            error_text(chain(&e)),
+            "cannot write /x: No such file or directory (os error 2); check the path"
+        );
+        let e = Wrap("--out".into(), Some(io()));
+        assert_eq!(
+            error_text(chain(&e)),
+            "--out: No such file or directory (os error 2)"
+        );
+    }
+}

@@ -162,13 +162,13 @@ impl RunArgs {
     }
 
     /// A pipeline with these settings and the AWS ones; with an SDK configuration when
-    /// `uses_aws`.
+    /// `uses_aws` (checked first: see [`aws::sdk_config`]).
     fn pipeline(
         &self,
         aws_args: &AwsArgs,
         uses_aws: bool,
         runtime: &tokio::runtime::Runtime,
-    ) -> rekcheck::PipelineBuilder {
+    ) -> anyhow::Result<rekcheck::PipelineBuilder> {
         // Progress bars are not JSON: none with --log-format json.
         let show_progress =
             !self.quiet && !self.no_progress && !emit::json() && std::io::stderr().is_terminal();
@@ -188,7 +188,7 @@ impl RunArgs {
         if uses_aws {
             with_aws(builder, aws_args, runtime)
         } else {
-            builder
+            Ok(builder)
         }
     }
 }
@@ -216,16 +216,17 @@ fn capped_concurrency(aws_args: &AwsArgs, quiet: bool) -> usize {
     )
 }
 
-/// `builder` with the SDK configuration of the AWS flags (profile, region, endpoint).
+/// `builder` with the SDK configuration of the AWS flags (profile, region, endpoint), or the
+/// configuration error that would make every request fail.
 fn with_aws(
     builder: rekcheck::PipelineBuilder,
     aws_args: &AwsArgs,
     runtime: &tokio::runtime::Runtime,
-) -> rekcheck::PipelineBuilder {
-    let sdk = runtime.block_on(aws::sdk_config(aws_args));
-    builder
+) -> anyhow::Result<rekcheck::PipelineBuilder> {
+    let sdk = runtime.block_on(aws::sdk_config(aws_args))?;
+    Ok(builder
         .sdk_config(&sdk)
-        .s3_path_style(aws::custom_s3_endpoint(aws_args))
+        .s3_path_style(aws::custom_s3_endpoint(aws_args)))
 }
 
 // Flags are bools by nature.
@@ -490,7 +491,7 @@ fn main() -> ExitCode {
                 emit::note("stopped by a signal; no report was written");
                 code
             } else {
-                emit::error(None, &format!("{e:#}"));
+                emit::error(None, &emit::error_text(e.chain()));
                 EXIT_FATAL
             }
         }
@@ -594,12 +595,51 @@ fn print_json(doc: &serde_json::Value) -> anyhow::Result<()> {
     write_stdout(&text)
 }
 
-fn init_logging(verbose: u8, format: LogFormat) {
-    let default = match verbose {
+/// The crates of the AWS SDK and its HTTP stack: their log lines (multi-line `WARN aws_config`
+/// notes when the instance metadata service is reachable, retries, connection errors) are shown
+/// with -vv only; rekcheck reports what they mean in its own one-line messages.
+const SDK_LOG_TARGETS: [&str; 18] = [
+    "aws_config",
+    "aws_credential_types",
+    "aws_runtime",
+    "aws_sdk_rekognition",
+    "aws_sdk_s3",
+    "aws_sdk_sso",
+    "aws_sdk_ssooidc",
+    "aws_sdk_sts",
+    "aws_sigv4",
+    "aws_smithy_http",
+    "aws_smithy_http_client",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_types",
+    "h2",
+    "hyper",
+    "hyper_util",
+    "rustls",
+];
+
+/// The log filter of `-v` counts: warnings (0), info (1), debug (2 and more); the AWS SDK's own
+/// lines ([`SDK_LOG_TARGETS`]) only from 2 on. `RUST_LOG` replaces it.
+fn log_filter(verbose: u8) -> String {
+    let mut filter = match verbose {
         0 => "warn",
         1 => "info",
         _ => "debug",
-    };
+    }
+    .to_owned();
+    if verbose < 2 {
+        for target in SDK_LOG_TARGETS {
+            filter.push(',');
+            filter.push_str(target);
+            filter.push_str("=off");
+        }
+    }
+    filter
+}
+
+fn init_logging(verbose: u8, format: LogFormat) {
+    let default = log_filter(verbose);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     // File names and S3 locations in the fields come from data: escaped (see `terminal`).
@@ -638,7 +678,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
             .any(|p| p.starts_with("s3://") || p.starts_with("arn:"));
     let mut builder = args
         .run
-        .pipeline(&args.aws, uses_aws, &runtime)
+        .pipeline(&args.aws, uses_aws, &runtime)?
         .all_projects(args.filter.all_projects)
         .filter(filter);
     for p in &args.paths {
@@ -684,7 +724,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         emit::summary(&text, &doc);
     }
     for f in &outcome.failures {
-        emit::error(Some(&f.what), &f.error.to_string());
+        emit::error(Some(&f.what), &emit::error_text(emit::chain(&f.error)));
     }
     if args.json {
         print_json(&doc)?;
@@ -732,7 +772,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
             .is_some_and(|t| t.starts_with("s3://"));
     let builder = args
         .run
-        .pipeline(&args.aws, uses_aws, &runtime)
+        .pipeline(&args.aws, uses_aws, &runtime)?
         .source(args.training.clone());
     let spec = rekcheck::CheckSpec {
         testing: args.testing.clone(),
@@ -789,7 +829,7 @@ fn fix(args: &FixArgs) -> anyhow::Result<u8> {
         .csv_raw(args.csv_raw)
         .stop_when(|| cancel::cancelled().is_some());
     if args.manifest.starts_with("s3://") || s3.is_some() {
-        builder = with_aws(builder, &args.aws, &runtime);
+        builder = with_aws(builder, &args.aws, &runtime)?;
     }
     let pipeline = builder.build()?;
     let outcome = if let Some((out, removed_s3)) = s3 {
@@ -865,7 +905,7 @@ fn locate(args: &LocateArgs) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("cannot start the I/O runtime")?;
-    let sdk = runtime.block_on(aws::sdk_config(&args.aws));
+    let sdk = runtime.block_on(aws::sdk_config(&args.aws))?;
     let locator = rekcheck::locate::Locator::new(aws::rekognition_client(&sdk, &args.aws));
     let (found, failures) = runtime.block_on(rekcheck::find_versions(
         &locator,
@@ -884,7 +924,7 @@ fn locate(args: &LocateArgs) -> anyhow::Result<u8> {
         write_locate_csv(&found)?;
     }
     for f in &failures {
-        emit::error(Some(&f.what), &f.error.to_string());
+        emit::error(Some(&f.what), &emit::error_text(emit::chain(&f.error)));
     }
     Ok(code)
 }

@@ -203,7 +203,7 @@ pub enum Error {
         source: io::Error,
     },
     /// A report file could not be written.
-    #[error("cannot write {}: {source}; check that the folder is writable and the disk has room", path.display())]
+    #[error("{}", write_message(path, source))]
     Write {
         /// The file.
         path: PathBuf,
@@ -237,6 +237,52 @@ pub enum Error {
         /// The cause.
         source: rayon::ThreadPoolBuildError,
     },
+}
+
+/// `cannot write <path>: <cause>; <hint>`, or `<cause>; <hint>` when the cause names the path
+/// already (`fs_err`'s messages do).
+fn write_message(path: &std::path::Path, e: &io::Error) -> String {
+    let cause = io_cause_and_hint(e);
+    let shown = path.display().to_string();
+    if cause.contains(&format!("`{shown}`")) {
+        cause
+    } else {
+        format!("cannot write {shown}: {cause}")
+    }
+}
+
+/// The root cause of an I/O error and the one hint that fits its kind, if any.
+fn io_cause_and_hint(e: &io::Error) -> String {
+    let mut root: &(dyn std::error::Error + 'static) = e;
+    let mut kind = e.kind();
+    for _ in 0..32 {
+        let next = match root.downcast_ref::<io::Error>() {
+            Some(io) => {
+                kind = io.kind();
+                io.get_ref()
+                    .map(|inner| inner as &(dyn std::error::Error + 'static))
+            }
+            None => root.source(),
+        };
+        match next {
+            Some(n) => root = n,
+            None => break,
+        }
+    }
+    let hint = match kind {
+        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
+            "; check that you may write there, or choose another output"
+        }
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge => {
+            "; free some disk space, or choose another output"
+        }
+        io::ErrorKind::NotFound => "; check that its folder exists and can be written to",
+        io::ErrorKind::NotADirectory => "; a part of the path is a file, not a folder",
+        io::ErrorKind::IsADirectory => "; a folder has this name",
+        io::ErrorKind::AlreadyExists => "; something else has this name",
+        _ => "",
+    };
+    format!("{root}{hint}")
 }
 
 fn pid_note(pid: Option<u32>) -> String {

@@ -2,44 +2,56 @@
 
 use std::time::Duration;
 
+use crate::aws_error::{RequestId, SendFailure};
+
 /// What went wrong reading an object or listing a prefix. Each message names the object and
 /// what to do.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchError {
     /// The object does not exist.
-    #[error("{location} does not exist (NoSuchKey): check the key, which is case-sensitive")]
+    #[error(
+        "{location} does not exist (NoSuchKey): check the key, which is case-sensitive{request_id}"
+    )]
     NotFound {
         /// The object.
         location: String,
+        /// The request id of AWS's answer, if it gave one.
+        request_id: RequestId,
     },
     /// The bucket does not exist.
     #[error(
-        "the bucket of {location} does not exist (NoSuchBucket): check the bucket name and the account"
+        "the bucket of {location} does not exist (NoSuchBucket): check the bucket name and the account{request_id}"
     )]
     NoSuchBucket {
         /// The object or prefix.
         location: String,
+        /// The request id of AWS's answer, if it gave one.
+        request_id: RequestId,
     },
     /// Access was denied.
     #[error(
-        "access denied to {location}: the caller needs {action} (and kms:Decrypt if the bucket uses SSE-KMS)"
+        "access denied to {location}: the caller needs {action} (and kms:Decrypt if the bucket uses SSE-KMS){request_id}"
     )]
     AccessDenied {
         /// The object or prefix.
         location: String,
         /// The permission needed: `s3:GetObject` or `s3:ListBucket`.
         action: &'static str,
+        /// The request id of AWS's answer, if it gave one.
+        request_id: RequestId,
     },
     /// The bucket is in another region than the client.
     #[error(
-        "{location} is in region {region}, not the client's region: run again with --region {region}"
+        "{location} is in region {region}, not the client's region: run again with --region {region}{request_id}"
     )]
     WrongRegion {
         /// The object or prefix.
         location: String,
         /// The bucket's region, from S3's answer.
         region: String,
+        /// The request id of AWS's answer, if it gave one.
+        request_id: RequestId,
     },
     /// The object changed while it was being read.
     #[error(
@@ -72,7 +84,7 @@ pub enum FetchError {
         last: String,
     },
     /// Any other S3 error.
-    #[error("S3 error on {location}: {code}: {message}")]
+    #[error("S3 error on {location}: {code}: {message}{request_id}")]
     S3 {
         /// The object or prefix.
         location: String,
@@ -80,6 +92,17 @@ pub enum FetchError {
         code: String,
         /// The message.
         message: String,
+        /// The request id of AWS's answer, if it gave one.
+        request_id: RequestId,
+    },
+    /// The request was not sent, or got no answer, for a reason no retry fixes: no
+    /// credentials, no region, an endpoint that is not one, a refused connection.
+    #[error("{cause}")]
+    NotSent {
+        /// The object or prefix.
+        location: String,
+        /// Why.
+        cause: SendFailure,
     },
     /// The bucket name (from the data, a listing or Rekognition's answer) is not a valid S3
     /// bucket name; nothing was requested.

@@ -32,11 +32,13 @@
 //! ```
 #![deny(missing_docs)]
 
+mod aws_error;
 mod error;
 mod location;
 mod s3;
 mod source;
 
+pub use aws_error::{RequestId, SendFailure, root_cause};
 pub use error::{FetchError, RetryPolicy};
 pub use location::{ParseLocationError, S3Location, is_valid_bucket};
 pub use s3::{

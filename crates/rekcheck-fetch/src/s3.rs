@@ -16,6 +16,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 
+use crate::aws_error::{RequestId, SendFailure, root_cause};
 use crate::error::{FetchError, RetryPolicy};
 use crate::location::{S3Location, is_valid_bucket};
 use crate::source::MAX_WHOLE_FILE_BYTES;
@@ -102,7 +103,8 @@ pub struct DotSegmentEncoder {
 }
 
 impl DotSegmentEncoder {
-    fn endpoint(&self) -> Option<String> {
+    /// The `scheme://host:port` of the last request it saw, to name it in errors.
+    pub fn endpoint(&self) -> Option<String> {
         self.endpoint.lock().ok().and_then(|e| e.clone())
     }
 }
@@ -302,7 +304,7 @@ impl S3Source {
                     .send();
                 let class = match tokio::time::timeout(self.timeout, request).await {
                     Ok(Ok(page)) => break page,
-                    Ok(Err(e)) => classify(&e, &name, "s3:ListBucket"),
+                    Ok(Err(e)) => classify(&e, &name, "s3:ListBucket", &self.endpoint_name(&guard)),
                     Err(_) => Class::Timeout(format!(
                         "no answer to ListObjectsV2 within {}",
                         secs(self.timeout)
@@ -457,7 +459,7 @@ impl S3Source {
                             }),
                         });
                     }
-                    classify(&e, &name, "s3:GetObject")
+                    classify(&e, &name, "s3:GetObject", &self.endpoint_name(&guard))
                 }
                 Ok(Ok(out)) => {
                     if offset == 0 {
@@ -629,7 +631,10 @@ impl S3Source {
                 "HeadObject had no answer within {}",
                 secs(self.timeout)
             )),
-            Ok(Err(e)) => Err(format!("HeadObject failed: {}", DisplayErrorContext(&e))),
+            Ok(Err(e)) => {
+                info!(location = %loc, error = %DisplayErrorContext(&e), "HeadObject failed");
+                Err(format!("HeadObject failed: {}", root_cause(&e)))
+            }
             Ok(Ok(h)) => h
                 .content_length()
                 .and_then(|l| u64::try_from(l).ok())
@@ -667,7 +672,14 @@ fn check_resumed(
         return Err(FetchError::S3 {
             location: name.to_owned(),
             code: "InvalidRange".into(),
-            message: format!("asked to resume at byte {offset}, the server answered {range:?}"),
+            message: format!(
+                "asked to resume at byte {offset}, the server answered {}",
+                range.map_or_else(
+                    || "no Content-Range".to_owned(),
+                    |r| format!("Content-Range {r}")
+                )
+            ),
+            request_id: RequestId::default(),
         });
     }
     if let (Some(t), Some(Some(got))) = (total, range.map(range_total))
@@ -696,10 +708,13 @@ fn range_total(content_range: &str) -> Option<u64> {
     content_range.rsplit('/').next()?.parse().ok()
 }
 
+/// What a failed request means: worth a retry, a timeout, or fatal. `endpoint` names where it
+/// went; the SDK's `Debug` text never reaches the message (it is logged at info level, `-v`).
 fn classify<E>(
     e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
     location: &str,
     action: &'static str,
+    endpoint: &str,
 ) -> Class
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -707,13 +722,32 @@ where
     let location = location.to_owned();
     match e {
         SdkError::TimeoutError(_) => Class::Timeout("timeout".into()),
-        SdkError::DispatchFailure(d) if d.is_timeout() => Class::Timeout(format!("timeout: {d:?}")),
-        SdkError::DispatchFailure(d) => Class::Retry(format!("connection failed: {d:?}")),
-        SdkError::ResponseError(r) => Class::Retry(format!("bad response: {r:?}")),
+        SdkError::DispatchFailure(d) => {
+            info!(location = %location, error = %DisplayErrorContext(e), "request not sent");
+            let failure = match d.as_connector_error() {
+                Some(c) => SendFailure::of(c, endpoint),
+                None => SendFailure::Other {
+                    cause: root_cause(e),
+                },
+            };
+            match failure {
+                SendFailure::Timeout => Class::Timeout(format!("timeout connecting to {endpoint}")),
+                f if f.retryable() => Class::Retry(f.to_string()),
+                cause => Class::Fatal(FetchError::NotSent { location, cause }),
+            }
+        }
+        SdkError::ResponseError(_) => {
+            info!(location = %location, error = %DisplayErrorContext(e), "answer not read");
+            Class::Retry(format!(
+                "the answer of {endpoint} could not be read: {}",
+                root_cause(e)
+            ))
+        }
         SdkError::ServiceError(s) => {
             let status = s.raw().status().as_u16();
             let code = e.code().unwrap_or("").to_owned();
             let message = e.message().unwrap_or("").to_owned();
+            let request_id = RequestId::of(e.meta());
             let region = s
                 .raw()
                 .headers()
@@ -728,20 +762,34 @@ where
                     | "ThrottlingException"
                     | "RequestTimeout"
                     | "InternalError",
-                ) => Class::Retry(format!("{status} {code} {message}").trim().to_owned()),
-                (_, "NoSuchBucket") => Class::Fatal(FetchError::NoSuchBucket { location }),
-                (404, _) | (_, "NoSuchKey") => Class::Fatal(FetchError::NotFound { location }),
-                (403, _) | (_, "AccessDenied") => {
-                    Class::Fatal(FetchError::AccessDenied { location, action })
-                }
+                ) => Class::Retry(
+                    format!("{status} {code} {message}{request_id}")
+                        .trim()
+                        .to_owned(),
+                ),
+                (_, "NoSuchBucket") => Class::Fatal(FetchError::NoSuchBucket {
+                    location,
+                    request_id,
+                }),
+                (404, _) | (_, "NoSuchKey") => Class::Fatal(FetchError::NotFound {
+                    location,
+                    request_id,
+                }),
+                (403, _) | (_, "AccessDenied") => Class::Fatal(FetchError::AccessDenied {
+                    location,
+                    action,
+                    request_id,
+                }),
                 (301 | 400, _) if region.is_some() => Class::Fatal(FetchError::WrongRegion {
                     location,
                     region: region.unwrap_or_default(),
+                    request_id,
                 }),
                 (_, "PermanentRedirect" | "AuthorizationHeaderMalformed") => {
                     Class::Fatal(FetchError::WrongRegion {
                         location,
                         region: region.unwrap_or_else(|| "another region".into()),
+                        request_id,
                     })
                 }
                 _ => Class::Fatal(FetchError::S3 {
@@ -752,14 +800,19 @@ where
                         code
                     },
                     message,
+                    request_id,
                 }),
             }
         }
-        other => Class::Fatal(FetchError::S3 {
-            location,
-            code: "RequestFailed".into(),
-            message: format!("{other:?}"),
-        }),
+        other => {
+            info!(location = %location, error = %DisplayErrorContext(other), "request not built");
+            Class::Fatal(FetchError::NotSent {
+                location,
+                cause: SendFailure::Other {
+                    cause: root_cause(other),
+                },
+            })
+        }
     }
 }
 
@@ -810,6 +863,7 @@ impl Read for ObjectReader {
                         location: self.location.clone(),
                         code: "DownloadAborted".into(),
                         message: "the download task ended without finishing".into(),
+                        request_id: RequestId::default(),
                     }));
                 }
             }

@@ -73,12 +73,13 @@ impl Fetcher {
     /// with the gzip magic bytes. For S3 the download starts now, in the background.
     pub fn open(&self, source: &Source) -> Result<Box<dyn Read + Send>, FetchError> {
         let raw: Box<dyn Read + Send> = match source {
-            Source::Local(p) => Box::new(fs_err::File::open(p)?),
+            Source::Local(p) => Box::new(fs_err::File::open(p).map_err(open_hint)?),
             Source::S3(l) => {
                 let s3 = self.s3.as_ref().ok_or_else(|| FetchError::S3 {
                     location: l.to_string(),
                     code: "NoClient".into(),
                     message: "this fetcher has no S3 client".into(),
+                    request_id: crate::RequestId::default(),
                 })?;
                 Box::new(s3.open(l))
             }
@@ -164,6 +165,17 @@ impl Read for GunzipIfNeeded {
             }
         }
     }
+}
+
+/// A local file that cannot be opened: `fs_err`'s message (the path and the cause) and the one
+/// hint that fits.
+fn open_hint(e: std::io::Error) -> std::io::Error {
+    let hint = match e.kind() {
+        std::io::ErrorKind::NotFound => "check the path, or name an s3:// object",
+        std::io::ErrorKind::PermissionDenied => "check that you may read it",
+        _ => return e,
+    };
+    std::io::Error::new(e.kind(), format!("{e}; {hint}"))
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ mod error;
 mod locator;
 
 pub use arn::{Arn, parse_arn};
-pub use error::LocateError;
+pub use error::{LocateError, NoRetryOnConfigErrors};
 pub use locator::{
     DEFAULT_CALL_TIMEOUT, DatasetInfo, Locator, MAX_DATASET_ENTRY_BYTES, MAX_PAGES, ProjectVersion,
     VersionFilter,

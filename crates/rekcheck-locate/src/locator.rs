@@ -314,21 +314,24 @@ impl Locator {
         F: Future<Output = Result<T, SdkError<E, aws_sdk_rekognition::config::http::HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let timed_out = || LocateError::TimedOut {
-            action,
-            resource: resource.to_owned(),
-            endpoint: recorder
+        let endpoint = || {
+            recorder
                 .0
                 .lock()
                 .ok()
                 .and_then(|e| e.clone())
-                .unwrap_or_else(|| format!("the Rekognition endpoint of region {}", self.region())),
+                .unwrap_or_else(|| format!("the Rekognition endpoint of region {}", self.region()))
+        };
+        let timed_out = || LocateError::TimedOut {
+            action,
+            resource: resource.to_owned(),
+            endpoint: endpoint(),
         };
         match tokio::time::timeout(self.call_timeout, request).await {
             Err(_) => Err(timed_out()),
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) if is_timeout(&e) => Err(timed_out()),
-            Ok(Err(e)) => Err(map_err(e, action, resource, &self.region())),
+            Ok(Err(e)) => Err(map_err(e, action, resource, &self.region(), &endpoint())),
         }
     }
 
@@ -495,6 +498,7 @@ impl Locator {
             .ok_or_else(|| LocateError::NotFound {
                 resource: format!("project {project}"),
                 region: self.region(),
+                request_id: rekcheck_fetch::RequestId::default(),
             })
     }
 
@@ -508,6 +512,7 @@ impl Locator {
                 action: "DescribeProjectVersions",
                 resource: version_arn.to_owned(),
                 message: "not a project version ARN (arn:aws:rekognition:REGION:ACCOUNT:project/NAME/version/VERSION/TIMESTAMP)".into(),
+                request_id: rekcheck_fetch::RequestId::default(),
             });
         };
         let project_arn = self.project_arn(&project).await?;
@@ -522,6 +527,7 @@ impl Locator {
             .ok_or_else(|| LocateError::NotFound {
                 resource: version_arn.to_owned(),
                 region: self.region(),
+                request_id: rekcheck_fetch::RequestId::default(),
             })
     }
 
@@ -532,6 +538,7 @@ impl Locator {
             return Err(LocateError::NotFound {
                 resource: format!("project {project}"),
                 region: self.region(),
+                request_id: rekcheck_fetch::RequestId::default(),
             });
         };
         let mut out = Vec::new();

@@ -52,6 +52,21 @@ pub enum PipelineError {
     Task(String),
 }
 
+impl PipelineError {
+    /// Whether this is a request to S3 or Rekognition that failed (no credentials, a refused
+    /// connection, a denied access, a timeout...), rather than an input that is not there.
+    pub fn is_request_failure(&self) -> bool {
+        use rekcheck_fetch::FetchError;
+        use rekcheck_locate::LocateError;
+        match self {
+            PipelineError::Fetch(FetchError::NotFound { .. } | FetchError::Io(_))
+            | PipelineError::Locate(LocateError::NotFound { .. }) => false,
+            PipelineError::Fetch(_) | PipelineError::Locate(_) => true,
+            _ => false,
+        }
+    }
+}
+
 /// An input that could not be used, and why. A run goes on without it.
 #[derive(Debug)]
 pub struct Failure {

@@ -256,9 +256,11 @@ fn status<E>(e: &SdkError<E, HttpResponse>) -> Option<u16> {
 
 fn transient<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
     match e {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+        // Not a configuration error (credentials, region, endpoint) or a refused connection.
+        SdkError::DispatchFailure(d) => d
+            .as_connector_error()
+            .is_none_or(|c| rekcheck_fetch::SendFailure::of(c, "").retryable()),
         SdkError::ServiceError(s) => {
             let code = s.err().code().unwrap_or("");
             matches!(
@@ -292,9 +294,22 @@ fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(
             "{uri} cannot be read ({call}: access denied); Rekognition needs s3:GetObject on the images too."
         ),
         (_, "NoSuchBucket") => format!("{uri}: the bucket does not exist ({call})."),
-        _ => format!(
-            "{uri} could not be read ({call}: {})",
-            aws_sdk_s3::error::DisplayErrorContext(e)
-        ),
+        _ => {
+            tracing::info!(uri, call, error = %aws_sdk_s3::error::DisplayErrorContext(e), "image header not read");
+            let cause = match e {
+                SdkError::DispatchFailure(d) => d.as_connector_error().map_or_else(
+                    || rekcheck_fetch::root_cause(e),
+                    |c| rekcheck_fetch::SendFailure::of(c, "the S3 endpoint").to_string(),
+                ),
+                SdkError::ServiceError(s) => format!(
+                    "{}: {}{}",
+                    s.err().code().unwrap_or("error"),
+                    s.err().message().unwrap_or(""),
+                    rekcheck_fetch::RequestId::of(s.err().meta())
+                ),
+                _ => rekcheck_fetch::root_cause(e),
+            };
+            format!("{uri} could not be read ({call}: {cause})")
+        }
     }
 }

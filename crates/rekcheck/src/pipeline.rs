@@ -261,6 +261,7 @@ impl PipelineBuilder {
                 .retry_config(
                     aws_config::retry::RetryConfig::adaptive().with_max_attempts(self.retries),
                 )
+                .retry_classifier(rekcheck_locate::NoRetryOnConfigErrors)
                 .timeout_config(
                     aws_config::timeout::TimeoutConfig::builder()
                         .connect_timeout(timeout)
@@ -567,6 +568,10 @@ impl Pipeline {
                 .iter()
                 .map(|f| format!("{}: {}", f.what, f.error))
                 .collect();
+            // Nothing could be read: the failures are the news, not what was not found.
+            if !detail.is_empty() && failures.iter().all(|f| f.error.is_request_failure()) {
+                return Err(PipelineError::NothingFound(detail.join("; ")));
+            }
             let detail = if detail.is_empty() {
                 String::new()
             } else {

@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use rekcheck_analyze::{REPORT_FILES, ReportSummary, VERSIONS_FILE, safe_cell};
-use rekcheck_fetch::{FetchError, RetryPolicy, S3Location};
+use rekcheck_fetch::{FetchError, RequestId, RetryPolicy, S3Location, SendFailure, root_cause};
 use sha2::Digest as _;
 
 use crate::error::{Failure, PipelineError};
@@ -287,29 +287,104 @@ fn split_by_version(
     Ok(split)
 }
 
-/// Whether a failed request may succeed if sent again: throttling, server errors, timeouts and
-/// connection failures.
-fn retryable<E: ProvideErrorMetadata>(
+/// What a failed `PutObject` of `to` means, in one line that names the cause and what to do
+/// (never the SDK's `Debug` text, which is logged at info level, `-v`), and whether sending it
+/// again may help: throttling, server errors, timeouts and network failures; never a missing
+/// bucket, a denied access or a configuration error (credentials, region, endpoint).
+fn put_error<E>(
     e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
-) -> bool {
+    to: &S3Location,
+    endpoint: &str,
+) -> (String, bool)
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    tracing::info!(location = %to, error = %aws_sdk_s3::error::DisplayErrorContext(e), "PutObject failed");
     match e {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
+        SdkError::TimeoutError(_) => ("no answer in time".to_owned(), true),
+        SdkError::DispatchFailure(d) => {
+            let failure = match d.as_connector_error() {
+                Some(c) => SendFailure::of(c, endpoint),
+                None => SendFailure::Other {
+                    cause: root_cause(e),
+                },
+            };
+            let retry = failure.retryable();
+            (failure.to_string(), retry)
         }
+        SdkError::ResponseError(_) => (
+            format!("the answer could not be read: {}", root_cause(e)),
+            true,
+        ),
         SdkError::ServiceError(s) => {
-            matches!(s.raw().status().as_u16(), 500 | 502 | 503 | 504)
-                || matches!(
-                    e.code(),
-                    Some(
-                        "SlowDown"
-                            | "Throttling"
-                            | "ThrottlingException"
-                            | "RequestTimeout"
-                            | "InternalError"
-                    )
-                )
+            let status = s.raw().status().as_u16();
+            let code = e.code().unwrap_or("");
+            let request_id = RequestId::of(e.meta());
+            let region = s
+                .raw()
+                .headers()
+                .get("x-amz-bucket-region")
+                .map(str::to_owned);
+            match (status, code) {
+                (500 | 502 | 503 | 504, _)
+                | (
+                    _,
+                    "SlowDown"
+                    | "Throttling"
+                    | "ThrottlingException"
+                    | "RequestTimeout"
+                    | "InternalError",
+                ) => (
+                    format!("{status} {code} {}{request_id}", e.message().unwrap_or("")),
+                    true,
+                ),
+                (_, "NoSuchBucket") => (
+                    format!(
+                        "the bucket {} does not exist (NoSuchBucket): check the bucket name of --out and the account{request_id}",
+                        to.bucket
+                    ),
+                    false,
+                ),
+                (403, _) | (_, "AccessDenied") => (
+                    format!(
+                        "access denied writing {to}: the caller needs s3:PutObject on it (and kms:GenerateDataKey if the bucket uses SSE-KMS){request_id}"
+                    ),
+                    false,
+                ),
+                (301 | 400, _) if region.is_some() => (
+                    format!(
+                        "the bucket {} is in region {}: run again with --region {}{request_id}",
+                        to.bucket,
+                        region.as_deref().unwrap_or_default(),
+                        region.as_deref().unwrap_or_default()
+                    ),
+                    false,
+                ),
+                (_, "PermanentRedirect" | "AuthorizationHeaderMalformed") => (
+                    format!(
+                        "the bucket {} is in another region: run again with --region set to it{request_id}",
+                        to.bucket
+                    ),
+                    false,
+                ),
+                _ => (
+                    format!(
+                        "S3 answered {}: {}{request_id}",
+                        if code.is_empty() {
+                            format!("HTTP {status}")
+                        } else {
+                            code.to_owned()
+                        },
+                        e.message().unwrap_or("")
+                    ),
+                    false,
+                ),
+            }
         }
-        _ => false,
+        other => (
+            format!("the request could not be sent: {}", root_cause(other)),
+            false,
+        ),
     }
 }
 
@@ -346,6 +421,8 @@ pub(crate) async fn put(
         location: to.to_string(),
         cause,
     };
+    // Names the endpoint in errors (and encodes `.`/`..` key segments, as the client's own).
+    let guard = rekcheck_fetch::DotSegmentEncoder::default();
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -361,18 +438,19 @@ pub(crate) async fn put(
                 .key(&to.key)
                 .content_type(content_type)
                 .body(body)
+                .customize()
+                .interceptor(guard.clone())
                 .send(),
         )
         .await;
         let cause = match sent {
             Ok(Ok(_)) => return Ok(()),
             Ok(Err(e)) => {
-                let cause = format!(
-                    "{}: {}",
-                    e.code().unwrap_or("PutObject failed"),
-                    aws_sdk_s3::error::DisplayErrorContext(&e)
-                );
-                if !retryable(&e) {
+                let endpoint = guard
+                    .endpoint()
+                    .unwrap_or_else(|| "the S3 endpoint".to_owned());
+                let (cause, retry) = put_error(&e, to, &endpoint);
+                if !retry {
                     return Err(failed(cause));
                 }
                 cause
