@@ -27,6 +27,12 @@ pub const REKCHECK_IMAGE_SIZE_MISMATCH: &str = "REKCHECK_IMAGE_SIZE_MISMATCH";
 /// A line of the other use case in a manifest that mixes image-level and bounding-box lines
 /// (`rekcheck check`).
 pub const REKCHECK_OTHER_USE_CASE: &str = "REKCHECK_OTHER_USE_CASE";
+/// A line with more issues than are listed per line (`--max-issues-per-line`): one warning that
+/// says how many more there are.
+pub const REKCHECK_TOO_MANY_ISSUES: &str = "REKCHECK_TOO_MANY_ISSUES";
+/// A manifest with more lines than are analyzed (`--max-lines`): one manifest-level error that
+/// says how many lines were not analyzed.
+pub const REKCHECK_MAX_LINES: &str = "REKCHECK_MAX_LINES";
 
 /// When a code stops Rekognition, and where it is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -501,6 +507,22 @@ pub static CODES: &[CodeInfo] = &[
         "",
         "The manifest mixes image-level and bounding-box lines; Rekognition picks the use case with more lines and does not use lines of the other kind.",
         "Put image-level and bounding-box labels in separate projects, or relabel these lines in the chosen format."
+    ),
+    code!(
+        "REKCHECK_TOO_MANY_ISSUES",
+        Warn,
+        Rekcheck,
+        "",
+        "The line has more issues than rekcheck lists per line; the first ones are listed, the others are counted in this row's message and in the line's errors and warnings columns.",
+        "Fix the issues listed and run rekcheck again, or raise --max-issues-per-line to list more."
+    ),
+    code!(
+        "REKCHECK_MAX_LINES",
+        Error,
+        Rekcheck,
+        "",
+        "The manifest has more lines than rekcheck analyzes (--max-lines, by default four times Rekognition's limit of 250,000 lines); the lines after the limit were counted but not analyzed, so the report covers only the first ones.",
+        "Split the manifest (Rekognition accepts at most 250,000 lines anyway), or raise --max-lines to analyze more."
     ),
 ];
 

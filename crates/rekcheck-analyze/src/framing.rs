@@ -16,6 +16,10 @@ pub const DEFAULT_BLOCK_BYTES: usize = 1 << 20;
 const READ_CHUNK: usize = 256 * 1024;
 /// Default maximum length of a line; longer lines are unparsable.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 16 << 20;
+/// Most lines in a block: a block of short lines (`{}` lines are 3 bytes) makes a row and its
+/// CSV per line, so blocks are cut by line count as well as by bytes, to keep a block's
+/// analysis a few megabytes whatever the shape of its lines.
+pub const MAX_BLOCK_LINES: usize = 8192;
 
 /// A run of whole lines from one manifest, with its position.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,9 +93,14 @@ impl BufferPool {
         }
     }
 
+    /// Largest buffer kept: the buffer of a block that held a long line is freed, not kept
+    /// (32 buffers of 16 MiB lines would hold half a gigabyte).
+    const KEEP_CAPACITY: usize = 4 * DEFAULT_BLOCK_BYTES;
+
     /// Gives a block's buffer back for reuse.
     pub fn recycle(&self, block: Block) {
         if let BlockKind::Lines(v) = block.kind
+            && v.capacity() <= Self::KEEP_CAPACITY
             && let Ok(mut p) = self.0.lock()
             && p.len() < Self::KEEP
         {
@@ -119,6 +128,8 @@ pub struct Framer {
     next_seq: u64,
     next_line: u64,
     pool: Option<BufferPool>,
+    /// Newlines still allowed in the current block before it is cut ([`MAX_BLOCK_LINES`]).
+    lines_to_cut: usize,
 }
 
 impl Default for Framer {
@@ -141,6 +152,7 @@ impl Framer {
             next_seq: 0,
             next_line: 1,
             pool: None,
+            lines_to_cut: MAX_BLOCK_LINES,
         }
     }
 
@@ -187,10 +199,21 @@ impl Framer {
                 continue;
             }
             let old_len = self.buf.len();
-            self.buf.extend_from_slice(data);
-            data = &[];
+            // At most enough bytes to complete a block's worth of lines.
+            let take = match memchr_iter(b'\n', data).nth(self.lines_to_cut.saturating_sub(1)) {
+                Some(i) => i + 1,
+                None => data.len(),
+            };
+            self.buf.extend_from_slice(&data[..take]);
+            data = &data[take..];
             if let Some(i) = memrchr(b'\n', &self.buf[old_len..]) {
                 self.partial_start = old_len + i + 1;
+                let newlines = memchr_iter(b'\n', &self.buf[old_len..]).count();
+                self.lines_to_cut = self.lines_to_cut.saturating_sub(newlines);
+            }
+            if self.lines_to_cut == 0 {
+                self.emit_whole_lines(out);
+                continue;
             }
             let partial_len = self.buf.len() - self.partial_start;
             if partial_len > self.max_line_bytes {
@@ -221,6 +244,7 @@ impl Framer {
         self.buf.truncate(self.partial_start);
         let lines = std::mem::replace(&mut self.buf, next);
         self.partial_start = 0;
+        self.lines_to_cut = MAX_BLOCK_LINES;
         self.emit(BlockKind::Lines(lines), out);
     }
 

@@ -12,11 +12,15 @@ use std::fmt;
 use std::hash::Hasher;
 use std::rc::Rc;
 
+use rustc_hash::FxHashMap;
 use serde::de::{self, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::codes::{REKCHECK_IMAGE_SIZE_MISMATCH, REKCHECK_LINE_TOO_LONG, documented};
-use crate::line::{Builder, Labels, LineOutcome, Place, Recent, Str, too_deep, unreadable_line};
+use crate::line::{
+    Builder, DEFAULT_MAX_ISSUES_PER_LINE, Labels, LineOutcome, Place, Recent, Str, too_deep,
+    unreadable_line,
+};
 use crate::model::{ImageRow, ImageStatus, Level, Severity};
 
 /// Rekognition's longest JSON line, in characters.
@@ -159,11 +163,17 @@ pub fn check_line(
     raw: &[u8],
     options: &CheckOptions<'_>,
 ) -> (LineOutcome, LineFacts) {
-    check_line_with(line_no, raw, options, Some(&mut CheckClassMaps::default()))
+    check_line_with(
+        line_no,
+        raw,
+        options,
+        DEFAULT_MAX_ISSUES_PER_LINE,
+        Some(&mut CheckClassMaps::default()),
+    )
 }
 
 /// The class-maps of well-formed lines, parsed once per distinct text (see [`Recent`]).
-pub(crate) type CheckClassMaps = Recent<[(Cow<'static, str>, Cow<'static, str>)]>;
+pub(crate) type CheckClassMaps = Recent<ClassMapData<'static>>;
 
 /// [`check_line`], with the fast path and the class-maps of the lines before it, or without the
 /// fast path (`None`: the tests compare both).
@@ -171,6 +181,7 @@ pub(crate) fn check_line_with(
     line_no: u64,
     raw: &[u8],
     options: &CheckOptions<'_>,
+    max_issues: usize,
     fast_path: Option<&mut CheckClassMaps>,
 ) -> (LineOutcome, LineFacts) {
     let none = LineFacts::default();
@@ -205,7 +216,7 @@ pub(crate) fn check_line_with(
         && let Ok(fast) = serde_json::from_str::<FastLine<'_>>(text)
         && let Some((uri, bucket_len, parsed)) = fast.into_well_formed(class_maps)
     {
-        let mut c = LineCheck::new(line_no, &uri);
+        let mut c = LineCheck::new(line_no, &uri, max_issues);
         let mut facts = LineFacts {
             key: Some(source_ref_key(&uri)),
             bucket_len,
@@ -233,7 +244,11 @@ pub(crate) fn check_line_with(
         .find(|(k, _)| k == "source-ref")
         .map(|(_, v)| *v);
     let source_ref_text = source_ref.and_then(as_str);
-    let mut c = LineCheck::new(line_no, source_ref_text.as_deref().unwrap_or(""));
+    let mut c = LineCheck::new(
+        line_no,
+        source_ref_text.as_deref().unwrap_or(""),
+        max_issues,
+    );
     let mut facts = LineFacts::default();
     let mut labels = Labels::default();
     let mut boxes = 0u32;
@@ -288,7 +303,7 @@ fn finish(
     (
         LineOutcome::Image {
             row,
-            issues: c.b.issues,
+            issues: c.b.into_issues(),
         },
         facts,
     )
@@ -360,12 +375,15 @@ fn check_members<'a>(
     // 2. Label attributes: `K` with a sibling `K-metadata`.
     let mut pairs: Vec<(&str, &RawValue, &RawValue)> = Vec::new();
     let mut others = 0usize;
-    let metadata_of = |key: &str| {
-        members
-            .iter()
-            .find(|(k, _)| k.strip_suffix("-metadata") == Some(key))
-            .map(|(_, v)| *v)
-    };
+    // Each attribute's metadata (the first member named `<key>-metadata`), indexed once so
+    // that a line of many keys takes linear time.
+    let mut metadata: FxHashMap<&str, &RawValue> = FxHashMap::default();
+    for (k, v) in members {
+        if let Some(base) = k.strip_suffix("-metadata") {
+            metadata.entry(base).or_insert(*v);
+        }
+    }
+    let metadata_of = |key: &str| metadata.get(key).copied();
     for (key, value) in members {
         if is_service_key(key) || key == "source-ref-metadata" {
             continue;
@@ -429,8 +447,8 @@ fn add_labels(parsed: &[Attr<'_>], labels: &mut Labels, boxes: &mut u32) {
             } => {
                 for b in list {
                     *boxes = boxes.saturating_add(1);
-                    if let Some(l) = class_map.iter().find(|(id, _)| b.is_class(id)) {
-                        labels.add(&l.1, 1);
+                    if let Some(l) = class_map.label(b.class_id) {
+                        labels.add(l, 1);
                     }
                 }
             }
@@ -465,7 +483,11 @@ fn late_rules(
                 facts.use_cases.detection = true;
                 detection = true;
                 declared.get_or_insert(*size);
-                check_label_names(c, &a.name, class_map.iter().map(|(_, l)| l.as_ref()));
+                check_label_names(
+                    c,
+                    &a.name,
+                    class_map.entries.iter().map(|(_, l)| l.as_ref()),
+                );
                 check_boxes(c, &a.name, *size, list, class_map);
                 any_boxes |= !list.is_empty();
             }
@@ -573,7 +595,7 @@ fn check_boxes(
     name: &str,
     (w, h): (f64, f64),
     list: &[BoxSpec],
-    class_map: &[(Cow<'_, str>, Cow<'_, str>)],
+    class_map: &ClassMapData<'_>,
 ) {
     if list.len() > MAX_BOXES {
         let place = Place::at(Level::Attribute, name, None, "");
@@ -590,10 +612,7 @@ fn check_boxes(
     let scale = (SCALED_SIDE / w.max(h)).min(1.0);
     let mut bad = 0usize;
     for (i, b) in list.iter().enumerate() {
-        let label = class_map
-            .iter()
-            .find(|(id, _)| b.is_class(id))
-            .map_or("", |(_, l)| l.as_ref());
+        let label = class_map.label(b.class_id).unwrap_or("");
         let place = Place::at(Level::Annotation, name, Some(i), label);
         let [left, top, bw, bh] = b.rect;
         if left < 0.0 || top < 0.0 || bw < 0.0 || bh < 0.0 || left + bw > w || top + bh > h {
@@ -613,13 +632,6 @@ fn check_boxes(
 // ---------------------------------------------------------------------------------------------
 // Attribute and metadata format.
 
-impl BoxSpec {
-    /// Whether class-map key `key` is this box's `class_id` as written by `str(class_id)`.
-    fn is_class(&self, key: &str) -> bool {
-        itoa::Buffer::new().format(self.class_id) == key
-    }
-}
-
 #[derive(serde::Deserialize)]
 #[serde(from = "FastBox")]
 struct BoxSpec {
@@ -629,9 +641,42 @@ struct BoxSpec {
     rect: [f64; 4],
 }
 
-/// A class-map: (id, label) in document order.
 /// A class-map's entries in document order; shared by the lines of a block that repeat it.
-type ClassMap<'a> = Rc<[(Cow<'a, str>, Cow<'a, str>)]>;
+type ClassMap<'a> = Rc<ClassMapData<'a>>;
+
+/// A class-map: (id, label) in document order, and the first entry of each class id, so that
+/// finding a box's label takes constant time whatever the number of classes.
+pub(crate) struct ClassMapData<'a> {
+    entries: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    /// Keys that are a `class_id` as `str(class_id)` writes it (`"3"`, not `"03"` or `"+3"`).
+    ids: FxHashMap<u64, u32>,
+}
+
+impl<'a> ClassMapData<'a> {
+    fn new(entries: Vec<(Cow<'a, str>, Cow<'a, str>)>) -> ClassMapData<'a> {
+        let mut ids = FxHashMap::default();
+        let mut buf = itoa::Buffer::new();
+        for (i, (key, _)) in entries.iter().enumerate() {
+            if let (Ok(id), Ok(i)) = (key.parse::<u64>(), u32::try_from(i))
+                && buf.format(id) == key.as_ref()
+            {
+                ids.entry(id).or_insert(i);
+            }
+        }
+        ClassMapData { entries, ids }
+    }
+
+    /// The label of `class_id`, when the class-map has it.
+    fn label(&self, class_id: u64) -> Option<&str> {
+        let i = *self.ids.get(&class_id)?;
+        self.entries.get(i as usize).map(|(_, l)| l.as_ref())
+    }
+
+    /// Whether the class-map has `class_id`.
+    fn has(&self, class_id: u64) -> bool {
+        self.ids.contains_key(&class_id)
+    }
+}
 
 enum Kind<'a> {
     Classification {
@@ -758,7 +803,7 @@ fn check_format<'a>(
                 return None;
             }
         };
-        let class_map = match field("class-map").map(members_of) {
+        let class_map = ClassMapData::new(match field("class-map").map(members_of) {
             Some(Some(m)) => {
                 let mut out = Vec::with_capacity(m.len());
                 for (k, v) in &m {
@@ -781,7 +826,7 @@ fn check_format<'a>(
                 meta_problems.push("no `class-map`".to_owned());
                 Vec::new()
             }
-        };
+        });
         let objects =
             field("objects").map(|raw| match serde_json::from_str::<FastObjects>(raw.get()) {
                 Ok(FastObjects(count)) => Some((count, 0)),
@@ -823,7 +868,7 @@ fn check_format<'a>(
         }
         if meta_problems.is_empty() {
             for (i, b) in boxes.iter().enumerate() {
-                let known = class_map.iter().any(|(id, _)| b.is_class(id));
+                let known = class_map.has(b.class_id);
                 if !known {
                     let place = Place::at(Level::Annotation, name, Some(i), "");
                     let shown = b.class_id;
@@ -840,7 +885,7 @@ fn check_format<'a>(
         Kind::Detection {
             size,
             boxes,
-            class_map: class_map.into(),
+            class_map: Rc::new(class_map),
         }
     };
     if !meta_problems.is_empty() {
@@ -941,9 +986,23 @@ impl<'a> FastLine<'a> {
         }
         let bucket_len = parse_s3_uri(&uri).ok()?.0.len();
         let mut parsed = Vec::with_capacity(attrs.len());
+        // The first metadata of each name: by a scan for a few, by an index for many.
+        let index: Option<FxHashMap<String, usize>> = (metas.len() > 8).then(|| {
+            let mut index = FxHashMap::default();
+            for (i, (base, _)) in metas.iter().enumerate() {
+                if !index.contains_key(base.as_ref()) {
+                    index.insert(base.to_string(), i);
+                }
+            }
+            index
+        });
         for (name, attr) in attrs {
             // An attribute without metadata is ignored when others pair up.
-            let Some((_, meta)) = metas.iter_mut().find(|(base, _)| *base == name) else {
+            let found = match &index {
+                Some(index) => index.get(name.as_ref()).copied(),
+                None => metas.iter().position(|(base, _)| *base == name),
+            };
+            let Some((_, meta)) = found.and_then(|i| metas.get_mut(i)) else {
                 continue;
             };
             if !matches!(meta.human_annotated.as_ref(), "yes" | "no")
@@ -971,9 +1030,7 @@ impl<'a> FastLine<'a> {
                     if boxes.is_empty()
                         || !(size.width > 0.0 && size.height > 0.0)
                         || meta.objects.as_ref().map(|o| o.0) != Some(boxes.len())
-                        || !boxes
-                            .iter()
-                            .all(|b| class_map.iter().any(|(id, _)| b.is_class(id)))
+                        || !boxes.iter().all(|b| class_map.has(b.class_id))
                     {
                         return None;
                     }
@@ -1097,10 +1154,12 @@ struct FastClassMap<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
 /// A class-map of a well-formed line, owned so that the next lines can share it.
 fn parse_class_map(raw: &str) -> Result<ClassMap<'static>, ()> {
     let FastClassMap(entries) = serde_json::from_str(raw).map_err(|_| ())?;
-    Ok(entries
-        .into_iter()
-        .map(|(k, v)| (Cow::Owned(k.into_owned()), Cow::Owned(v.into_owned())))
-        .collect())
+    Ok(Rc::new(ClassMapData::new(
+        entries
+            .into_iter()
+            .map(|(k, v)| (Cow::Owned(k.into_owned()), Cow::Owned(v.into_owned())))
+            .collect(),
+    )))
 }
 
 impl<'de: 'a, 'a> de::Deserialize<'de> for FastClassMap<'a> {
@@ -1246,9 +1305,9 @@ struct LineCheck<'s> {
 }
 
 impl<'s> LineCheck<'s> {
-    fn new(line_no: u64, source_ref: &'s str) -> LineCheck<'s> {
+    fn new(line_no: u64, source_ref: &'s str, max_issues: usize) -> LineCheck<'s> {
         LineCheck {
-            b: Builder::new(line_no, source_ref),
+            b: Builder::new(line_no, source_ref).with_max_issues(max_issues),
             stopped: false,
         }
     }
@@ -1368,11 +1427,17 @@ mod tests {
         for round in 0..2 {
             for (n, line) in (1..).zip(&lines) {
                 let line = line.as_bytes();
-                let with_shared = check_line_with(n, line, &options, Some(&mut shared));
+                let with_shared = check_line_with(
+                    n,
+                    line,
+                    &options,
+                    DEFAULT_MAX_ISSUES_PER_LINE,
+                    Some(&mut shared),
+                );
                 assert_eq!(with_shared, check_line(n, line, &options), "{round}:{n}");
                 assert_eq!(
                     with_shared,
-                    check_line_with(n, line, &options, None),
+                    check_line_with(n, line, &options, DEFAULT_MAX_ISSUES_PER_LINE, None),
                     "{round}:{n}"
                 );
             }
@@ -1432,8 +1497,14 @@ mod tests {
         for f in files {
             let text = std::fs::read(&f).unwrap();
             for (n, line) in (1..).zip(text.split(|&b| b == b'\n')) {
-                let fast = check_line_with(n, line, &options, Some(&mut class_maps));
-                let slow = check_line_with(n, line, &options, None);
+                let fast = check_line_with(
+                    n,
+                    line,
+                    &options,
+                    DEFAULT_MAX_ISSUES_PER_LINE,
+                    Some(&mut class_maps),
+                );
+                let slow = check_line_with(n, line, &options, DEFAULT_MAX_ISSUES_PER_LINE, None);
                 assert_eq!(fast, slow, "{}:{n}", f.display());
                 lines += 1;
                 if std::str::from_utf8(line)

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use rekcheck_analyze::{
-    AnalyzeOptions, BlockCallback, Dataset, Issue, ManifestContext, ManifestSummary, ReportOptions,
-    ReportSummary, ReportWriter, Severity, Stats, VersionRow,
+    BlockCallback, Dataset, Issue, ManifestContext, ManifestSummary, ReportOptions, ReportSummary,
+    ReportWriter, Severity, Stats, VersionRow,
 };
 use rekcheck_fetch::{FetchError, Fetcher, RetryPolicy, S3Source};
 use rekcheck_locate::{Locator, VersionFilter};
@@ -286,11 +286,7 @@ impl Pipeline {
             filter: VersionFilter::default(),
             concurrency: 8,
             retries: 5,
-            report: ReportOptions {
-                analyze: AnalyzeOptions::default(),
-                threads: 0,
-                csv_raw: false,
-            },
+            report: ReportOptions::default(),
             reporter: Arc::new(NoProgress),
             stop: None,
         }
