@@ -163,6 +163,71 @@ mod tests {
     }
 
     #[test]
+    fn bytes_in_flight_stay_within_the_budget_whatever_the_thread_count() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        for threads in [1, 2, 8] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            // Items and results weigh 10 bytes; at most 25 bytes: two at a time.
+            let in_flight = AtomicUsize::new(0);
+            let mut most = 0;
+            let input = (0..100u64).map(|x| {
+                in_flight.fetch_add(10, Ordering::SeqCst);
+                Ok::<u64, ()>(x)
+            });
+            let mut got = Vec::new();
+            ordered_par_map_within(
+                &pool,
+                input,
+                Budget {
+                    items: 64,
+                    bytes: 25,
+                },
+                |_| 10,
+                |_| 10,
+                |x| {
+                    std::thread::sleep(std::time::Duration::from_micros((x * 7919) % 300));
+                    x
+                },
+                |x| {
+                    most = most.max(in_flight.load(Ordering::SeqCst));
+                    in_flight.fetch_sub(10, Ordering::SeqCst);
+                    got.push(x);
+                    Ok(())
+                },
+            )
+            .unwrap();
+            assert_eq!(got, (0..100).collect::<Vec<_>>());
+            // Two items in flight, and the one pulled and held back (counted by the test when
+            // pulled): never the 64 the item count allows.
+            assert!(most <= 30, "{threads} threads: {most} bytes");
+        }
+        // One item heavier than the whole budget still goes through, alone.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let mut got = Vec::new();
+        let budget = Budget { items: 8, bytes: 1 };
+        ordered_par_map_within(
+            &pool,
+            (0..5u64).map(Ok::<u64, ()>),
+            budget,
+            |_| 100,
+            |_| 100,
+            |x| x,
+            |x| {
+                got.push(x);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(got, vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
     fn errors_stop_the_run() {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(2)

@@ -12,11 +12,11 @@ use std::io::{self, Read, Write};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::engine::ordered_par_map;
+use crate::engine::{Budget, ordered_par_map_within};
 use crate::framing::{BlockKind, BlockReader, Framer, block_lines};
 use crate::line::{LineOutcome, analyze_line};
 use crate::model::{ImageStatus, Issue, Level, Severity};
-use crate::report::{Error, in_flight, thread_pool};
+use crate::report::{DEFAULT_IN_FLIGHT_BYTES, Error, block_weight, in_flight, thread_pool};
 use crate::validate::{CheckOptions, KeyBuildHasher, check_line, source_ref_key};
 use crate::{DEFAULT_BLOCK_BYTES, REKCHECK_DUPLICATE_SOURCE_REF, REKCHECK_UNPARSABLE_LINE};
 
@@ -255,10 +255,26 @@ pub fn fix_manifest<R: Read, W: Write, V: Write>(
             source,
         })
     });
-    ordered_par_map(
+    let budget = Budget {
+        items: in_flight(&pool),
+        bytes: DEFAULT_IN_FLIGHT_BYTES,
+    };
+    let weigh = |lines: &Vec<FixedLine>| {
+        lines
+            .iter()
+            .map(|l| {
+                std::mem::size_of::<FixedLine>()
+                    + l.output.as_ref().map_or(0, Vec::len)
+                    + l.source_ref.len() * (1 + l.removed.len())
+            })
+            .sum()
+    };
+    ordered_par_map_within(
         &pool,
         blocks,
-        in_flight(&pool),
+        budget,
+        block_weight,
+        weigh,
         |block| match &block.kind {
             BlockKind::Lines(data) => block_lines(block.first_line, data)
                 .map(|(n, line)| fix_line(n, line, options))

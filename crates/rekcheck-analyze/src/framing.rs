@@ -367,6 +367,38 @@ mod tests {
         out
     }
 
+    #[test]
+    fn blocks_end_after_max_block_lines_lines() {
+        let lines = MAX_BLOCK_LINES * 2 + 5;
+        let data = "{}\n".repeat(lines);
+        for chunk in [1, 7, 100_000] {
+            let chunks: Vec<&[u8]> = data.as_bytes().chunks(chunk).collect();
+            let blocks = frame(&chunks, 1 << 20, 1 << 20);
+            let counts: Vec<u64> = blocks.iter().map(Block::line_count).collect();
+            assert_eq!(
+                counts,
+                vec![MAX_BLOCK_LINES as u64, MAX_BLOCK_LINES as u64, 5],
+                "chunks of {chunk}"
+            );
+            assert_eq!(lines_of(&blocks).len(), lines);
+        }
+    }
+
+    #[test]
+    fn the_pool_does_not_keep_the_buffer_of_a_long_line() {
+        let pool = BufferPool::default();
+        let block = |capacity: usize| Block {
+            seq: 0,
+            first_line: 1,
+            kind: BlockKind::Lines(Vec::with_capacity(capacity)),
+        };
+        pool.recycle(block(DEFAULT_BLOCK_BYTES));
+        pool.recycle(block(16 << 20));
+        let kept: Vec<usize> = pool.0.lock().unwrap().iter().map(Vec::capacity).collect();
+        assert_eq!(kept.len(), 1);
+        assert!(kept[0] < 16 << 20);
+    }
+
     fn lines_of(blocks: &[Block]) -> Vec<(u64, String)> {
         let mut v = Vec::new();
         for b in blocks {

@@ -1560,6 +1560,32 @@ mod tests {
     }
 
     #[test]
+    fn many_labels_and_classes_on_one_line_keep_their_order() {
+        // 20,000 classes and a box of each (in reverse order, the first repeated): labels come
+        // in order of first appearance, each counted once, in linear time.
+        let n = 20_000;
+        let map: Vec<String> = (0..n).map(|i| format!(r#""{i}":"l{i}""#)).collect();
+        let mut boxes: Vec<String> = (0..n)
+            .rev()
+            .map(|i| format!(r#"{{"class_id":{i}}}"#))
+            .collect();
+        boxes.push(format!(r#"{{"class_id":"{}"}}"#, n - 1));
+        boxes.push("{}".to_owned());
+        let line = format!(
+            r#"{{"bb":{{"annotations":[{}]}},"bb-metadata":{{"class-map":{{{}}}}}}}"#,
+            boxes.join(","),
+            map.join(",")
+        );
+        let (row, _) = image(&line);
+        assert_eq!(row.boxes, n + 2);
+        assert_eq!(row.labels.len(), n as usize);
+        assert_eq!(row.labels[0], format!("l{}", n - 1));
+        assert_eq!(row.labels[n as usize - 1], "l0");
+        assert_eq!(row.label_boxes[0], 2);
+        assert!(row.label_boxes[1..].iter().all(|&b| b == 1));
+    }
+
+    #[test]
     fn a_lone_surrogate_in_a_class_map_is_reported_where_it_is() {
         let line = r#"{"source-ref":"s3://b/k.jpg","bb-metadata":{"class-map":{"0":"x\ud800y"}}}"#;
         let full = serde_json::from_str::<serde_json::Value>(line).unwrap_err();
