@@ -209,8 +209,8 @@ pub struct ManifestContext {
 /// Default of [`AnalyzeOptions::max_lines`]: four times Rekognition's limit of 250,000 lines
 /// per manifest ([`crate::MAX_MANIFEST_LINES`]).
 pub const DEFAULT_MAX_LINES: u64 = 4 * crate::check::MAX_MANIFEST_LINES;
-/// Default of [`AnalyzeOptions::in_flight_bytes`]: 32 MiB.
-pub const DEFAULT_IN_FLIGHT_BYTES: usize = 32 << 20;
+/// Default of [`AnalyzeOptions::in_flight_bytes`]: 16 MiB.
+pub const DEFAULT_IN_FLIGHT_BYTES: usize = 16 << 20;
 /// Default of [`ReportOptions::max_cell_bytes`]: 64 KiB.
 pub const DEFAULT_MAX_CELL_BYTES: usize = 64 << 10;
 /// Most distinct labels kept in `labels.csv` (all datasets together); the images of further
@@ -241,7 +241,7 @@ pub struct AnalyzeOptions {
     pub max_lines: u64,
     /// Most bytes of blocks being analyzed or waiting to be written, whatever the number of
     /// threads (a single block bigger than this, a long line, still goes through alone).
-    /// Default [`DEFAULT_IN_FLIGHT_BYTES`] (32 MiB).
+    /// Default [`DEFAULT_IN_FLIGHT_BYTES`] (16 MiB).
     pub in_flight_bytes: usize,
 }
 
@@ -427,11 +427,17 @@ pub(crate) fn budget(pool: &rayon::ThreadPool, options: &AnalyzeOptions) -> Budg
     }
 }
 
-/// The bytes a block holds in memory.
+/// About the bytes a block takes in memory while it is analyzed: its own, and a row, its
+/// issues and their CSV per line (short lines cost more than their bytes).
 pub(crate) fn block_weight(b: &Block) -> usize {
+    const PER_LINE: usize = 512;
     match &b.kind {
-        BlockKind::Lines(data) => data.len(),
-        BlockKind::Oversized { .. } => 0,
+        BlockKind::Lines(data) => data.len().saturating_add(
+            usize::try_from(b.line_count())
+                .unwrap_or(usize::MAX)
+                .saturating_mul(PER_LINE),
+        ),
+        BlockKind::Oversized { .. } => PER_LINE,
     }
 }
 
@@ -535,7 +541,7 @@ impl RenderedBlock {
         self.issues_csv.capacity()
             + self.images_csv.capacity()
             + self.analysis.as_ref().map_or(0, analysis_weight)
-            + (self.codes.len() + self.labels.len()) * 64
+            + (self.codes.len() + self.labels.len()) * 128
     }
 }
 
