@@ -512,3 +512,55 @@ fn names_codes_labels_and_messages_from_data_cannot_drive_the_terminal() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("no manifests found"));
     assert_no_terminal_controls(&o.stderr);
 }
+
+#[test]
+fn table_caps_and_the_line_cap_are_said_on_stderr_and_in_the_report() {
+    use std::fmt::Write as _;
+    let out = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("TrainingManifestWithValidation-p-v.json");
+    let mut text = String::new();
+    for i in 0..10_003 {
+        writeln!(
+            text,
+            r#"{{"source-ref":"s3://b/{i}.jpg","x":0,"x-metadata":{{"class-name":"label{i}"}}}}"#
+        )
+        .unwrap();
+    }
+    std::fs::write(&m, text).unwrap();
+    let o = rekcheck(&["report", m.to_str().unwrap()], out.path());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("labels.csv keeps 10000 labels: 3 images of further labels are added up in its (other) rows"),
+        "{stderr}"
+    );
+    let labels = std::fs::read_to_string(out.path().join("labels.csv")).unwrap();
+    assert_eq!(
+        labels.lines().count(),
+        10_002,
+        "header, 10,000 labels, (other)"
+    );
+    assert!(labels.contains(",(other),3,0,0"), "(other) row");
+
+    let out = tempfile::tempdir().unwrap();
+    let o = rekcheck(
+        &["report", m.to_str().unwrap(), "--max-lines", "100"],
+        out.path(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let issues = std::fs::read_to_string(out.path().join("issues.csv")).unwrap();
+    assert!(
+        issues.contains(
+            ",manifest,,,,error,REKCHECK_MAX_LINES,The manifest has 9903 more lines after line 100;"
+        ),
+        "{issues}"
+    );
+    let images = std::fs::read_to_string(out.path().join("images.csv")).unwrap();
+    assert_eq!(images.lines().count(), 101);
+}

@@ -141,7 +141,20 @@ struct RunArgs {
     /// reports Rekognition's own 100,000-character limit).
     #[arg(long, default_value_t = rekcheck::analyze::DEFAULT_MAX_LINE_BYTES, value_name = "BYTES")]
     max_line_bytes: usize,
-    /// Write cells as found, without the leading ' that stops spreadsheets running formulas.
+    /// Analyze at most this many lines per manifest (default: four times Rekognition's limit of
+    /// 250,000 lines); the lines after are counted and reported as REKCHECK_MAX_LINES.
+    #[arg(long, default_value_t = rekcheck::analyze::DEFAULT_MAX_LINES, value_name = "N")]
+    max_lines: u64,
+    /// List at most this many issues per line; the others are counted and summed up in one
+    /// REKCHECK_TOO_MANY_ISSUES row.
+    #[arg(long, default_value_t = rekcheck::analyze::DEFAULT_MAX_ISSUES_PER_LINE, value_name = "N")]
+    max_issues_per_line: usize,
+    /// Cut CSV text cells longer than this many bytes, ending them with "…[truncated N bytes]"
+    /// (not with --csv-raw).
+    #[arg(long, default_value_t = rekcheck::analyze::DEFAULT_MAX_CELL_BYTES, value_name = "BYTES")]
+    max_cell_bytes: usize,
+    /// Write cells as found: without the leading ' that stops spreadsheets running formulas, and
+    /// whole (not cut to --max-cell-bytes).
     #[arg(long)]
     csv_raw: bool,
     /// Hide progress bars.
@@ -182,6 +195,9 @@ impl RunArgs {
                 self.quiet,
             ))
             .max_line_bytes(self.max_line_bytes)
+            .max_lines(self.max_lines)
+            .max_issues_per_line(self.max_issues_per_line)
+            .max_cell_bytes(self.max_cell_bytes)
             .csv_raw(self.csv_raw)
             .reporter(Arc::new(render::Progress::new(show_progress)))
             .stop_when(|| cancel::cancelled().is_some());

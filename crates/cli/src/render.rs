@@ -375,6 +375,23 @@ pub(crate) fn summary(
             let _ = writeln!(s, "  {}", esc(n));
         }
     }
+    // The tables that reached their row limit (numbers only: nothing from the data).
+    if summary.labels_overflow > 0 {
+        let _ = writeln!(
+            s,
+            "\nlabels.csv keeps {} labels: {} images of further labels are added up in its (other) rows",
+            rekcheck::analyze::MAX_LABEL_ROWS,
+            summary.labels_overflow
+        );
+    }
+    if summary.codes_overflow > 0 {
+        let _ = writeln!(
+            s,
+            "\ncodes.csv keeps {} codes: {} issues of further codes are added up in its (other) rows",
+            rekcheck::analyze::MAX_CODE_ROWS,
+            summary.codes_overflow
+        );
+    }
     let _ = writeln!(s, "\nNext step: {}", next_step(summary, problems));
     if summary.files.first().is_some_and(|f| f.starts_with("s3:")) {
         let index = summary

@@ -6,6 +6,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -14,7 +15,7 @@ use crate::codes::{
     REKCHECK_LABEL_OVERLAP_READING, REKCHECK_OTHER_USE_CASE, documented,
 };
 use crate::framing::{Block, BlockKind, block_lines};
-use crate::line::LineOutcome;
+use crate::line::{DEFAULT_MAX_ISSUES_PER_LINE, LineOutcome};
 use crate::model::{ImageRow, ImageStatus, Issue, Level, Severity};
 use crate::report::{BlockAnalysis, Stats};
 use crate::validate::{
@@ -86,9 +87,9 @@ fn dropped_labels(row: &ImageRow, issues: &[Issue]) -> u64 {
                 .filter(|x| {
                     x.severity == Severity::Error
                         && x.level == Level::Annotation
-                        && x.label == *label
+                        && *x.label == **label
                 })
-                .filter_map(|x| x.annotation.map(|a| (x.attribute.as_str(), a))),
+                .filter_map(|x| x.annotation.map(|a| (&*x.attribute, a))),
         );
         bad.sort_unstable();
         bad.dedup();
@@ -109,6 +110,15 @@ fn cases(f: &LineFacts) -> impl Iterator<Item = usize> {
 
 /// Checks every line of a block: the rows and issues, and what the dataset rules need.
 pub fn check_block(block: &Block, options: &CheckOptions<'_>) -> (BlockAnalysis, CheckedLines) {
+    check_block_with(block, options, DEFAULT_MAX_ISSUES_PER_LINE)
+}
+
+/// [`check_block`], listing at most `max_issues` issues per line.
+pub(crate) fn check_block_with(
+    block: &Block,
+    options: &CheckOptions<'_>,
+    max_issues: usize,
+) -> (BlockAnalysis, CheckedLines) {
     let mut out = BlockAnalysis::with_room(block);
     let mut facts = Vec::with_capacity(out.rows.capacity());
     let mut take = |outcome: LineOutcome, mut f: LineFacts| {
@@ -124,7 +134,8 @@ pub fn check_block(block: &Block, options: &CheckOptions<'_>) -> (BlockAnalysis,
         BlockKind::Lines(data) => {
             let mut class_maps = CheckClassMaps::default();
             for (n, line) in block_lines(block.first_line, data) {
-                let (outcome, f) = check_line_with(n, line, options, Some(&mut class_maps));
+                let (outcome, f) =
+                    check_line_with(n, line, options, max_issues, Some(&mut class_maps));
                 take(outcome, f);
             }
         }
@@ -165,8 +176,18 @@ fn add(counts: &mut FxHashMap<String, u64>, key: &str, n: u64) {
     }
 }
 
-/// Adds `n` to `key`'s count, or takes it away when `take` (a count of 0 is no entry).
-fn merge(counts: &mut BTreeMap<String, u64>, key: &str, n: u64, take: bool) {
+/// Most distinct labels a [`CheckTally`] keeps per use case; the images of further labels are
+/// counted in [`CheckTally::overflow`]. Far above Rekognition's [`MAX_LABELS`], so the label
+/// rules still fire.
+pub const MAX_TALLY_LABELS: usize = 10_000;
+/// Most distinct buckets a [`CheckTally`] keeps; the images of further buckets are counted in
+/// [`CheckTally::overflow`].
+pub const MAX_TALLY_BUCKETS: usize = 1_000;
+
+/// Adds `n` to `key`'s count, or takes it away when `take` (a count of 0 is no entry). A new key
+/// is not added when `counts` holds `max` keys: `false` then.
+fn merge(counts: &mut BTreeMap<String, u64>, key: &str, n: u64, take: bool, max: usize) -> bool {
+    let full = counts.len() >= max;
     match counts.get_mut(key) {
         Some(c) if take => {
             *c = c.saturating_sub(n);
@@ -176,10 +197,12 @@ fn merge(counts: &mut BTreeMap<String, u64>, key: &str, n: u64, take: bool) {
         }
         Some(c) => *c += n,
         None if take => {}
+        None if full => return false,
         None => {
             counts.insert(key.to_owned(), n);
         }
     }
+    true
 }
 
 /// What the dataset-level rules know about one dataset's manifest, built line by line in order.
@@ -194,9 +217,18 @@ pub struct CheckTally {
     labels: [BTreeMap<String, u64>; 2],
     /// Valid lines per use case: image-level, bounding boxes.
     lines: [u64; 2],
+    /// Counts not kept: of buckets and labels over [`MAX_TALLY_BUCKETS`] and
+    /// [`MAX_TALLY_LABELS`].
+    overflow: u64,
 }
 
 impl CheckTally {
+    /// Counts (images per bucket or label) that were not kept because the tally already held
+    /// [`MAX_TALLY_BUCKETS`] buckets or [`MAX_TALLY_LABELS`] labels.
+    pub fn overflow(&self) -> u64 {
+        self.overflow
+    }
+
     /// An empty tally.
     pub fn new() -> CheckTally {
         CheckTally::default()
@@ -216,12 +248,16 @@ impl CheckTally {
     /// rows or issues changed.
     pub fn absorb(&mut self, a: &mut BlockAnalysis, checked: &CheckedLines) -> bool {
         for (bucket, n) in &checked.buckets {
-            merge(&mut self.buckets, bucket, *n, false);
+            if !merge(&mut self.buckets, bucket, *n, false, MAX_TALLY_BUCKETS) {
+                self.overflow += n;
+            }
         }
         for i in 0..2 {
             self.lines[i] += checked.lines[i];
             for (label, n) in &checked.labels[i] {
-                merge(&mut self.labels[i], label, *n, false);
+                if !merge(&mut self.labels[i], label, *n, false, MAX_TALLY_LABELS) {
+                    self.overflow += n;
+                }
             }
         }
         let mut added: Vec<(u64, Issue)> = Vec::new();
@@ -242,11 +278,11 @@ impl CheckTally {
                                 row.line,
                                 Issue {
                                     line: Some(row.line),
-                                    source_ref: row.source_ref.clone(),
+                                    source_ref: row.source_ref.as_str().into(),
                                     level: Level::Line,
-                                    attribute: String::new(),
+                                    attribute: "".into(),
                                     annotation: None,
-                                    label: String::new(),
+                                    label: "".into(),
                                     severity: Severity::Warning,
                                     code: REKCHECK_IMAGE_IN_TRAINING_AND_TESTING.to_owned(),
                                     message: format!(
@@ -267,7 +303,7 @@ impl CheckTally {
                             for i in cases(f) {
                                 self.lines[i] -= 1;
                                 for label in used_labels(row, f) {
-                                    merge(&mut self.labels[i], label, 1, true);
+                                    merge(&mut self.labels[i], label, 1, true, usize::MAX);
                                 }
                             }
                             a.stats.used -= 1;
@@ -288,11 +324,11 @@ impl CheckTally {
                             row.line,
                             Issue {
                                 line: Some(row.line),
-                                source_ref: row.source_ref.clone(),
+                                source_ref: Arc::from(row.source_ref.as_str()),
                                 level: Level::Line,
-                                attribute: String::new(),
+                                attribute: Arc::from(""),
                                 annotation: None,
-                                label: String::new(),
+                                label: Arc::from(""),
                                 severity: Severity::Error,
                                 code: REKCHECK_DUPLICATE_SOURCE_REF.to_owned(),
                                 message: format!(
@@ -409,12 +445,16 @@ impl CheckTally {
                 .map(|(b, n)| format!("{b} ({n} images)"))
                 .collect();
             let more = if by_count.len() > 5 { ", ..." } else { "" };
+            let count = if self.buckets.len() >= MAX_TALLY_BUCKETS {
+                format!("at least {MAX_TALLY_BUCKETS}")
+            } else {
+                self.buckets.len().to_string()
+            };
             out.push(doc(
                 "ERROR_IMAGES_IN_MULTIPLE_S3_BUCKETS",
                 "",
                 &format!(
-                    "The images are in {} buckets: {}{more}.",
-                    self.buckets.len(),
+                    "The images are in {count} buckets: {}{more}.",
                     shown.join(", ")
                 ),
             ));

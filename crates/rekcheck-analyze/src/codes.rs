@@ -40,6 +40,12 @@ pub const REKCHECK_TOO_MANY_LABELS_PER_IMAGE: &str = "REKCHECK_TOO_MANY_LABELS_P
 /// A label attribute of type `groundtruth/image-classification-multilabel`, read as image-level
 /// (`rekcheck check`).
 pub const REKCHECK_MULTILABEL_TYPE: &str = "REKCHECK_MULTILABEL_TYPE";
+/// A line with more issues than are listed per line (`--max-issues-per-line`): one warning that
+/// says how many more there are.
+pub const REKCHECK_TOO_MANY_ISSUES: &str = "REKCHECK_TOO_MANY_ISSUES";
+/// A manifest with more lines than are analyzed (`--max-lines`): one manifest-level error that
+/// says how many lines were not analyzed.
+pub const REKCHECK_MAX_LINES: &str = "REKCHECK_MAX_LINES";
 
 /// When a code stops Rekognition, and where it is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -554,6 +560,22 @@ pub static CODES: &[CodeInfo] = &[
         "",
         "The metadata type is groundtruth/image-classification-multilabel, as AWS's conversion script writes it (md-gt-cl-transform); no page lists it as supported (ERROR_UNSUPPORTED_USE_CASE_TYPE names two types), so rekcheck reads the attribute as an image-level label and warns instead of failing.",
         "Set the type to groundtruth/image-classification to be sure Rekognition uses the label."
+    ),
+    code!(
+        "REKCHECK_TOO_MANY_ISSUES",
+        Warn,
+        Rekcheck,
+        "",
+        "The line has more issues than rekcheck lists per line; the first ones are listed, the others are counted in this row's message and in the line's errors and warnings columns.",
+        "Fix the issues listed and run rekcheck again, or raise --max-issues-per-line to list more."
+    ),
+    code!(
+        "REKCHECK_MAX_LINES",
+        Error,
+        Rekcheck,
+        "",
+        "The manifest has more lines than rekcheck analyzes (--max-lines, by default four times Rekognition's limit of 250,000 lines); the lines after the limit were counted but not analyzed, so the report covers only the first ones.",
+        "Split the manifest (Rekognition accepts at most 250,000 lines anyway), or raise --max-lines to analyze more."
     ),
 ];
 

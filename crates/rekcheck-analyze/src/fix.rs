@@ -7,14 +7,16 @@
 //! dropped. Every `errors`/`cl-errors`/`warnings`/`cl-warnings` key Rekognition writes is
 //! removed. Every other byte of a kept line is kept as written (field order, spacing, numbers).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::{self, Read, Write};
 
-use crate::engine::ordered_par_map;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::engine::{Budget, ordered_par_map_within};
 use crate::framing::{BlockKind, BlockReader, Framer, block_lines};
 use crate::line::{LineOutcome, analyze_line};
 use crate::model::{ImageStatus, Issue, Level, Severity};
-use crate::report::{Error, in_flight, thread_pool};
+use crate::report::{DEFAULT_IN_FLIGHT_BYTES, Error, block_weight, in_flight, thread_pool};
 use crate::validate::{CheckOptions, KeyBuildHasher, check_line, source_ref_key};
 use crate::{DEFAULT_BLOCK_BYTES, REKCHECK_DUPLICATE_SOURCE_REF, REKCHECK_UNPARSABLE_LINE};
 
@@ -111,15 +113,16 @@ pub fn fix_line(line_no: u64, raw: &[u8], options: &FixOptions) -> FixedLine {
         return out;
     };
     out.source_ref.clone_from(&row.source_ref);
-    let drop_line = |out: &mut FixedLine, code: &str| {
-        let r = Removal {
-            line: line_no,
-            source_ref: out.source_ref.clone(),
-            what: "line".to_owned(),
-            code: code.to_owned(),
-        };
-        if !out.removed.contains(&r) {
-            out.removed.push(r);
+    // The codes the line is dropped for, each once (a set: a line may have many).
+    let mut line_codes: FxHashSet<String> = FxHashSet::default();
+    let mut drop_line = |out: &mut FixedLine, code: &str| {
+        if line_codes.insert(code.to_owned()) {
+            out.removed.push(Removal {
+                line: line_no,
+                source_ref: out.source_ref.clone(),
+                what: "line".to_owned(),
+                code: code.to_owned(),
+            });
         }
     };
     if row.status == ImageStatus::Unparsable {
@@ -137,7 +140,7 @@ pub fn fix_line(line_no: u64, raw: &[u8], options: &FixOptions) -> FixedLine {
             Severity::Error if line_level => drop_line(&mut out, &i.code),
             Severity::Error => {
                 if let Some(index) = i.annotation {
-                    boxes.insert((i.attribute.as_str(), index));
+                    boxes.insert((&*i.attribute, index));
                 }
             }
             Severity::Warning if options.drop_warnings => drop_line(&mut out, &i.code),
@@ -152,11 +155,19 @@ pub fn fix_line(line_no: u64, raw: &[u8], options: &FixOptions) -> FixedLine {
         drop_line(&mut out, REKCHECK_UNPARSABLE_LINE);
         return out;
     };
+    // The boxes to remove by attribute.
+    let mut by_attribute: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+    for (attribute, index) in &boxes {
+        by_attribute
+            .entry(attribute)
+            .or_default()
+            .insert(*index as usize);
+    }
     // A bounding-box attribute that would lose every box drops the line.
     let mut emptied = false;
     if let spans::Kind::Object(members) = &root.kind {
         for (name, _, value) in members {
-            let removed = boxes.iter().filter(|(a, _)| a == name).count();
+            let removed = by_attribute.get(name.as_str()).map_or(0, BTreeSet::len);
             if removed > 0 {
                 let total = value.member("annotations").map_or(0, spans::Span::len);
                 if removed >= total {
@@ -165,15 +176,17 @@ pub fn fix_line(line_no: u64, raw: &[u8], options: &FixOptions) -> FixedLine {
             }
         }
     }
+    // The first error code of each box.
+    let mut box_code: FxHashMap<(&str, u32), &str> = FxHashMap::default();
+    for i in &issues {
+        if let (Some(index), Severity::Error) = (i.annotation, i.severity) {
+            box_code.entry((&*i.attribute, index)).or_insert(&i.code);
+        }
+    }
     for (attribute, index) in &boxes {
-        let code = issues
-            .iter()
-            .find(|i| {
-                i.attribute == *attribute
-                    && i.annotation == Some(*index)
-                    && i.severity == Severity::Error
-            })
-            .map_or(String::new(), |i| i.code.clone());
+        let code = box_code
+            .get(&(*attribute, *index))
+            .map_or(String::new(), |c| (*c).to_owned());
         out.removed.push(Removal {
             line: line_no,
             source_ref: out.source_ref.clone(),
@@ -192,7 +205,7 @@ pub fn fix_line(line_no: u64, raw: &[u8], options: &FixOptions) -> FixedLine {
         return out;
     }
     let mut text = Vec::with_capacity(raw.len());
-    spans::write_clean(raw, &root, &boxes, &mut text);
+    spans::write_clean(raw, &root, &by_attribute, &mut text);
     if !boxes.is_empty() {
         // Some box errors (a class id missing from the class-map) stop Rekognition's later
         // checks: once those boxes are gone, the rest of the line is checked for the first time.
@@ -245,10 +258,26 @@ pub fn fix_manifest<R: Read, W: Write, V: Write>(
             source,
         })
     });
-    ordered_par_map(
+    let budget = Budget {
+        items: in_flight(&pool),
+        bytes: DEFAULT_IN_FLIGHT_BYTES,
+    };
+    let weigh = |lines: &Vec<FixedLine>| {
+        lines
+            .iter()
+            .map(|l| {
+                std::mem::size_of::<FixedLine>()
+                    + l.output.as_ref().map_or(0, Vec::len)
+                    + l.source_ref.len() * (1 + l.removed.len())
+            })
+            .sum()
+    };
+    ordered_par_map_within(
         &pool,
         blocks,
-        in_flight(&pool),
+        budget,
+        block_weight,
+        weigh,
         |block| match &block.kind {
             BlockKind::Lines(data) => block_lines(block.first_line, data)
                 .map(|(n, line)| fix_line(n, line, options))
@@ -316,7 +345,7 @@ pub fn fix_manifest<R: Read, W: Write, V: Write>(
 
 /// Byte spans of a JSON value, for rewriting a line without touching what is kept.
 mod spans {
-    use std::collections::BTreeSet;
+    use std::collections::{BTreeMap, BTreeSet};
 
     pub(super) struct Span {
         pub(super) start: usize,
@@ -503,22 +532,13 @@ mod spans {
     pub(super) fn write_clean(
         b: &[u8],
         root: &Span,
-        boxes: &BTreeSet<(&str, u32)>,
+        boxes: &BTreeMap<&str, BTreeSet<usize>>,
         out: &mut Vec<u8>,
     ) {
+        let none = BTreeSet::new();
         clean_object(b, root, out, &mut |key, value, out| {
-            let removed: BTreeSet<usize> = match key.strip_suffix("-metadata") {
-                Some(attr) => boxes
-                    .iter()
-                    .filter(|(a, _)| *a == attr)
-                    .map(|(_, i)| *i as usize)
-                    .collect(),
-                None => boxes
-                    .iter()
-                    .filter(|(a, _)| *a == key)
-                    .map(|(_, i)| *i as usize)
-                    .collect(),
-            };
+            let attr = key.strip_suffix("-metadata").unwrap_or(key);
+            let removed = boxes.get(attr).unwrap_or(&none);
             let list = if key.ends_with("-metadata") {
                 "objects"
             } else {

@@ -51,31 +51,32 @@ mod validate;
 
 pub use check::{
     CheckTally, CheckedLines, MAX_LABELS, MAX_MANIFEST_BYTES, MAX_MANIFEST_LINES,
-    MIN_IMAGES_FOR_AUTOSPLIT, MIN_LABEL_OVERLAP, MIN_LABELS_CLASSIFICATION, MIN_LABELS_DETECTION,
-    UseCase, check_block, verdict,
+    MAX_TALLY_BUCKETS, MAX_TALLY_LABELS, MIN_IMAGES_FOR_AUTOSPLIT, MIN_LABEL_OVERLAP,
+    MIN_LABELS_CLASSIFICATION, MIN_LABELS_DETECTION, UseCase, check_block, verdict,
 };
 pub use codes::{
     CODES, CodeInfo, CodeKind, REKCHECK_BUCKET_NAME, REKCHECK_DUPLICATE_SOURCE_REF,
     REKCHECK_IMAGE_IN_TRAINING_AND_TESTING, REKCHECK_IMAGE_SIZE_MISMATCH,
     REKCHECK_LABEL_OVERLAP_READING, REKCHECK_LINE_TOO_LONG, REKCHECK_MALFORMED_ISSUE,
-    REKCHECK_MULTILABEL_TYPE, REKCHECK_OTHER_USE_CASE, REKCHECK_READ_FAILED,
-    REKCHECK_TOO_MANY_LABELS_PER_IMAGE, REKCHECK_TRAINING_FAILED, REKCHECK_UNPARSABLE_LINE,
-    code_for_message, code_info,
+    REKCHECK_MAX_LINES, REKCHECK_MULTILABEL_TYPE, REKCHECK_OTHER_USE_CASE, REKCHECK_READ_FAILED,
+    REKCHECK_TOO_MANY_ISSUES, REKCHECK_TOO_MANY_LABELS_PER_IMAGE, REKCHECK_TRAINING_FAILED,
+    REKCHECK_UNPARSABLE_LINE, code_for_message, code_info,
 };
 pub use engine::ordered_par_map;
 pub use fix::{FixOptions, FixOutcome, FixedLine, REMOVED_HEADER, Removal, fix_line, fix_manifest};
 pub use framing::{
     Block, BlockKind, BlockReader, BufferPool, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_LINE_BYTES, Framer,
-    block_lines,
+    MAX_BLOCK_LINES, block_lines,
 };
-pub use line::{LineOutcome, MAX_DEPTH, analyze_line, oversized_line};
+pub use line::{DEFAULT_MAX_ISSUES_PER_LINE, LineOutcome, MAX_DEPTH, analyze_line, oversized_line};
 pub use model::{Dataset, ImageRow, ImageStatus, Issue, Level, Severity, is_used};
 pub use report::{
-    AnalyzeOptions, BlockAnalysis, BlockCallback, CODES_HEADER, CodeRow, Error, IMAGES_HEADER,
-    ISSUES_HEADER, LABELS_HEADER, LabelRow, ManifestContext, ManifestReport, NOT_GIVEN_VERDICT,
-    NOT_VALIDATED_VERDICT, REPORT_FILES, RekognitionCounts, ReportOptions, ReportSummary,
-    ReportWriter, SUMMARY_HEADER, Stats, VERSIONS_FILE, VERSIONS_HEADER, VersionRow, analyze_block,
-    analyze_reader, safe_cell,
+    AnalyzeOptions, BlockAnalysis, BlockCallback, CODES_HEADER, CodeRow, DEFAULT_IN_FLIGHT_BYTES,
+    DEFAULT_MAX_CELL_BYTES, DEFAULT_MAX_LINES, Error, IMAGES_HEADER, ISSUES_HEADER, LABELS_HEADER,
+    LabelRow, MAX_CODE_ROWS, MAX_LABEL_ROWS, ManifestContext, ManifestReport, NOT_GIVEN_VERDICT,
+    NOT_VALIDATED_VERDICT, OTHER_ROW, REPORT_FILES, RekognitionCounts, ReportOptions,
+    ReportSummary, ReportWriter, SUMMARY_HEADER, Stats, VERSIONS_FILE, VERSIONS_HEADER, VersionRow,
+    analyze_block, analyze_reader, safe_cell,
 };
 pub use summary::{DatasetStatistics, ManifestSummary, Statistics, SummaryError};
 pub use validate::{

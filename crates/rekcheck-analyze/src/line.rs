@@ -7,11 +7,14 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::rc::Rc;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::codes::{REKCHECK_MALFORMED_ISSUE, REKCHECK_UNPARSABLE_LINE};
+use crate::codes::{REKCHECK_MALFORMED_ISSUE, REKCHECK_TOO_MANY_ISSUES, REKCHECK_UNPARSABLE_LINE};
 use crate::model::{ImageRow, ImageStatus, Issue, Level, Severity, has_clean_attribute, is_used};
 
 /// What one physical line turned into.
@@ -32,8 +35,17 @@ pub enum LineOutcome {
 ///
 /// `line_no` is the 1-based physical line number; `max_line_bytes` is the longest line accepted.
 pub fn analyze_line(line_no: u64, raw: &[u8], max_line_bytes: usize) -> LineOutcome {
-    analyze_line_with(line_no, raw, max_line_bytes, &mut ClassMaps::default())
+    analyze_line_with(
+        line_no,
+        raw,
+        max_line_bytes,
+        DEFAULT_MAX_ISSUES_PER_LINE,
+        &mut ClassMaps::default(),
+    )
 }
+
+/// Default most issues listed for one line ([`crate::AnalyzeOptions::max_issues_per_line`]).
+pub const DEFAULT_MAX_ISSUES_PER_LINE: usize = 1000;
 
 /// [`analyze_line`] with the class-maps of the lines before it: a manifest's lines nearly always
 /// share one `class-map`, which is then parsed once, not on every line.
@@ -41,6 +53,7 @@ pub(crate) fn analyze_line_with(
     line_no: u64,
     raw: &[u8],
     max_line_bytes: usize,
+    max_issues: usize,
     class_maps: &mut ClassMaps,
 ) -> LineOutcome {
     if raw.len() > max_line_bytes {
@@ -82,7 +95,7 @@ pub(crate) fn analyze_line_with(
             }
         }
     }
-    build(line_no, &parsed)
+    build(line_no, &parsed, max_issues)
 }
 
 /// The last few distinct values seen, by their exact JSON text, with what they parsed into: a
@@ -100,6 +113,9 @@ impl<T: ?Sized> Default for Recent<T> {
 impl<T: ?Sized> Recent<T> {
     /// Most values kept: a line has one class-map per label attribute, rarely more than two.
     pub(crate) const KEEP: usize = 4;
+    /// Longer texts are parsed every time, not kept (a hostile class-map of megabytes would
+    /// otherwise be held, text and parse, for the whole block).
+    pub(crate) const MAX_TEXT: usize = 64 * 1024;
 
     /// What `raw` parsed into, parsing it with `parse` unless it was seen lately. Failures are
     /// not kept.
@@ -108,6 +124,9 @@ impl<T: ?Sized> Recent<T> {
         raw: &str,
         parse: impl FnOnce(&str) -> Result<Rc<T>, E>,
     ) -> Result<Rc<T>, E> {
+        if raw.len() > Self::MAX_TEXT {
+            return parse(raw);
+        }
         if let Some((_, value)) = self.recent.iter().find(|(text, _)| text == raw) {
             return Ok(Rc::clone(value));
         }
@@ -121,14 +140,13 @@ impl<T: ?Sized> Recent<T> {
 }
 
 /// The class-maps of the report's analyzer.
-pub(crate) type ClassMaps = Recent<[ClassMapEntry]>;
+pub(crate) type ClassMaps = Recent<ClassMap>;
 
-fn parse_class_map(raw: &str) -> Result<Rc<[ClassMapEntry]>, serde_json::Error> {
+fn parse_class_map(raw: &str) -> Result<Rc<ClassMap>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(raw);
-    Ok(ClassMapSeed
-        .deserialize(&mut de)?
-        .unwrap_or_default()
-        .into())
+    Ok(Rc::new(
+        ClassMapSeed.deserialize(&mut de)?.unwrap_or_default(),
+    ))
 }
 
 /// The outcome for a line that was too long to be read (see [`crate::BlockKind::Oversized`]).
@@ -204,11 +222,11 @@ pub(crate) fn unreadable_line(line_no: u64, code: &str, message: String) -> Line
         },
         issues: vec![Issue {
             line: Some(line_no),
-            source_ref: String::new(),
+            source_ref: Arc::from(""),
             level: Level::Line,
-            attribute: String::new(),
+            attribute: Arc::from(""),
             annotation: None,
-            label: String::new(),
+            label: Arc::from(""),
             severity: Severity::Error,
             code: code.to_owned(),
             message,
@@ -287,7 +305,9 @@ struct Container<'a> {
 enum Items<'a> {
     Null,
     NotArray(&'a RawValue),
-    List(Vec<&'a RawValue>),
+    /// The array as written: its items are read one at a time when the issues are built, so
+    /// that a long array costs no per-item memory.
+    List(&'a RawValue),
 }
 
 struct Attribute<'a> {
@@ -297,7 +317,7 @@ struct Attribute<'a> {
     /// The value was an array of class ids (a `SageMaker` multi-label attribute).
     class_ids: Vec<ClassId<'a>>,
     containers: Vec<Container<'a>>,
-    annotations: Vec<Annotation<'a>>,
+    annotations: Annotations<'a>,
 }
 
 struct Annotation<'a> {
@@ -312,29 +332,47 @@ enum ClassId<'a> {
     Str(Cow<'a, str>),
 }
 
-impl ClassId<'_> {
-    fn matches(&self, entry: &ClassMapEntry) -> bool {
-        match self {
-            ClassId::Int(n) => entry.id == Some(*n),
-            ClassId::Str(s) => *s == entry.key,
-        }
-    }
-}
-
 struct Metadata<'a> {
     attribute: Cow<'a, str>,
     containers: Vec<Container<'a>>,
     class_name: Option<Cow<'a, str>>,
     /// The `class-map` as written, then (from [`ClassMaps`]) its entries.
     class_map_raw: Option<&'a RawValue>,
-    class_map: Option<Rc<[ClassMapEntry]>>,
+    class_map: Option<Rc<ClassMap>>,
 }
 
-/// One `class-map` entry; the key is parsed once so that numeric class ids match `"0"`.
-pub(crate) struct ClassMapEntry {
-    key: String,
-    id: Option<i64>,
-    name: String,
+/// A `class-map`'s labels with two indexes, so that finding a box's label takes constant time
+/// whatever the number of classes: by key as written, and by key parsed as an integer (so that
+/// numeric class ids match `"0"`). The first entry of a key (or of a number) wins.
+#[derive(Default)]
+pub(crate) struct ClassMap {
+    names: Vec<String>,
+    by_key: FxHashMap<String, u32>,
+    by_id: FxHashMap<i64, u32>,
+}
+
+impl ClassMap {
+    fn push(&mut self, key: &str, name: String) {
+        let Ok(i) = u32::try_from(self.names.len()) else {
+            return;
+        };
+        self.names.push(name);
+        if !self.by_key.contains_key(key) {
+            self.by_key.insert(key.to_owned(), i);
+        }
+        if let Ok(id) = key.parse::<i64>() {
+            self.by_id.entry(id).or_insert(i);
+        }
+    }
+
+    /// The label of class id `id`, when the class-map has it.
+    fn label(&self, id: &ClassId<'_>) -> Option<&str> {
+        let i = match id {
+            ClassId::Int(n) => self.by_id.get(n),
+            ClassId::Str(s) => self.by_key.get(s.as_ref()),
+        }?;
+        self.names.get(*i as usize).map(String::as_str)
+    }
 }
 
 fn container_severity(key: &str) -> Option<Severity> {
@@ -481,11 +519,7 @@ impl<'de> DeserializeSeed<'de> for ContainerSeed {
         let text = raw.get();
         let items = match text.as_bytes().first() {
             Some(b'n') => Items::Null,
-            Some(b'[') => {
-                let list: Vec<&'de RawValue> =
-                    serde_json::from_str(text).map_err(de::Error::custom)?;
-                Items::List(list)
-            }
+            Some(b'[') => Items::List(raw),
             _ => Items::NotArray(raw),
         };
         Ok(Container {
@@ -633,7 +667,7 @@ impl<'de> ObjectFields<'de> for MetadataFields<'de> {
 struct ClassMapSeed;
 
 impl<'de> DeserializeSeed<'de> for ClassMapSeed {
-    type Value = Option<Vec<ClassMapEntry>>;
+    type Value = Option<ClassMap>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(ObjectOrSkip(ClassMapFields))
     }
@@ -642,17 +676,12 @@ impl<'de> DeserializeSeed<'de> for ClassMapSeed {
 struct ClassMapFields;
 
 impl<'de> ObjectFields<'de> for ClassMapFields {
-    type Value = Vec<ClassMapEntry>;
+    type Value = ClassMap;
     fn visit<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::new();
+        let mut out = ClassMap::default();
         while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
             if let Some(name) = map.next_value::<MaybeStr<'de>>()?.0 {
-                let id = key.parse::<i64>().ok();
-                out.push(ClassMapEntry {
-                    key: key.into_owned(),
-                    id,
-                    name: name.into_owned(),
-                });
+                out.push(&key, name.into_owned());
             }
         }
         Ok(out)
@@ -717,15 +746,22 @@ impl<'a> AttributeVisitor<'a> {
             is_object: false,
             class_ids: Vec::new(),
             containers: Vec::new(),
-            annotations: Vec::new(),
+            annotations: Annotations::default(),
         }
     }
 }
 
 struct AnnotationsSeed;
 
+/// The objects of an `annotations` array: how many, and those that carry a class id or issues.
+#[derive(Default)]
+struct Annotations<'a> {
+    kept: Vec<Annotation<'a>>,
+    count: u32,
+}
+
 impl<'de> DeserializeSeed<'de> for AnnotationsSeed {
-    type Value = Option<Vec<Annotation<'de>>>;
+    type Value = Option<Annotations<'de>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(AnnotationsVisitor)
     }
@@ -734,7 +770,7 @@ impl<'de> DeserializeSeed<'de> for AnnotationsSeed {
 struct AnnotationsVisitor;
 
 impl<'de> Visitor<'de> for AnnotationsVisitor {
-    type Value = Option<Vec<Annotation<'de>>>;
+    type Value = Option<Annotations<'de>>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
@@ -744,11 +780,21 @@ impl<'de> Visitor<'de> for AnnotationsVisitor {
         Ok(None)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::with_capacity(8);
+        let mut out = Annotations {
+            kept: Vec::with_capacity(8),
+            count: 0,
+        };
         let mut index: u32 = 0;
         while let Some(ann) = a.next_element_seed(AnnotationSeed(index))? {
-            out.extend(ann);
             index = index.saturating_add(1);
+            if let Some(ann) = ann {
+                out.count = out.count.saturating_add(1);
+                // A box with neither a class id nor issues only counts (no label, no issue):
+                // not kept, so that a line of millions of `{}` costs no memory per box.
+                if ann.class_id.is_some() || !ann.containers.is_empty() {
+                    out.kept.push(ann);
+                }
+            }
         }
         Ok(Some(out))
     }
@@ -828,18 +874,42 @@ impl<'de> de::Deserialize<'de> for IssueItem<'de> {
 pub(crate) struct Labels {
     pub(crate) names: Vec<String>,
     pub(crate) boxes: Vec<u32>,
+    /// Position of each name, once there are more than [`Labels::SCAN`] (a scan is faster for a
+    /// few; the index keeps a line of many labels linear).
+    pub(crate) index: Option<FxHashMap<String, usize>>,
 }
 
 impl Labels {
+    const SCAN: usize = 16;
+
     pub(crate) fn add(&mut self, label: &str, boxes: u32) {
         if label.is_empty() {
             return;
         }
-        if let Some(i) = self.names.iter().position(|x| x == label) {
+        let found = match &self.index {
+            Some(index) => index.get(label).copied(),
+            None => self.names.iter().position(|x| x == label),
+        };
+        if let Some(i) = found {
             self.boxes[i] = self.boxes[i].saturating_add(boxes);
-        } else {
-            self.names.push(label.to_owned());
-            self.boxes.push(boxes);
+            return;
+        }
+        self.names.push(label.to_owned());
+        self.boxes.push(boxes);
+        match &mut self.index {
+            Some(index) => {
+                index.insert(label.to_owned(), self.names.len() - 1);
+            }
+            None if self.names.len() > Self::SCAN => {
+                let index = self
+                    .names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (n.clone(), i))
+                    .collect();
+                self.index = Some(index);
+            }
+            None => {}
         }
     }
 }
@@ -879,13 +949,41 @@ impl<'a> Place<'a> {
     }
 }
 
+/// A string shared by the issues of a line: the last one made, reused while the same text (the
+/// same borrowed slice, or a short equal one) comes again.
+#[derive(Default)]
+struct Shared(Option<(usize, usize, Arc<str>)>);
+
+impl Shared {
+    /// Texts up to this long are compared by content, longer ones only by address.
+    const COMPARE: usize = 256;
+
+    fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some((addr, len, arc)) = &self.0
+            && *len == s.len()
+            && (*addr == s.as_ptr() as usize || (s.len() <= Self::COMPARE && **arc == *s))
+        {
+            return Arc::clone(arc);
+        }
+        let arc: Arc<str> = Arc::from(s);
+        self.0 = Some((s.as_ptr() as usize, s.len(), Arc::clone(&arc)));
+        arc
+    }
+}
+
 /// A line's issues as they are found, with their counts.
 pub(crate) struct Builder<'a> {
     pub(crate) line_no: u64,
     pub(crate) source_ref: &'a str,
-    pub(crate) issues: Vec<Issue>,
+    shared_source_ref: Arc<str>,
+    attributes: Shared,
+    labels: Shared,
+    issues: Vec<Issue>,
     pub(crate) errors: u32,
     pub(crate) warnings: u32,
+    /// Most issues kept; the others are counted in `unlisted`.
+    max_issues: usize,
+    unlisted: u64,
 }
 
 impl<'a> Builder<'a> {
@@ -899,8 +997,14 @@ impl<'a> Builder<'a> {
                     raw.get(),
                     place,
                 ),
-                Items::List(items) => {
-                    for raw in items {
+                Items::List(list) => {
+                    for_each_item(list, |raw| {
+                        if self.issues.len() >= self.max_issues {
+                            // Counted, not read: the line already lists all it may.
+                            self.count(c.severity);
+                            self.unlisted += 1;
+                            return;
+                        }
                         match serde_json::from_str::<IssueItem<'_>>(raw.get()) {
                             Ok(item) => self.push(
                                 c.severity,
@@ -915,7 +1019,7 @@ impl<'a> Builder<'a> {
                                 place,
                             ),
                         }
-                    }
+                    });
                 }
             }
         }
@@ -935,10 +1039,58 @@ impl<'a> Builder<'a> {
         Builder {
             line_no,
             source_ref,
+            shared_source_ref: Arc::from(source_ref),
+            attributes: Shared::default(),
+            labels: Shared::default(),
             issues: Vec::new(),
             errors: 0,
             warnings: 0,
+            max_issues: DEFAULT_MAX_ISSUES_PER_LINE,
+            unlisted: 0,
         }
+    }
+
+    /// Keeps at most `max` issues; the others are counted, and summed up in one
+    /// `REKCHECK_TOO_MANY_ISSUES` issue by [`Builder::into_issues`].
+    pub(crate) fn with_max_issues(mut self, max: usize) -> Builder<'a> {
+        self.max_issues = max;
+        self
+    }
+
+    fn count(&mut self, severity: Severity) {
+        match severity {
+            Severity::Error => self.errors = self.errors.saturating_add(1),
+            Severity::Warning => self.warnings = self.warnings.saturating_add(1),
+        }
+    }
+
+    /// The issues kept, then, when some were not, one `REKCHECK_TOO_MANY_ISSUES` warning with
+    /// their number (not counted in `errors` or `warnings`, which count every issue).
+    /// The issues kept so far (at most the line's cap).
+    pub(crate) fn issues(&self) -> &[Issue] {
+        &self.issues
+    }
+
+    pub(crate) fn into_issues(mut self) -> Vec<Issue> {
+        if self.unlisted > 0 {
+            let message = format!(
+                "{} more issues of this line are not listed: at most {} are listed per line (--max-issues-per-line); the line's errors and warnings columns count them all.",
+                self.unlisted, self.max_issues
+            );
+            let issue = Issue {
+                line: Some(self.line_no),
+                source_ref: Arc::clone(&self.shared_source_ref),
+                level: Level::Line,
+                attribute: self.attributes.get(""),
+                annotation: None,
+                label: self.labels.get(""),
+                severity: Severity::Warning,
+                code: REKCHECK_TOO_MANY_ISSUES.to_owned(),
+                message,
+            };
+            self.issues.push(issue);
+        }
+        self.issues
     }
 
     pub(crate) fn status(&self) -> ImageStatus {
@@ -958,17 +1110,18 @@ impl<'a> Builder<'a> {
         message: String,
         place: &Place<'_>,
     ) {
-        match severity {
-            Severity::Error => self.errors += 1,
-            Severity::Warning => self.warnings += 1,
+        self.count(severity);
+        if self.issues.len() >= self.max_issues {
+            self.unlisted += 1;
+            return;
         }
         self.issues.push(Issue {
             line: Some(self.line_no),
-            source_ref: self.source_ref.to_owned(),
+            source_ref: Arc::clone(&self.shared_source_ref),
             level: place.level,
-            attribute: place.attribute.to_owned(),
+            attribute: self.attributes.get(place.attribute),
             annotation: place.annotation,
-            label: place.label.to_owned(),
+            label: self.labels.get(place.label),
             severity,
             code,
             message,
@@ -976,27 +1129,55 @@ impl<'a> Builder<'a> {
     }
 }
 
-fn build(line_no: u64, p: &ParsedLine<'_>) -> LineOutcome {
+/// Calls `f` with each item of the JSON array `list` (already known to be valid JSON), without
+/// collecting them.
+fn for_each_item<'de>(list: &'de RawValue, f: impl FnMut(&'de RawValue)) {
+    struct V<F>(F);
+    impl<'de, F: FnMut(&'de RawValue)> Visitor<'de> for V<F> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an array")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(mut self, mut a: A) -> Result<(), A::Error> {
+            while let Some(item) = a.next_element::<&'de RawValue>()? {
+                (self.0)(item);
+            }
+            Ok(())
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(list.get());
+    // The text was read as JSON with the line: this cannot fail.
+    let _ = de.deserialize_seq(V(f));
+}
+
+fn build(line_no: u64, p: &ParsedLine<'_>, max_issues: usize) -> LineOutcome {
     let source_ref = p.source_ref.as_deref().unwrap_or("");
-    let mut b = Builder::new(line_no, source_ref);
+    let mut b = Builder::new(line_no, source_ref).with_max_issues(max_issues);
     let mut labels = Labels {
         names: Vec::with_capacity(4),
         boxes: Vec::with_capacity(4),
+        index: None,
     };
     let mut boxes: u32 = 0;
 
     b.add_containers(&p.containers, &Place::line());
 
+    // Each attribute's metadata (the first with its name): by a scan for a few, by an index for
+    // many, so that a line of many attributes takes linear time.
+    let meta_index: Option<FxHashMap<&str, usize>> = (p.metadata.len() > 8).then(|| {
+        let mut index = FxHashMap::default();
+        for (i, m) in p.metadata.iter().enumerate() {
+            index.entry(m.attribute.as_ref()).or_insert(i);
+        }
+        index
+    });
     for attr in &p.attributes {
-        let meta = p.metadata.iter().find(|m| m.attribute == attr.name);
-        let class_label = |id: &ClassId<'_>| -> Option<&str> {
-            meta?
-                .class_map
-                .as_deref()?
-                .iter()
-                .find(|e| id.matches(e))
-                .map(|e| e.name.as_ref())
+        let meta = match &meta_index {
+            Some(index) => index.get(attr.name.as_ref()).map(|&i| &p.metadata[i]),
+            None => p.metadata.iter().find(|m| m.attribute == attr.name),
         };
+        let class_label =
+            |id: &ClassId<'_>| -> Option<&str> { meta?.class_map.as_deref()?.label(id) };
         let attr_label = if attr.is_object {
             ""
         } else {
@@ -1022,8 +1203,8 @@ fn build(line_no: u64, p: &ParsedLine<'_>) -> LineOutcome {
                 label: attr_label,
             },
         );
-        for ann in &attr.annotations {
-            boxes = boxes.saturating_add(1);
+        boxes = boxes.saturating_add(attr.annotations.count);
+        for ann in &attr.annotations.kept {
             let label = ann.class_id.as_ref().and_then(class_label).unwrap_or("");
             labels.add(label, 1);
             b.add_containers(
@@ -1065,7 +1246,7 @@ fn build(line_no: u64, p: &ParsedLine<'_>) -> LineOutcome {
                 has_clean_attribute(p.metadata.iter().map(|m| m.attribute.as_ref()), &b.issues)
             }),
         },
-        issues: b.issues,
+        issues: b.into_issues(),
     }
 }
 
@@ -1088,7 +1269,7 @@ mod tests {
             .map(|i| {
                 (
                     i.level,
-                    i.attribute.as_str(),
+                    &*i.attribute,
                     i.annotation,
                     i.severity,
                     i.code.as_str(),
@@ -1269,12 +1450,12 @@ mod tests {
                 (Level::Metadata, "cl", None, Severity::Warning, "WARNING_M"),
             ]
         );
-        assert_eq!(issues[4].label, "cat");
-        assert_eq!(issues[5].label, "dog");
+        assert_eq!(&*issues[4].label, "cat");
+        assert_eq!(&*issues[5].label, "dog");
         assert!(
             issues
                 .iter()
-                .all(|i| i.source_ref == "s3://b/i.jpg" && i.line == Some(7))
+                .all(|i| &*i.source_ref == "s3://b/i.jpg" && i.line == Some(7))
         );
         assert_eq!(row.status, ImageStatus::Error);
         assert_eq!((row.errors, row.warnings), (5, 3));
@@ -1375,10 +1556,42 @@ mod tests {
                 r#"{{"bb":{{"annotations":[{{"class_id":0}},{{"class_id":1}}]}},"bb-metadata":{{"class-map":{map}}},"m":1,"m-metadata":{{"class-map":{other}}}}}"#
             );
             let alone = analyze_line(1, line.as_bytes(), usize::MAX);
-            let shared = analyze_line_with(1, line.as_bytes(), usize::MAX, &mut class_maps);
+            let shared = analyze_line_with(
+                1,
+                line.as_bytes(),
+                usize::MAX,
+                DEFAULT_MAX_ISSUES_PER_LINE,
+                &mut class_maps,
+            );
             assert_eq!(shared, alone, "{line}");
         }
         assert_eq!(class_maps.recent.len(), ClassMaps::KEEP);
+    }
+
+    #[test]
+    fn many_labels_and_classes_on_one_line_keep_their_order() {
+        // 20,000 classes and a box of each (in reverse order, the first repeated): labels come
+        // in order of first appearance, each counted once, in linear time.
+        let n = 20_000;
+        let map: Vec<String> = (0..n).map(|i| format!(r#""{i}":"l{i}""#)).collect();
+        let mut boxes: Vec<String> = (0..n)
+            .rev()
+            .map(|i| format!(r#"{{"class_id":{i}}}"#))
+            .collect();
+        boxes.push(format!(r#"{{"class_id":"{}"}}"#, n - 1));
+        boxes.push("{}".to_owned());
+        let line = format!(
+            r#"{{"bb":{{"annotations":[{}]}},"bb-metadata":{{"class-map":{{{}}}}}}}"#,
+            boxes.join(","),
+            map.join(",")
+        );
+        let (row, _) = image(&line);
+        assert_eq!(row.boxes, n + 2);
+        assert_eq!(row.labels.len(), n as usize);
+        assert_eq!(row.labels[0], format!("l{}", n - 1));
+        assert_eq!(row.labels[n as usize - 1], "l0");
+        assert_eq!(row.label_boxes[0], 2);
+        assert!(row.label_boxes[1..].iter().all(|&b| b == 1));
     }
 
     #[test]
@@ -1413,7 +1626,7 @@ mod tests {
         );
         assert_eq!(row.labels, vec!["football", "ball"]);
         assert_eq!(row.boxes, 0);
-        assert_eq!(issues[0].label, "football");
+        assert_eq!(&*issues[0].label, "football");
         // SageMaker multi-label.
         let (row, _) = image(
             r#"{"m":[1,0,8],"m-metadata":{"class-map":{"1":"bicycle","0":"person","8":"clothing"}}}"#,

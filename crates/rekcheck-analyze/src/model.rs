@@ -1,6 +1,7 @@
 //! The values the analyzer produces: issues, image rows and their vocabulary.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// How serious an issue is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -107,16 +108,18 @@ impl fmt::Display for Dataset {
 pub struct Issue {
     /// 1-based physical line; `None` for manifest-level issues.
     pub line: Option<u64>,
-    /// The line's `source-ref`, empty when it has none.
-    pub source_ref: String,
+    /// The line's `source-ref`, empty when it has none. Shared by all the issues of a line, so
+    /// that a long `source-ref` is held once, not once per issue.
+    pub source_ref: Arc<str>,
     /// Where the issue sits.
     pub level: Level,
-    /// The label attribute name, for attribute, metadata and annotation levels.
-    pub attribute: String,
+    /// The label attribute name, for attribute, metadata and annotation levels (shared like
+    /// `source_ref`).
+    pub attribute: Arc<str>,
     /// 0-based index into the attribute's `annotations`, for annotation level.
     pub annotation: Option<u32>,
-    /// The label concerned, when one can be told.
-    pub label: String,
+    /// The label concerned, when one can be told (shared like `source_ref`).
+    pub label: Arc<str>,
     /// Error or warning.
     pub severity: Severity,
     /// The code as written (`ERROR_…`, `WARNING_…`, or `REKCHECK_…`); unknown codes are kept.
@@ -135,11 +138,11 @@ impl Issue {
     ) -> Issue {
         Issue {
             line: None,
-            source_ref: String::new(),
+            source_ref: Arc::from(""),
             level: Level::Manifest,
-            attribute: String::new(),
+            attribute: Arc::from(""),
             annotation: None,
-            label: String::new(),
+            label: Arc::from(""),
             severity,
             code: code.into(),
             message: message.into(),
@@ -262,13 +265,15 @@ pub(crate) fn has_clean_attribute<'a>(
     mut attributes: impl Iterator<Item = &'a str>,
     issues: &[Issue],
 ) -> bool {
-    attributes.any(|name| {
-        !issues.iter().any(|i| {
-            i.severity == Severity::Error
-                && matches!(i.level, Level::Attribute | Level::Metadata)
-                && i.attribute == name
+    // The attributes in error, collected once: linear in the line's attributes and issues.
+    let in_error: rustc_hash::FxHashSet<&str> = issues
+        .iter()
+        .filter(|i| {
+            i.severity == Severity::Error && matches!(i.level, Level::Attribute | Level::Metadata)
         })
-    })
+        .map(|i| &*i.attribute)
+        .collect();
+    attributes.any(|name| !in_error.contains(name))
 }
 
 /// Whether an issue drops only its label attribute (see [`is_used`]).

@@ -58,22 +58,25 @@
 //!   training, `report` where the version's report is.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashSet};
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::io::{self, Read, Write};
 use std::ops::{Add, AddAssign};
 use std::path::{Path, PathBuf};
 
-use crate::check::{CheckTally, CheckedLines, check_block};
-use crate::codes::code_info;
+use crate::check::{CheckTally, CheckedLines, check_block_with};
+use crate::codes::{REKCHECK_MAX_LINES, code_info};
 use crate::csvrow::{self, Row};
-use crate::engine::ordered_par_map;
+use crate::engine::{Budget, ordered_par_map_within};
 use crate::framing::{
     Block, BlockKind, BlockReader, BufferPool, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_LINE_BYTES, Framer,
     block_lines,
 };
-use crate::line::{ClassMaps, LineOutcome, analyze_line_with, oversized_line};
+use crate::line::{
+    ClassMaps, DEFAULT_MAX_ISSUES_PER_LINE, LineOutcome, analyze_line_with, oversized_line,
+};
 use crate::model::{Dataset, ImageRow, ImageStatus, Issue, Severity};
 use crate::output::{self, OutputLock, PartialFile};
 use crate::summary::DatasetStatistics;
@@ -313,13 +316,43 @@ pub struct ManifestContext {
     pub manifest: String,
 }
 
+/// Default of [`AnalyzeOptions::max_lines`]: four times Rekognition's limit of 250,000 lines
+/// per manifest ([`crate::MAX_MANIFEST_LINES`]).
+pub const DEFAULT_MAX_LINES: u64 = 4 * crate::check::MAX_MANIFEST_LINES;
+/// Default of [`AnalyzeOptions::in_flight_bytes`]: 16 MiB.
+pub const DEFAULT_IN_FLIGHT_BYTES: usize = 16 << 20;
+/// Default of [`ReportOptions::max_cell_bytes`]: 64 KiB.
+pub const DEFAULT_MAX_CELL_BYTES: usize = 64 << 10;
+/// Most distinct labels kept in `labels.csv` (all datasets together); the images of further
+/// labels are added up in an `(other)` row per dataset ([`ReportSummary::labels_overflow`]).
+pub const MAX_LABEL_ROWS: usize = 10_000;
+/// Most distinct codes kept in `codes.csv` (all datasets and severities together); the issues of
+/// further codes are added up in an `(other)` row per dataset and severity
+/// ([`ReportSummary::codes_overflow`]).
+pub const MAX_CODE_ROWS: usize = 1_000;
+/// The label or code of the row that adds up those over [`MAX_LABEL_ROWS`] or [`MAX_CODE_ROWS`].
+pub const OTHER_ROW: &str = "(other)";
+
 /// How lines are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AnalyzeOptions {
-    /// Lines longer than this are unparsable (and skipped without being buffered).
+    /// Lines longer than this are unparsable (and skipped without being buffered). Default
+    /// [`DEFAULT_MAX_LINE_BYTES`] (16 MiB).
     pub max_line_bytes: usize,
-    /// The target size of the blocks handed to the analysis threads.
+    /// The target size of the blocks handed to the analysis threads. Default
+    /// [`DEFAULT_BLOCK_BYTES`] (1 MiB); a block also ends after [`crate::MAX_BLOCK_LINES`] lines.
     pub block_bytes: usize,
+    /// Most issues listed for one line; the others are counted in the line's `errors` and
+    /// `warnings` and summed up in one `REKCHECK_TOO_MANY_ISSUES` row. Default 1,000.
+    pub max_issues_per_line: usize,
+    /// Most lines analyzed per manifest; the lines after are read and counted but not analyzed,
+    /// and one manifest-level `REKCHECK_MAX_LINES` error gives their number. Default
+    /// [`DEFAULT_MAX_LINES`] (1,000,000).
+    pub max_lines: u64,
+    /// Most bytes of blocks being analyzed or waiting to be written, whatever the number of
+    /// threads (a single block bigger than this, a long line, still goes through alone).
+    /// Default [`DEFAULT_IN_FLIGHT_BYTES`] (16 MiB).
+    pub in_flight_bytes: usize,
 }
 
 impl Default for AnalyzeOptions {
@@ -327,6 +360,9 @@ impl Default for AnalyzeOptions {
         AnalyzeOptions {
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             block_bytes: DEFAULT_BLOCK_BYTES,
+            max_issues_per_line: DEFAULT_MAX_ISSUES_PER_LINE,
+            max_lines: DEFAULT_MAX_LINES,
+            in_flight_bytes: DEFAULT_IN_FLIGHT_BYTES,
         }
     }
 }
@@ -490,6 +526,7 @@ pub fn analyze_block(block: &Block, options: &AnalyzeOptions) -> BlockAnalysis {
                     n,
                     line,
                     options.max_line_bytes,
+                    options.max_issues_per_line,
                     &mut class_maps,
                 ));
             }
@@ -518,16 +555,59 @@ where
     F: FnMut(BlockAnalysis),
 {
     let blocks = BlockReader::new(reader, options.framer());
-    ordered_par_map(
+    ordered_par_map_within(
         pool,
         blocks,
-        in_flight(pool),
+        budget(pool, options),
+        block_weight,
+        |a: &BlockAnalysis| analysis_weight(a),
         |b| analyze_block(&b, options),
         |a| {
             sink(a);
             Ok(())
         },
     )
+}
+
+/// What may be in flight: a few blocks per thread, and [`AnalyzeOptions::in_flight_bytes`].
+pub(crate) fn budget(pool: &rayon::ThreadPool, options: &AnalyzeOptions) -> Budget {
+    Budget {
+        items: in_flight(pool),
+        bytes: options.in_flight_bytes,
+    }
+}
+
+/// About the bytes a block takes in memory while it is analyzed: its own, and a row, its
+/// issues and their CSV per line (short lines cost more than their bytes).
+pub(crate) fn block_weight(b: &Block) -> usize {
+    const PER_LINE: usize = 512;
+    match &b.kind {
+        BlockKind::Lines(data) => data.len().saturating_add(
+            usize::try_from(b.line_count())
+                .unwrap_or(usize::MAX)
+                .saturating_mul(PER_LINE),
+        ),
+        BlockKind::Oversized { .. } => PER_LINE,
+    }
+}
+
+/// About the bytes a block's analysis holds in memory (rows and issues, with their strings).
+fn analysis_weight(a: &BlockAnalysis) -> usize {
+    let rows: usize = a
+        .rows
+        .iter()
+        .map(|r| {
+            std::mem::size_of::<ImageRow>()
+                + r.source_ref.len()
+                + r.labels.iter().map(|l| l.len() + 32).sum::<usize>()
+        })
+        .sum();
+    let issues: usize = a
+        .issues
+        .iter()
+        .map(|i| std::mem::size_of::<Issue>() + i.code.len() + i.message.len())
+        .sum();
+    rows + issues
 }
 
 /// The analysis threads: `threads`, or one per core for 0.
@@ -587,9 +667,162 @@ struct RenderedBlock {
     labels: FxHashMap<String, LabelAgg>,
     error_lines: Vec<u64>,
     bytes: u64,
+    /// The analysis, kept for the block callback or for the rows left to render.
     analysis: Option<BlockAnalysis>,
+    /// The first issue and row not rendered in `issues_csv` and `images_csv`, when the block's
+    /// CSV grew over [`RENDER_LIMIT`]: the writer renders the rest a chunk at a time.
+    issues_from: Option<usize>,
+    images_from: Option<usize>,
     /// What `check`'s dataset rules need from the block.
     checked: CheckedLines,
+}
+
+/// Most CSV bytes of one file a worker renders for a block; the rest is rendered by the writer
+/// thread in chunks of this size, so that no block holds its whole CSV however amplified.
+const RENDER_LIMIT: usize = 4 << 20;
+
+impl RenderedBlock {
+    fn is_deferred(&self) -> bool {
+        self.issues_from.is_some() || self.images_from.is_some()
+    }
+
+    /// About the bytes the block holds in memory.
+    fn weight(&self) -> usize {
+        self.issues_csv.capacity()
+            + self.images_csv.capacity()
+            + self.analysis.as_ref().map_or(0, analysis_weight)
+            + (self.codes.len() + self.labels.len()) * 128
+    }
+}
+
+/// How cells are written: defused unless `raw`, cut to `cap` bytes.
+#[derive(Clone, Copy)]
+struct Cells {
+    raw: bool,
+    cap: usize,
+}
+
+impl Cells {
+    fn of(options: &ReportOptions) -> Cells {
+        Cells {
+            raw: options.csv_raw,
+            cap: if options.csv_raw {
+                usize::MAX
+            } else {
+                options.max_cell_bytes
+            },
+        }
+    }
+
+    /// A text cell: cut to the cap, then defused.
+    fn text<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        match clip(s, self.cap) {
+            Cow::Borrowed(s) => safe_cell(s, self.raw),
+            Cow::Owned(s) => Cow::Owned(safe_cell(&s, self.raw).into_owned()),
+        }
+    }
+}
+
+/// `s` cut to at most `max` bytes (at a character boundary) followed by
+/// `…[truncated N bytes]`, or `s` whole when it fits.
+pub(crate) fn clip(s: &str, max: usize) -> Cow<'_, str> {
+    if s.len() <= max {
+        return Cow::Borrowed(s);
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}…[truncated {} bytes]", &s[..end], s.len() - end))
+}
+
+/// Keeps the first `n` (at least 1) lines of a block.
+fn keep_lines(block: &mut Block, n: u64) {
+    if let BlockKind::Lines(data) = &mut block.kind
+        && let Some(i) = usize::try_from(n - 1)
+            .ok()
+            .and_then(|k| memchr::memchr_iter(b'\n', data).nth(k))
+    {
+        data.truncate(i + 1);
+    }
+}
+
+type CodeKey = (String, String, Dataset, Severity, String);
+type LabelKey = (String, String, Dataset, String);
+
+/// Adds a block's count of a code; a new code past [`MAX_CODE_ROWS`] goes to the `(other)` row.
+fn add_code(
+    codes: &mut BTreeMap<CodeKey, CodeAgg>,
+    key: CodeKey,
+    agg: &CodeAgg,
+    overflow: &mut u64,
+) {
+    if let Some(e) = codes.get_mut(&key) {
+        e.merge(agg);
+        return;
+    }
+    let key = if codes.len() >= MAX_CODE_ROWS {
+        *overflow += agg.issues;
+        (key.0, key.1, key.2, key.3, OTHER_ROW.to_owned())
+    } else {
+        key
+    };
+    codes.entry(key).or_default().merge(agg);
+}
+
+/// Adds a block's count of a label; a new label past [`MAX_LABEL_ROWS`] goes to the `(other)`
+/// row.
+fn add_label(
+    labels: &mut BTreeMap<LabelKey, LabelAgg>,
+    key: LabelKey,
+    agg: &LabelAgg,
+    overflow: &mut u64,
+) {
+    let full = labels.len() >= MAX_LABEL_ROWS;
+    let e = match labels.get_mut(&key) {
+        Some(e) => e,
+        None if full => {
+            *overflow += agg.images;
+            labels
+                .entry((key.0, key.1, key.2, OTHER_ROW.to_owned()))
+                .or_default()
+        }
+        None => labels.entry(key).or_default(),
+    };
+    e.images += agg.images;
+    e.boxes += agg.boxes;
+    e.images_with_errors += agg.images_with_errors;
+}
+
+/// The (severity, code) pairs seen on one line: a scan for a few, a set for many.
+#[derive(Default)]
+struct SeenOnLine<'a> {
+    few: Vec<(Severity, &'a str)>,
+    many: Option<FxHashSet<(Severity, &'a str)>>,
+}
+
+impl<'a> SeenOnLine<'a> {
+    const SCAN: usize = 16;
+
+    fn clear(&mut self) {
+        self.few.clear();
+        self.many = None;
+    }
+
+    /// Whether `key` is new on the line.
+    fn insert(&mut self, key: (Severity, &'a str)) -> bool {
+        if let Some(many) = &mut self.many {
+            return many.insert(key);
+        }
+        if self.few.contains(&key) {
+            return false;
+        }
+        self.few.push(key);
+        if self.few.len() > Self::SCAN {
+            self.many = Some(self.few.drain(..).collect());
+        }
+        true
+    }
 }
 
 /// What a worker keeps of a block besides the aggregates.
@@ -750,6 +983,12 @@ pub struct ReportSummary {
     pub versions: Vec<VersionRow>,
     /// The report files written.
     pub files: Vec<PathBuf>,
+    /// Issues counted in `(other)` rows of `codes.csv` because more than [`MAX_CODE_ROWS`]
+    /// distinct codes were found (0 when every code has its row).
+    pub codes_overflow: u64,
+    /// Images counted in `(other)` rows of `labels.csv` because more than [`MAX_LABEL_ROWS`]
+    /// distinct labels were found (0 when every label has its row).
+    pub labels_overflow: u64,
 }
 
 impl ReportSummary {
@@ -765,14 +1004,30 @@ impl ReportSummary {
 // The writer.
 
 /// Options of a report.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReportOptions {
     /// How lines are read.
     pub analyze: AnalyzeOptions,
     /// Analysis threads; 0 means one per core.
     pub threads: usize,
-    /// Write cells exactly as found, without the `'` that defuses spreadsheet formulas.
+    /// Write cells exactly as found: without the `'` that defuses spreadsheet formulas, and
+    /// whole (not cut to `max_cell_bytes`).
     pub csv_raw: bool,
+    /// Longest text cell written, in bytes: a longer one is cut at a character boundary and
+    /// ends with `…[truncated N bytes]`. Default [`DEFAULT_MAX_CELL_BYTES`] (64 KiB); not
+    /// applied with `csv_raw`.
+    pub max_cell_bytes: usize,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            analyze: AnalyzeOptions::default(),
+            threads: 0,
+            csv_raw: false,
+            max_cell_bytes: DEFAULT_MAX_CELL_BYTES,
+        }
+    }
 }
 
 struct CsvFile {
@@ -877,8 +1132,10 @@ pub struct ReportWriter {
     versions_file: CsvFile,
     versions: Vec<VersionRow>,
     manifests: Vec<ManifestReport>,
-    codes: BTreeMap<(String, String, Dataset, Severity, String), CodeAgg>,
-    labels: BTreeMap<(String, String, Dataset, String), LabelAgg>,
+    codes: BTreeMap<CodeKey, CodeAgg>,
+    labels: BTreeMap<LabelKey, LabelAgg>,
+    codes_overflow: u64,
+    labels_overflow: u64,
     terminal: Vec<(ManifestContext, Issue)>,
     /// The output folder's lock; last, so that it is released after the files are removed.
     lock: Option<OutputLock>,
@@ -946,6 +1203,8 @@ impl ReportWriter {
             manifests: Vec::new(),
             codes: BTreeMap::new(),
             labels: BTreeMap::new(),
+            codes_overflow: 0,
+            labels_overflow: 0,
             terminal: Vec::new(),
             lock: None,
         })
@@ -963,11 +1222,11 @@ impl ReportWriter {
         context: &ManifestContext,
         issues: &[Issue],
     ) -> Result<(), Error> {
-        let raw = self.options.csv_raw;
-        let prefix = context_prefix(context, raw);
+        let cells = Cells::of(&self.options);
+        let prefix = context_prefix(context, cells);
         let mut w = Vec::new();
         for issue in issues {
-            write_issue(&mut w, &prefix, issue, raw);
+            write_issue(&mut w, &prefix, issue, cells);
             let key = (
                 context.project.clone(),
                 context.version.clone(),
@@ -975,11 +1234,12 @@ impl ReportWriter {
                 issue.severity,
                 issue.code.clone(),
             );
-            let agg = self.codes.entry(key).or_default();
-            agg.issues += 1;
-            if let Some(line) = issue.line {
-                agg.first_line = Some(agg.first_line.map_or(line, |f| f.min(line)));
-            }
+            let agg = CodeAgg {
+                issues: 1,
+                images: 0,
+                first_line: issue.line,
+            };
+            add_code(&mut self.codes, key, &agg, &mut self.codes_overflow);
             self.terminal.push((context.clone(), issue.clone()));
         }
         self.issues.write(&w)
@@ -1068,6 +1328,7 @@ impl ReportWriter {
         }
     }
 
+    #[allow(clippy::too_many_lines)]
     fn add_blocks<I>(
         &mut self,
         context: &ManifestContext,
@@ -1081,12 +1342,13 @@ impl ReportWriter {
         I: IntoIterator<Item = io::Result<Block>>,
     {
         let options = self.options;
+        let cells = Cells::of(&options);
         let check_options = check.as_ref().map(|(o, _)| **o);
         let keep_error_lines = rekognition.is_some();
         let mut stats = Stats::default();
         let mut bytes = 0u64;
         let mut error_lines: Vec<u64> = Vec::new();
-        let in_flight = in_flight(&self.pool);
+        let budget = budget(&self.pool, &options.analyze);
         let render_csv = self.dir.is_some();
         let keep_analysis = self.on_block.is_some();
         let ReportWriter {
@@ -1096,18 +1358,50 @@ impl ReportWriter {
             codes,
             labels,
             on_block,
+            codes_overflow,
+            labels_overflow,
             ..
         } = self;
-        let blocks = blocks.into_iter().map(|b| {
-            b.map_err(|source| Error::Read {
-                manifest: context.manifest.clone(),
-                source,
-            })
+        // Lines past `max_lines` are counted, not analyzed.
+        let max_lines = options.analyze.max_lines;
+        let taken = Cell::new(0u64);
+        let skipped_lines = Cell::new(0u64);
+        let skipped_bytes = Cell::new(0u64);
+        let blocks = blocks.into_iter().filter_map(|b| {
+            let mut block = match b {
+                Ok(block) => block,
+                Err(source) => {
+                    return Some(Err(Error::Read {
+                        manifest: context.manifest.clone(),
+                        source,
+                    }));
+                }
+            };
+            let lines = block.line_count();
+            let room = max_lines.saturating_sub(taken.get());
+            if lines > room {
+                let before = block.byte_len();
+                if room > 0 {
+                    keep_lines(&mut block, room);
+                }
+                skipped_lines.set(skipped_lines.get() + (lines - room));
+                skipped_bytes.set(skipped_bytes.get() + (before - block.byte_len()));
+                if room == 0 {
+                    if let Some(buffers) = buffers {
+                        buffers.recycle(block);
+                    }
+                    return None;
+                }
+            }
+            taken.set(taken.get() + lines.min(room));
+            Some(Ok(block))
         });
-        ordered_par_map(
+        ordered_par_map_within(
             pool,
             blocks,
-            in_flight,
+            budget,
+            block_weight,
+            RenderedBlock::weight,
             |block| {
                 let keep = Keep {
                     error_lines: keep_error_lines,
@@ -1117,7 +1411,8 @@ impl ReportWriter {
                 let rendered = match &check_options {
                     None => render_block(&block, context, &options, keep),
                     Some(o) => {
-                        let (analysis, checked) = check_block(&block, o);
+                        let (analysis, checked) =
+                            check_block_with(&block, o, options.analyze.max_issues_per_line);
                         let keep = Keep {
                             analysis: true,
                             ..keep
@@ -1145,15 +1440,35 @@ impl ReportWriter {
                             analysis: keep_analysis,
                         };
                         r = render_analysis(a, r.bytes, context, &options, keep);
-                    } else if keep_analysis {
+                    } else if keep_analysis || r.is_deferred() {
                         r.analysis = Some(a);
                     }
                 }
-                if let (Some(cb), Some(a)) = (on_block.as_mut(), r.analysis.take()) {
-                    cb(context, &a);
-                }
                 issues.write(&r.issues_csv)?;
                 images.write(&r.images_csv)?;
+                if r.is_deferred()
+                    && let Some(a) = &r.analysis
+                {
+                    // Rows too many to render in the worker: rendered here, a chunk at a time.
+                    let prefix = context_prefix(context, cells);
+                    let mut chunk = Vec::new();
+                    let mut from = r.issues_from;
+                    while let Some(start) = from {
+                        chunk.clear();
+                        from = render_issues(&mut chunk, &a.issues, start, &prefix, cells);
+                        issues.write(&chunk)?;
+                    }
+                    let mut from = r.images_from;
+                    while let Some(start) = from {
+                        chunk.clear();
+                        from = render_images(&mut chunk, &a.rows, start, &prefix, cells);
+                        images.write(&chunk)?;
+                    }
+                }
+                if keep_analysis && let (Some(cb), Some(a)) = (on_block.as_mut(), r.analysis.take())
+                {
+                    cb(context, &a);
+                }
                 stats += r.stats;
                 bytes += r.bytes;
                 error_lines.extend_from_slice(&r.error_lines);
@@ -1165,7 +1480,7 @@ impl ReportWriter {
                         severity,
                         code,
                     );
-                    codes.entry(key).or_default().merge(&agg);
+                    add_code(codes, key, &agg, codes_overflow);
                 }
                 for (label, agg) in r.labels {
                     let key = (
@@ -1174,16 +1489,25 @@ impl ReportWriter {
                         context.dataset,
                         label,
                     );
-                    let e = labels.entry(key).or_default();
-                    e.images += agg.images;
-                    e.boxes += agg.boxes;
-                    e.images_with_errors += agg.images_with_errors;
+                    add_label(labels, key, &agg, labels_overflow);
                 }
                 progress(r.bytes);
                 Ok(())
             },
         )?;
+        bytes += skipped_bytes.get();
         let rekognition = rekognition.map(|r| compare(r, &stats, &error_lines));
+        if skipped_lines.get() > 0 {
+            let issue = Issue::manifest(
+                Severity::Error,
+                REKCHECK_MAX_LINES,
+                format!(
+                    "The manifest has {} more lines after line {max_lines}; they were read and counted but not analyzed (--max-lines {max_lines}).",
+                    skipped_lines.get()
+                ),
+            );
+            self.add_manifest_issues(context, &[issue])?;
+        }
         self.manifests.push(ManifestReport {
             context: context.clone(),
             stats,
@@ -1224,7 +1548,7 @@ impl ReportWriter {
     /// Writes `summary.csv`, `codes.csv`, `labels.csv` and `versions.csv`, and gives all files
     /// their final names.
     pub fn finish(mut self) -> Result<ReportSummary, Error> {
-        let raw = self.options.csv_raw;
+        let cells = Cells::of(&self.options);
         // versions.csv: counts over each version's manifests.
         let mut versions = std::mem::take(&mut self.versions);
         for v in &mut versions {
@@ -1237,7 +1561,7 @@ impl ReportWriter {
         }
         let mut w = csv_writer(Vec::new());
         for v in &versions {
-            write_version_row(&mut w, v, raw).map_err(|e| self.versions_file.err(e))?;
+            write_version_row(&mut w, v, cells).map_err(|e| self.versions_file.err(e))?;
         }
         let bytes = w
             .into_inner()
@@ -1247,7 +1571,7 @@ impl ReportWriter {
         // summary.csv
         let mut w = csv_writer(Vec::new());
         for m in &self.manifests {
-            write_summary_row(&mut w, m, raw).map_err(|e| self.summary.err(e))?;
+            write_summary_row(&mut w, m, cells).map_err(|e| self.summary.err(e))?;
         }
         let bytes = w
             .into_inner()
@@ -1277,7 +1601,7 @@ impl ReportWriter {
         });
         let mut w = csv_writer(Vec::new());
         for c in &codes {
-            write_code_row(&mut w, c, raw).map_err(|e| self.codes_file.err(e))?;
+            write_code_row(&mut w, c, cells).map_err(|e| self.codes_file.err(e))?;
         }
         let bytes = w
             .into_inner()
@@ -1300,7 +1624,7 @@ impl ReportWriter {
             .collect();
         let mut w = csv_writer(Vec::new());
         for l in &labels {
-            write_label_row(&mut w, l, raw).map_err(|e| self.labels_file.err(e))?;
+            write_label_row(&mut w, l, cells).map_err(|e| self.labels_file.err(e))?;
         }
         let bytes = w
             .into_inner()
@@ -1326,6 +1650,8 @@ impl ReportWriter {
             terminal: std::mem::take(&mut self.terminal),
             versions,
             files,
+            codes_overflow: self.codes_overflow,
+            labels_overflow: self.labels_overflow,
         })
     }
 }
@@ -1456,44 +1782,40 @@ fn render_analysis(
     options: &ReportOptions,
     keep: Keep,
 ) -> RenderedBlock {
-    let raw = options.csv_raw;
+    let cells = Cells::of(options);
     let mut out = RenderedBlock {
         stats: analysis.stats,
         bytes,
         ..RenderedBlock::default()
     };
-    let prefix = context_prefix(context, raw);
-    let mut w = Vec::with_capacity(analysis.issues.len() * 160);
-    let mut seen_on_line: Vec<(Severity, &str)> = Vec::new();
+    let prefix = context_prefix(context, cells);
+    let mut seen_on_line = SeenOnLine::default();
     let mut current_line = None;
     for issue in &analysis.issues {
-        if keep.csv {
-            write_issue(&mut w, &prefix, issue, raw);
-        }
         if current_line != issue.line {
             current_line = issue.line;
             seen_on_line.clear();
         }
-        let agg = out
-            .codes
-            .entry((issue.severity, issue.code.clone()))
-            .or_default();
+        let key = (issue.severity, issue.code.as_str());
+        let agg = match out.codes.get_mut(&(key.0, key.1.to_owned())) {
+            Some(agg) => agg,
+            None => out.codes.entry((key.0, key.1.to_owned())).or_default(),
+        };
         agg.issues += 1;
-        if !seen_on_line.contains(&(issue.severity, issue.code.as_str())) {
-            seen_on_line.push((issue.severity, issue.code.as_str()));
+        if seen_on_line.insert(key) {
             agg.images += 1;
         }
         if let Some(line) = issue.line {
             agg.first_line = Some(agg.first_line.map_or(line, |f| f.min(line)));
         }
     }
-    out.issues_csv = w;
+    if keep.csv {
+        let mut w = Vec::with_capacity((analysis.issues.len() * 160).min(RENDER_LIMIT));
+        out.issues_from = render_issues(&mut w, &analysis.issues, 0, &prefix, cells);
+        out.issues_csv = w;
+    }
 
-    let mut w = Vec::with_capacity(analysis.rows.len() * 120);
     for row in &analysis.rows {
-        if keep.csv {
-            write_image(&mut w, &prefix, row, raw);
-        }
         let in_error = row.status == ImageStatus::Error;
         for (label, &boxes) in row.labels.iter().zip(&row.label_boxes) {
             let e = match out.labels.get_mut(label.as_str()) {
@@ -1508,11 +1830,50 @@ fn render_analysis(
             out.error_lines.push(row.line);
         }
     }
-    out.images_csv = w;
-    if keep.analysis {
+    if keep.csv {
+        let mut w = Vec::with_capacity((analysis.rows.len() * 120).min(RENDER_LIMIT));
+        out.images_from = render_images(&mut w, &analysis.rows, 0, &prefix, cells);
+        out.images_csv = w;
+    }
+    if keep.analysis || out.is_deferred() {
         out.analysis = Some(analysis);
     }
     out
+}
+
+/// Renders `issues` from index `from` into `w` until it holds [`RENDER_LIMIT`] bytes; the index
+/// of the first issue not rendered, if any.
+fn render_issues(
+    w: &mut Vec<u8>,
+    issues: &[Issue],
+    from: usize,
+    prefix: &[u8],
+    cells: Cells,
+) -> Option<usize> {
+    for (i, issue) in issues.iter().enumerate().skip(from) {
+        if w.len() >= RENDER_LIMIT {
+            return Some(i);
+        }
+        write_issue(w, prefix, issue, cells);
+    }
+    None
+}
+
+/// [`render_issues`] for image rows.
+fn render_images(
+    w: &mut Vec<u8>,
+    rows: &[ImageRow],
+    from: usize,
+    prefix: &[u8],
+    cells: Cells,
+) -> Option<usize> {
+    for (i, row) in rows.iter().enumerate().skip(from) {
+        if w.len() >= RENDER_LIMIT {
+            return Some(i);
+        }
+        write_image(w, prefix, row, cells);
+    }
+    None
 }
 
 fn num(buf: &mut itoa::Buffer, n: u64) -> &str {
@@ -1527,32 +1888,32 @@ fn opt_num(buf: &mut itoa::Buffer, n: Option<u64>) -> &str {
 }
 
 /// The columns every row of a manifest's issues.csv and images.csv starts with.
-fn context_prefix(c: &ManifestContext, raw: bool) -> Vec<u8> {
+fn context_prefix(c: &ManifestContext, cells: Cells) -> Vec<u8> {
     csvrow::prefix(&[
-        &safe_cell(&c.project, raw),
-        &safe_cell(&c.version, raw),
+        &cells.text(&c.project),
+        &cells.text(&c.version),
         c.dataset.as_str(),
-        &safe_cell(&c.manifest, raw),
+        &cells.text(&c.manifest),
     ])
 }
 
-fn write_issue(w: &mut Vec<u8>, prefix: &[u8], i: &Issue, raw: bool) {
+fn write_issue(w: &mut Vec<u8>, prefix: &[u8], i: &Issue, cells: Cells) {
     let mut b1 = itoa::Buffer::new();
     let mut b2 = itoa::Buffer::new();
     let mut row = Row::start(w, prefix);
     row.field(opt_num(&mut b1, i.line))
-        .field(&safe_cell(&i.source_ref, raw))
+        .field(&cells.text(&i.source_ref))
         .field(i.level.as_str())
-        .field(&safe_cell(&i.attribute, raw))
+        .field(&cells.text(&i.attribute))
         .field(opt_num(&mut b2, i.annotation.map(u64::from)))
-        .field(&safe_cell(&i.label, raw))
+        .field(&cells.text(&i.label))
         .field(i.severity.as_str())
-        .field(&safe_cell(&i.code, raw))
-        .field(&safe_cell(&i.message, raw));
+        .field(&cells.text(&i.code))
+        .field(&cells.text(&i.message));
     row.end();
 }
 
-fn write_image(w: &mut Vec<u8>, prefix: &[u8], r: &ImageRow, raw: bool) {
+fn write_image(w: &mut Vec<u8>, prefix: &[u8], r: &ImageRow, cells: Cells) {
     let mut b = itoa::Buffer::new();
     let labels = match r.labels.as_slice() {
         [] => Cow::Borrowed(""),
@@ -1561,11 +1922,11 @@ fn write_image(w: &mut Vec<u8>, prefix: &[u8], r: &ImageRow, raw: bool) {
     };
     let mut row = Row::start(w, prefix);
     row.field(b.format(r.line))
-        .field(&safe_cell(&r.source_ref, raw))
+        .field(&cells.text(&r.source_ref))
         .field(r.status.as_str())
         .field(b.format(r.errors))
         .field(b.format(r.warnings))
-        .field(&safe_cell(&labels, raw))
+        .field(&cells.text(&labels))
         .field(b.format(r.boxes))
         .field(if r.used { "yes" } else { "no" });
     row.end();
@@ -1574,7 +1935,7 @@ fn write_image(w: &mut Vec<u8>, prefix: &[u8], r: &ImageRow, raw: bool) {
 fn write_summary_row<W: Write>(
     w: &mut csv::Writer<W>,
     m: &ManifestReport,
-    raw: bool,
+    cells: Cells,
 ) -> io::Result<()> {
     let c = &m.context;
     let s = &m.stats;
@@ -1587,10 +1948,10 @@ fn write_summary_row<W: Write>(
     let mut b: [itoa::Buffer; 12] = std::array::from_fn(|_| itoa::Buffer::new());
     let [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11] = &mut b;
     w.write_record([
-        &*safe_cell(&c.project, raw),
-        &*safe_cell(&c.version, raw),
+        &*cells.text(&c.project),
+        &*cells.text(&c.version),
         c.dataset.as_str(),
-        &*safe_cell(&c.manifest, raw),
+        &*cells.text(&c.manifest),
         num(b0, s.lines),
         num(b1, s.blank),
         num(b2, s.unparsable),
@@ -1609,7 +1970,7 @@ fn write_summary_row<W: Write>(
     Ok(())
 }
 
-fn write_code_row<W: Write>(w: &mut csv::Writer<W>, c: &CodeRow, raw: bool) -> io::Result<()> {
+fn write_code_row<W: Write>(w: &mut csv::Writer<W>, c: &CodeRow, cells: Cells) -> io::Result<()> {
     let info = code_info(&c.code);
     let (mut b1, mut b2, mut b3) = (
         itoa::Buffer::new(),
@@ -1617,11 +1978,11 @@ fn write_code_row<W: Write>(w: &mut csv::Writer<W>, c: &CodeRow, raw: bool) -> i
         itoa::Buffer::new(),
     );
     w.write_record([
-        &*safe_cell(&c.project, raw),
-        &*safe_cell(&c.version, raw),
+        &*cells.text(&c.project),
+        &*cells.text(&c.version),
         c.dataset.as_str(),
         c.severity.as_str(),
-        &*safe_cell(&c.code, raw),
+        &*cells.text(&c.code),
         num(&mut b1, c.issues),
         num(&mut b2, c.images),
         opt_num(&mut b3, c.first_line),
@@ -1634,40 +1995,40 @@ fn write_code_row<W: Write>(w: &mut csv::Writer<W>, c: &CodeRow, raw: bool) -> i
 fn write_version_row<W: Write>(
     w: &mut csv::Writer<W>,
     v: &VersionRow,
-    raw: bool,
+    cells: Cells,
 ) -> io::Result<()> {
     let mut b: [itoa::Buffer; 5] = std::array::from_fn(|_| itoa::Buffer::new());
     let [b0, b1, b2, b3, b4] = &mut b;
     let s = &v.stats;
     w.write_record([
-        &*safe_cell(&v.project, raw),
-        &*safe_cell(&v.version, raw),
-        &*safe_cell(&v.status, raw),
-        &*safe_cell(&v.status_message, raw),
-        &*safe_cell(&v.terminal_code, raw),
-        &*safe_cell(&v.created, raw),
-        &*safe_cell(&v.training_ended, raw),
+        &*cells.text(&v.project),
+        &*cells.text(&v.version),
+        &*cells.text(&v.status),
+        &*cells.text(&v.status_message),
+        &*cells.text(&v.terminal_code),
+        &*cells.text(&v.created),
+        &*cells.text(&v.training_ended),
         num(b0, s.lines),
         num(b1, s.ok),
         num(b2, s.warning),
         num(b3, s.error),
         num(b4, s.unparsable),
-        &*safe_cell(&v.report, raw),
+        &*cells.text(&v.report),
     ])?;
     Ok(())
 }
 
-fn write_label_row<W: Write>(w: &mut csv::Writer<W>, l: &LabelRow, raw: bool) -> io::Result<()> {
+fn write_label_row<W: Write>(w: &mut csv::Writer<W>, l: &LabelRow, cells: Cells) -> io::Result<()> {
     let (mut b1, mut b2, mut b3) = (
         itoa::Buffer::new(),
         itoa::Buffer::new(),
         itoa::Buffer::new(),
     );
     w.write_record([
-        &*safe_cell(&l.project, raw),
-        &*safe_cell(&l.version, raw),
+        &*cells.text(&l.project),
+        &*cells.text(&l.version),
         l.dataset.as_str(),
-        &*safe_cell(&l.label, raw),
+        &*cells.text(&l.label),
         num(&mut b1, l.images),
         num(&mut b2, l.boxes),
         num(&mut b3, l.images_with_errors),
@@ -1717,7 +2078,8 @@ mod tests {
                 manifest: "m\"x".into(),
             };
             let mut fast = Vec::new();
-            write_image(&mut fast, &context_prefix(&context, raw), &row, raw);
+            let cells = Cells { raw, cap: usize::MAX };
+            write_image(&mut fast, &context_prefix(&context, cells), &row, cells);
             let mut w = csv::WriterBuilder::new()
                 .terminator(csv::Terminator::CRLF)
                 .from_writer(Vec::new());

@@ -12,6 +12,7 @@ use std::fmt;
 use std::hash::Hasher;
 use std::rc::Rc;
 
+use rustc_hash::FxHashMap;
 use serde::de::{self, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
@@ -19,7 +20,10 @@ use crate::codes::{
     REKCHECK_BUCKET_NAME, REKCHECK_IMAGE_SIZE_MISMATCH, REKCHECK_LINE_TOO_LONG,
     REKCHECK_MULTILABEL_TYPE, REKCHECK_TOO_MANY_LABELS_PER_IMAGE, documented,
 };
-use crate::line::{Builder, Labels, LineOutcome, Place, Recent, Str, too_deep, unreadable_line};
+use crate::line::{
+    Builder, DEFAULT_MAX_ISSUES_PER_LINE, Labels, LineOutcome, Place, Recent, Str, too_deep,
+    unreadable_line,
+};
 use crate::model::{ImageRow, Level, Severity, is_used};
 
 /// Rekognition's longest JSON line, in characters.
@@ -205,11 +209,17 @@ pub fn check_line(
     raw: &[u8],
     options: &CheckOptions<'_>,
 ) -> (LineOutcome, LineFacts) {
-    check_line_with(line_no, raw, options, Some(&mut CheckClassMaps::default()))
+    check_line_with(
+        line_no,
+        raw,
+        options,
+        DEFAULT_MAX_ISSUES_PER_LINE,
+        Some(&mut CheckClassMaps::default()),
+    )
 }
 
 /// The class-maps of well-formed lines, parsed once per distinct text (see [`Recent`]).
-pub(crate) type CheckClassMaps = Recent<[(Cow<'static, str>, Cow<'static, str>)]>;
+pub(crate) type CheckClassMaps = Recent<ClassMapData<'static>>;
 
 /// [`check_line`], with the fast path and the class-maps of the lines before it, or without the
 /// fast path (`None`: the tests compare both).
@@ -217,6 +227,7 @@ pub(crate) fn check_line_with(
     line_no: u64,
     raw: &[u8],
     options: &CheckOptions<'_>,
+    max_issues: usize,
     fast_path: Option<&mut CheckClassMaps>,
 ) -> (LineOutcome, LineFacts) {
     let none = LineFacts::default();
@@ -251,7 +262,7 @@ pub(crate) fn check_line_with(
         && let Ok(fast) = serde_json::from_str::<FastLine<'_>>(text)
         && let Some((uri, bucket_len, parsed)) = fast.into_well_formed(class_maps)
     {
-        let mut c = LineCheck::new(line_no, &uri);
+        let mut c = LineCheck::new(line_no, &uri, max_issues);
         note_bucket(&mut c, &uri[5..5 + bucket_len]);
         let mut facts = LineFacts {
             key: Some(source_ref_key(&uri)),
@@ -287,7 +298,11 @@ pub(crate) fn check_line_with(
         .find(|(k, _)| k == "source-ref")
         .map(|(_, v)| *v);
     let source_ref_text = source_ref.and_then(as_str);
-    let mut c = LineCheck::new(line_no, source_ref_text.as_deref().unwrap_or(""));
+    let mut c = LineCheck::new(
+        line_no,
+        source_ref_text.as_deref().unwrap_or(""),
+        max_issues,
+    );
     let mut facts = LineFacts::default();
     let mut labels = Labels::default();
     let mut boxes = 0u32;
@@ -336,7 +351,7 @@ fn finish(
         label_boxes: labels.boxes,
         boxes,
         // The attributes that passed the format rules set the use cases.
-        used: is_used(status, &c.b.issues, || {
+        used: is_used(status, c.b.issues(), || {
             facts.use_cases != UseCases::default()
         }),
     };
@@ -346,7 +361,7 @@ fn finish(
     (
         LineOutcome::Image {
             row,
-            issues: c.b.issues,
+            issues: c.b.into_issues(),
         },
         facts,
     )
@@ -431,12 +446,17 @@ fn check_members<'a>(
     // 2. Label attributes: `K` with a sibling `K-metadata`.
     let mut pairs: Vec<(&str, &RawValue, &RawValue)> = Vec::new();
     let mut others = 0usize;
-    let metadata_of = |key: &str| {
-        members
-            .iter()
-            .find(|(k, _)| k.strip_suffix("-metadata") == Some(key))
-            .map(|(_, v)| *v)
-    };
+    // Each attribute's metadata (the first member named `<key>-metadata`), indexed once so
+    // that a line of many keys takes linear time.
+    let mut metadata: FxHashMap<&str, &RawValue> = FxHashMap::default();
+    for (k, v) in members {
+        if let Some(base) = k.strip_suffix("-metadata") {
+            metadata.entry(base).or_insert(*v);
+        }
+    }
+    let metadata_of = |key: &str| metadata.get(key).copied();
+    // Every member's key, indexed once for the same reason.
+    let keys: rustc_hash::FxHashSet<&str> = members.iter().map(|(k, _)| &**k).collect();
     // Keys that are not label attributes: the service's own, and Rekognition's snapshot keys
     // without a partner.
     let skipped = |key: &str| {
@@ -444,7 +464,7 @@ fn check_members<'a>(
             || key == "source-ref-metadata"
             || (key.starts_with(REKOGNITION_PREFIX)
                 && match key.strip_suffix("-metadata") {
-                    Some(base) => !members.iter().any(|(k, _)| k == base),
+                    Some(base) => !keys.contains(base),
                     None => metadata_of(key).is_none(),
                 })
     };
@@ -511,8 +531,8 @@ fn add_labels(parsed: &[Attr<'_>], labels: &mut Labels, boxes: &mut u32) {
             } => {
                 for b in list {
                     *boxes = boxes.saturating_add(1);
-                    if let Some(l) = class_map.iter().find(|(id, _)| b.is_class(id)) {
-                        labels.add(&l.1, 1);
+                    if let Some(l) = class_map.label(b.class_id) {
+                        labels.add(l, 1);
                     }
                 }
             }
@@ -549,7 +569,11 @@ fn late_rules(
                 facts.use_cases.detection = true;
                 detection = true;
                 declared.get_or_insert(*size);
-                check_label_names(c, &a.name, class_map.iter().map(|(_, l)| l.as_ref()));
+                check_label_names(
+                    c,
+                    &a.name,
+                    class_map.entries.iter().map(|(_, l)| l.as_ref()),
+                );
                 check_boxes(c, &a.name, *size, list, class_map);
                 any_boxes |= !list.is_empty();
             }
@@ -670,7 +694,7 @@ fn check_boxes(
     name: &str,
     (w, h): (f64, f64),
     list: &[BoxSpec],
-    class_map: &[(Cow<'_, str>, Cow<'_, str>)],
+    class_map: &ClassMapData<'_>,
 ) {
     if list.len() > MAX_BOXES {
         let place = Place::at(Level::Attribute, name, None, "");
@@ -687,10 +711,7 @@ fn check_boxes(
     let scale = (SCALED_SIDE / w.max(h)).min(1.0);
     let mut bad = 0usize;
     for (i, b) in list.iter().enumerate() {
-        let label = class_map
-            .iter()
-            .find(|(id, _)| b.is_class(id))
-            .map_or("", |(_, l)| l.as_ref());
+        let label = class_map.label(b.class_id).unwrap_or("");
         let place = Place::at(Level::Annotation, name, Some(i), label);
         let [left, top, bw, bh] = b.rect;
         if left < 0.0 || top < 0.0 || bw < 0.0 || bh < 0.0 || left + bw > w || top + bh > h {
@@ -710,13 +731,6 @@ fn check_boxes(
 // ---------------------------------------------------------------------------------------------
 // Attribute and metadata format.
 
-impl BoxSpec {
-    /// Whether class-map key `key` is this box's `class_id` as written by `str(class_id)`.
-    fn is_class(&self, key: &str) -> bool {
-        itoa::Buffer::new().format(self.class_id) == key
-    }
-}
-
 #[derive(serde::Deserialize)]
 #[serde(from = "FastBox")]
 struct BoxSpec {
@@ -726,9 +740,42 @@ struct BoxSpec {
     rect: [f64; 4],
 }
 
-/// A class-map: (id, label) in document order.
 /// A class-map's entries in document order; shared by the lines of a block that repeat it.
-type ClassMap<'a> = Rc<[(Cow<'a, str>, Cow<'a, str>)]>;
+type ClassMap<'a> = Rc<ClassMapData<'a>>;
+
+/// A class-map: (id, label) in document order, and the first entry of each class id, so that
+/// finding a box's label takes constant time whatever the number of classes.
+pub(crate) struct ClassMapData<'a> {
+    entries: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    /// Keys that are a `class_id` as `str(class_id)` writes it (`"3"`, not `"03"` or `"+3"`).
+    ids: FxHashMap<u64, u32>,
+}
+
+impl<'a> ClassMapData<'a> {
+    fn new(entries: Vec<(Cow<'a, str>, Cow<'a, str>)>) -> ClassMapData<'a> {
+        let mut ids = FxHashMap::default();
+        let mut buf = itoa::Buffer::new();
+        for (i, (key, _)) in entries.iter().enumerate() {
+            if let (Ok(id), Ok(i)) = (key.parse::<u64>(), u32::try_from(i))
+                && buf.format(id) == key.as_ref()
+            {
+                ids.entry(id).or_insert(i);
+            }
+        }
+        ClassMapData { entries, ids }
+    }
+
+    /// The label of `class_id`, when the class-map has it.
+    fn label(&self, class_id: u64) -> Option<&str> {
+        let i = *self.ids.get(&class_id)?;
+        self.entries.get(i as usize).map(|(_, l)| l.as_ref())
+    }
+
+    /// Whether the class-map has `class_id`.
+    fn has(&self, class_id: u64) -> bool {
+        self.ids.contains_key(&class_id)
+    }
+}
 
 enum Kind<'a> {
     Classification {
@@ -874,7 +921,7 @@ fn check_format<'a>(
                 return None;
             }
         };
-        let class_map = match field("class-map").map(members_of) {
+        let class_map = ClassMapData::new(match field("class-map").map(members_of) {
             Some(Some(m)) => {
                 let mut out = Vec::with_capacity(m.len());
                 for (k, v) in &m {
@@ -897,7 +944,7 @@ fn check_format<'a>(
                 meta_problems.push("no `class-map`".to_owned());
                 Vec::new()
             }
-        };
+        });
         let objects =
             field("objects").map(|raw| match serde_json::from_str::<FastObjects>(raw.get()) {
                 Ok(FastObjects(count)) => Some((count, 0)),
@@ -939,7 +986,7 @@ fn check_format<'a>(
         }
         if meta_problems.is_empty() {
             for (i, b) in boxes.iter().enumerate() {
-                let known = class_map.iter().any(|(id, _)| b.is_class(id));
+                let known = class_map.has(b.class_id);
                 if !known {
                     let place = Place::at(Level::Annotation, name, Some(i), "");
                     let shown = b.class_id;
@@ -956,7 +1003,7 @@ fn check_format<'a>(
         Kind::Detection {
             size,
             boxes,
-            class_map: class_map.into(),
+            class_map: Rc::new(class_map),
         }
     };
     if !meta_problems.is_empty() {
@@ -1057,9 +1104,23 @@ impl<'a> FastLine<'a> {
         }
         let bucket_len = parse_s3_uri(&uri).ok()?.0.len();
         let mut parsed = Vec::with_capacity(attrs.len());
+        // The first metadata of each name: by a scan for a few, by an index for many.
+        let index: Option<FxHashMap<String, usize>> = (metas.len() > 8).then(|| {
+            let mut index = FxHashMap::default();
+            for (i, (base, _)) in metas.iter().enumerate() {
+                if !index.contains_key(base.as_ref()) {
+                    index.insert(base.to_string(), i);
+                }
+            }
+            index
+        });
         for (name, attr) in attrs {
             // An attribute without metadata is ignored when others pair up.
-            let Some((_, meta)) = metas.iter_mut().find(|(base, _)| *base == name) else {
+            let found = match &index {
+                Some(index) => index.get(name.as_ref()).copied(),
+                None => metas.iter().position(|(base, _)| *base == name),
+            };
+            let Some((_, meta)) = found.and_then(|i| metas.get_mut(i)) else {
                 continue;
             };
             if !matches!(meta.human_annotated.as_ref(), "yes" | "no")
@@ -1087,9 +1148,7 @@ impl<'a> FastLine<'a> {
                     if boxes.is_empty()
                         || !(size.width > 0.0 && size.height > 0.0)
                         || meta.objects.as_ref().map(|o| o.0) != Some(boxes.len())
-                        || !boxes
-                            .iter()
-                            .all(|b| class_map.iter().any(|(id, _)| b.is_class(id)))
+                        || !boxes.iter().all(|b| class_map.has(b.class_id))
                     {
                         return None;
                     }
@@ -1213,10 +1272,12 @@ struct FastClassMap<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
 /// A class-map of a well-formed line, owned so that the next lines can share it.
 fn parse_class_map(raw: &str) -> Result<ClassMap<'static>, ()> {
     let FastClassMap(entries) = serde_json::from_str(raw).map_err(|_| ())?;
-    Ok(entries
-        .into_iter()
-        .map(|(k, v)| (Cow::Owned(k.into_owned()), Cow::Owned(v.into_owned())))
-        .collect())
+    Ok(Rc::new(ClassMapData::new(
+        entries
+            .into_iter()
+            .map(|(k, v)| (Cow::Owned(k.into_owned()), Cow::Owned(v.into_owned())))
+            .collect(),
+    )))
 }
 
 impl<'de: 'a, 'a> de::Deserialize<'de> for FastClassMap<'a> {
@@ -1362,9 +1423,9 @@ struct LineCheck<'s> {
 }
 
 impl<'s> LineCheck<'s> {
-    fn new(line_no: u64, source_ref: &'s str) -> LineCheck<'s> {
+    fn new(line_no: u64, source_ref: &'s str, max_issues: usize) -> LineCheck<'s> {
         LineCheck {
-            b: Builder::new(line_no, source_ref),
+            b: Builder::new(line_no, source_ref).with_max_issues(max_issues),
             stopped: false,
         }
     }
@@ -1484,11 +1545,17 @@ mod tests {
         for round in 0..2 {
             for (n, line) in (1..).zip(&lines) {
                 let line = line.as_bytes();
-                let with_shared = check_line_with(n, line, &options, Some(&mut shared));
+                let with_shared = check_line_with(
+                    n,
+                    line,
+                    &options,
+                    DEFAULT_MAX_ISSUES_PER_LINE,
+                    Some(&mut shared),
+                );
                 assert_eq!(with_shared, check_line(n, line, &options), "{round}:{n}");
                 assert_eq!(
                     with_shared,
-                    check_line_with(n, line, &options, None),
+                    check_line_with(n, line, &options, DEFAULT_MAX_ISSUES_PER_LINE, None),
                     "{round}:{n}"
                 );
             }
@@ -1553,8 +1620,14 @@ mod tests {
         for f in files {
             let text = std::fs::read(&f).unwrap();
             for (n, line) in (1..).zip(text.split(|&b| b == b'\n')) {
-                let fast = check_line_with(n, line, &options, Some(&mut class_maps));
-                let slow = check_line_with(n, line, &options, None);
+                let fast = check_line_with(
+                    n,
+                    line,
+                    &options,
+                    DEFAULT_MAX_ISSUES_PER_LINE,
+                    Some(&mut class_maps),
+                );
+                let slow = check_line_with(n, line, &options, DEFAULT_MAX_ISSUES_PER_LINE, None);
                 assert_eq!(fast, slow, "{}:{n}", f.display());
                 lines += 1;
                 if std::str::from_utf8(line)

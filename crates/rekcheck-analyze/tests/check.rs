@@ -31,7 +31,14 @@ fn check(line: &str) -> (ImageRow, Vec<Issue>) {
 fn codes(issues: &[Issue]) -> Vec<(Level, String, Option<u32>, String)> {
     issues
         .iter()
-        .map(|i| (i.level, i.attribute.clone(), i.annotation, i.code.clone()))
+        .map(|i| {
+            (
+                i.level,
+                i.attribute.to_string(),
+                i.annotation,
+                i.code.clone(),
+            )
+        })
         .collect()
 }
 
@@ -70,7 +77,7 @@ fn messages_are_rekognitions_own_then_the_detail() {
         issues[0].message
     );
     assert!(issues[0].message.contains("https://x/a.jpg"));
-    assert_eq!(issues[0].source_ref, "https://x/a.jpg");
+    assert_eq!(&*issues[0].source_ref, "https://x/a.jpg");
 }
 
 #[test]
@@ -301,7 +308,7 @@ fn boxes_off_the_frame_or_negative() {
             ],
             "{replace}"
         );
-        assert_eq!(issues[0].label, "cat");
+        assert_eq!(&*issues[0].label, "cat");
     }
     // Touching the right and bottom edges is inside.
     assert!(only(&od_with(r#""left":10"#, r#""left":540"#)).is_empty());

@@ -8,6 +8,7 @@ fn analyze_chunks(chunks: &[&[u8]], block_bytes: usize, max_line: usize) -> Bloc
     let options = AnalyzeOptions {
         max_line_bytes: max_line,
         block_bytes,
+        ..AnalyzeOptions::default()
     };
     let mut framer = Framer::new(block_bytes, max_line);
     let mut blocks: Vec<Block> = Vec::new();

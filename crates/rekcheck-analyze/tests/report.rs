@@ -36,6 +36,7 @@ fn write_report(dir: &Path, manifest: &[u8], threads: usize, csv_raw: bool) {
             block_bytes: 4096,
             ..Default::default()
         },
+        ..ReportOptions::default()
     };
     let mut w = ReportWriter::create(dir, options).unwrap();
     w.add_manifest(&ctx(Dataset::Training), manifest, None, &mut |_| {})

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use rekcheck_analyze::{
-    AnalyzeOptions, BlockCallback, Dataset, DatasetStatistics, Issue, ManifestContext,
-    ManifestSummary, ReportOptions, ReportSummary, ReportWriter, Severity, Stats, VersionRow,
+    BlockCallback, Dataset, DatasetStatistics, Issue, ManifestContext, ManifestSummary,
+    ReportOptions, ReportSummary, ReportWriter, Severity, Stats, VersionRow,
 };
 use rekcheck_fetch::{FetchError, Fetcher, RetryPolicy, S3Source};
 use rekcheck_locate::{Locator, VersionFilter};
@@ -174,7 +174,29 @@ impl PipelineBuilder {
         self
     }
 
-    /// Write CSV cells exactly as found (no `'` before formula characters).
+    /// Lines analyzed per manifest (default [`rekcheck_analyze::DEFAULT_MAX_LINES`], 1,000,000);
+    /// later lines are counted and reported by one `REKCHECK_MAX_LINES` error.
+    pub fn max_lines(mut self, n: u64) -> Self {
+        self.report.analyze.max_lines = n;
+        self
+    }
+
+    /// Issues listed per line (default 1,000); the others are counted and summed up in one
+    /// `REKCHECK_TOO_MANY_ISSUES` row.
+    pub fn max_issues_per_line(mut self, n: usize) -> Self {
+        self.report.analyze.max_issues_per_line = n;
+        self
+    }
+
+    /// Longest CSV text cell in bytes (default [`rekcheck_analyze::DEFAULT_MAX_CELL_BYTES`],
+    /// 64 KiB); longer cells are cut with a `…[truncated N bytes]` marker, except with
+    /// [`PipelineBuilder::csv_raw`].
+    pub fn max_cell_bytes(mut self, n: usize) -> Self {
+        self.report.max_cell_bytes = n;
+        self
+    }
+
+    /// Write CSV cells exactly as found (no `'` before formula characters, no cut).
     pub fn csv_raw(mut self, yes: bool) -> Self {
         self.report.csv_raw = yes;
         self
@@ -386,11 +408,7 @@ impl Pipeline {
             concurrency: 8,
             retries: 5,
             timeout: None,
-            report: ReportOptions {
-                analyze: AnalyzeOptions::default(),
-                threads: 0,
-                csv_raw: false,
-            },
+            report: ReportOptions::default(),
             reporter: Arc::new(NoProgress),
             stop: None,
         }
