@@ -564,3 +564,45 @@ fn table_caps_and_the_line_cap_are_said_on_stderr_and_in_the_report() {
     let images = std::fs::read_to_string(out.path().join("images.csv")).unwrap();
     assert_eq!(images.lines().count(), 101);
 }
+
+/// A small gzip object that expands to a huge manifest (a decompression bomb) is said on stderr,
+/// with its name, and `--max-lines` bounds the work.
+#[test]
+fn an_extreme_gzip_ratio_is_said_on_stderr() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = dir.path().join("TrainingManifestWithValidation-p-v.json");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let chunk = "{}\n".repeat(1 << 16);
+    for _ in 0..(70 << 20) / chunk.len() {
+        gz.write_all(chunk.as_bytes()).unwrap();
+    }
+    let compressed = gz.finish().unwrap();
+    assert!(compressed.len() < (1 << 20), "{}", compressed.len());
+    std::fs::write(&bomb, compressed).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = rekcheck(
+        &["report", bomb.to_str().unwrap(), "--max-lines", "1000"],
+        out.path(),
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("a gzip object expands more than 100 times"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("TrainingManifestWithValidation-p-v.json"),
+        "{stderr}"
+    );
+    let issues = std::fs::read_to_string(out.path().join("issues.csv")).unwrap();
+    assert!(issues.contains("REKCHECK_MAX_LINES"), "{issues}");
+
+    // An ordinary gzip manifest says nothing of the kind.
+    let small = dir.path().join("TestingManifestWithValidation-p-v.json");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(b"{\"source-ref\":\"s3://b/a.jpg\"}\n")
+        .unwrap();
+    std::fs::write(&small, gz.finish().unwrap()).unwrap();
+    let o = rekcheck(&["report", small.to_str().unwrap()], out.path());
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("expands more than"));
+}

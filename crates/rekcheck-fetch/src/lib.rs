@@ -45,4 +45,4 @@ pub use s3::{
     DEFAULT_TIMEOUT, DotSegmentEncoder, MAX_LIST_KEYS, MAX_LIST_PAGES, MIN_BODY_BYTES_PER_SECOND,
     ObjectInfo, ObjectReader, S3Source,
 };
-pub use source::{Fetcher, MAX_WHOLE_FILE_BYTES, Source, into_fetch_error};
+pub use source::{EXTREME_GZIP_RATIO, Fetcher, MAX_WHOLE_FILE_BYTES, Source, into_fetch_error};

@@ -84,7 +84,7 @@ impl Fetcher {
                 Box::new(s3.open(l))
             }
         };
-        Ok(Box::new(GunzipIfNeeded::new(raw)))
+        Ok(Box::new(GunzipIfNeeded::new(raw, source.to_string())))
     }
 
     /// Reads a whole (small) source into memory, gunzipped if needed: at most
@@ -118,30 +118,96 @@ pub fn into_fetch_error(e: io::Error) -> FetchError {
     }
 }
 
+/// A gzip object that expands more than this many times is said on the log (warn level): a
+/// small object that becomes a huge manifest is a decompression bomb or a mistake, and the
+/// report will be large (`--max-lines` caps the work).
+pub const EXTREME_GZIP_RATIO: u64 = 100;
+
+/// The ratio is only judged once this many bytes have come out of the decompressor.
+const RATIO_MIN_OUTPUT: u64 = 64 << 20;
+
 /// Looks at the first two bytes: gzip magic -> decompress (all members), anything else ->
 /// pass through.
-enum GunzipIfNeeded {
+struct GunzipIfNeeded {
+    state: Gunzip,
+    /// What is read, for the log.
+    location: String,
+    /// Bytes that came out of the decompressor.
+    out: u64,
+    /// Compressed bytes read, shared with the counting reader under the decompressor.
+    compressed: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    warned: bool,
+}
+
+enum Gunzip {
     Sniffing(Option<Box<dyn Read + Send>>),
     Plain(Peeked),
-    Gzip(flate2::read::MultiGzDecoder<Peeked>),
+    Gzip(flate2::read::MultiGzDecoder<Counted>),
 }
 
 /// The sniffed first bytes, then the rest.
 type Peeked = io::Chain<io::Cursor<Vec<u8>>, Box<dyn Read + Send>>;
 
+/// A reader that counts the bytes read through it.
+struct Counted {
+    inner: Peeked,
+    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
 impl GunzipIfNeeded {
-    fn new(inner: Box<dyn Read + Send>) -> GunzipIfNeeded {
-        GunzipIfNeeded::Sniffing(Some(inner))
+    fn new(inner: Box<dyn Read + Send>, location: String) -> GunzipIfNeeded {
+        GunzipIfNeeded {
+            state: Gunzip::Sniffing(Some(inner)),
+            location,
+            out: 0,
+            compressed: std::sync::Arc::default(),
+            warned: false,
+        }
+    }
+
+    /// Says once, on the log, when the output passed [`RATIO_MIN_OUTPUT`] at more than
+    /// [`EXTREME_GZIP_RATIO`] times the compressed bytes read.
+    fn judge(&mut self, n: usize) {
+        self.out += n as u64;
+        if self.warned || self.out < RATIO_MIN_OUTPUT {
+            return;
+        }
+        let compressed = self
+            .compressed
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .max(1);
+        if self.out / compressed > EXTREME_GZIP_RATIO {
+            self.warned = true;
+            tracing::warn!(
+                location = %self.location,
+                compressed_bytes = compressed,
+                decompressed_bytes = self.out,
+                "a gzip object expands more than {EXTREME_GZIP_RATIO} times (a decompression bomb?): the report may be large; --max-lines caps the work"
+            );
+        }
     }
 }
 
 impl Read for GunzipIfNeeded {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            match self {
-                GunzipIfNeeded::Plain(r) => return r.read(buf),
-                GunzipIfNeeded::Gzip(r) => return r.read(buf),
-                GunzipIfNeeded::Sniffing(inner) => {
+            match &mut self.state {
+                Gunzip::Plain(r) => return r.read(buf),
+                Gunzip::Gzip(r) => {
+                    let n = r.read(buf)?;
+                    self.judge(n);
+                    return Ok(n);
+                }
+                Gunzip::Sniffing(inner) => {
                     let Some(mut inner) = inner.take() else {
                         return Ok(0);
                     };
@@ -156,10 +222,13 @@ impl Read for GunzipIfNeeded {
                     }
                     let gzip = head == [0x1f, 0x8b];
                     let chained = io::Cursor::new(head).chain(inner);
-                    *self = if gzip {
-                        GunzipIfNeeded::Gzip(flate2::read::MultiGzDecoder::new(chained))
+                    self.state = if gzip {
+                        Gunzip::Gzip(flate2::read::MultiGzDecoder::new(Counted {
+                            inner: chained,
+                            count: self.compressed.clone(),
+                        }))
                     } else {
-                        GunzipIfNeeded::Plain(chained)
+                        Gunzip::Plain(chained)
                     };
                 }
             }
