@@ -849,14 +849,7 @@ impl ReportWriter {
             .chain([&VERSIONS_FILE])
             .map(std::ffi::OsStr::new)
             .collect();
-        let stale = output::remove_stale_partials(dir, &names);
-        if stale > 0 {
-            tracing::info!(
-                dir = %dir.display(),
-                stale,
-                "removed temporary files left by a run that was killed"
-            );
-        }
+        output::remove_stale_partials(dir, &names);
         let mut w = ReportWriter::in_memory(options)?;
         w.lock = Some(lock);
         w.dir = Some(dir.to_owned());
