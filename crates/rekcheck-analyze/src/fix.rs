@@ -232,6 +232,36 @@ pub fn fix_line(line_no: u64, raw: &[u8], options: &FixOptions) -> FixedLine {
 
 /// Reads a manifest from `reader`, writes the clean manifest to `out` and the `removed.csv`
 /// rows to `removed` (header included), in line order.
+///
+/// # Errors
+///
+/// [`Error::Read`] when `reader` fails, [`Error::Write`] when `out` or `removed` cannot be
+/// written, [`Error::Threads`] when the analysis threads cannot be started. What was written
+/// before the error is incomplete: write to temporary files and rename them on success (as
+/// `rekcheck fix` does).
+///
+/// # Example
+///
+/// ```
+/// use rekcheck_analyze::{fix_manifest, FixOptions, DEFAULT_MAX_LINE_BYTES};
+///
+/// let manifest = concat!(
+///     r#"{"source-ref":"s3://b/1.jpg","errors":[{"code":"ERROR_INVALID_IMAGE","message":"bad"}]}"#, "\n",
+///     r#"{"source-ref":"s3://my-bucket/2.jpg","cat":1,"cat-metadata":{"class-name":"cat","confidence":1,"type":"groundtruth/image-classification","human-annotated":"yes","creation-date":"2026-01-01T00:00:00","job-name":"j"}}"#, "\n",
+/// );
+/// let options = FixOptions {
+///     drop_warnings: false,
+///     max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+///     threads: 1,
+///     csv_raw: false,
+/// };
+/// let (mut clean, mut removed) = (Vec::new(), Vec::new());
+/// let outcome = fix_manifest(manifest.as_bytes(), &mut clean, &mut removed, &options)?;
+/// assert_eq!((outcome.kept, outcome.dropped), (1, 1));
+/// assert!(String::from_utf8(clean)?.starts_with(r#"{"source-ref":"s3://my-bucket/2.jpg""#));
+/// assert!(String::from_utf8(removed)?.contains("ERROR_INVALID_IMAGE"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn fix_manifest<R: Read, W: Write, V: Write>(
     reader: R,
     out: W,

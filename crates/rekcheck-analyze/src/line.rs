@@ -34,6 +34,20 @@ pub enum LineOutcome {
 /// Analyzes one physical line (without its `\n`; a trailing `\r` is removed here).
 ///
 /// `line_no` is the 1-based physical line number; `max_line_bytes` is the longest line accepted.
+///
+/// # Example
+///
+/// ```
+/// use rekcheck_analyze::{analyze_line, ImageStatus, LineOutcome, DEFAULT_MAX_LINE_BYTES};
+///
+/// let line = br#"{"source-ref":"s3://b/1.jpg","errors":[{"code":"ERROR_INVALID_IMAGE","message":"bad"}]}"#;
+/// let LineOutcome::Image { row, issues } = analyze_line(7, line, DEFAULT_MAX_LINE_BYTES) else {
+///     unreachable!("the line is not blank");
+/// };
+/// assert_eq!(row.status, ImageStatus::Error);
+/// assert_eq!((issues[0].line, issues[0].code.as_str()), (Some(7), "ERROR_INVALID_IMAGE"));
+/// assert_eq!(analyze_line(8, b"  ", DEFAULT_MAX_LINE_BYTES), LineOutcome::Blank);
+/// ```
 pub fn analyze_line(line_no: u64, raw: &[u8], max_line_bytes: usize) -> LineOutcome {
     analyze_line_with(
         line_no,

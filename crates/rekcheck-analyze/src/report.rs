@@ -194,6 +194,25 @@ pub const REPORT_FILES: [&str; 5] = [
 ];
 
 /// The errors of this crate.
+///
+/// Problems *in* a manifest are never errors: they are [`Issue`]s. An `Error` means the report
+/// could not be read or written; each message names the manifest, file or folder and what to do.
+///
+/// # Example
+///
+/// ```
+/// use rekcheck_analyze::{Error, ReportOptions, ReportWriter};
+///
+/// let dir = tempfile::tempdir()?;
+/// let first = ReportWriter::create(dir.path(), ReportOptions::default())?;
+/// // A second writer into the same folder is refused while the first holds its lock.
+/// match ReportWriter::create(dir.path(), ReportOptions::default()) {
+///     Err(Error::Locked { dir: locked, .. }) => assert_eq!(locked, dir.path()),
+///     other => panic!("expected Locked, got {other:?}"),
+/// }
+/// drop(first);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -544,6 +563,27 @@ pub fn analyze_block(block: &Block, options: &AnalyzeOptions) -> BlockAnalysis {
 
 /// Streams `reader` through the analyzer on `pool` and hands each block's analysis to `sink`,
 /// in line order. Memory stays bounded: only a few blocks are in flight.
+///
+/// # Errors
+///
+/// The first error `reader` returns; the blocks before it have been handed to `sink`.
+/// Nothing in the bytes themselves is an error: a line that is not valid JSON is an
+/// [`ImageStatus::Unparsable`](crate::ImageStatus::Unparsable) row with an issue.
+///
+/// # Example
+///
+/// ```
+/// use rekcheck_analyze::{analyze_reader, AnalyzeOptions, Stats};
+///
+/// let manifest = b"{\"source-ref\":\"s3://b/1.jpg\"}\nnot json\n\n";
+/// let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build()?;
+/// let mut stats = Stats::default();
+/// analyze_reader(&pool, &manifest[..], &AnalyzeOptions::default(), |block| {
+///     stats += block.stats;
+/// })?;
+/// assert_eq!((stats.lines, stats.ok, stats.unparsable, stats.blank), (3, 1, 1, 1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn analyze_reader<R, F>(
     pool: &rayon::ThreadPool,
     reader: R,
@@ -1118,6 +1158,27 @@ pub type BlockCallback = Box<dyn FnMut(&ManifestContext, &BlockAnalysis) + Send>
 /// Add manifests in the order they should appear; rows come out in (manifest, line) order, byte
 /// for byte the same whatever the number of threads. Nothing is visible under the final names
 /// until [`ReportWriter::finish`] succeeds; dropping the writer removes the temporary files.
+///
+/// # Example
+///
+/// ```
+/// use rekcheck_analyze::{Dataset, ManifestContext, ReportOptions, ReportWriter};
+///
+/// let dir = tempfile::tempdir()?;
+/// let mut report = ReportWriter::create(dir.path(), ReportOptions::default())?;
+/// let context = ManifestContext {
+///     dataset: Dataset::Training,
+///     manifest: "training.json".into(),
+///     ..ManifestContext::default()
+/// };
+/// let manifest = br#"{"source-ref":"s3://b/1.jpg","errors":[{"code":"ERROR_INVALID_IMAGE","message":"bad"}]}"#;
+/// let added = report.add_manifest(&context, &manifest[..], None, &mut |_bytes| {})?;
+/// assert_eq!(added.stats.error, 1);
+/// let summary = report.finish()?;
+/// assert!(dir.path().join("issues.csv").is_file());
+/// assert_eq!(summary.codes[0].code, "ERROR_INVALID_IMAGE");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct ReportWriter {
     options: ReportOptions,
     pool: rayon::ThreadPool,
@@ -1153,6 +1214,12 @@ impl ReportWriter {
     /// Creates `dir` if needed, takes its lock ([`Error::Locked`] when another run holds it),
     /// removes the temporary files that killed runs left there, and opens the files under
     /// temporary names.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Write`] when the folder or a file cannot be created, [`Error::Locked`] when
+    /// another run holds the folder's lock, [`Error::Threads`] when the analysis threads cannot
+    /// be started.
     pub fn create(dir: &Path, options: ReportOptions) -> Result<ReportWriter, Error> {
         fs_err::create_dir_all(dir).map_err(|source| Error::Write {
             path: dir.to_owned(),
@@ -1164,14 +1231,7 @@ impl ReportWriter {
             .chain([&VERSIONS_FILE])
             .map(std::ffi::OsStr::new)
             .collect();
-        let stale = output::remove_stale_partials(dir, &names);
-        if stale > 0 {
-            tracing::info!(
-                dir = %dir.display(),
-                stale,
-                "removed temporary files left by a run that was killed"
-            );
-        }
+        output::remove_stale_partials(dir, &names);
         let mut w = ReportWriter::in_memory(options)?;
         w.lock = Some(lock);
         w.dir = Some(dir.to_owned());
@@ -1186,6 +1246,10 @@ impl ReportWriter {
 
     /// A report that writes no file: the aggregates come back from [`ReportWriter::finish`],
     /// and rows can be taken with [`ReportWriter::on_block`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Threads`] when the analysis threads cannot be started.
     pub fn in_memory(options: ReportOptions) -> Result<ReportWriter, Error> {
         let pool = thread_pool(options.threads)?;
         Ok(ReportWriter {
@@ -1248,6 +1312,11 @@ impl ReportWriter {
     /// Analyzes a manifest read from `reader` and adds its rows. `rekognition` is the manifest
     /// summary's statistics for the same dataset, when there is one. `progress` is called with
     /// the number of bytes of each block as it is written.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Read`] when `reader` fails (the rows before the failure are kept),
+    /// [`Error::Write`] when a report file cannot be written.
     pub fn add_manifest<R: Read>(
         &mut self,
         context: &ManifestContext,
@@ -1547,6 +1616,11 @@ impl ReportWriter {
 
     /// Writes `summary.csv`, `codes.csv`, `labels.csv` and `versions.csv`, and gives all files
     /// their final names.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Write`] when a file cannot be written or flushed, [`Error::Commit`] when one
+    /// cannot be given its final name (the error says which files were already replaced).
     pub fn finish(mut self) -> Result<ReportSummary, Error> {
         let cells = Cells::of(&self.options);
         // versions.csv: counts over each version's manifests.

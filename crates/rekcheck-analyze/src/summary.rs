@@ -89,7 +89,24 @@ where
 }
 
 impl ManifestSummary {
-    /// Parses a manifest summary.
+    /// Parses a manifest summary (a leading UTF-8 byte order mark is skipped).
+    ///
+    /// # Errors
+    ///
+    /// The JSON error when `bytes` is not a manifest summary (not JSON, or no `statistics`
+    /// object).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rekcheck_analyze::ManifestSummary;
+    ///
+    /// let summary = ManifestSummary::from_slice(br#"{"statistics":{"training":{"total_json_lines":10,"invalid_json_lines":2,"error_json_line_indices":[3,7]}},"errors":[]}"#)?;
+    /// let training = summary.statistics.training.unwrap();
+    /// assert_eq!(training.invalid_json_lines, Some(2));
+    /// assert_eq!(training.error_indices(), [3, 7]);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub fn from_slice(bytes: &[u8]) -> Result<ManifestSummary, serde_json::Error> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         serde_json::from_slice(bytes)

@@ -6,6 +6,19 @@ use crate::aws_error::{RequestId, SendFailure};
 
 /// What went wrong reading an object or listing a prefix. Each message names the object and
 /// what to do.
+///
+/// # Example
+///
+/// ```
+/// use rekcheck_fetch::{FetchError, Fetcher, Source};
+///
+/// let missing = Source::Local("no/such/manifest.json".into());
+/// match Fetcher::local().open(&missing) {
+///     Err(FetchError::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::NotFound),
+///     Err(other) => panic!("unexpected error: {other}"),
+///     Ok(_) => panic!("the file does not exist"),
+/// }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchError {

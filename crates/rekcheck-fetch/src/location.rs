@@ -5,6 +5,27 @@ use std::str::FromStr;
 
 /// An S3 object or prefix. The key is raw: spaces, `?`, `#` and non-ASCII characters are part of
 /// it and nothing is percent-decoded, as in the AWS CLI.
+///
+/// Parsed from `s3://bucket/key` with [`str::parse`] ([`ParseLocationError`] when the string
+/// does not start with `s3://` or the bucket name is not valid), and printed back the same way.
+///
+/// # Example
+///
+/// ```
+/// use rekcheck_fetch::S3Location;
+///
+/// let loc: S3Location = "s3://my-bucket/output/my project/Training Manifest.json".parse()?;
+/// assert_eq!(loc.bucket, "my-bucket");
+/// assert_eq!(loc.key, "output/my project/Training Manifest.json");
+/// assert_eq!(loc.file_name(), "Training Manifest.json");
+/// assert!(!loc.is_prefix());
+/// assert_eq!(loc.to_string(), "s3://my-bucket/output/my project/Training Manifest.json");
+///
+/// let prefix: S3Location = "s3://my-bucket/output/".parse()?;
+/// assert!(prefix.is_prefix());
+/// assert!("https://my-bucket.s3.amazonaws.com/x".parse::<S3Location>().is_err());
+/// # Ok::<(), rekcheck_fetch::ParseLocationError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct S3Location {
     /// The bucket name.

@@ -174,6 +174,22 @@ fn token_hash(t: &str) -> u64 {
 
 impl S3Source {
     /// A source using `client`, whose download tasks run on `runtime`.
+    ///
+    /// The client's own retries should be off: the source retries and resumes itself (see
+    /// [`RetryPolicy`](crate::RetryPolicy)). Its readers block, so read them outside the
+    /// runtime's worker threads (a plain thread or `spawn_blocking`).
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// use rekcheck_fetch::{Fetcher, S3Source};
+    ///
+    /// let runtime = tokio::runtime::Runtime::new()?;
+    /// let config = runtime.block_on(aws_config::load_from_env());
+    /// let client = aws_sdk_s3::Client::new(&config);
+    /// let fetcher = Fetcher::with_s3(S3Source::new(client, runtime.handle().clone()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(client: Client, runtime: tokio::runtime::Handle) -> S3Source {
         S3Source {
             client,

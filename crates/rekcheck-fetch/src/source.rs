@@ -71,6 +71,28 @@ impl Fetcher {
 
     /// Starts reading `source`: a blocking reader of its bytes, gunzipped when the object starts
     /// with the gzip magic bytes. For S3 the download starts now, in the background.
+    ///
+    /// # Errors
+    ///
+    /// [`FetchError::Io`] when a local file cannot be opened; [`FetchError::S3`] (code
+    /// `NoClient`) for an S3 source when this fetcher has no [`S3Source`]. Errors of the
+    /// download itself come from the reader, as `io::Error`s that carry the [`FetchError`]
+    /// ([`into_fetch_error`] takes it out).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::io::Read as _;
+    /// use rekcheck_fetch::{Fetcher, Source};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("manifest.json");
+    /// std::fs::write(&path, "{\"source-ref\":\"s3://b/1.jpg\"}\n")?;
+    /// let mut text = String::new();
+    /// Fetcher::local().open(&Source::Local(path))?.read_to_string(&mut text)?;
+    /// assert!(text.starts_with("{\"source-ref\""));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(&self, source: &Source) -> Result<Box<dyn Read + Send>, FetchError> {
         let raw: Box<dyn Read + Send> = match source {
             Source::Local(p) => Box::new(fs_err::File::open(p).map_err(open_hint)?),
@@ -89,6 +111,10 @@ impl Fetcher {
 
     /// Reads a whole (small) source into memory, gunzipped if needed: at most
     /// [`MAX_WHOLE_FILE_BYTES`] after decompression, or [`FetchError::TooLarge`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Fetcher::open`], any error while reading, and [`FetchError::TooLarge`].
     pub fn read_all(&self, source: &Source) -> Result<Vec<u8>, FetchError> {
         self.read_all_limited(source, MAX_WHOLE_FILE_BYTES)
     }

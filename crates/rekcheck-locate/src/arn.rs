@@ -26,6 +26,20 @@ pub enum Arn {
 }
 
 /// Parses a project or version ARN; `None` for anything else.
+///
+/// # Example
+///
+/// ```
+/// use rekcheck_locate::{Arn, parse_arn};
+///
+/// let arn = "arn:aws:rekognition:us-east-1:111122223333:project/widgets/version/widgets.2026-11-20T10.00.00/1690474772815";
+/// let Some(Arn::Version { region, project, version, .. }) = parse_arn(arn) else {
+///     panic!("a version ARN");
+/// };
+/// assert_eq!((region.as_str(), project.as_str()), ("us-east-1", "widgets"));
+/// assert_eq!(version, "widgets.2026-11-20T10.00.00");
+/// assert!(parse_arn("s3://bucket/key").is_none());
+/// ```
 pub fn parse_arn(s: &str) -> Option<Arn> {
     let mut parts = s.splitn(6, ':');
     let (arn, partition, service, region, account, resource) = (

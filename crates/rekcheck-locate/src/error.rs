@@ -8,6 +8,23 @@ use aws_smithy_runtime_api::client::retries::classifiers::{
 use rekcheck_fetch::{RequestId, SendFailure, root_cause};
 
 /// What went wrong asking Rekognition.
+///
+/// Every message names the action (`DescribeProjectVersions`, ...), the project, version or
+/// dataset, and what to do (the IAM permission, the region).
+///
+/// # Example
+///
+/// ```no_run
+/// use rekcheck_locate::{LocateError, Locator, VersionFilter};
+///
+/// # async fn run(locator: Locator, arn: &str) {
+/// match locator.project_versions(arn, &VersionFilter::default()).await {
+///     Ok(versions) => println!("{} versions", versions.len()),
+///     Err(e @ LocateError::AccessDenied { .. }) => eprintln!("{e}"),
+///     Err(e) => eprintln!("cannot list the versions: {e}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LocateError {

@@ -279,6 +279,17 @@ fn keep(d: &ProjectVersionDescription, v: &ProjectVersion, filter: &VersionFilte
 
 impl Locator {
     /// A locator using `client` (built by the caller from its own `SdkConfig`).
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// use rekcheck_locate::Locator;
+    ///
+    /// # async fn run() {
+    /// let config = aws_config::load_from_env().await;
+    /// let locator = Locator::new(aws_sdk_rekognition::Client::new(&config));
+    /// # }
+    /// ```
     pub fn new(client: Client) -> Locator {
         Locator {
             client,
@@ -348,6 +359,28 @@ impl Locator {
     }
 
     /// The versions of a project that match `filter`, newest first, every page read.
+    ///
+    /// # Errors
+    ///
+    /// A [`LocateError`] for the first call that failed after the client's retries (access
+    /// denied, project not found, throttling, a timeout, too many pages...).
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// use rekcheck_locate::{Locator, VersionFilter};
+    ///
+    /// # async fn run(locator: Locator) -> Result<(), rekcheck_locate::LocateError> {
+    /// let failed = VersionFilter {
+    ///     statuses: vec!["TRAINING_FAILED".into()],
+    ///     ..VersionFilter::default()
+    /// };
+    /// let arn = "arn:aws:rekognition:us-east-1:111122223333:project/my-project/1690474772815";
+    /// for v in locator.project_versions(arn, &failed).await? {
+    ///     println!("{}: {} ({:?})", v.version, v.status_message, v.training_manifest);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn project_versions(
         &self,
         project_arn: &str,

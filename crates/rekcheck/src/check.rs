@@ -63,6 +63,37 @@ pub(crate) fn parse_source(s: &str) -> Result<Source, PipelineError> {
 impl Pipeline {
     /// Predicts Rekognition's validation of the training manifest (the pipeline's single source)
     /// and of `spec.testing`, and writes the report into `out` (or keeps it in memory).
+    ///
+    /// # Errors
+    ///
+    /// [`PipelineError::Input`] when the pipeline does not have exactly one source, when
+    /// `spec.testing` and `spec.auto_split` are both set, or when a manifest is neither a path
+    /// nor a valid `s3://` URI; [`PipelineError::Fetch`] when a manifest
+    /// cannot be read; [`PipelineError::Report`] when `out` cannot be written or is locked by
+    /// another run; [`PipelineError::Stopped`] and [`PipelineError::Task`] as for
+    /// [`Pipeline::run`].
+    ///
+    /// # Runtime
+    ///
+    /// Must be awaited inside a Tokio runtime (either flavor); calling it outside a runtime
+    /// panics (it takes `tokio::runtime::Handle::current()`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rekcheck::{CheckSpec, Pipeline};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let training = dir.path().join("train.manifest");
+    /// std::fs::write(&training, r#"{"source-ref":"s3://my-bucket/1.jpg","cat":1,"cat-metadata":{"class-name":"cat","type":"groundtruth/image-classification","human-annotated":"yes","creation-date":"2026-01-01T00:00:00","job-name":"j"}}"#)?;
+    /// let pipeline = Pipeline::builder().source(training.display().to_string()).build()?;
+    /// let outcome = tokio::runtime::Runtime::new()?
+    ///     .block_on(pipeline.check(CheckSpec::default(), None))?;
+    /// // One image and one label are too few for a training.
+    /// assert!(!outcome.passes());
+    /// # Ok(()) }
+    /// ```
     pub async fn check(
         self,
         spec: CheckSpec,
@@ -88,6 +119,16 @@ impl Pipeline {
     /// A check names no project version, so there are no per-version folders. The outcome's
     /// `summary.files` are the objects written. If an upload still fails, the run ends with
     /// [`PipelineError::Upload`], which names the local folder where the report is kept.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pipeline::check`]; [`PipelineError::Input`] without an `SdkConfig` or S3 client;
+    /// [`PipelineError::Upload`] when an object could not be uploaded after the retries.
+    ///
+    /// # Runtime
+    ///
+    /// Must be awaited inside a Tokio runtime (either flavor); calling it outside a runtime
+    /// panics (it takes `tokio::runtime::Handle::current()`).
     pub async fn check_s3(
         self,
         spec: CheckSpec,
@@ -297,6 +338,41 @@ impl Pipeline {
     /// Writes a manifest ready to retrain from the pipeline's single source (a manifest with
     /// validation results or an input manifest); see [`rekcheck_analyze::fix_line`] for the
     /// rules.
+    ///
+    /// # Errors
+    ///
+    /// [`PipelineError::Input`] when the pipeline does not have exactly one source or `out`
+    /// and `removed` name the source or each other; [`PipelineError::Fetch`] when the source
+    /// cannot be read; [`PipelineError::Report`] when `out` or `removed` cannot be written or
+    /// their folder is locked by another run.
+    ///
+    /// # Runtime
+    ///
+    /// Must be awaited inside a Tokio runtime (either flavor); calling it outside a runtime
+    /// panics (it takes `tokio::runtime::Handle::current()`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rekcheck::{FixSpec, Pipeline};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let with_validation = dir.path().join("TrainingManifestWithValidation-p-v.json");
+    /// std::fs::write(&with_validation, concat!(
+    ///     r#"{"source-ref":"s3://b/1.jpg","errors":[{"code":"ERROR_INVALID_IMAGE","message":"bad"}]}"#, "\n",
+    ///     r#"{"source-ref":"s3://my-bucket/2.jpg","cat":1,"cat-metadata":{"class-name":"cat","confidence":1,"type":"groundtruth/image-classification","human-annotated":"yes","creation-date":"2026-01-01T00:00:00","job-name":"j"}}"#, "\n",
+    /// ))?;
+    /// let spec = FixSpec {
+    ///     out: dir.path().join("fixed.manifest"),
+    ///     removed: dir.path().join("removed.csv"),
+    ///     drop_warnings: false,
+    /// };
+    /// let pipeline = Pipeline::builder().source(with_validation.display().to_string()).build()?;
+    /// let outcome = tokio::runtime::Runtime::new()?.block_on(pipeline.fix(spec))?;
+    /// assert_eq!((outcome.kept, outcome.dropped), (1, 1));
+    /// # Ok(()) }
+    /// ```
     pub async fn fix(self, spec: FixSpec) -> Result<FixOutcome, PipelineError> {
         let handle = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || self.execute_fix(&handle, &spec))
@@ -309,6 +385,17 @@ impl Pipeline {
     /// backoff while it fails in a retryable way, the `retries` setting), `removed.csv` first
     /// and the manifest last. If an upload still fails, the run ends with
     /// [`PipelineError::FixUpload`], which names the local folder where both files are kept.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pipeline::fix`]; [`PipelineError::Input`] without an `SdkConfig` or S3 client, or
+    /// when `out` and `removed` are the same object or the source;
+    /// [`PipelineError::FixUpload`] when an object could not be uploaded after the retries.
+    ///
+    /// # Runtime
+    ///
+    /// Must be awaited inside a Tokio runtime (either flavor); calling it outside a runtime
+    /// panics (it takes `tokio::runtime::Handle::current()`).
     pub async fn fix_s3(self, spec: FixS3Spec) -> Result<FixOutcome, PipelineError> {
         let timeout = self.timeout;
         let Some(client) = self.s3.clone() else {

@@ -1,6 +1,29 @@
 //! The errors of the pipeline.
 
 /// What went wrong in a run, or with one of its inputs.
+///
+/// Returned by [`PipelineBuilder::build`](crate::PipelineBuilder::build) and by the run methods
+/// ([`Pipeline::run`](crate::Pipeline::run), [`Pipeline::write_csv`](crate::Pipeline::write_csv),
+/// ...) when the run as a whole failed; an input that alone could not be read is a [`Failure`]
+/// in the outcome instead. Every message names the file, object or ARN concerned and what to do;
+/// the variants wrapping a stage's error keep it as the source.
+///
+/// # Example
+///
+/// ```
+/// use rekcheck::{Pipeline, PipelineError};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let empty = tempfile::tempdir()?;
+/// let pipeline = Pipeline::builder().source(empty.path().display().to_string()).build()?;
+/// match tokio::runtime::Runtime::new()?.block_on(pipeline.run()) {
+///     Err(PipelineError::NothingFound(why)) => println!("nothing to report: {why}"),
+///     Err(PipelineError::Stopped) => println!("stopped"),
+///     Err(e) => return Err(e.into()),
+///     Ok(outcome) => println!("{} manifests", outcome.summary.manifests.len()),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PipelineError {
@@ -68,6 +91,20 @@ impl PipelineError {
 }
 
 /// An input that could not be used, and why. A run goes on without it.
+///
+/// Found in [`RunOutcome::failures`](crate::RunOutcome::failures); any failure makes
+/// [`RunOutcome::exit_code`](crate::RunOutcome::exit_code) 2.
+///
+/// # Example
+///
+/// ```no_run
+/// # async fn run(pipeline: rekcheck::Pipeline) -> Result<(), rekcheck::PipelineError> {
+/// let outcome = pipeline.run().await?;
+/// for f in &outcome.failures {
+///     eprintln!("skipped {}: {}", f.what, f.error);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Failure {
     /// The path, S3 location, ARN or option concerned.

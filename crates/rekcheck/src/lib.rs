@@ -59,8 +59,11 @@ pub use reporter::{NoProgress, Reporter};
 pub use versions::find_versions;
 
 /// Lines -> issues, image rows, statistics; the CSV writers (`rekcheck-analyze`).
+#[doc(inline)]
 pub use rekcheck_analyze as analyze;
 /// S3 and local sources (`rekcheck-fetch`).
+#[doc(inline)]
 pub use rekcheck_fetch as fetch;
 /// Rekognition -> manifest locations (`rekcheck-locate`).
+#[doc(inline)]
 pub use rekcheck_locate as locate;

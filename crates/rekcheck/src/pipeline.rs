@@ -31,6 +31,28 @@ pub const MAX_CONCURRENCY: usize = 256;
 
 /// Builds a [`Pipeline`]. Sources are local paths, `s3://` objects and prefixes, and
 /// Rekognition project or version ARNs; anything remote needs an `SdkConfig` or clients.
+///
+/// Made by [`Pipeline::builder`]; every setting has a default, and [`PipelineBuilder::build`]
+/// checks them.
+///
+/// # Example
+///
+/// ```no_run
+/// use rekcheck::Pipeline;
+///
+/// # async fn run() -> Result<(), rekcheck::PipelineError> {
+/// let config = aws_config::load_from_env().await;
+/// let pipeline = Pipeline::builder()
+///     .sdk_config(&config)
+///     .source("s3://my-bucket/training-output/")
+///     .source("arn:aws:rekognition:us-east-1:111122223333:project/my-project/1690474772815")
+///     .concurrency(16)
+///     .retries(3)
+///     .timeout(std::time::Duration::from_secs(60))
+///     .build()?;
+/// let outcome = pipeline.write_csv("rekcheck-report").await?;
+/// # Ok(()) }
+/// ```
 #[must_use]
 pub struct PipelineBuilder {
     sdk: Option<aws_config::SdkConfig>,
@@ -215,7 +237,24 @@ impl PipelineBuilder {
         self
     }
 
-    /// Checks the settings.
+    /// Checks the settings and builds the S3 and Rekognition clients from the `SdkConfig`.
+    ///
+    /// # Errors
+    ///
+    /// [`PipelineError::Input`] when there is nothing to read (no source, no
+    /// [`all_projects`](PipelineBuilder::all_projects), no [`datasets`](PipelineBuilder::datasets)),
+    /// when [`concurrency`](PipelineBuilder::concurrency) or
+    /// [`retries`](PipelineBuilder::retries) is 0, or when an `s3://` source or an ARN has
+    /// neither an `SdkConfig` nor the client it needs.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rekcheck::{Pipeline, PipelineError};
+    ///
+    /// let err = Pipeline::builder().source("s3://my-bucket/output/").build().unwrap_err();
+    /// assert!(matches!(err, PipelineError::Input(_)));
+    /// ```
     pub fn build(self) -> Result<Pipeline, PipelineError> {
         if self.sources.is_empty() && !self.all_projects && self.datasets.is_empty() {
             return Err(PipelineError::Input(
@@ -394,6 +433,28 @@ impl ReportLocation {
 
 impl Pipeline {
     /// A builder with the defaults: 8 objects at once, 5 attempts, one thread per core.
+    ///
+    /// # Example
+    ///
+    /// A local folder needs no AWS configuration:
+    ///
+    /// ```
+    /// use rekcheck::Pipeline;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # std::fs::write(
+    /// #     dir.path().join("TrainingManifestWithValidation-p-v.json"),
+    /// #     r#"{"source-ref":"s3://b/1.jpg","errors":[{"code":"ERROR_INVALID_IMAGE","message":"bad"}]}"#,
+    /// # )?;
+    /// let pipeline = Pipeline::builder()
+    ///     .source(dir.path().display().to_string())
+    ///     .threads(2)
+    ///     .build()?;
+    /// let outcome = tokio::runtime::Runtime::new()?.block_on(pipeline.run())?;
+    /// assert_eq!(outcome.summary.manifests[0].stats.error, 1);
+    /// # Ok(()) }
+    /// ```
     pub fn builder() -> PipelineBuilder {
         PipelineBuilder {
             sdk: None,
@@ -415,17 +476,120 @@ impl Pipeline {
     }
 
     /// Runs without writing any file: the outcome holds the aggregates.
+    ///
+    /// # Errors
+    ///
+    /// [`PipelineError::NothingFound`] when no manifest, version or dataset was found;
+    /// [`PipelineError::Stopped`] when [`stop_when`](PipelineBuilder::stop_when) said so;
+    /// [`PipelineError::Locate`] / [`PipelineError::Fetch`] when listing the sources failed as
+    /// a whole; [`PipelineError::Task`] when the blocking task could not run. An input that cannot
+    /// be read does not end the run: it is in [`RunOutcome::failures`].
+    ///
+    /// # Runtime
+    ///
+    /// Must be awaited inside a Tokio runtime (either flavor): the analysis runs on its blocking
+    /// thread pool (`spawn_blocking`), and calling it outside a runtime panics (it takes
+    /// `tokio::runtime::Handle::current()`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rekcheck::{Pipeline, analyze::Severity};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # std::fs::write(
+    /// #     dir.path().join("TrainingManifestWithValidation-p-v.json"),
+    /// #     r#"{"source-ref":"s3://b/1.jpg","errors":[{"code":"ERROR_INVALID_IMAGE","message":"bad"}]}"#,
+    /// # )?;
+    /// let runtime = tokio::runtime::Runtime::new()?;
+    /// let pipeline = Pipeline::builder().source(dir.path().display().to_string()).build()?;
+    /// let outcome = runtime.block_on(pipeline.run())?;
+    /// let m = &outcome.summary.manifests[0];
+    /// assert_eq!((m.stats.lines, m.stats.error), (1, 1));
+    /// assert!(outcome.summary.files.is_empty());
+    /// assert_eq!(outcome.exit_code(Some(Severity::Error)), 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn run(self) -> Result<RunOutcome, PipelineError> {
         self.spawn(Output::Memory(None)).await
     }
 
     /// Runs without writing any file, handing every block's typed rows and issues to
     /// `on_block` in (manifest, line) order.
+    ///
+    /// # Errors
+    ///
+    /// [`PipelineError::NothingFound`] when no manifest, version or dataset was found;
+    /// [`PipelineError::Stopped`] when [`stop_when`](PipelineBuilder::stop_when) said so;
+    /// [`PipelineError::Locate`] / [`PipelineError::Fetch`] when listing the sources failed as
+    /// a whole; [`PipelineError::Task`] when the blocking task could not run. An input that cannot
+    /// be read does not end the run: it is in [`RunOutcome::failures`].
+    ///
+    /// # Runtime
+    ///
+    /// Must be awaited inside a Tokio runtime (either flavor): the analysis runs on its blocking
+    /// thread pool (`spawn_blocking`), and calling it outside a runtime panics (it takes
+    /// `tokio::runtime::Handle::current()`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use rekcheck::Pipeline;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # std::fs::write(
+    /// #     dir.path().join("TrainingManifestWithValidation-p-v.json"),
+    /// #     r#"{"source-ref":"s3://b/1.jpg","errors":[{"code":"ERROR_INVALID_IMAGE","message":"bad"}]}"#,
+    /// # )?;
+    /// let codes = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = Arc::clone(&codes);
+    /// let pipeline = Pipeline::builder().source(dir.path().display().to_string()).build()?;
+    /// tokio::runtime::Runtime::new()?.block_on(pipeline.run_with(Box::new(move |_manifest, block| {
+    ///     let mut codes = sink.lock().unwrap();
+    ///     codes.extend(block.issues.iter().map(|i| (i.line, i.code.clone())));
+    /// })))?;
+    /// assert_eq!(*codes.lock().unwrap(), [(Some(1), "ERROR_INVALID_IMAGE".to_owned())]);
+    /// # Ok(()) }
+    /// ```
     pub async fn run_with(self, on_block: BlockCallback) -> Result<RunOutcome, PipelineError> {
         self.spawn(Output::Memory(Some(on_block))).await
     }
 
     /// Runs and writes the CSV report into `dir` (created if needed).
+    ///
+    /// # Errors
+    ///
+    /// As [`Pipeline::run`], and [`PipelineError::Report`] when `dir` cannot be created or
+    /// written, or another run is writing there (its lock is held). No file appears under its
+    /// final name unless the whole report was written.
+    ///
+    /// # Runtime
+    ///
+    /// Must be awaited inside a Tokio runtime (either flavor): the analysis runs on its blocking
+    /// thread pool (`spawn_blocking`), and calling it outside a runtime panics (it takes
+    /// `tokio::runtime::Handle::current()`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rekcheck::Pipeline;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # std::fs::write(
+    /// #     dir.path().join("TrainingManifestWithValidation-p-v.json"),
+    /// #     r#"{"source-ref":"s3://b/1.jpg","errors":[{"code":"ERROR_INVALID_IMAGE","message":"bad"}]}"#,
+    /// # )?;
+    /// let out = tempfile::tempdir()?;
+    /// let pipeline = Pipeline::builder().source(dir.path().display().to_string()).build()?;
+    /// let outcome = tokio::runtime::Runtime::new()?.block_on(pipeline.write_csv(out.path()))?;
+    /// assert!(out.path().join("issues.csv").is_file());
+    /// assert!(outcome.summary.files.iter().any(|f| f.ends_with("summary.csv")));
+    /// # Ok(()) }
+    /// ```
     pub async fn write_csv(self, dir: impl Into<PathBuf>) -> Result<RunOutcome, PipelineError> {
         let dir = dir.into();
         let location = ReportLocation::Local(dir.display().to_string());
@@ -441,6 +605,39 @@ impl Pipeline {
     /// visible. A failed `PutObject` is sent again with backoff (the [`retries`] setting); if it
     /// still fails, the run ends with [`PipelineError::Upload`], which names the local folder
     /// where the whole report is kept.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pipeline::write_csv`]; [`PipelineError::Input`] when the pipeline has neither an
+    /// `SdkConfig` nor an S3 client; [`PipelineError::Upload`] when an object could not be
+    /// uploaded after the retries (the report is then kept in the folder it names).
+    ///
+    /// # Runtime
+    ///
+    /// Must be awaited inside a Tokio runtime (either flavor): the analysis runs on its blocking
+    /// thread pool (`spawn_blocking`), and calling it outside a runtime panics (it takes
+    /// `tokio::runtime::Handle::current()`).
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// use rekcheck::Pipeline;
+    /// use rekcheck::fetch::S3Location;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = aws_config::load_from_env().await;
+    /// let prefix: S3Location = "s3://my-reports/rekcheck/".parse()?;
+    /// let outcome = Pipeline::builder()
+    ///     .sdk_config(&config)
+    ///     .source("arn:aws:rekognition:us-east-1:111122223333:project/my-project/1690474772815")
+    ///     .build()?
+    ///     .write_s3(prefix)
+    ///     .await?;
+    /// for file in &outcome.summary.files {
+    ///     println!("uploaded {}", file.display());
+    /// }
+    /// # Ok(()) }
+    /// ```
     ///
     /// [`retries`]: PipelineBuilder::retries
     pub async fn write_s3(
