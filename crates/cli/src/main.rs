@@ -72,7 +72,8 @@ enum Command {
     #[command(after_help = EXIT_CODES)]
     Check(CheckArgs),
     /// Write a manifest ready to retrain: without the lines and boxes in error, and without
-    /// errors/warnings keys; the removed lines are listed in removed.csv.
+    /// errors/warnings keys; the removed lines are listed in removed.csv. Then check's
+    /// dataset-level rules predict its verdict: exit 1 when it would still fail.
     #[command(after_help = EXIT_CODES)]
     Fix(FixArgs),
     /// Print a shell completion script on stdout, e.g.
