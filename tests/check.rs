@@ -444,6 +444,24 @@ fn fixable() -> Vec<PathBuf> {
     out
 }
 
+/// Whether `path` holds no manifest: nothing but blank lines, one JSON document with a top-level
+/// `statistics` key (a manifest summary), or no line that is a JSON object.
+fn not_a_manifest(path: &Path) -> bool {
+    let text = std::fs::read(path).unwrap();
+    let text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&text);
+    if let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(text) {
+        if o.contains_key("statistics") {
+            return true;
+        }
+    }
+    !text.split(|&b| b == b'\n').any(|line| {
+        matches!(
+            serde_json::from_slice::<serde_json::Value>(line),
+            Ok(serde_json::Value::Object(_))
+        )
+    })
+}
+
 #[test]
 fn fixed_manifests_have_no_line_level_errors_and_every_line_is_accounted_for() {
     let tmp = tempfile::tempdir().unwrap();
@@ -457,9 +475,25 @@ fn fixed_manifests_have_no_line_level_errors_and_every_line_is_accounted_for() {
             &fixed.to_string_lossy(),
             "--removed",
             &removed.to_string_lossy(),
+            "--json",
         ]);
         let stderr = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(0), "{}: {stderr}", input.display());
+        // 1: the fixed manifest would still fail a dataset-level rule (checked against check's
+        // own verdict below).
+        let fix_code = o.status.code();
+        // A real file that is no manifest (a summary, an empty file, no JSON object on any line)
+        // is refused, by a rule this test states on its own.
+        if not_a_manifest(input) {
+            assert_eq!(fix_code, Some(2), "{}: {stderr}", input.display());
+            assert!(!fixed.exists(), "{}", input.display());
+            continue;
+        }
+        assert!(
+            matches!(fix_code, Some(0 | 1)),
+            "{}: {stderr}",
+            input.display()
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         // Accounting: every physical input line is written or listed in removed.csv.
         let text = std::fs::read(input).unwrap();
         let physical = text.split(|&b| b == b'\n').count() - usize::from(text.ends_with(b"\n"));
@@ -493,6 +527,33 @@ fn fixed_manifests_have_no_line_level_errors_and_every_line_is_accounted_for() {
             "{}",
             String::from_utf8_lossy(&o.stderr)
         );
+        // fix's predicted verdict is check's verdict of the fixed manifest.
+        assert_eq!(fix_code, o.status.code(), "{}: {stderr}", input.display());
+        let mut summary = csv::Reader::from_path(out.join("summary.csv")).unwrap();
+        let column = summary
+            .headers()
+            .unwrap()
+            .iter()
+            .position(|h| h == "verdict")
+            .unwrap();
+        let first = summary.records().next().unwrap().unwrap();
+        let verdict = &first[column];
+        assert_eq!(
+            doc["fix"]["verdict"],
+            if fix_code == Some(0) { "pass" } else { "fail" },
+            "{}",
+            input.display()
+        );
+        assert!(
+            verdict == "pass" || verdict.starts_with("fail"),
+            "{verdict}"
+        );
+        assert_eq!(
+            verdict == "pass",
+            fix_code == Some(0),
+            "{}",
+            input.display()
+        );
         let line_errors: Vec<String> = rows(&out, "issues.csv")
             .iter()
             .filter(|r| &r[6] != "manifest" && &r[10] == "error")
@@ -504,6 +565,171 @@ fn fixed_manifests_have_no_line_level_errors_and_every_line_is_accounted_for() {
             input.display()
         );
     }
+}
+
+/// Issue 13 item 13: a fixed manifest that would still fail (every line dropped, too few
+/// labels) is written, but fix says FAIL and exits 1, in text and in --json.
+#[test]
+fn fix_exits_1_when_the_fixed_manifest_would_still_fail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in.manifest");
+    std::fs::write(&input, "{\"source-ref\":\"not-an-s3-uri\"}\n").unwrap();
+    let fixed = tmp.path().join("fixed.manifest");
+    let o = rekcheck(&[
+        "fix",
+        &input.to_string_lossy(),
+        "--out",
+        &fixed.to_string_lossy(),
+        "--json",
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert_eq!(std::fs::read(&fixed).unwrap(), b"");
+    assert!(
+        stderr.contains("Verdict of the fixed manifest: FAIL"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("ERROR_EMPTY_MANIFEST"), "{stderr}");
+    assert!(stderr.contains("Every line was dropped"), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["exit_code"], 1);
+    assert_eq!(doc["fix"]["verdict"], "fail");
+    assert_eq!(doc["fix"]["terminal"][0]["code"], "ERROR_EMPTY_MANIFEST");
+
+    // Lines kept, but a single label: image-level classification needs two.
+    let input =
+        root().join("sample-manifests/failed-classification/testing_manifest_with_validation.json");
+    let o = rekcheck(&[
+        "fix",
+        &input.to_string_lossy(),
+        "--out",
+        &fixed.to_string_lossy(),
+        "--json",
+        "-q",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["fix"]["verdict"], "fail");
+    assert_eq!(
+        doc["fix"]["terminal"][0]["code"],
+        "ERROR_MANIFEST_TOO_FEW_LABELS"
+    );
+    assert!(doc["fix"]["kept"].as_u64().unwrap() > 0);
+
+    // A fixed manifest that passes exits 0 and says so.
+    let input = root()
+        .join("sample-manifests/failed-classification/training_manifest_with_validation.json");
+    let o = rekcheck(&[
+        "fix",
+        &input.to_string_lossy(),
+        "--out",
+        &fixed.to_string_lossy(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("Verdict of the fixed manifest: PASS"),
+        "{stderr}"
+    );
+}
+
+/// Issue 13 item 14: what is no manifest is refused (exit 2) with the file's name and what to
+/// give instead, and nothing is written.
+#[test]
+fn fix_refuses_a_summary_an_empty_file_and_what_is_not_json_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let summary = root()
+        .join("sample-manifests/failed-classification/manifest_summary.json")
+        .to_string_lossy()
+        .into_owned();
+    let one_line_summary = write(
+        "summary-one-line.json",
+        &serde_json::to_string(
+            &serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&summary).unwrap())
+                .unwrap(),
+        )
+        .unwrap(),
+    );
+    let cases = [
+        (write("empty.manifest", ""), "is empty"),
+        (write("bom.manifest", "\u{feff}"), "is empty"),
+        (
+            write("blank.manifest", "\n \r\n\n"),
+            "holds only blank lines",
+        ),
+        (summary, "is a manifest summary"),
+        (one_line_summary, "is a manifest summary"),
+        (
+            write("labels.csv", "label,images\r\ncat,3\r\n"),
+            "is not JSON Lines",
+        ),
+        (
+            write(
+                "pretty.json",
+                "{\n  \"source-ref\": \"s3://b/1.jpg\",\n  \"c\": 1\n}\n",
+            ),
+            "is not JSON Lines",
+        ),
+    ];
+    for (input, what) in cases {
+        let out = tmp.path().join("out").join("fixed.manifest");
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        let o = rekcheck(&["fix", &input, "--out", &out.to_string_lossy()]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{input}: {stderr}");
+        assert!(stderr.contains(&format!("{input} {what}")), "{stderr}");
+        assert!(stderr.contains("give"), "{stderr}");
+        let left: Vec<_> = std::fs::read_dir(out.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "{input}: {left:?}");
+    }
+}
+
+/// Issue 13 item 15: clean lines are written byte for byte: the byte order mark, CRLF, spaces
+/// around the object and a last line without a newline.
+#[test]
+fn fix_writes_clean_lines_byte_for_byte_with_their_line_ends() {
+    let tmp = tempfile::tempdir().unwrap();
+    let line = |n: u32, label: &str| {
+        format!(
+            r#"{{"source-ref":"s3://bkt/{n}.jpg","c":1,"c-metadata":{{"class-name":"{label}","confidence":1,"type":"groundtruth/image-classification","human-annotated":"yes","creation-date":"2020-01-01T00:00:00"}}}}"#
+        )
+    };
+    let text = format!(
+        "\u{feff}{}\r\n  {} \r\n{}\t\r\n{}",
+        line(1, "cat"),
+        line(2, "dog"),
+        line(3, "cat"),
+        line(4, "dog")
+    );
+    let input = tmp.path().join("crlf.manifest");
+    std::fs::write(&input, &text).unwrap();
+    let fixed = tmp.path().join("fixed.manifest");
+    let o = rekcheck(&[
+        "fix",
+        &input.to_string_lossy(),
+        "--out",
+        &fixed.to_string_lossy(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&fixed).unwrap(), text);
 }
 
 #[test]

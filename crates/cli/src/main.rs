@@ -32,7 +32,8 @@ const EXIT_FATAL: u8 = 2;
 const EXIT_CODES: &str = "\
 Exit codes:
   0    success (report, check: no issue at or above --fail-on)
-  1    report, check: issues at or above --fail-on; check: a predicted FAIL
+  1    report, check: issues at or above --fail-on; check: a predicted FAIL;
+       fix: the fixed manifest would still fail validation (written anyway)
   2    error: invalid usage, or an input, output or AWS request failed
        (report still writes the report of what it could read)
   130  stopped by Ctrl-C (SIGINT); nothing half-written is left
@@ -71,7 +72,8 @@ enum Command {
     #[command(after_help = EXIT_CODES)]
     Check(CheckArgs),
     /// Write a manifest ready to retrain: without the lines and boxes in error, and without
-    /// errors/warnings keys; the removed lines are listed in removed.csv.
+    /// errors/warnings keys; the removed lines are listed in removed.csv. Then check's
+    /// dataset-level rules predict its verdict: exit 1 when it would still fail.
     #[command(after_help = EXIT_CODES)]
     Fix(FixArgs),
     /// Print a shell completion script on stdout, e.g.
@@ -872,14 +874,18 @@ fn fix(args: &FixArgs) -> anyhow::Result<u8> {
     };
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     let outcome = outcome?;
-    let doc = render::json_fix(&outcome, &args.out, &removed, EXIT_OK);
+    // A fixed manifest that would still fail validation is no manifest to retrain on.
+    let code = u8::from(!outcome.passes());
+    let doc = render::json_fix(&outcome, &args.out, &removed, code);
     if !args.quiet {
-        emit::summary(&render::fix_summary(&outcome, &args.out, &removed), &doc);
+        let mut text = render::fix_summary(&outcome, &args.out, &removed);
+        text.push_str(&render::fix_verdict(&outcome));
+        emit::summary(&text, &doc);
     }
     if args.json {
         print_json(&doc)?;
     }
-    Ok(EXIT_OK)
+    Ok(code)
 }
 
 /// Where `fix` uploads, when `--out` is `s3://bucket/key`: both outputs in S3 (`--removed`

@@ -515,7 +515,9 @@ pub(crate) fn json_check(
     doc
 }
 
-/// The `--json` document of `fix`: what was kept and removed, under `fix`.
+/// The `--json` document of `fix`: what was kept and removed, and the verdict predicted for
+/// the fixed manifest (`verdict`: `pass` or `fail`; `terminal`: the errors that would stop a
+/// training on it), under `fix`.
 pub(crate) fn json_fix(
     outcome: &rekcheck::FixOutcome,
     out_path: &std::path::Path,
@@ -527,6 +529,10 @@ pub(crate) fn json_fix(
         out_path.display().to_string(),
         removed_path.display().to_string(),
     );
+    let terminal: Vec<_> = outcome
+        .terminal()
+        .map(|i| json!({"code": i.code, "message": i.message}))
+        .collect();
     json!({
         "schema_version": SCHEMA_VERSION,
         "command": "fix",
@@ -541,6 +547,8 @@ pub(crate) fn json_fix(
             "out": out, "removed": removed, "lines": outcome.lines, "blank": outcome.blank,
             "kept": outcome.kept, "edited": outcome.edited, "dropped": outcome.dropped,
             "boxes_removed": outcome.boxes_removed,
+            "verdict": if outcome.passes() { "pass" } else { "fail" },
+            "terminal": terminal,
         },
     })
 }
@@ -724,5 +732,36 @@ pub(crate) fn fix_summary(
         "{}: one row per line or box removed, with its code",
         esc(&removed_path.display().to_string())
     );
+    out
+}
+
+/// The verdict predicted for the manifest `fix` wrote: `check`'s dataset-level rules applied to
+/// it.
+pub(crate) fn fix_verdict(outcome: &rekcheck::FixOutcome) -> String {
+    let mut out = String::new();
+    if outcome.passes() {
+        let _ = writeln!(
+            out,
+            "Verdict of the fixed manifest: PASS. Ready to retrain (the rules across training and testing need `rekcheck check --testing` or `--auto-split`)."
+        );
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "Verdict of the fixed manifest: FAIL. Do not retrain on it as it is: the training would stop on:"
+    );
+    for issue in outcome.terminal() {
+        let _ = writeln!(out, "  {}: {}", esc(&issue.code), esc(&issue.message));
+        if let Some(info) = code_info(&issue.code) {
+            let _ = writeln!(out, "    fix: {}", info.fix);
+        }
+    }
+    if outcome.kept == 0 {
+        let _ = writeln!(
+            out,
+            "Every line was dropped: removed.csv gives each line's code."
+        );
+    }
+    let _ = writeln!(out, "Exit code 1: the fixed manifest would still fail.");
     out
 }

@@ -5,18 +5,28 @@
 //! line's `source-ref`, or, with `drop_warnings`, when it has warnings. A box with an
 //! annotation-level error is removed with its `objects[]` entry; a line left without boxes is
 //! dropped. Every `errors`/`cl-errors`/`warnings`/`cl-warnings` key Rekognition writes is
-//! removed. Every other byte of a kept line is kept as written (field order, spacing, numbers).
+//! removed. Every other byte of a kept line is kept as written (field order, spacing, numbers,
+//! whitespace around the object, a `\r` before its `\n`, the byte order mark of line 1), and each
+//! kept line keeps its terminator: the last line stays without `\n` when the input's last line
+//! had none.
+//!
+//! After writing, [`fix_manifest`] applies the dataset-level rules of `rekcheck check` (the
+//! [`CheckTally`] rules: label counts, invalid-row share, buckets, size) to what it wrote, so the
+//! caller can tell whether the fixed manifest would still fail ([`FixOutcome::passes`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::{self, Read, Write};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::check::{CheckTally, CheckedLines, check_block};
 use crate::engine::{Budget, ordered_par_map_within};
-use crate::framing::{BlockKind, BlockReader, Framer, block_lines};
+use crate::framing::{Block, BlockKind, BlockReader, Framer, block_lines};
 use crate::line::{LineOutcome, analyze_line};
 use crate::model::{ImageStatus, Issue, Level, Severity};
-use crate::report::{DEFAULT_IN_FLIGHT_BYTES, Error, block_weight, in_flight, thread_pool};
+use crate::report::{
+    BlockAnalysis, DEFAULT_IN_FLIGHT_BYTES, Error, Stats, block_weight, in_flight, thread_pool,
+};
 use crate::validate::{CheckOptions, KeyBuildHasher, check_line, source_ref_key};
 use crate::{DEFAULT_BLOCK_BYTES, REKCHECK_DUPLICATE_SOURCE_REF, REKCHECK_UNPARSABLE_LINE};
 
@@ -50,8 +60,8 @@ pub struct Removal {
     pub code: String,
 }
 
-/// What `fix` did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What `fix` did, and the verdict predicted for what it wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FixOutcome {
     /// Physical lines read.
     pub lines: u64,
@@ -65,6 +75,37 @@ pub struct FixOutcome {
     pub dropped: u64,
     /// Boxes removed from written lines.
     pub boxes_removed: u64,
+    /// Dropped lines that are not a JSON object (or longer than the maximum line length);
+    /// counted in `dropped` too. When every non-blank line is one, the input is not JSON Lines.
+    pub unparsable: u64,
+    /// Bytes written to the fixed manifest.
+    pub bytes: u64,
+    /// The manifest-level issues `rekcheck check` would report for the fixed manifest as one
+    /// dataset (its dataset-level rules: empty manifest, size, line count, invalid-row share,
+    /// buckets, label counts); the rules across training and testing are not applied. An error
+    /// among them means Rekognition would still stop a training on it.
+    pub dataset_issues: Vec<Issue>,
+}
+
+impl FixOutcome {
+    /// Whether the fixed manifest passes the dataset-level rules (no error in
+    /// `dataset_issues`).
+    pub fn passes(&self) -> bool {
+        self.terminal().next().is_none()
+    }
+
+    /// The errors that would still stop a training on the fixed manifest, in order.
+    pub fn terminal(&self) -> impl Iterator<Item = &Issue> {
+        self.dataset_issues
+            .iter()
+            .filter(|i| i.severity == Severity::Error)
+    }
+
+    /// The predicted verdict, as `check` writes it: `pass`, or `fail: CODE` with the first
+    /// error.
+    pub fn verdict(&self) -> String {
+        crate::check::verdict(&self.dataset_issues)
+    }
 }
 
 /// The decision for one line.
@@ -72,7 +113,8 @@ pub struct FixOutcome {
 pub struct FixedLine {
     /// 1-based physical line.
     pub line: u64,
-    /// The clean line (without newline), or `None` when the line is dropped.
+    /// The clean line, without its `\n` (a `\r` before it and whitespace around the object
+    /// are kept), or `None` when the line is dropped.
     pub output: Option<Vec<u8>>,
     /// The line's `source-ref`.
     pub source_ref: String,
@@ -84,7 +126,7 @@ pub struct FixedLine {
     pub blank: bool,
 }
 
-/// Decides one physical line (without its `\n`).
+/// Decides one physical line (without its `\n`; a trailing `\r` is kept in the output).
 pub fn fix_line(line_no: u64, raw: &[u8], options: &FixOptions) -> FixedLine {
     let recorded = analyze_line(line_no, raw, options.max_line_bytes);
     let check = CheckOptions {
@@ -150,7 +192,8 @@ pub fn fix_line(line_no: u64, raw: &[u8], options: &FixOptions) -> FixedLine {
     if !out.removed.is_empty() {
         return out;
     }
-    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    // The whole line is parsed: whitespace around the object (a `\r` before the `\n` too) is
+    // written back as it was.
     let Some(root) = spans::parse(raw) else {
         drop_line(&mut out, REKCHECK_UNPARSABLE_LINE);
         return out;
@@ -205,7 +248,9 @@ pub fn fix_line(line_no: u64, raw: &[u8], options: &FixOptions) -> FixedLine {
         return out;
     }
     let mut text = Vec::with_capacity(raw.len());
+    text.extend_from_slice(&raw[..root.start]);
     spans::write_clean(raw, &root, &by_attribute, &mut text);
+    text.extend_from_slice(&raw[root.end..]);
     if !boxes.is_empty() {
         // Some box errors (a class id missing from the class-map) stop Rekognition's later
         // checks: once those boxes are gone, the rest of the line is checked for the first time.
@@ -230,8 +275,57 @@ pub fn fix_line(line_no: u64, raw: &[u8], options: &FixOptions) -> FixedLine {
     out
 }
 
+/// The byte order mark a manifest may start with.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The fixed lines of one block, and `check`'s analysis of the lines it would write.
+struct FixedBlock {
+    lines: Vec<FixedLine>,
+    /// The block's last line has no `\n` (it is the input's last line).
+    unterminated: bool,
+    /// The dataset rules' view of the lines with an output (duplicates not yet dropped);
+    /// `None` when there is none.
+    check: Option<(BlockAnalysis, CheckedLines)>,
+}
+
+/// `check`'s analysis of `lines` as one block, for the dataset rules; `None` when there is no
+/// line.
+fn check_kept<'a>(
+    lines: impl Iterator<Item = &'a [u8]>,
+    options: &CheckOptions<'_>,
+) -> Option<(BlockAnalysis, CheckedLines)> {
+    let mut data = Vec::new();
+    for line in lines {
+        data.extend_from_slice(line);
+        data.push(b'\n');
+    }
+    if data.is_empty() {
+        return None;
+    }
+    let block = Block {
+        seq: 0,
+        first_line: 1,
+        kind: BlockKind::Lines(data),
+    };
+    Some(check_block(&block, options))
+}
+
+/// Whether the input starts with a byte order mark, and the input without it.
+fn split_bom<R: Read>(mut reader: R) -> io::Result<(bool, impl Read)> {
+    let mut head = Vec::with_capacity(BOM.len());
+    (&mut reader)
+        .take(BOM.len() as u64)
+        .read_to_end(&mut head)?;
+    let bom = head == BOM;
+    if bom {
+        head.clear();
+    }
+    Ok((bom, io::Cursor::new(head).chain(reader)))
+}
+
 /// Reads a manifest from `reader`, writes the clean manifest to `out` and the `removed.csv`
-/// rows to `removed` (header included), in line order.
+/// rows to `removed` (header included), in line order, then applies `check`'s dataset-level
+/// rules to what it wrote ([`FixOutcome::dataset_issues`]).
 ///
 /// # Errors
 ///
@@ -278,22 +372,29 @@ pub fn fix_manifest<R: Read, W: Write, V: Write>(
         path: "the fixed manifest".into(),
         source,
     };
+    let read_err = |source: io::Error| Error::Read {
+        manifest: "the manifest".to_owned(),
+        source,
+    };
     csv.write_record(REMOVED_HEADER)
         .map_err(|e| write_err(e.into()))?;
     let mut seen: HashSet<u128, KeyBuildHasher> = HashSet::default();
     let mut outcome = FixOutcome::default();
-    let blocks = BlockReader::new(reader, framer).map(|b| {
-        b.map_err(|source| Error::Read {
-            manifest: "the manifest".to_owned(),
-            source,
-        })
-    });
+    let check_options = CheckOptions {
+        max_line_bytes: options.max_line_bytes,
+        images: None,
+    };
+    let mut tally = CheckTally::new();
+    let mut stats = Stats::default();
+    let (bom, reader) = split_bom(reader).map_err(read_err)?;
+    let blocks = BlockReader::new(reader, framer).map(|b| b.map_err(read_err));
     let budget = Budget {
         items: in_flight(&pool),
         bytes: DEFAULT_IN_FLIGHT_BYTES,
     };
-    let weigh = |lines: &Vec<FixedLine>| {
-        lines
+    let weigh = |block: &FixedBlock| {
+        block
+            .lines
             .iter()
             .map(|l| {
                 std::mem::size_of::<FixedLine>()
@@ -309,30 +410,61 @@ pub fn fix_manifest<R: Read, W: Write, V: Write>(
         block_weight,
         weigh,
         |block| match &block.kind {
-            BlockKind::Lines(data) => block_lines(block.first_line, data)
-                .map(|(n, line)| fix_line(n, line, options))
-                .collect::<Vec<_>>(),
-            BlockKind::Oversized { .. } => vec![FixedLine {
-                line: block.first_line,
-                output: None,
-                source_ref: String::new(),
-                removed: vec![Removal {
+            BlockKind::Lines(data) => {
+                let lines: Vec<FixedLine> = block_lines(block.first_line, data)
+                    .map(|(n, line)| fix_line(n, line, options))
+                    .collect();
+                let check = check_kept(
+                    lines.iter().filter_map(|l| l.output.as_deref()),
+                    &check_options,
+                );
+                FixedBlock {
+                    lines,
+                    unterminated: data.last().is_some_and(|&b| b != b'\n'),
+                    check,
+                }
+            }
+            BlockKind::Oversized { .. } => FixedBlock {
+                lines: vec![FixedLine {
                     line: block.first_line,
+                    output: None,
                     source_ref: String::new(),
-                    what: "line".to_owned(),
-                    code: REKCHECK_UNPARSABLE_LINE.to_owned(),
+                    removed: vec![Removal {
+                        line: block.first_line,
+                        source_ref: String::new(),
+                        what: "line".to_owned(),
+                        code: REKCHECK_UNPARSABLE_LINE.to_owned(),
+                    }],
+                    boxes_removed: 0,
+                    blank: false,
                 }],
-                boxes_removed: 0,
-                blank: false,
-            }],
+                unterminated: false,
+                check: None,
+            },
         },
-        |lines: Vec<FixedLine>| {
-            for mut l in lines {
+        |block: FixedBlock| {
+            let FixedBlock {
+                mut lines,
+                unterminated,
+                check,
+            } = block;
+            let last = lines.len().saturating_sub(1);
+            let mut duplicates = false;
+            for (i, l) in lines.iter_mut().enumerate() {
                 outcome.lines += 1;
                 if let Some(text) = &l.output {
                     if seen.insert(source_ref_key(&l.source_ref)) {
+                        if l.line == 1 && bom {
+                            out.write_all(BOM).map_err(write_err)?;
+                            outcome.bytes += BOM.len() as u64;
+                        }
                         out.write_all(text).map_err(write_err)?;
-                        out.write_all(b"\n").map_err(write_err)?;
+                        outcome.bytes += text.len() as u64;
+                        // Each line keeps its terminator: the input's last line may have none.
+                        if !(unterminated && i == last) {
+                            out.write_all(b"\n").map_err(write_err)?;
+                            outcome.bytes += 1;
+                        }
                         outcome.kept += 1;
                         outcome.boxes_removed += u64::from(l.boxes_removed);
                         outcome.edited += u64::from(l.boxes_removed > 0);
@@ -344,6 +476,7 @@ pub fn fix_manifest<R: Read, W: Write, V: Write>(
                             code: REKCHECK_DUPLICATE_SOURCE_REF.to_owned(),
                         }];
                         l.output = None;
+                        duplicates = true;
                     }
                 }
                 if l.output.is_none() {
@@ -351,6 +484,11 @@ pub fn fix_manifest<R: Read, W: Write, V: Write>(
                         outcome.blank += 1;
                     } else {
                         outcome.dropped += 1;
+                        outcome.unparsable += u64::from(
+                            l.removed
+                                .first()
+                                .is_some_and(|r| r.code == REKCHECK_UNPARSABLE_LINE),
+                        );
                     }
                 }
                 let mut b = itoa::Buffer::new();
@@ -365,11 +503,26 @@ pub fn fix_manifest<R: Read, W: Write, V: Write>(
                     .map_err(|e| write_err(e.into()))?;
                 }
             }
+            // The dataset rules see exactly the lines written: a block that lost duplicates is
+            // checked again without them (rare, so on this thread).
+            let check = if duplicates {
+                check_kept(
+                    lines.iter().filter_map(|l| l.output.as_deref()),
+                    &check_options,
+                )
+            } else {
+                check
+            };
+            if let Some((mut analysis, checked)) = check {
+                tally.absorb(&mut analysis, &checked);
+                stats += analysis.stats;
+            }
             Ok(())
         },
     )?;
     out.flush().map_err(write_err)?;
     csv.flush().map_err(write_err)?;
+    outcome.dataset_issues = tally.dataset_issues(&stats, outcome.bytes);
     Ok(outcome)
 }
 

@@ -1412,3 +1412,103 @@ fn fix_drops_lines_in_error_and_later_duplicates_and_lists_them() {
          5,,line,REKCHECK_UNPARSABLE_LINE\r\n"
     );
 }
+
+/// `fix_manifest` on a string: the output, removed.csv and the outcome.
+fn fix_all(m: &[u8]) -> (Vec<u8>, String, rekcheck_analyze::FixOutcome) {
+    let mut out = Vec::new();
+    let mut removed = Vec::new();
+    let o = fix_manifest(m, &mut out, &mut removed, &fix_opts(false)).unwrap();
+    (out, String::from_utf8(removed).unwrap(), o)
+}
+
+#[test]
+fn fix_predicts_the_verdict_of_what_it_writes() {
+    // Every line dropped: an empty manifest, which Rekognition refuses.
+    let (out, _, o) = fix_all(b"not json\n{\"c\":1}\n");
+    assert!(out.is_empty());
+    assert_eq!(o.kept, 0);
+    assert!(!o.passes());
+    assert_eq!(o.verdict(), "fail: ERROR_EMPTY_MANIFEST");
+    assert_eq!(o.unparsable, 1);
+
+    // Clean lines with one label: image-level classification needs two.
+    let m = format!(
+        "{}\n{}\n",
+        cls("s3://bkt/1.jpg", "a"),
+        cls("s3://bkt/2.jpg", "a")
+    );
+    let (out, _, o) = fix_all(m.as_bytes());
+    assert_eq!(o.kept, 2);
+    assert_eq!(o.verdict(), "fail: ERROR_MANIFEST_TOO_FEW_LABELS");
+    let terminal: Vec<&str> = o.terminal().map(|i| i.code.as_str()).collect();
+    assert_eq!(terminal, ["ERROR_MANIFEST_TOO_FEW_LABELS"]);
+    assert_eq!(o.bytes, out.len() as u64);
+
+    // Duplicates fix drops are not in the output, so they are not invalid rows of it (2 of 5
+    // lines in error would be over the 20 % limit).
+    let m = format!(
+        "{}\n{}\n{}\n{}\n{}\n",
+        cls("s3://bkt/1.jpg", "a"),
+        cls("s3://bkt/1.jpg", "a"),
+        cls("s3://bkt/2.jpg", "b"),
+        cls("s3://bkt/2.jpg", "a"),
+        cls("s3://bkt/3.jpg", "b"),
+    );
+    let (out, _, o) = fix_all(m.as_bytes());
+    assert_eq!((o.kept, o.dropped), (3, 2));
+    assert!(o.passes(), "{:?}", o.dataset_issues);
+    assert_eq!(o.verdict(), "pass");
+    // The prediction is what check says of the written manifest.
+    let written = String::from_utf8(out).unwrap();
+    assert!(dataset_codes(&written).is_empty());
+    let (_, _, o) = fix_all(format!("{}\n", cls("s3://bkt/1.jpg", "a")).as_bytes());
+    assert_eq!(
+        o.dataset_issues
+            .iter()
+            .map(|i| i.code.clone())
+            .collect::<Vec<_>>(),
+        dataset_codes(&format!("{}\n", cls("s3://bkt/1.jpg", "a")))
+    );
+}
+
+#[test]
+fn fix_keeps_kept_lines_byte_for_byte_with_their_terminators() {
+    let with_warning = cls("s3://bkt/4.jpg", "b").replacen(
+        r#""c":1,"#,
+        r#""c":1,"warnings":[{"code":"WARNING_X","message":"m"}],"#,
+        1,
+    );
+    let clean = cls("s3://bkt/4.jpg", "b");
+    let m = format!(
+        "\u{feff}  {} \r\nbad\r\n{}\t\r\n\n{}\r\n{}",
+        cls("s3://bkt/1.jpg", "a"),
+        cls("s3://bkt/2.jpg", "b"),
+        with_warning,
+        cls("s3://bkt/3.jpg", "a"),
+    );
+    let (out, _, o) = fix_all(m.as_bytes());
+    // The byte order mark, the whitespace around each object, CRLF and the missing newline at
+    // the end are all kept; only the issue key goes.
+    let expected = format!(
+        "\u{feff}  {} \r\n{}\t\r\n{clean}\r\n{}",
+        cls("s3://bkt/1.jpg", "a"),
+        cls("s3://bkt/2.jpg", "b"),
+        cls("s3://bkt/3.jpg", "a"),
+    );
+    assert_eq!(String::from_utf8(out).unwrap(), expected);
+    assert_eq!((o.kept, o.blank, o.dropped), (4, 1, 1));
+    assert_eq!(o.bytes, expected.len() as u64);
+    assert!(o.passes(), "{:?}", o.dataset_issues);
+
+    // A byte order mark goes with line 1 when line 1 is dropped; the last line keeps its `\n`.
+    let m = format!("\u{feff}bad\n{}\n", cls("s3://bkt/1.jpg", "a"));
+    let (out, _, _) = fix_all(m.as_bytes());
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        format!("{}\n", cls("s3://bkt/1.jpg", "a"))
+    );
+
+    // fix_line keeps the whitespace and the `\r` of the line it is given.
+    let line = format!(" {} \r", cls("s3://bkt/1.jpg", "a"));
+    assert_eq!(fixed(&line, false).as_deref(), Some(line.as_str()));
+}

@@ -337,7 +337,13 @@ const MANIFEST_CONTENT_TYPE: &str = "application/x-ndjson";
 impl Pipeline {
     /// Writes a manifest ready to retrain from the pipeline's single source (a manifest with
     /// validation results or an input manifest); see [`rekcheck_analyze::fix_line`] for the
-    /// rules.
+    /// rules. The outcome's [`FixOutcome::passes`] and [`FixOutcome::verdict`] tell whether the
+    /// fixed manifest would still fail `check`'s dataset-level rules (every line dropped, too few
+    /// labels, ...): retrain on it only when it passes.
+    ///
+    /// An input that is no manifest is refused with [`PipelineError::Input`] and nothing is
+    /// written: an empty file (or only blank lines), a manifest summary, or a file in which no
+    /// line is a JSON object.
     ///
     /// # Errors
     ///
@@ -486,9 +492,55 @@ impl Pipeline {
         if (self.stop)() {
             return Err(PipelineError::Stopped);
         }
+        if outcome.kept == 0 {
+            // Nothing is written for an input that is no manifest at all.
+            let summary = || {
+                open(&fetcher, &source)
+                    .ok()
+                    .and_then(rekcheck_analyze::ManifestSummary::sniff)
+                    .is_some()
+            };
+            not_a_manifest(input, &outcome, summary)?;
+        }
         output::commit(vec![out, removed])?;
         Ok(outcome)
     }
+}
+
+/// What to give `fix` instead, in the refusals of [`not_a_manifest`].
+const GIVE_A_MANIFEST: &str = "give fix a manifest: the one Rekognition validated (its name has manifest_with_validation or ManifestWithValidation) or the dataset's input manifest";
+
+/// Refuses an input that `fix` wrote nothing for because it is no manifest: an empty file (or
+/// only blank lines), a manifest summary (`is_summary` reads it again to tell), or a file in
+/// which no line is a JSON object. A JSON Lines manifest whose every line is dropped is not
+/// refused: its fixed manifest is written, and its verdict says it would fail.
+fn not_a_manifest(
+    input: &str,
+    outcome: &FixOutcome,
+    is_summary: impl FnOnce() -> bool,
+) -> Result<(), PipelineError> {
+    let lines = outcome.lines - outcome.blank;
+    if lines == 0 {
+        let what = if outcome.lines == 0 {
+            "is empty"
+        } else {
+            "holds only blank lines"
+        };
+        return Err(PipelineError::Input(format!(
+            "{input} {what}: there is nothing to fix; {GIVE_A_MANIFEST}"
+        )));
+    }
+    if is_summary() {
+        return Err(PipelineError::Input(format!(
+            "{input} is a manifest summary (statistics of a validation), not a manifest: fix rewrites a manifest, one JSON line per image; give it the training or testing manifest beside this summary, or run `rekcheck report` on their folder to read the summary"
+        )));
+    }
+    if outcome.unparsable == lines {
+        return Err(PipelineError::Input(format!(
+            "{input} is not JSON Lines: none of its {lines} non-blank lines is a JSON object (a manifest has one JSON object per line; a pretty-printed JSON document, a CSV or a binary file is not one; lines longer than --max-line-bytes are not read); {GIVE_A_MANIFEST}"
+        )));
+    }
+    Ok(())
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

@@ -24,6 +24,7 @@ fuzz_target!(|data: &[u8]| {
             drop_warnings: false,
             max_line_bytes: 1 << 16,
             threads: 1,
+            csv_raw: false,
         },
     );
     if let Some(out) = fixed.output {
