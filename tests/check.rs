@@ -449,10 +449,10 @@ fn fixable() -> Vec<PathBuf> {
 fn not_a_manifest(path: &Path) -> bool {
     let text = std::fs::read(path).unwrap();
     let text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&text);
-    if let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(text) {
-        if o.contains_key("statistics") {
-            return true;
-        }
+    if let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(text)
+        && o.contains_key("statistics")
+    {
+        return true;
     }
     !text.split(|&b| b == b'\n').any(|line| {
         matches!(
