@@ -2,7 +2,11 @@
 //!
 //! A line is dropped when it has an error at line, attribute or metadata level (recorded in the
 //! line by Rekognition, or predicted by [`crate::check_line`]), when it repeats an earlier kept
-//! line's `source-ref`, or, with `drop_warnings`, when it has warnings. A box with an
+//! line's `source-ref`, or, with `drop_warnings`, when it has warnings. The exception is the rule
+//! of `check`'s `used` column ([`crate::is_used`]): an attribute of an unsupported type
+//! (`ERROR_UNSUPPORTED_USE_CASE_TYPE`) beside a label attribute without error is removed alone,
+//! with its `<attribute>-metadata`, and the line is kept; a line whose every attribute is in
+//! error is dropped. A box with an
 //! annotation-level error is removed with its `objects[]` entry; a line left without boxes is
 //! dropped. Every `errors`/`cl-errors`/`warnings`/`cl-warnings` key Rekognition writes is
 //! removed. Every other byte of a kept line is kept as written (field order, spacing, numbers,
@@ -23,7 +27,7 @@ use crate::check::{CheckTally, CheckedLines, check_block};
 use crate::engine::{Budget, ordered_par_map_within};
 use crate::framing::{Block, BlockKind, BlockReader, Framer, block_lines};
 use crate::line::{LineOutcome, analyze_line};
-use crate::model::{ImageStatus, Issue, Level, Severity};
+use crate::model::{ImageStatus, Issue, Level, Severity, drops_attribute, has_clean_attribute};
 use crate::report::{
     BlockAnalysis, DEFAULT_IN_FLIGHT_BYTES, Error, Stats, block_weight, in_flight, thread_pool,
 };
@@ -54,7 +58,7 @@ pub struct Removal {
     pub line: u64,
     /// The line's `source-ref`.
     pub source_ref: String,
-    /// `line`, `blank line`, or `box <attribute>[<index>]`.
+    /// `line`, `blank line`, `attribute <attribute>` or `box <attribute>[<index>]`.
     pub what: String,
     /// The code that caused it (empty for a blank line).
     pub code: String,
@@ -173,31 +177,66 @@ pub fn fix_line(line_no: u64, raw: &[u8], options: &FixOptions) -> FixedLine {
     }
     let issues: Vec<&Issue> = a.iter().chain(&b).collect();
     let mut boxes: BTreeSet<(&str, u32)> = BTreeSet::new();
+    // The codes that drop the line, in order, each with whether it drops only its attribute (an
+    // unsupported attribute type, see [`crate::is_used`]).
+    let mut codes: Vec<(&str, bool)> = Vec::new();
+    // The attributes to remove, each with its first code.
+    let mut attributes: BTreeMap<&str, &str> = BTreeMap::new();
     for i in &issues {
         let line_level = matches!(
             i.level,
             Level::Line | Level::Attribute | Level::Metadata | Level::Manifest
         );
         match i.severity {
-            Severity::Error if line_level => drop_line(&mut out, &i.code),
+            Severity::Error if drops_attribute(i) => {
+                attributes.entry(&*i.attribute).or_insert(&i.code);
+                codes.push((&i.code, true));
+            }
+            Severity::Error if line_level => codes.push((&i.code, false)),
             Severity::Error => {
                 if let Some(index) = i.annotation {
                     boxes.insert((&*i.attribute, index));
                 }
             }
-            Severity::Warning if options.drop_warnings => drop_line(&mut out, &i.code),
+            Severity::Warning if options.drop_warnings => codes.push((&i.code, false)),
             Severity::Warning => {}
         }
     }
-    if !out.removed.is_empty() {
-        return out;
-    }
+    // Errors that drop only their attribute keep the line when another label attribute of it
+    // is clean (the rule of `check`'s `used`); any other drops it.
+    let attribute_only = codes.iter().all(|&(_, only)| only);
     // The whole line is parsed: whitespace around the object (a `\r` before the `\n` too) is
     // written back as it was.
-    let Some(root) = spans::parse(raw) else {
+    let root = if attribute_only {
+        spans::parse(raw)
+    } else {
+        None
+    };
+    let keep = attribute_only
+        && root.as_ref().is_none_or(|root| {
+            attributes.is_empty()
+                || has_clean_attribute(spans::label_attributes(root), issues.iter().copied())
+        });
+    if !keep {
+        for &(code, _) in &codes {
+            drop_line(&mut out, code);
+        }
+        return out;
+    }
+    let Some(root) = root else {
         drop_line(&mut out, REKCHECK_UNPARSABLE_LINE);
         return out;
     };
+    for (attribute, code) in &attributes {
+        out.removed.push(Removal {
+            line: line_no,
+            source_ref: out.source_ref.clone(),
+            what: format!("attribute {attribute}"),
+            code: (*code).to_owned(),
+        });
+    }
+    // The boxes of a removed attribute go with it.
+    boxes.retain(|(attribute, _)| !attributes.contains_key(attribute));
     // The boxes to remove by attribute.
     let mut by_attribute: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
     for (attribute, index) in &boxes {
@@ -240,7 +279,8 @@ pub fn fix_line(line_no: u64, raw: &[u8], options: &FixOptions) -> FixedLine {
     if emptied {
         let code = out
             .removed
-            .first()
+            .iter()
+            .find(|r| r.what.starts_with("box "))
             .map(|r| r.code.clone())
             .unwrap_or_default();
         out.removed.clear();
@@ -249,11 +289,13 @@ pub fn fix_line(line_no: u64, raw: &[u8], options: &FixOptions) -> FixedLine {
     }
     let mut text = Vec::with_capacity(raw.len());
     text.extend_from_slice(&raw[..root.start]);
-    spans::write_clean(raw, &root, &by_attribute, &mut text);
+    let removed_attributes: BTreeSet<&str> = attributes.keys().copied().collect();
+    spans::write_clean(raw, &root, &by_attribute, &removed_attributes, &mut text);
     text.extend_from_slice(&raw[root.end..]);
-    if !boxes.is_empty() {
+    if !boxes.is_empty() || !attributes.is_empty() {
         // Some box errors (a class id missing from the class-map) stop Rekognition's later
         // checks: once those boxes are gone, the rest of the line is checked for the first time.
+        // A line that lost an attribute is checked again too.
         let (again, _) = check_line(line_no, &text, &check);
         if let LineOutcome::Image { issues, .. } = again {
             let codes: Vec<&str> = issues
@@ -262,8 +304,8 @@ pub fn fix_line(line_no: u64, raw: &[u8], options: &FixOptions) -> FixedLine {
                 .map(|i| i.code.as_str())
                 .collect();
             if !codes.is_empty() {
-                let box_codes: Vec<String> = out.removed.drain(..).map(|r| r.code).collect();
-                for code in box_codes.iter().map(String::as_str).chain(codes) {
+                let removed_codes: Vec<String> = out.removed.drain(..).map(|r| r.code).collect();
+                for code in removed_codes.iter().map(String::as_str).chain(codes) {
                     drop_line(&mut out, code);
                 }
                 return out;
@@ -710,16 +752,38 @@ mod spans {
         out.push(b[s.end - 1]);
     }
 
+    /// The names of the root's label attributes: the members with a `<name>-metadata` member.
+    pub(super) fn label_attributes(root: &Span) -> impl Iterator<Item = &str> {
+        let members: &[(String, usize, Span)] = match &root.kind {
+            Kind::Object(m) => m,
+            _ => &[],
+        };
+        let keys: rustc_hash::FxHashSet<&str> =
+            members.iter().map(|(k, _, _)| k.as_str()).collect();
+        members
+            .iter()
+            .map(|(k, _, _)| k.as_str())
+            .filter(move |k| keys.contains(format!("{k}-metadata").as_str()))
+    }
+
     /// The clean line: issue keys removed from the root, its label attributes and metadata, and
-    /// their annotations; the boxes in `boxes` removed with their `objects[]` entries.
+    /// their annotations; the boxes in `boxes` removed with their `objects[]` entries; the
+    /// attributes in `attributes` removed with their `<attribute>-metadata`.
     pub(super) fn write_clean(
         b: &[u8],
         root: &Span,
         boxes: &BTreeMap<&str, BTreeSet<usize>>,
+        attributes: &BTreeSet<&str>,
         out: &mut Vec<u8>,
     ) {
         let none = BTreeSet::new();
-        clean_object(b, root, out, &mut |key, value, out| {
+        let removed = |key: &str| {
+            attributes.contains(key)
+                || key
+                    .strip_suffix("-metadata")
+                    .is_some_and(|a| attributes.contains(a))
+        };
+        clean_object(b, root, &|k| !removed(k), out, &mut |key, value, out| {
             let attr = key.strip_suffix("-metadata").unwrap_or(key);
             let removed = boxes.get(attr).unwrap_or(&none);
             let list = if key.ends_with("-metadata") {
@@ -728,7 +792,7 @@ mod spans {
                 "annotations"
             };
             if matches!(value.kind, Kind::Object(_)) {
-                clean_object(b, value, out, &mut |k, v, out| {
+                clean_object(b, value, &|_| true, out, &mut |k, v, out| {
                     if k == list
                         && let Kind::Array(items) = &v.kind
                     {
@@ -742,7 +806,7 @@ mod spans {
                             &mut |i, out| {
                                 let it = &items[i];
                                 if list == "annotations" && matches!(it.kind, Kind::Object(_)) {
-                                    clean_object(b, it, out, &mut |_, v, out| {
+                                    clean_object(b, it, &|_| true, out, &mut |_, v, out| {
                                         out.extend_from_slice(&b[v.start..v.end]);
                                     });
                                 } else {
@@ -761,10 +825,12 @@ mod spans {
         });
     }
 
-    /// Writes an object without its issue keys; `value` writes each kept member's value.
+    /// Writes an object without its issue keys and the members `keep` refuses; `value` writes
+    /// each kept member's value.
     fn clean_object(
         b: &[u8],
         s: &Span,
+        keep: &dyn Fn(&str) -> bool,
         out: &mut Vec<u8>,
         value: &mut dyn FnMut(&str, &Span, &mut Vec<u8>),
     ) {
@@ -777,7 +843,7 @@ mod spans {
             b,
             s,
             &spans,
-            &|i| !is_issue_key(&members[i].0),
+            &|i| !is_issue_key(&members[i].0) && keep(&members[i].0),
             &mut |i, out| {
                 let (key, key_start, v) = &members[i];
                 out.extend_from_slice(&b[*key_start..v.start]);

@@ -263,11 +263,11 @@ pub fn is_used(
 /// known by name).
 pub(crate) fn has_clean_attribute<'a>(
     mut attributes: impl Iterator<Item = &'a str>,
-    issues: &[Issue],
+    issues: impl IntoIterator<Item = &'a Issue>,
 ) -> bool {
     // The attributes in error, collected once: linear in the line's attributes and issues.
     let in_error: rustc_hash::FxHashSet<&str> = issues
-        .iter()
+        .into_iter()
         .filter(|i| {
             i.severity == Severity::Error && matches!(i.level, Level::Attribute | Level::Metadata)
         })
@@ -277,7 +277,7 @@ pub(crate) fn has_clean_attribute<'a>(
 }
 
 /// Whether an issue drops only its label attribute (see [`is_used`]).
-fn drops_attribute(i: &Issue) -> bool {
+pub(crate) fn drops_attribute(i: &Issue) -> bool {
     i.severity == Severity::Error
         && matches!(i.level, Level::Attribute | Level::Metadata)
         && ATTRIBUTE_ONLY_ERRORS.contains(&i.code.as_str())

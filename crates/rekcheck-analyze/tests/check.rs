@@ -1512,3 +1512,60 @@ fn fix_keeps_kept_lines_byte_for_byte_with_their_terminators() {
     let line = format!(" {} \r", cls("s3://bkt/1.jpg", "a"));
     assert_eq!(fixed(&line, false).as_deref(), Some(line.as_str()));
 }
+
+#[test]
+fn fix_removes_an_unsupported_attribute_beside_a_valid_one_and_keeps_the_line() {
+    // A segmentation attribute (with the error Rekognition records on its metadata) beside a
+    // valid classification attribute: `check` counts the line as used, so `fix` keeps it and
+    // removes only the segmentation attribute and its metadata, every other byte as written.
+    let seg = r#""seg": {"annotations": []} , "seg-metadata":{"type":"groundtruth/semantic-segmentation","human-annotated":"yes","creation-date":"2020-01-01T00:00:00","cl-errors":[{"code":"ERROR_UNSUPPORTED_USE_CASE_TYPE","message":"m"}]}, "#;
+    let line = CLS.replacen(r#""c":1,"#, &format!(r#""c":1, {seg}"#), 1);
+    let (row, issues) = check(&line);
+    assert!(row.used);
+    assert!(
+        issues
+            .iter()
+            .all(|i| i.attribute.as_ref() == "seg" && i.code == "ERROR_UNSUPPORTED_USE_CASE_TYPE"),
+        "{issues:?}"
+    );
+    let only_seg = CLS
+        .replacen(r#""c":1,"#, seg, 1)
+        .replacen(r#""c-metadata":{"class-name":"cat","confidence":1,"type":"groundtruth/image-classification","human-annotated":"yes","creation-date":"2020-01-01T00:00:00"}"#, r#""x":0"#, 1);
+    let m = format!("{line}\n{only_seg}\n");
+    let (out, removed, o) = fix_all(m.as_bytes());
+    let out = String::from_utf8(out).unwrap();
+    let kept = CLS.replacen(r#""c":1,"#, r#""c":1, "#, 1);
+    assert_eq!(out, format!("{kept}\n"));
+    assert_eq!((o.kept, o.dropped), (1, 1));
+    assert!(removed.starts_with(
+        "line,source_ref,what,code\r\n\
+         1,s3://bkt/a.jpg,attribute seg,ERROR_UNSUPPORTED_USE_CASE_TYPE\r\n\
+         2,s3://bkt/a.jpg,line,"
+    ));
+    assert!(!removed.contains("2,s3://bkt/a.jpg,attribute"), "{removed}");
+    // `check` finds nothing on the fixed line.
+    let (row, issues) = check(&kept);
+    assert!(issues.is_empty(), "{issues:?}");
+    assert!(row.used);
+    // A line whose every attribute is in error is dropped, as before.
+    let f = fix_line(2, only_seg.as_bytes(), &fix_opts(false));
+    assert!(f.output.is_none());
+    assert!(f.removed.iter().all(|r| r.what == "line"));
+    // Another error on the segmentation attribute drops the line too (`check`: not used).
+    let worse = line.replacen(
+        r#""seg-metadata":{"type""#,
+        r#""seg-metadata":{"errors":[{"code":"ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT","message":"m"}],"type""#,
+        1,
+    );
+    assert!(!analyze_used(&worse));
+    let f = fix_line(1, worse.as_bytes(), &fix_opts(false));
+    assert!(f.output.is_none());
+}
+
+/// Whether `report` (the line as Rekognition recorded it) counts the line as used.
+fn analyze_used(line: &str) -> bool {
+    match rekcheck_analyze::analyze_line(1, line.as_bytes(), 1 << 24) {
+        LineOutcome::Image { row, .. } => row.used,
+        LineOutcome::Blank => false,
+    }
+}
