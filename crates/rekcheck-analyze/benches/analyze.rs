@@ -2,9 +2,7 @@
 //! about 5 % issue lines. Run with `cargo bench -p rekcheck-analyze`.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use rekcheck_analyze::{
-    AnalyzeOptions, Dataset, ManifestContext, ReportOptions, ReportWriter, Stats, analyze_reader,
-};
+use rekcheck_analyze::{Analyzer, Dataset, ManifestContext, ReportOptions, ReportWriter, Stats};
 use rekcheck_testkit::generate::{GenOptions, generate};
 
 fn bench(c: &mut Criterion) {
@@ -20,17 +18,15 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(manifest.len() as u64));
     g.sample_size(10);
     for &t in &threads {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(t)
-            .build()
-            .unwrap();
+        let analyzer = Analyzer::new(t).unwrap();
         g.bench_with_input(BenchmarkId::new("lines", t), &t, |b, _| {
             b.iter(|| {
                 let mut stats = Stats::default();
-                analyze_reader(&pool, &manifest[..], &AnalyzeOptions::default(), |a| {
-                    stats += a.stats;
-                })
-                .unwrap();
+                analyzer
+                    .analyze_reader(&manifest[..], |a| {
+                        stats += a.stats;
+                    })
+                    .unwrap();
                 stats
             });
         });

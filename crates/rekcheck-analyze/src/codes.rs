@@ -49,6 +49,12 @@ pub const REKCHECK_MAX_LINES: &str = "REKCHECK_MAX_LINES";
 
 /// When a code stops Rekognition, and where it is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
+#[non_exhaustive]
 pub enum CodeKind {
     /// Terminal manifest file error: no validation files are written; only `StatusMessage` says it.
     TerminalFile,
@@ -66,6 +72,8 @@ pub enum CodeKind {
 
 /// One documented code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CodeInfo {
     /// The code, e.g. `ERROR_INVALID_BOUNDING_BOX`.
     pub code: &'static str,

@@ -3,7 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-/// How serious an issue is.
+/// How serious an issue is. Rekognition has two severities, `errors` and `warnings`; the set is
+/// closed, so the enum is exhaustive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
     /// The image (or the manifest) is not used as it is.
@@ -30,6 +31,7 @@ impl fmt::Display for Severity {
 
 /// Where in a manifest an issue was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Level {
     /// The whole manifest (terminal errors from the manifest summary or the training status).
     Manifest,
@@ -62,7 +64,8 @@ impl fmt::Display for Level {
     }
 }
 
-/// Which dataset a manifest belongs to, from its file name.
+/// Which dataset a manifest belongs to, from its file name. A Custom Labels project has a
+/// training and a testing dataset; the set is closed, so the enum is exhaustive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum Dataset {
     /// `TrainingManifestWithValidation-…` or `training_manifest_with_validation.json`.
@@ -105,6 +108,7 @@ impl fmt::Display for Dataset {
 
 /// One error or warning, with its position. Problems in the input are values, never `Err`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Issue {
     /// 1-based physical line; `None` for manifest-level issues.
     pub line: Option<u64>,
@@ -152,6 +156,7 @@ impl Issue {
 
 /// The status of one non-blank line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum ImageStatus {
     /// No issue at all.
     Ok,
@@ -183,6 +188,7 @@ impl fmt::Display for ImageStatus {
 
 /// One row per non-blank line of a manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ImageRow {
     /// 1-based physical line.
     pub line: u64,
@@ -295,6 +301,20 @@ fn drops_line(i: &Issue) -> bool {
     }
 }
 
+/// The enums serialize as the words the CSV files use (`error`, `annotation`, `training`, ...).
+#[cfg(feature = "serde")]
+macro_rules! serialize_as_str {
+    ($($t:ty),*) => {
+        $(impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        })*
+    };
+}
+#[cfg(feature = "serde")]
+serialize_as_str!(Severity, Level, Dataset, ImageStatus);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,5 +343,27 @@ mod tests {
         );
         assert_eq!(Dataset::from_file_name("output.manifest"), Dataset::Unknown);
         assert_eq!(Dataset::Unknown.as_str(), "");
+    }
+}
+
+#[cfg(all(test, feature = "serde"))]
+mod serde_tests {
+    use super::*;
+
+    #[test]
+    fn rows_and_issues_serialize_with_the_csv_words() {
+        let mut issue = Issue::manifest(Severity::Warning, "W", "m");
+        issue.level = Level::Annotation;
+        issue.annotation = Some(2);
+        let json = serde_json::to_value(&issue).unwrap();
+        assert_eq!(json["severity"], "warning");
+        assert_eq!(json["level"], "annotation");
+        assert_eq!(json["annotation"], 2);
+        assert_eq!(json["line"], serde_json::Value::Null);
+        assert_eq!(serde_json::to_value(Dataset::Unknown).unwrap(), "");
+        assert_eq!(
+            serde_json::to_value(ImageStatus::Unparsable).unwrap(),
+            "unparsable"
+        );
     }
 }

@@ -3,7 +3,7 @@
 use rekcheck_analyze::{
     CheckOptions, CheckTally, Dataset, FixOptions, ImageCheck, ImageChecks, ImageRow, ImageStatus,
     Issue, Level, LineOutcome, ManifestContext, ReportOptions, ReportWriter, Severity, Stats,
-    check_line, code_info, fix_line, fix_manifest,
+    check_line, check_manifest, code_info, fix_line, fix_manifest,
 };
 
 const OD: &str = r#"{"source-ref":"s3://bkt/a.jpg","bb":{"image_size":[{"width":640,"height":480,"depth":3}],"annotations":[{"class_id":0,"top":10,"left":10,"width":100,"height":100}]},"bb-metadata":{"objects":[{"confidence":1}],"class-map":{"0":"cat"},"type":"groundtruth/object-detection","human-annotated":"yes","creation-date":"2020-01-01T00:00:00"}}"#;
@@ -560,16 +560,16 @@ fn checked(manifest: &str) -> (Stats, u64, CheckTally, Vec<Issue>, Vec<ImageRow>
         dataset: Dataset::Training,
         ..ManifestContext::default()
     };
-    let r = w
-        .check_manifest(
-            &context,
-            manifest.as_bytes(),
-            &opts(),
-            &mut tally,
-            &mut |_| {},
-        )
-        .unwrap()
-        .clone();
+    let r = check_manifest(
+        &mut w,
+        &context,
+        manifest.as_bytes(),
+        &opts(),
+        &mut tally,
+        &mut |_| {},
+    )
+    .unwrap()
+    .clone();
     drop(w);
     let (issues, images) = std::mem::take(&mut *rows.lock().unwrap());
     (r.stats, r.bytes, tally, issues, images)
@@ -1233,10 +1233,16 @@ fn images_in_both_training_and_testing_are_flagged_on_the_testing_lines() {
         dataset: Dataset::Testing,
         ..ManifestContext::default()
     };
-    let r = w
-        .check_manifest(&context, m.as_bytes(), &opts(), &mut testing, &mut |_| {})
-        .unwrap()
-        .clone();
+    let r = check_manifest(
+        &mut w,
+        &context,
+        m.as_bytes(),
+        &opts(),
+        &mut testing,
+        &mut |_| {},
+    )
+    .unwrap()
+    .clone();
     drop(w);
     let (issues, images) = std::mem::take(&mut *rows.lock().unwrap());
     assert_eq!(

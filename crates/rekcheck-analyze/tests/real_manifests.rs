@@ -7,9 +7,7 @@
 
 use std::path::PathBuf;
 
-use rekcheck_analyze::{
-    AnalyzeOptions, BlockAnalysis, ImageStatus, ManifestSummary, analyze_reader,
-};
+use rekcheck_analyze::{AnalyzeOptions, Analyzer, BlockAnalysis, ImageStatus, ManifestSummary};
 
 fn folder() -> Option<PathBuf> {
     let dir = std::env::var_os("REKCHECK_REAL_MANIFESTS").map_or_else(
@@ -35,10 +33,6 @@ fn every_real_manifest_is_accounted_for() {
         eprintln!("skipped: ../shared/real-manifests is not here (set REKCHECK_REAL_MANIFESTS)");
         return;
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .unwrap();
     let mut files = 0;
     let mut entries: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -61,12 +55,14 @@ fn every_real_manifest_is_accounted_for() {
             ..AnalyzeOptions::default()
         };
         let mut all = BlockAnalysis::default();
-        analyze_reader(&pool, &bytes[..], &options, |a| {
-            all.rows.extend(a.rows);
-            all.issues.extend(a.issues);
-            all.stats += a.stats;
-        })
-        .unwrap();
+        let analyzer = Analyzer::new(2).unwrap().with_options(options);
+        analyzer
+            .analyze_reader(&bytes[..], |a| {
+                all.rows.extend(a.rows);
+                all.issues.extend(a.issues);
+                all.stats += a.stats;
+            })
+            .unwrap();
         let s = all.stats;
         assert_eq!(s.lines, physical_lines(&bytes), "{name}");
         assert_eq!(

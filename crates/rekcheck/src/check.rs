@@ -247,11 +247,17 @@ impl Pipeline {
                 inner: reader,
                 stop: self.stop.as_ref(),
             };
-            let report = writer
-                .check_manifest(&context, reader, &options, &mut tally, &mut |n| {
+            let report = rekcheck_analyze::check_manifest(
+                &mut writer,
+                &context,
+                reader,
+                &options,
+                &mut tally,
+                &mut |n| {
                     self.reporter.bytes(display, n);
-                })
-                .map_err(|e| read_error(e, (self.stop)()))?;
+                },
+            )
+            .map_err(|e| read_error(e, (self.stop)()))?;
             self.reporter.object_finished(display);
             let issues = tally.dataset_issues(&report.stats, report.bytes);
             checked.push((context, tally, issues));

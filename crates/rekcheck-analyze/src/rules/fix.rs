@@ -23,16 +23,17 @@ use std::io::{self, Read, Write};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::check::{CheckTally, CheckedLines, check_block};
-use crate::engine::{Budget, ordered_par_map_within};
-use crate::framing::{Block, BlockKind, BlockReader, Framer, block_lines};
-use crate::line::{LineOutcome, analyze_line};
+use crate::codes::{REKCHECK_DUPLICATE_SOURCE_REF, REKCHECK_UNPARSABLE_LINE};
+use crate::error::Error;
 use crate::model::{ImageStatus, Issue, Level, Severity, drops_attribute, has_clean_attribute};
-use crate::report::{
-    BlockAnalysis, DEFAULT_IN_FLIGHT_BYTES, Error, Stats, block_weight, in_flight, thread_pool,
-};
-use crate::validate::{CheckOptions, KeyBuildHasher, check_line, source_ref_key};
-use crate::{DEFAULT_BLOCK_BYTES, REKCHECK_DUPLICATE_SOURCE_REF, REKCHECK_UNPARSABLE_LINE};
+use crate::reading::engine::{Budget, ordered_par_map_within};
+use crate::reading::engine::{in_flight, thread_pool};
+use crate::reading::framing::DEFAULT_BLOCK_BYTES;
+use crate::reading::framing::{Block, BlockKind, BlockReader, Framer, block_lines};
+use crate::results::analysis::{BlockAnalysis, DEFAULT_IN_FLIGHT_BYTES, Stats, block_weight};
+use crate::results::line::{LineOutcome, analyze_line};
+use crate::rules::check::{CheckTally, CheckedLines, check_block};
+use crate::rules::validate::{CheckOptions, KeyBuildHasher, check_line, source_ref_key};
 
 /// Header of `removed.csv`.
 pub const REMOVED_HEADER: &[&str] = &["line", "source_ref", "what", "code"];
@@ -53,6 +54,8 @@ pub struct FixOptions {
 
 /// One line or box `fix` removed (a row of `removed.csv`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Removal {
     /// 1-based physical line.
     pub line: u64,
@@ -66,6 +69,8 @@ pub struct Removal {
 
 /// What `fix` did, and the verdict predicted for what it wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct FixOutcome {
     /// Physical lines read.
     pub lines: u64,
@@ -108,12 +113,13 @@ impl FixOutcome {
     /// The predicted verdict, as `check` writes it: `pass`, or `fail: CODE` with the first
     /// error.
     pub fn verdict(&self) -> String {
-        crate::check::verdict(&self.dataset_issues)
+        crate::rules::check::verdict(&self.dataset_issues)
     }
 }
 
 /// The decision for one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FixedLine {
     /// 1-based physical line.
     pub line: u64,

@@ -14,11 +14,13 @@ use crate::codes::{
     REKCHECK_DUPLICATE_SOURCE_REF, REKCHECK_IMAGE_IN_TRAINING_AND_TESTING,
     REKCHECK_LABEL_OVERLAP_READING, REKCHECK_OTHER_USE_CASE, documented,
 };
-use crate::framing::{Block, BlockKind, block_lines};
-use crate::line::{DEFAULT_MAX_ISSUES_PER_LINE, LineOutcome};
+use crate::error::Error;
 use crate::model::{ImageRow, ImageStatus, Issue, Level, Severity};
-use crate::report::{BlockAnalysis, Stats};
-use crate::validate::{
+use crate::output::report::{ManifestContext, ManifestReport, ReportWriter};
+use crate::reading::framing::{Block, BlockKind, block_lines};
+use crate::results::analysis::{BlockAnalysis, Stats};
+use crate::results::line::{DEFAULT_MAX_ISSUES_PER_LINE, LineOutcome};
+use crate::rules::validate::{
     CheckClassMaps, CheckOptions, KeyBuildHasher, LineFacts, check_line_with, oversized,
 };
 
@@ -46,6 +48,7 @@ pub const MIN_LABEL_OVERLAP: f64 = 0.5;
 /// What the dataset rules need from a checked block: each row's facts, and the block's counts
 /// (added up in the analysis threads, so that the one writer thread only merges them).
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct CheckedLines {
     /// One per row of the block's analysis.
     pub facts: Vec<LineFacts>,
@@ -164,6 +167,75 @@ pub(crate) fn check_block_with(
         }
     }
     (out, checked)
+}
+
+/// Checks an input manifest read from `reader` the way Rekognition would validate it
+/// (`rekcheck check`), adds its rows to `report`, and feeds the dataset-level rules in `tally`.
+/// `progress` is called with the number of bytes of each block as it is written.
+///
+/// # Errors
+///
+/// As [`ReportWriter::add_manifest`].
+///
+/// # Example
+///
+/// ```
+/// use rekcheck_analyze::{
+///     CheckOptions, CheckTally, ManifestContext, ReportOptions, ReportWriter, check_manifest,
+/// };
+///
+/// let check = CheckOptions { max_line_bytes: 1 << 20, images: None };
+/// let mut report = ReportWriter::in_memory(ReportOptions::default())?;
+/// let mut tally = CheckTally::new();
+/// let manifest = b"{\"source-ref\":\"not a uri\"}\n";
+/// let context = ManifestContext::default();
+/// let checked = check_manifest(
+///     &mut report, &context, &manifest[..], &check, &mut tally, &mut |_| {},
+/// )?;
+/// assert_eq!(checked.stats.error, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn check_manifest<'r, R: std::io::Read>(
+    report: &'r mut ReportWriter,
+    context: &ManifestContext,
+    reader: R,
+    check: &CheckOptions<'_>,
+    tally: &mut CheckTally,
+    progress: &mut dyn FnMut(u64),
+) -> Result<&'r ManifestReport, Error> {
+    report.add_manifest_with(
+        context,
+        reader,
+        check.max_line_bytes,
+        |block, options| check_block_with(block, check, options.max_issues_per_line),
+        |analysis, checked| tally.absorb(analysis, &checked),
+        progress,
+    )
+}
+
+/// Like [`check_manifest`], for blocks framed elsewhere (e.g. from S3).
+///
+/// # Errors
+///
+/// As [`ReportWriter::add_manifest`].
+pub fn check_manifest_blocks<'r, I>(
+    report: &'r mut ReportWriter,
+    context: &ManifestContext,
+    blocks: I,
+    check: &CheckOptions<'_>,
+    tally: &mut CheckTally,
+    progress: &mut dyn FnMut(u64),
+) -> Result<&'r ManifestReport, Error>
+where
+    I: IntoIterator<Item = std::io::Result<crate::Block>>,
+{
+    report.add_manifest_blocks_with(
+        context,
+        blocks,
+        |block, options| check_block_with(block, check, options.max_issues_per_line),
+        |analysis, checked| tally.absorb(analysis, &checked),
+        progress,
+    )
 }
 
 /// Adds `n` to `key`'s count.
@@ -589,6 +661,7 @@ impl CheckTally {
 
 /// The use case Rekognition trains for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum UseCase {
     /// Image-level labels.
     Classification,

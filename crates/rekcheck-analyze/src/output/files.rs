@@ -1,23 +1,12 @@
-//! Output files that are never half-written, never written through a planted link, and never
-//! mixed between two runs.
-//!
-//! * [`PartialFile`]: a file written under an unpredictable temporary name in the folder of its
-//!   destination, `.<name>.<pid>.<random>.partial`, created with `O_EXCL` (a planted file or
-//!   symlink is never opened) and holding an advisory lock for as long as it is written, so that
-//!   a later run can tell a live partial file from one a killed run left behind.
-//! * [`commit`]: gives a set of partial files their final names, all or as many as the
-//!   filesystem allows (see there).
-//! * [`OutputLock`]: `.rekcheck.lock` in an output folder, held (advisory lock) while a run
-//!   writes there; a second run into the same folder stops with [`Error::Locked`].
-//! * [`remove_stale_partials`]: removes the partial files of runs that died (`SIGKILL`, power
-//!   loss) before they could clean up.
+//! The files behind the report: partial files, their commit, the output folder's lock (see
+//! [`crate::output`]).
 
 use std::ffi::OsStr;
 use std::fs::{File, TryLockError};
 use std::io::{self, Read as _, Write};
 use std::path::{Path, PathBuf};
 
-use crate::report::Error;
+use crate::error::Error;
 
 /// The lock file of an output folder.
 pub const LOCK_FILE: &str = ".rekcheck.lock";

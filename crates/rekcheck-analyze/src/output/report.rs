@@ -63,24 +63,19 @@ use std::collections::{BTreeMap, HashSet};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::io::{self, Read, Write};
-use std::ops::{Add, AddAssign};
 use std::path::{Path, PathBuf};
 
-use crate::check::{CheckTally, CheckedLines, check_block_with};
 use crate::codes::{REKCHECK_MAX_LINES, code_info};
-use crate::csvrow::{self, Row};
-use crate::engine::{Budget, ordered_par_map_within};
-use crate::framing::{
-    Block, BlockKind, BlockReader, BufferPool, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_LINE_BYTES, Framer,
-    block_lines,
-};
-use crate::line::{
-    ClassMaps, DEFAULT_MAX_ISSUES_PER_LINE, LineOutcome, analyze_line_with, oversized_line,
-};
+use crate::error::Error;
 use crate::model::{Dataset, ImageRow, ImageStatus, Issue, Severity};
-use crate::output::{self, OutputLock, PartialFile};
-use crate::summary::DatasetStatistics;
-use crate::validate::CheckOptions;
+use crate::output::csvrow::{self, Row};
+use crate::output::files::{self as output, OutputLock, PartialFile};
+use crate::reading::engine::{ordered_par_map_within, thread_pool};
+use crate::reading::framing::{Block, BlockKind, BlockReader, BufferPool, Framer};
+use crate::results::analysis::{
+    AnalyzeOptions, BlockAnalysis, Stats, analysis_weight, analyze_block, block_weight, budget,
+};
+use crate::results::summary::DatasetStatistics;
 
 /// Header of `issues.csv`.
 pub const ISSUES_HEADER: &[&str] = &[
@@ -193,137 +188,9 @@ pub const REPORT_FILES: [&str; 5] = [
     "labels.csv",
 ];
 
-/// The errors of this crate.
-///
-/// Problems *in* a manifest are never errors: they are [`Issue`]s. An `Error` means the report
-/// could not be read or written; each message names the manifest, file or folder and what to do.
-///
-/// # Example
-///
-/// ```
-/// use rekcheck_analyze::{Error, ReportOptions, ReportWriter};
-///
-/// let dir = tempfile::tempdir()?;
-/// let first = ReportWriter::create(dir.path(), ReportOptions::default())?;
-/// // A second writer into the same folder is refused while the first holds its lock.
-/// match ReportWriter::create(dir.path(), ReportOptions::default()) {
-///     Err(Error::Locked { dir: locked, .. }) => assert_eq!(locked, dir.path()),
-///     other => panic!("expected Locked, got {other:?}"),
-/// }
-/// drop(first);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// A manifest could not be read.
-    #[error("cannot read {manifest}: {source}")]
-    Read {
-        /// The manifest, as given.
-        manifest: String,
-        /// The cause.
-        source: io::Error,
-    },
-    /// A report file could not be written.
-    #[error("{}", write_message(path, source))]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: io::Error,
-    },
-    /// Another run is writing into the same output folder (it holds its `.rekcheck.lock`).
-    #[error("another rekcheck run{} is writing to {}; wait for it to end or choose another output folder", pid_note(*.pid), .dir.display())]
-    Locked {
-        /// The output folder.
-        dir: PathBuf,
-        /// The process id of the run holding the lock, if its lock file says.
-        pid: Option<u32>,
-    },
-    /// A finished file could not be given its final name (see [`crate::output::commit`]); the
-    /// files in `replaced` were, the others were left as they were.
-    #[error("cannot give {} its final name: {source}; {}", .path.display(), replaced_note(.replaced))]
-    Commit {
-        /// The file that could not be renamed.
-        path: PathBuf,
-        /// The files already replaced by this run's.
-        replaced: Vec<PathBuf>,
-        /// The cause.
-        source: io::Error,
-    },
-    /// The analysis threads could not be started.
-    #[error("cannot start {threads} analysis threads: {source}")]
-    Threads {
-        /// How many were asked for.
-        threads: usize,
-        /// The cause.
-        source: rayon::ThreadPoolBuildError,
-    },
-}
-
-/// `cannot write <path>: <cause>; <hint>`, or `<cause>; <hint>` when the cause names the path
-/// already (`fs_err`'s messages do).
-fn write_message(path: &std::path::Path, e: &io::Error) -> String {
-    let cause = io_cause_and_hint(e);
-    let shown = path.display().to_string();
-    if cause.contains(&format!("`{shown}`")) {
-        cause
-    } else {
-        format!("cannot write {shown}: {cause}")
-    }
-}
-
-/// The root cause of an I/O error and the one hint that fits its kind, if any.
-fn io_cause_and_hint(e: &io::Error) -> String {
-    let mut root: &(dyn std::error::Error + 'static) = e;
-    let mut kind = e.kind();
-    for _ in 0..32 {
-        let next = match root.downcast_ref::<io::Error>() {
-            Some(io) => {
-                kind = io.kind();
-                io.get_ref()
-                    .map(|inner| inner as &(dyn std::error::Error + 'static))
-            }
-            None => root.source(),
-        };
-        match next {
-            Some(n) => root = n,
-            None => break,
-        }
-    }
-    let hint = match kind {
-        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
-            "; check that you may write there, or choose another output"
-        }
-        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge => {
-            "; free some disk space, or choose another output"
-        }
-        io::ErrorKind::NotFound => "; check that its folder exists and can be written to",
-        io::ErrorKind::NotADirectory => "; a part of the path is a file, not a folder",
-        io::ErrorKind::IsADirectory => "; a folder has this name",
-        io::ErrorKind::AlreadyExists => "; something else has this name",
-        _ => "",
-    };
-    format!("{root}{hint}")
-}
-
-fn pid_note(pid: Option<u32>) -> String {
-    pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
-}
-
-fn replaced_note(replaced: &[PathBuf]) -> String {
-    if replaced.is_empty() {
-        return "no file was replaced".to_owned();
-    }
-    let names: Vec<String> = replaced.iter().map(|p| p.display().to_string()).collect();
-    format!(
-        "these files were already replaced by this run's and do not match the others: {}",
-        names.join(", ")
-    )
-}
-
 /// Where a manifest belongs: the first four columns of its rows.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ManifestContext {
     /// The project name, as in the project ARN; empty when unknown.
     pub project: String,
@@ -335,11 +202,6 @@ pub struct ManifestContext {
     pub manifest: String,
 }
 
-/// Default of [`AnalyzeOptions::max_lines`]: four times Rekognition's limit of 250,000 lines
-/// per manifest ([`crate::MAX_MANIFEST_LINES`]).
-pub const DEFAULT_MAX_LINES: u64 = 4 * crate::check::MAX_MANIFEST_LINES;
-/// Default of [`AnalyzeOptions::in_flight_bytes`]: 16 MiB.
-pub const DEFAULT_IN_FLIGHT_BYTES: usize = 16 << 20;
 /// Default of [`ReportOptions::max_cell_bytes`]: 64 KiB.
 pub const DEFAULT_MAX_CELL_BYTES: usize = 64 << 10;
 /// Most distinct labels kept in `labels.csv` (all datasets together); the images of further
@@ -351,322 +213,6 @@ pub const MAX_LABEL_ROWS: usize = 10_000;
 pub const MAX_CODE_ROWS: usize = 1_000;
 /// The label or code of the row that adds up those over [`MAX_LABEL_ROWS`] or [`MAX_CODE_ROWS`].
 pub const OTHER_ROW: &str = "(other)";
-
-/// How lines are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AnalyzeOptions {
-    /// Lines longer than this are unparsable (and skipped without being buffered). Default
-    /// [`DEFAULT_MAX_LINE_BYTES`] (16 MiB).
-    pub max_line_bytes: usize,
-    /// The target size of the blocks handed to the analysis threads. Default
-    /// [`DEFAULT_BLOCK_BYTES`] (1 MiB); a block also ends after [`crate::MAX_BLOCK_LINES`] lines.
-    pub block_bytes: usize,
-    /// Most issues listed for one line; the others are counted in the line's `errors` and
-    /// `warnings` and summed up in one `REKCHECK_TOO_MANY_ISSUES` row. Default 1,000.
-    pub max_issues_per_line: usize,
-    /// Most lines analyzed per manifest; the lines after are read and counted but not analyzed,
-    /// and one manifest-level `REKCHECK_MAX_LINES` error gives their number. Default
-    /// [`DEFAULT_MAX_LINES`] (1,000,000).
-    pub max_lines: u64,
-    /// Most bytes of blocks being analyzed or waiting to be written, whatever the number of
-    /// threads (a single block bigger than this, a long line, still goes through alone).
-    /// Default [`DEFAULT_IN_FLIGHT_BYTES`] (16 MiB).
-    pub in_flight_bytes: usize,
-}
-
-impl Default for AnalyzeOptions {
-    fn default() -> Self {
-        AnalyzeOptions {
-            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
-            block_bytes: DEFAULT_BLOCK_BYTES,
-            max_issues_per_line: DEFAULT_MAX_ISSUES_PER_LINE,
-            max_lines: DEFAULT_MAX_LINES,
-            in_flight_bytes: DEFAULT_IN_FLIGHT_BYTES,
-        }
-    }
-}
-
-impl AnalyzeOptions {
-    /// A framer for these options.
-    pub fn framer(&self) -> Framer {
-        Framer::new(self.block_bytes, self.max_line_bytes)
-    }
-}
-
-/// Line counts of a manifest (or of a part of one). Values add, so rayon can reduce them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Physical lines: `blank + unparsable + ok + warning + error`.
-    pub lines: u64,
-    /// Empty or whitespace-only lines.
-    pub blank: u64,
-    /// Lines that are not a JSON object.
-    pub unparsable: u64,
-    /// Lines without issues.
-    pub ok: u64,
-    /// Lines with warnings only.
-    pub warning: u64,
-    /// Lines with at least one error.
-    pub error: u64,
-    /// Error issues, all levels.
-    pub error_issues: u64,
-    /// Warning issues, all levels.
-    pub warning_issues: u64,
-    /// Bounding boxes.
-    pub boxes: u64,
-    /// Lines in error that Rekognition still trains on ([`crate::is_used`]): their errors are
-    /// on bounding boxes (only the boxes are dropped, tm-debugging-scope-json-line) or on an
-    /// attribute of an unsupported type beside a valid one. Counted in `error` too.
-    pub error_used: u64,
-    /// Lines Rekognition trains on (`used` = `yes` in `images.csv`, [`crate::is_used`]): lines
-    /// without issues, and lines with warnings or errors that drop no more than boxes or an
-    /// unsupported attribute. Counted in `ok`, `warning` or `error` too.
-    pub used: u64,
-    /// Lines that carry validation results: at least one issue read from an `errors`,
-    /// `warnings`, `cl-errors` or `cl-warnings` key at any level (any code but rekcheck's own
-    /// `REKCHECK_` codes, except `REKCHECK_MALFORMED_ISSUE`, which is a malformed one).
-    pub with_results: u64,
-}
-
-impl Add for Stats {
-    type Output = Stats;
-    fn add(self, o: Stats) -> Stats {
-        Stats {
-            lines: self.lines + o.lines,
-            blank: self.blank + o.blank,
-            unparsable: self.unparsable + o.unparsable,
-            ok: self.ok + o.ok,
-            warning: self.warning + o.warning,
-            error: self.error + o.error,
-            error_issues: self.error_issues + o.error_issues,
-            warning_issues: self.warning_issues + o.warning_issues,
-            boxes: self.boxes + o.boxes,
-            error_used: self.error_used + o.error_used,
-            used: self.used + o.used,
-            with_results: self.with_results + o.with_results,
-        }
-    }
-}
-
-impl AddAssign for Stats {
-    fn add_assign(&mut self, o: Stats) {
-        *self = *self + o;
-    }
-}
-
-impl std::iter::Sum for Stats {
-    fn sum<I: Iterator<Item = Stats>>(iter: I) -> Stats {
-        iter.fold(Stats::default(), Add::add)
-    }
-}
-
-impl Stats {
-    pub(crate) fn count(&mut self, outcome: &LineOutcome) {
-        self.lines += 1;
-        match outcome {
-            LineOutcome::Blank => self.blank += 1,
-            LineOutcome::Image { row, issues } => {
-                match row.status {
-                    ImageStatus::Ok => self.ok += 1,
-                    ImageStatus::Warning => self.warning += 1,
-                    ImageStatus::Error => self.error += 1,
-                    ImageStatus::Unparsable => self.unparsable += 1,
-                }
-                self.error_issues += u64::from(row.errors);
-                self.warning_issues += u64::from(row.warnings);
-                self.boxes += u64::from(row.boxes);
-                if row.used {
-                    self.used += 1;
-                    if row.status == ImageStatus::Error {
-                        self.error_used += 1;
-                    }
-                }
-                if issues.iter().any(is_validation_result) {
-                    self.with_results += 1;
-                }
-            }
-        }
-    }
-
-    /// rekcheck's own counts in Rekognition's terms (see the `summary.csv` documentation):
-    /// `(total, valid, invalid, ignored)`: valid lines are the used ones, invalid lines are
-    /// blank, unparsable or in error and not used, ignored lines have warnings only and are not
-    /// used.
-    pub fn rekognition_terms(&self) -> (u64, u64, u64, u64) {
-        let invalid = self.blank + self.unparsable + self.error.saturating_sub(self.error_used);
-        let ignored = self.lines.saturating_sub(self.used).saturating_sub(invalid);
-        (self.lines, self.used, invalid, ignored)
-    }
-}
-
-/// Whether an issue was read from the validation results Rekognition wrote (rather than found
-/// by rekcheck in a line that has none).
-fn is_validation_result(i: &Issue) -> bool {
-    !i.code.starts_with("REKCHECK_") || i.code == crate::codes::REKCHECK_MALFORMED_ISSUE
-}
-
-/// The typed result of one block: its image rows, its issues and its counts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BlockAnalysis {
-    /// One row per non-blank line, in line order.
-    pub rows: Vec<ImageRow>,
-    /// The issues, in line order.
-    pub issues: Vec<Issue>,
-    /// The counts.
-    pub stats: Stats,
-}
-
-impl BlockAnalysis {
-    /// An empty analysis with room for a row per line of `block` (growing the rows vector
-    /// line by line was 3 % of the instructions).
-    pub(crate) fn with_room(block: &Block) -> BlockAnalysis {
-        BlockAnalysis {
-            rows: Vec::with_capacity(usize::try_from(block.line_count()).unwrap_or(0)),
-            ..BlockAnalysis::default()
-        }
-    }
-}
-
-/// Analyzes every line of a block.
-pub fn analyze_block(block: &Block, options: &AnalyzeOptions) -> BlockAnalysis {
-    let mut out = BlockAnalysis::with_room(block);
-    let mut take = |outcome: LineOutcome| {
-        out.stats.count(&outcome);
-        if let LineOutcome::Image { row, issues } = outcome {
-            out.rows.push(row);
-            out.issues.extend(issues);
-        }
-    };
-    match &block.kind {
-        BlockKind::Lines(data) => {
-            let mut class_maps = ClassMaps::default();
-            for (n, line) in block_lines(block.first_line, data) {
-                take(analyze_line_with(
-                    n,
-                    line,
-                    options.max_line_bytes,
-                    options.max_issues_per_line,
-                    &mut class_maps,
-                ));
-            }
-        }
-        BlockKind::Oversized { bytes } => {
-            take(oversized_line(
-                block.first_line,
-                *bytes,
-                options.max_line_bytes,
-            ));
-        }
-    }
-    out
-}
-
-/// Streams `reader` through the analyzer on `pool` and hands each block's analysis to `sink`,
-/// in line order. Memory stays bounded: only a few blocks are in flight.
-///
-/// # Errors
-///
-/// The first error `reader` returns; the blocks before it have been handed to `sink`.
-/// Nothing in the bytes themselves is an error: a line that is not valid JSON is an
-/// [`ImageStatus::Unparsable`](crate::ImageStatus::Unparsable) row with an issue.
-///
-/// # Example
-///
-/// ```
-/// use rekcheck_analyze::{analyze_reader, AnalyzeOptions, Stats};
-///
-/// let manifest = b"{\"source-ref\":\"s3://b/1.jpg\"}\nnot json\n\n";
-/// let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build()?;
-/// let mut stats = Stats::default();
-/// analyze_reader(&pool, &manifest[..], &AnalyzeOptions::default(), |block| {
-///     stats += block.stats;
-/// })?;
-/// assert_eq!((stats.lines, stats.ok, stats.unparsable, stats.blank), (3, 1, 1, 1));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn analyze_reader<R, F>(
-    pool: &rayon::ThreadPool,
-    reader: R,
-    options: &AnalyzeOptions,
-    mut sink: F,
-) -> io::Result<()>
-where
-    R: Read,
-    F: FnMut(BlockAnalysis),
-{
-    let blocks = BlockReader::new(reader, options.framer());
-    ordered_par_map_within(
-        pool,
-        blocks,
-        budget(pool, options),
-        block_weight,
-        |a: &BlockAnalysis| analysis_weight(a),
-        |b| analyze_block(&b, options),
-        |a| {
-            sink(a);
-            Ok(())
-        },
-    )
-}
-
-/// What may be in flight: a few blocks per thread, and [`AnalyzeOptions::in_flight_bytes`].
-pub(crate) fn budget(pool: &rayon::ThreadPool, options: &AnalyzeOptions) -> Budget {
-    Budget {
-        items: in_flight(pool),
-        bytes: options.in_flight_bytes,
-    }
-}
-
-/// About the bytes a block takes in memory while it is analyzed: its own, and a row, its
-/// issues and their CSV per line (short lines cost more than their bytes).
-pub(crate) fn block_weight(b: &Block) -> usize {
-    const PER_LINE: usize = 512;
-    match &b.kind {
-        BlockKind::Lines(data) => data.len().saturating_add(
-            usize::try_from(b.line_count())
-                .unwrap_or(usize::MAX)
-                .saturating_mul(PER_LINE),
-        ),
-        BlockKind::Oversized { .. } => PER_LINE,
-    }
-}
-
-/// About the bytes a block's analysis holds in memory (rows and issues, with their strings).
-fn analysis_weight(a: &BlockAnalysis) -> usize {
-    let rows: usize = a
-        .rows
-        .iter()
-        .map(|r| {
-            std::mem::size_of::<ImageRow>()
-                + r.source_ref.len()
-                + r.labels.iter().map(|l| l.len() + 32).sum::<usize>()
-        })
-        .sum();
-    let issues: usize = a
-        .issues
-        .iter()
-        .map(|i| std::mem::size_of::<Issue>() + i.code.len() + i.message.len())
-        .sum();
-    rows + issues
-}
-
-/// The analysis threads: `threads`, or one per core for 0.
-pub(crate) fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, Error> {
-    let threads = if threads == 0 {
-        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
-    } else {
-        threads
-    };
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("rekcheck-analyze-{i}"))
-        .build()
-        .map_err(|source| Error::Threads { threads, source })
-}
-
-pub(crate) fn in_flight(pool: &rayon::ThreadPool) -> usize {
-    pool.current_num_threads() * 2 + 2
-}
 
 // ---------------------------------------------------------------------------------------------
 // Aggregates.
@@ -698,7 +244,7 @@ struct LabelAgg {
 
 /// A block analysed and rendered as CSV bytes, ready for the single ordered writer.
 #[derive(Default)]
-struct RenderedBlock {
+struct RenderedBlock<X = ()> {
     issues_csv: Vec<u8>,
     images_csv: Vec<u8>,
     stats: Stats,
@@ -713,15 +259,23 @@ struct RenderedBlock {
     /// CSV grew over [`RENDER_LIMIT`]: the writer renders the rest a chunk at a time.
     issues_from: Option<usize>,
     images_from: Option<usize>,
-    /// What `check`'s dataset rules need from the block.
-    checked: CheckedLines,
+    /// What a custom analysis hands the writer beside the block's rows (see
+    /// [`ReportWriter::add_manifest_with`]).
+    extra: X,
 }
+
+/// The stage of the reading path: validation results are read, not predicted.
+type NoStage = Option<(
+    fn(&Block, &AnalyzeOptions) -> (BlockAnalysis, ()),
+    fn(&mut BlockAnalysis, ()) -> bool,
+)>;
+const NO_STAGE: NoStage = None;
 
 /// Most CSV bytes of one file a worker renders for a block; the rest is rendered by the writer
 /// thread in chunks of this size, so that no block holds its whole CSV however amplified.
 const RENDER_LIMIT: usize = 4 << 20;
 
-impl RenderedBlock {
+impl<X> RenderedBlock<X> {
     fn is_deferred(&self) -> bool {
         self.issues_from.is_some() || self.images_from.is_some()
     }
@@ -875,6 +429,8 @@ struct Keep {
 
 /// One row of `codes.csv`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CodeRow {
     /// Project name.
     pub project: String,
@@ -896,6 +452,8 @@ pub struct CodeRow {
 
 /// One row of `labels.csv`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct LabelRow {
     /// Project name.
     pub project: String,
@@ -920,6 +478,8 @@ pub struct LabelRow {
 /// ([`Stats::rekognition_terms`]), the error line indices (0- or 1-based, whichever matches)
 /// are exactly the lines rekcheck found in error, and the summary does not contradict itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct RekognitionCounts {
     /// `total_json_lines`.
     pub total: Option<u64>,
@@ -971,6 +531,8 @@ impl RekognitionCounts {
 
 /// One row of `summary.csv`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ManifestReport {
     /// Where the manifest belongs.
     pub context: ManifestContext,
@@ -987,6 +549,7 @@ pub struct ManifestReport {
 /// One project version of the run (a row of `versions.csv`); the line counts are added from its
 /// manifests when the report is finished.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct VersionRow {
     /// Project name.
     pub project: String,
@@ -1010,6 +573,8 @@ pub struct VersionRow {
 
 /// What a finished report holds, for a summary on screen.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ReportSummary {
     /// One entry per manifest, in the order they were added.
     pub manifests: Vec<ManifestReport>,
@@ -1332,7 +897,7 @@ impl ReportWriter {
             rekognition,
             progress,
             Some(&pool),
-            None,
+            NO_STAGE,
         )
     }
 
@@ -1347,45 +912,76 @@ impl ReportWriter {
     where
         I: IntoIterator<Item = io::Result<Block>>,
     {
-        self.add_blocks(context, blocks, rekognition, progress, None, None)
+        self.add_blocks(context, blocks, rekognition, progress, None, NO_STAGE)
     }
 
-    /// Checks an input manifest read from `reader` the way Rekognition would validate it
-    /// (`rekcheck check`), adds its rows, and feeds the dataset-level rules in `tally`.
-    pub fn check_manifest<R: Read>(
+    /// Adds a manifest read from `reader` whose lines are analyzed by `analyze` rather than read
+    /// as validation results: `rekcheck check` predicts Rekognition's validation this way
+    /// ([`crate::check_manifest`]). Lines longer than `max_line_bytes` are not buffered.
+    ///
+    /// `analyze` runs on the analysis threads, once per block, and returns the block's analysis
+    /// with anything else the caller needs (`X`); `absorb` runs on the calling thread with each
+    /// block's analysis and `X`, in line order, before the block's rows are written, and returns
+    /// `true` when it changed the analysis (the rows are then rendered again).
+    ///
+    /// # Errors
+    ///
+    /// As [`ReportWriter::add_manifest`].
+    pub fn add_manifest_with<R, X, A, B>(
         &mut self,
         context: &ManifestContext,
         reader: R,
-        check: &CheckOptions<'_>,
-        tally: &mut CheckTally,
+        max_line_bytes: usize,
+        analyze: A,
+        absorb: B,
         progress: &mut dyn FnMut(u64),
-    ) -> Result<&ManifestReport, Error> {
+    ) -> Result<&ManifestReport, Error>
+    where
+        R: Read,
+        X: Send + Default,
+        A: Fn(&Block, &AnalyzeOptions) -> (BlockAnalysis, X) + Sync,
+        B: FnMut(&mut BlockAnalysis, X) -> bool,
+    {
         let pool = BufferPool::default();
-        let framer = Framer::new(self.options.analyze.block_bytes, check.max_line_bytes)
-            .with_pool(pool.clone());
+        let framer =
+            Framer::new(self.options.analyze.block_bytes, max_line_bytes).with_pool(pool.clone());
         self.add_blocks(
             context,
             BlockReader::new(reader, framer),
             None,
             progress,
             Some(&pool),
-            Some((check, tally)),
+            Some((analyze, absorb)),
         )
     }
 
-    /// Like [`ReportWriter::check_manifest`], for blocks framed elsewhere (e.g. from S3).
-    pub fn check_manifest_blocks<I>(
+    /// Like [`ReportWriter::add_manifest_with`], for blocks framed elsewhere (e.g. from S3).
+    ///
+    /// # Errors
+    ///
+    /// As [`ReportWriter::add_manifest`].
+    pub fn add_manifest_blocks_with<I, X, A, B>(
         &mut self,
         context: &ManifestContext,
         blocks: I,
-        check: &CheckOptions<'_>,
-        tally: &mut CheckTally,
+        analyze: A,
+        absorb: B,
         progress: &mut dyn FnMut(u64),
     ) -> Result<&ManifestReport, Error>
     where
         I: IntoIterator<Item = io::Result<Block>>,
+        X: Send + Default,
+        A: Fn(&Block, &AnalyzeOptions) -> (BlockAnalysis, X) + Sync,
+        B: FnMut(&mut BlockAnalysis, X) -> bool,
     {
-        self.add_blocks(context, blocks, None, progress, None, Some((check, tally)))
+        self.add_blocks(
+            context,
+            blocks,
+            None,
+            progress,
+            None,
+            Some((analyze, absorb)),
+        )
     }
 
     /// Sets the `verdict` column of the manifests of `context` (see `summary.csv`).
@@ -1398,21 +994,27 @@ impl ReportWriter {
     }
 
     #[allow(clippy::too_many_lines)]
-    fn add_blocks<I>(
+    fn add_blocks<I, X, A, B>(
         &mut self,
         context: &ManifestContext,
         blocks: I,
         rekognition: Option<&DatasetStatistics>,
         progress: &mut dyn FnMut(u64),
         buffers: Option<&BufferPool>,
-        mut check: Option<(&CheckOptions<'_>, &mut CheckTally)>,
+        stage: Option<(A, B)>,
     ) -> Result<&ManifestReport, Error>
     where
         I: IntoIterator<Item = io::Result<Block>>,
+        X: Send + Default,
+        A: Fn(&Block, &AnalyzeOptions) -> (BlockAnalysis, X) + Sync,
+        B: FnMut(&mut BlockAnalysis, X) -> bool,
     {
         let options = self.options;
         let cells = Cells::of(&options);
-        let check_options = check.as_ref().map(|(o, _)| **o);
+        let (analyze, mut absorb) = match stage {
+            Some((a, b)) => (Some(a), Some(b)),
+            None => (None, None),
+        };
         let keep_error_lines = rekognition.is_some();
         let mut stats = Stats::default();
         let mut bytes = 0u64;
@@ -1477,18 +1079,17 @@ impl ReportWriter {
                     csv: render_csv,
                     analysis: keep_analysis,
                 };
-                let rendered = match &check_options {
+                let rendered = match &analyze {
                     None => render_block(&block, context, &options, keep),
-                    Some(o) => {
-                        let (analysis, checked) =
-                            check_block_with(&block, o, options.analyze.max_issues_per_line);
+                    Some(analyze) => {
+                        let (analysis, extra) = analyze(&block, &options.analyze);
                         let keep = Keep {
                             analysis: true,
                             ..keep
                         };
                         let mut r =
                             render_analysis(analysis, block.byte_len(), context, &options, keep);
-                        r.checked = checked;
+                        r.extra = extra;
                         r
                     }
                 };
@@ -1497,12 +1098,12 @@ impl ReportWriter {
                 }
                 rendered
             },
-            |mut r: RenderedBlock| {
-                if let Some((_, tally)) = check.as_mut()
+            |mut r: RenderedBlock<X>| {
+                if let Some(absorb) = absorb.as_mut()
                     && let Some(mut a) = r.analysis.take()
                 {
-                    let checked = std::mem::take(&mut r.checked);
-                    if tally.absorb(&mut a, &checked) {
+                    let extra = std::mem::take(&mut r.extra);
+                    if absorb(&mut a, extra) {
                         let keep = Keep {
                             error_lines: keep_error_lines,
                             csv: render_csv,
@@ -1838,24 +1439,24 @@ fn compare(r: &DatasetStatistics, stats: &Stats, error_lines: &[u64]) -> Rekogni
     }
 }
 
-fn render_block(
+fn render_block<X: Default>(
     block: &Block,
     context: &ManifestContext,
     options: &ReportOptions,
     keep: Keep,
-) -> RenderedBlock {
+) -> RenderedBlock<X> {
     let analysis = analyze_block(block, &options.analyze);
     render_analysis(analysis, block.byte_len(), context, options, keep)
 }
 
 /// Renders a block's analysis as CSV bytes and aggregates.
-fn render_analysis(
+fn render_analysis<X: Default>(
     analysis: BlockAnalysis,
     bytes: u64,
     context: &ManifestContext,
     options: &ReportOptions,
     keep: Keep,
-) -> RenderedBlock {
+) -> RenderedBlock<X> {
     let cells = Cells::of(options);
     let mut out = RenderedBlock {
         stats: analysis.stats,

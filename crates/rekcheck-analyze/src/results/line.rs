@@ -16,6 +16,7 @@ use serde_json::value::RawValue;
 
 use crate::codes::{REKCHECK_MALFORMED_ISSUE, REKCHECK_TOO_MANY_ISSUES, REKCHECK_UNPARSABLE_LINE};
 use crate::model::{ImageRow, ImageStatus, Issue, Level, Severity, has_clean_attribute, is_used};
+use crate::reading::framing::strip_bom;
 
 /// What one physical line turned into.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +49,11 @@ pub enum LineOutcome {
 /// assert_eq!((issues[0].line, issues[0].code.as_str()), (Some(7), "ERROR_INVALID_IMAGE"));
 /// assert_eq!(analyze_line(8, b"  ", DEFAULT_MAX_LINE_BYTES), LineOutcome::Blank);
 /// ```
+///
+/// Line 1 may start with the manifest's byte order mark: it is not part of the line, as when the
+/// manifest is read by [`Framer`](crate::Framer) or [`crate::analyze_slice`].
 pub fn analyze_line(line_no: u64, raw: &[u8], max_line_bytes: usize) -> LineOutcome {
+    let raw = if line_no == 1 { strip_bom(raw) } else { raw };
     analyze_line_with(
         line_no,
         raw,

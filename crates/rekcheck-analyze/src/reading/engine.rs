@@ -10,7 +10,8 @@ use std::sync::mpsc;
 /// stays bounded however long the input is. Items are pulled from `items` on the calling thread,
 /// which must not be a worker of `pool`. The first error from `items` or `consume` stops the run
 /// (work already started is finished and dropped) and is returned.
-pub fn ordered_par_map<I, T, R, E, F, C>(
+#[cfg(test)]
+pub(crate) fn ordered_par_map<I, T, R, E, F, C>(
     pool: &rayon::ThreadPool,
     items: I,
     max_in_flight: usize,
@@ -128,6 +129,27 @@ where
             }
         }
     })
+}
+
+/// The analysis threads: `threads`, or one per core for 0.
+pub(crate) fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, crate::error::Error> {
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    } else {
+        threads
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("rekcheck-analyze-{i}"))
+        .build()
+        .map_err(|e| crate::error::Error::Threads {
+            threads,
+            source: Box::new(e),
+        })
+}
+
+pub(crate) fn in_flight(pool: &rayon::ThreadPool) -> usize {
+    pool.current_num_threads() * 2 + 2
 }
 
 #[cfg(test)]

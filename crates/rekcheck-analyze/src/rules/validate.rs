@@ -20,11 +20,11 @@ use crate::codes::{
     REKCHECK_BUCKET_NAME, REKCHECK_IMAGE_SIZE_MISMATCH, REKCHECK_LINE_TOO_LONG,
     REKCHECK_MULTILABEL_TYPE, REKCHECK_TOO_MANY_LABELS_PER_IMAGE, documented,
 };
-use crate::line::{
+use crate::model::{ImageRow, Level, Severity, is_used};
+use crate::results::line::{
     Builder, DEFAULT_MAX_ISSUES_PER_LINE, Labels, LineOutcome, Place, Recent, Str, too_deep,
     unreadable_line,
 };
-use crate::model::{ImageRow, Level, Severity, is_used};
 
 /// Rekognition's longest JSON line, in characters.
 pub const MAX_LINE_CHARS: usize = 100_000;
@@ -204,11 +204,18 @@ pub fn bucket_name_note(bucket: &str) -> Option<String> {
 }
 
 /// Checks one physical line (without its `\n`) the way Rekognition validates a training line.
+/// Line 1 may start with the manifest's byte order mark, which is not part of the line (as
+/// when the manifest is read by [`Framer`](crate::Framer)).
 pub fn check_line(
     line_no: u64,
     raw: &[u8],
     options: &CheckOptions<'_>,
 ) -> (LineOutcome, LineFacts) {
+    let raw = if line_no == 1 {
+        crate::reading::framing::strip_bom(raw)
+    } else {
+        raw
+    };
     check_line_with(
         line_no,
         raw,

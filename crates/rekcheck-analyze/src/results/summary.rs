@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 /// A parsed manifest summary. Unknown keys are ignored.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ManifestSummary {
     /// Errors that span training and testing (e.g. `ERROR_INSUFFICIENT_LABEL_OVERLAP`).
@@ -17,6 +18,7 @@ pub struct ManifestSummary {
 
 /// `statistics` of a manifest summary.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Statistics {
     /// The training side.
@@ -29,6 +31,7 @@ pub struct Statistics {
 
 /// `statistics.training` or `statistics.testing`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DatasetStatistics {
     /// `IMAGE_LEVEL_LABELS`, `OBJECT_LOCALIZATION` or `NOT_DETERMINED`.
@@ -70,6 +73,7 @@ impl DatasetStatistics {
 
 /// One `{code, message}` of a manifest summary.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct SummaryError {
     /// The `ERROR_…` code.

@@ -10,6 +10,12 @@ use memchr::{memchr, memchr_iter, memrchr};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// `bytes` without the one UTF-8 byte order mark a manifest may start with: it is not part of
+/// line 1, however the manifest is read ([`Framer`] removes it from a stream).
+pub(crate) fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(BOM).unwrap_or(bytes)
+}
+
 /// Default target size of a block of lines.
 pub const DEFAULT_BLOCK_BYTES: usize = 1 << 20;
 /// Bytes asked of a blocking reader at a time.
@@ -34,6 +40,7 @@ pub struct Block {
 
 /// What a block holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BlockKind {
     /// Whole lines, each ended by `\n` except possibly the manifest's last line.
     Lines(Vec<u8>),
@@ -74,7 +81,7 @@ fn count_lines(data: &[u8]) -> u64 {
 /// Block buffers handed back after analysis, so that the framer does not take fresh pages from
 /// the kernel for every block. Cloning shares the pool.
 #[derive(Debug, Clone, Default)]
-pub struct BufferPool(std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>);
+pub(crate) struct BufferPool(std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>);
 
 impl BufferPool {
     /// Most buffers kept: about the number of blocks in flight.
@@ -103,7 +110,7 @@ impl BufferPool {
     const KEEP_CAPACITY: usize = 4 * DEFAULT_BLOCK_BYTES;
 
     /// Gives a block's buffer back, for reuse or to be freed by the framer.
-    pub fn recycle(&self, block: Block) {
+    pub(crate) fn recycle(&self, block: Block) {
         if let BlockKind::Lines(v) = block.kind
             && let Ok(mut p) = self.0.lock()
             && p.len() < Self::KEEP
@@ -162,7 +169,7 @@ impl Framer {
 
     /// Takes block buffers from `pool` (fill it with [`BufferPool::recycle`]).
     #[must_use]
-    pub fn with_pool(mut self, pool: BufferPool) -> Framer {
+    pub(crate) fn with_pool(mut self, pool: BufferPool) -> Framer {
         self.pool = Some(pool);
         self
     }

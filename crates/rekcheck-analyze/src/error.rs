@@ -1,0 +1,133 @@
+//! The errors of this crate.
+
+use std::io;
+use std::path::PathBuf;
+
+/// The errors of this crate.
+///
+/// Problems *in* a manifest are never errors: they are [`Issue`]s. An `Error` means the report
+/// could not be read or written; each message names the manifest, file or folder and what to do.
+///
+/// # Example
+///
+/// ```
+/// use rekcheck_analyze::{Error, ReportOptions, ReportWriter};
+///
+/// let dir = tempfile::tempdir()?;
+/// let first = ReportWriter::create(dir.path(), ReportOptions::default())?;
+/// // A second writer into the same folder is refused while the first holds its lock.
+/// match ReportWriter::create(dir.path(), ReportOptions::default()) {
+///     Err(Error::Locked { dir: locked, .. }) => assert_eq!(locked, dir.path()),
+///     other => panic!("expected Locked, got {other:?}"),
+/// }
+/// drop(first);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A manifest could not be read.
+    #[error("cannot read {manifest}: {source}")]
+    Read {
+        /// The manifest, as given.
+        manifest: String,
+        /// The cause.
+        source: io::Error,
+    },
+    /// A report file could not be written.
+    #[error("{}", write_message(path, source))]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// Another run is writing into the same output folder (it holds its `.rekcheck.lock`).
+    #[error("another rekcheck run{} is writing to {}; wait for it to end or choose another output folder", pid_note(*.pid), .dir.display())]
+    Locked {
+        /// The output folder.
+        dir: PathBuf,
+        /// The process id of the run holding the lock, if its lock file says.
+        pid: Option<u32>,
+    },
+    /// A finished file could not be given its final name (see [`crate::output::commit`]); the
+    /// files in `replaced` were, the others were left as they were.
+    #[error("cannot give {} its final name: {source}; {}", .path.display(), replaced_note(.replaced))]
+    Commit {
+        /// The file that could not be renamed.
+        path: PathBuf,
+        /// The files already replaced by this run's.
+        replaced: Vec<PathBuf>,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The analysis threads could not be started.
+    #[error("cannot start {threads} analysis threads: {source}")]
+    Threads {
+        /// How many were asked for.
+        threads: usize,
+        /// The cause.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// `cannot write <path>: <cause>; <hint>`, or `<cause>; <hint>` when the cause names the path
+/// already (`fs_err`'s messages do).
+fn write_message(path: &std::path::Path, e: &io::Error) -> String {
+    let cause = io_cause_and_hint(e);
+    let shown = path.display().to_string();
+    if cause.contains(&format!("`{shown}`")) {
+        cause
+    } else {
+        format!("cannot write {shown}: {cause}")
+    }
+}
+
+/// The root cause of an I/O error and the one hint that fits its kind, if any.
+fn io_cause_and_hint(e: &io::Error) -> String {
+    let mut root: &(dyn std::error::Error + 'static) = e;
+    let mut kind = e.kind();
+    for _ in 0..32 {
+        let next = match root.downcast_ref::<io::Error>() {
+            Some(io) => {
+                kind = io.kind();
+                io.get_ref()
+                    .map(|inner| inner as &(dyn std::error::Error + 'static))
+            }
+            None => root.source(),
+        };
+        match next {
+            Some(n) => root = n,
+            None => break,
+        }
+    }
+    let hint = match kind {
+        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
+            "; check that you may write there, or choose another output"
+        }
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge => {
+            "; free some disk space, or choose another output"
+        }
+        io::ErrorKind::NotFound => "; check that its folder exists and can be written to",
+        io::ErrorKind::NotADirectory => "; a part of the path is a file, not a folder",
+        io::ErrorKind::IsADirectory => "; a folder has this name",
+        io::ErrorKind::AlreadyExists => "; something else has this name",
+        _ => "",
+    };
+    format!("{root}{hint}")
+}
+
+fn pid_note(pid: Option<u32>) -> String {
+    pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+}
+
+fn replaced_note(replaced: &[PathBuf]) -> String {
+    if replaced.is_empty() {
+        return "no file was replaced".to_owned();
+    }
+    let names: Vec<String> = replaced.iter().map(|p| p.display().to_string()).collect();
+    format!(
+        "these files were already replaced by this run's and do not match the others: {}",
+        names.join(", ")
+    )
+}

@@ -1,0 +1,24 @@
+//! Output: rows and counts -> the CSV report ([`ReportWriter`](crate::ReportWriter)), written
+//! through files that are never half-written, never written through a planted link, and never
+//! mixed between two runs.
+//!
+//! * [`PartialFile`]: a file written under an unpredictable temporary name in the folder of its
+//!   destination, `.<name>.<pid>.<random>.partial`, created with `O_EXCL` (a planted file or
+//!   symlink is never opened) and holding an advisory lock for as long as it is written, so that
+//!   a later run can tell a live partial file from one a killed run left behind.
+//! * [`commit`]: gives a set of partial files their final names, all or as many as the
+//!   filesystem allows (see there).
+//! * [`OutputLock`]: `.rekcheck.lock` in an output folder, held (advisory lock) while a run
+//!   writes there; a second run into the same folder stops with
+//!   [`Error::Locked`](crate::Error::Locked).
+//! * [`remove_stale_partials`]: removes the partial files of runs that died (`SIGKILL`, power
+//!   loss) before they could clean up.
+
+pub(crate) mod csvrow;
+pub(crate) mod files;
+pub(crate) mod report;
+
+pub use files::{
+    LOCK_FILE, OutputLock, PARTIAL_SUFFIX, PartialFile, commit, parent_dir, remove_own_lock,
+    remove_own_partials, remove_stale_partials,
+};
