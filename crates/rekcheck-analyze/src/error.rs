@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 /// The errors of this crate.
 ///
-/// Problems *in* a manifest are never errors: they are [`Issue`]s. An `Error` means the report
+/// Problems *in* a manifest are never errors: they are [`Issue`](crate::Issue)s. An `Error` means the report
 /// could not be read or written; each message names the manifest, file or folder and what to do.
 ///
 /// # Example
