@@ -42,6 +42,7 @@ mod csvrow;
 mod engine;
 mod fix;
 mod framing;
+mod html;
 mod line;
 mod model;
 pub mod output;
@@ -67,6 +68,11 @@ pub use fix::{FixOptions, FixOutcome, FixedLine, REMOVED_HEADER, Removal, fix_li
 pub use framing::{
     Block, BlockKind, BlockReader, BufferPool, DEFAULT_BLOCK_BYTES, DEFAULT_MAX_LINE_BYTES, Framer,
     MAX_BLOCK_LINES, block_lines,
+};
+pub use html::{
+    BoxGeometry, DEFAULT_HTML_MAX_IMAGES, HTML_FILE, HtmlCollector, HtmlPage, ImageGeometry,
+    ImagePixels, MAX_COORD_PX, MAX_DRAWN_BOXES, MAX_ISSUES_PER_IMAGE, MAX_TEXT_BYTES, ShownImage,
+    ShownIssue, image_geometry, render_html, write_html,
 };
 pub use line::{DEFAULT_MAX_ISSUES_PER_LINE, LineOutcome, MAX_DEPTH, analyze_line, oversized_line};
 pub use model::{Dataset, ImageRow, ImageStatus, Issue, Level, Severity, is_used};

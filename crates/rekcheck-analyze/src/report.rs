@@ -514,6 +514,9 @@ pub struct BlockAnalysis {
     pub issues: Vec<Issue>,
     /// The counts.
     pub stats: Stats,
+    /// The frame and boxes of the lines with issues and boxes, in line order; filled only when
+    /// [`ReportWriter::keep_image_geometry`] asks for them (for the HTML report's drawings).
+    pub geometry: Vec<crate::html::ImageGeometry>,
 }
 
 impl BlockAnalysis {
@@ -1185,6 +1188,8 @@ pub struct ReportWriter {
     dir: Option<PathBuf>,
     /// Called with each block's typed rows and issues, in (manifest, line) order.
     on_block: Option<BlockCallback>,
+    /// Whether blocks handed to `on_block` carry [`BlockAnalysis::geometry`].
+    geometry: bool,
     issues: CsvFile,
     images: CsvFile,
     summary: CsvFile,
@@ -1257,6 +1262,7 @@ impl ReportWriter {
             pool,
             dir: None,
             on_block: None,
+            geometry: false,
             issues: CsvFile::disabled(),
             images: CsvFile::disabled(),
             summary: CsvFile::disabled(),
@@ -1278,6 +1284,13 @@ impl ReportWriter {
     /// they are analyzed.
     pub fn on_block(&mut self, callback: BlockCallback) {
         self.on_block = Some(callback);
+    }
+
+    /// Has the blocks handed to [`ReportWriter::on_block`] carry the frame and boxes of their
+    /// lines with issues ([`BlockAnalysis::geometry`]), for the HTML report's drawings. Those
+    /// lines are parsed a second time.
+    pub fn keep_image_geometry(&mut self, yes: bool) {
+        self.geometry = yes;
     }
 
     /// Adds manifest-level issues (terminal errors from a manifest summary or a training status).
@@ -1420,6 +1433,7 @@ impl ReportWriter {
         let budget = budget(&self.pool, &options.analyze);
         let render_csv = self.dir.is_some();
         let keep_analysis = self.on_block.is_some();
+        let keep_geometry = keep_analysis && self.geometry;
         let ReportWriter {
             pool,
             issues,
@@ -1477,7 +1491,7 @@ impl ReportWriter {
                     csv: render_csv,
                     analysis: keep_analysis,
                 };
-                let rendered = match &check_options {
+                let mut rendered = match &check_options {
                     None => render_block(&block, context, &options, keep),
                     Some(o) => {
                         let (analysis, checked) =
@@ -1492,6 +1506,9 @@ impl ReportWriter {
                         r
                     }
                 };
+                if keep_geometry && let Some(a) = rendered.analysis.as_mut() {
+                    crate::html::attach_geometry(&block, a);
+                }
                 if let Some(buffers) = buffers {
                     buffers.recycle(block);
                 }
