@@ -1233,7 +1233,7 @@ impl ReportWriter {
         let lock = OutputLock::acquire(dir)?;
         let names: Vec<&std::ffi::OsStr> = REPORT_FILES
             .iter()
-            .chain([&VERSIONS_FILE])
+            .chain([&VERSIONS_FILE, &crate::html::HTML_FILE])
             .map(std::ffi::OsStr::new)
             .collect();
         output::remove_stale_partials(dir, &names);
