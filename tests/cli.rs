@@ -379,7 +379,8 @@ fn json_summary_on_stdout_and_json_logs_on_stderr() {
     assert_eq!(doc["versions"][0]["lines"], 17);
     assert_eq!(doc["manifests"].as_array().unwrap().len(), 2);
     assert_eq!(doc["manifests"][0]["rekognition_agrees"], true);
-    assert_eq!(doc["files"].as_array().unwrap().len(), 6);
+    // The five CSV files, versions.csv and report.html.
+    assert_eq!(doc["files"].as_array().unwrap().len(), 7);
     let codes = doc["codes"].as_array().unwrap();
     assert!(
         codes

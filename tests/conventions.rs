@@ -129,19 +129,29 @@ fn check_and_fix_upload_to_s3_and_never_write_a_local_s3_folder() {
         .iter()
         .filter(|k| k.starts_with("checks/runs/"))
         .collect();
-    assert_eq!(runs.len(), 7, "six CSV files and index.json: {all:?}");
+    assert_eq!(
+        runs.len(),
+        8,
+        "six CSV files, report.html and index.json: {all:?}"
+    );
     let index = runs.iter().find(|k| k.ends_with("/index.json")).unwrap();
     let index: serde_json::Value =
         serde_json::from_slice(&get(&rt, &client, "out", index)).unwrap();
     assert_eq!(index["complete"], true);
+    let html = runs.iter().find(|k| k.ends_with("/report.html")).unwrap();
+    assert_eq!(index["html"], format!("s3://out/{html}"));
+    let head = rt
+        .block_on(client.head_object().bucket("out").key(html.as_str()).send())
+        .unwrap();
+    assert_eq!(head.content_type(), Some("text/html; charset=utf-8"));
     let issues_key = runs.iter().find(|k| k.ends_with("/issues.csv")).unwrap();
     let issues = String::from_utf8(get(&rt, &client, "out", issues_key)).unwrap();
     assert!(issues.contains("not-a-uri"), "{issues}");
-    assert!(stderr.contains("Report uploaded: 7 objects"), "{stderr}");
+    assert!(stderr.contains("Report uploaded: 8 objects"), "{stderr}");
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(doc["files"].as_array().unwrap().len(), 7);
+    assert_eq!(doc["files"].as_array().unwrap().len(), 8);
     assert!(
-        doc["files"][6]
+        doc["files"][7]
             .as_str()
             .unwrap()
             .starts_with("s3://out/checks/runs/")

@@ -150,6 +150,7 @@ fn stale_partial_files_of_killed_runs_are_removed_by_the_next_run() {
         ".issues.csv.4194400.partial",
         ".images.csv.4194401.Ab12Cd34.partial",
         ".versions.csv.4194402.zzzzzzzz.partial",
+        ".report.html.4194403.Zz99Yy88.partial",
     ];
     for f in stale {
         std::fs::write(out.join(f), "half a report").unwrap();
@@ -171,6 +172,7 @@ fn stale_partial_files_of_killed_runs_are_removed_by_the_next_run() {
             "images.csv",
             "issues.csv",
             "labels.csv",
+            "report.html",
             "summary.csv",
             "versions.csv"
         ]
@@ -231,6 +233,7 @@ fn a_report_that_cannot_be_put_in_place_replaces_nothing_and_leaves_no_partial()
             "images.csv",
             "issues.csv",
             "labels.csv",
+            "report.html",
             "summary.csv",
             "versions.csv"
         ]

@@ -596,9 +596,10 @@ fn a_slow_down_on_put_is_retried_and_a_lasting_failure_keeps_the_report() {
     );
     let all = keys(&rt, &client, "reports-out");
     assert_eq!(all.iter().filter(|k| k.ends_with("/index.json")).count(), 1);
-    // 5 versions and the run, 6 files each, and the index; the two refused ones sent again.
-    assert_eq!(all.len(), 37, "{all:?}");
-    assert_eq!(proxy.put_requests(), 39);
+    // 5 versions and the run, 6 files each, the run's report.html and the index; the two
+    // refused ones sent again.
+    assert_eq!(all.len(), 38, "{all:?}");
+    assert_eq!(proxy.put_requests(), 40);
     assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 0);
 
     // Every attempt refused: exit 2, no index, and the report is kept where the error says.

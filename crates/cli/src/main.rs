@@ -118,12 +118,88 @@ struct CheckArgs {
     out: PathBuf,
     #[command(flatten)]
     run: RunArgs,
+    #[command(flatten)]
+    html: HtmlArgs,
     /// Print a machine-readable summary (verdict, terminal errors, manifests, counts per code,
     /// files) as JSON on stdout.
     #[arg(long)]
     json: bool,
     #[command(flatten)]
     aws: AwsArgs,
+}
+
+/// The HTML page report and check write beside the CSV files.
+#[derive(Debug, clap::Args)]
+struct HtmlArgs {
+    /// Do not write report.html.
+    #[arg(long)]
+    no_html: bool,
+    /// Show at most this many failing images in report.html (every image stays in images.csv).
+    #[arg(long, default_value_t = rekcheck::analyze::DEFAULT_HTML_MAX_IMAGES, value_name = "N")]
+    html_max_images: usize,
+    /// Pixels under the boxes drawn in report.html: none (the page makes no request and holds
+    /// no URL that grants access), presign (S3 presigned GET URLs, valid for
+    /// --presign-expiry) or embed (each shown image downloaded once and embedded, JPEG/PNG up
+    /// to 1 MiB each, 64 MiB in all).
+    #[arg(long, value_enum, default_value = "none", value_name = "MODE")]
+    html_images: HtmlImagesArg,
+    /// How long the presigned URLs of --html-images presign stay valid: a number of seconds,
+    /// or with a unit s, m, h or d (at most 7d, S3's limit).
+    #[arg(long, default_value = "12h", value_name = "DURATION", value_parser = parse_expiry)]
+    presign_expiry: std::time::Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum HtmlImagesArg {
+    /// No pixels: the frames and boxes only.
+    None,
+    /// S3 presigned GET URLs.
+    Presign,
+    /// The images' bytes embedded in the page.
+    Embed,
+}
+
+impl HtmlArgs {
+    fn options(&self) -> Option<rekcheck::HtmlOptions> {
+        (!self.no_html).then_some(rekcheck::HtmlOptions {
+            max_images: self.html_max_images,
+            images: match self.html_images {
+                HtmlImagesArg::None => rekcheck::HtmlImages::None,
+                HtmlImagesArg::Presign => rekcheck::HtmlImages::Presign(self.presign_expiry),
+                HtmlImagesArg::Embed => rekcheck::HtmlImages::Embed,
+            },
+        })
+    }
+
+    /// Whether the page needs S3 (for the images' pixels).
+    fn uses_aws(&self) -> bool {
+        !self.no_html && self.html_images != HtmlImagesArg::None
+    }
+}
+
+/// `12h`, `30m`, `90s`, `2d` or a number of seconds; at least 1 s, at most 7 days.
+fn parse_expiry(s: &str) -> Result<std::time::Duration, String> {
+    let (n, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration such as 12h, 30m or 3600"))?;
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("unknown unit in `{s}`: use s, m, h or d")),
+    };
+    let secs = n.saturating_mul(mult);
+    if secs == 0 || secs > rekcheck::MAX_PRESIGN_EXPIRY.as_secs() {
+        return Err(format!(
+            "`{s}` is out of range: presigned URLs last from 1 second to 7 days"
+        ));
+    }
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 /// What report and check share: exit code, threads, line limit, CSV cells, output on stderr.
@@ -428,6 +504,8 @@ struct ReportArgs {
     out: PathBuf,
     #[command(flatten)]
     run: RunArgs,
+    #[command(flatten)]
+    html: HtmlArgs,
     /// Print a machine-readable summary (versions, manifests, counts per code, files) as JSON
     /// on stdout.
     #[arg(long)]
@@ -686,6 +764,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     let runtime = runtime()?;
     cancel::install(&runtime, local_dirs([&args.out]));
     let uses_aws = out_s3.is_some()
+        || args.html.uses_aws()
         || args.filter.all_projects
         || !args.datasets.is_empty()
         || args
@@ -698,7 +777,8 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         .run
         .pipeline(&args.aws, uses_aws, &runtime)?
         .all_projects(args.filter.all_projects)
-        .filter(filter);
+        .filter(filter)
+        .html(args.html.options());
     for p in &args.paths {
         builder = match args.dataset {
             Some(d) if !p.starts_with("arn:") => builder.source_dataset(p.clone(), d.dataset()),
@@ -782,6 +862,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let runtime = runtime()?;
     cancel::install(&runtime, local_dirs([&args.out]));
     let uses_aws = out_s3.is_some()
+        || args.html.uses_aws()
         || args.verify_images
         || args.training.starts_with("s3://")
         || args
@@ -791,7 +872,8 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let builder = args
         .run
         .pipeline(&args.aws, uses_aws, &runtime)?
-        .source(args.training.clone());
+        .source(args.training.clone())
+        .html(args.html.options());
     let spec = rekcheck::CheckSpec {
         testing: args.testing.clone(),
         auto_split: args.auto_split,

@@ -68,6 +68,10 @@ pub use codes::{
 };
 pub use error::Error;
 pub use model::{Dataset, ImageRow, ImageStatus, Issue, Level, Severity, is_used};
+pub use output::html::{
+    DEFAULT_HTML_MAX_IMAGES, HTML_FILE, HtmlCollector, HtmlPage, ImagePixels, MAX_ISSUES_PER_IMAGE,
+    MAX_TEXT_BYTES, ShownImage, ShownIssue, render_html, write_html,
+};
 pub use output::report::{
     BlockCallback, CODES_HEADER, CodeRow, DEFAULT_MAX_CELL_BYTES, IMAGES_HEADER, ISSUES_HEADER,
     LABELS_HEADER, LabelRow, MAX_CODE_ROWS, MAX_LABEL_ROWS, ManifestContext, ManifestReport,
@@ -82,6 +86,9 @@ pub use reading::framing::{
 pub use results::analysis::{
     AnalyzeOptions, Analyzer, BlockAnalysis, DEFAULT_IN_FLIGHT_BYTES, DEFAULT_MAX_LINES, Image,
     Images, Stats, analyze_block, analyze_slice,
+};
+pub use results::geometry::{
+    BoxGeometry, ImageGeometry, MAX_COORD_PX, MAX_DRAWN_BOXES, image_geometry,
 };
 pub use results::line::{
     DEFAULT_MAX_ISSUES_PER_LINE, LineOutcome, MAX_DEPTH, analyze_line, oversized_line,

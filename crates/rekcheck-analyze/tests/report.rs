@@ -240,6 +240,18 @@ fn a_second_writer_into_the_same_folder_is_refused_until_the_first_is_done() {
     );
     assert!(err.to_string().contains("another rekcheck run"), "{err}");
     first.finish().unwrap();
+    // finish_holding_lock: the files are final, the folder stays locked until the lock drops
+    // (report.html is written in that window).
+    let (summary, lock) = ReportWriter::create(dir.path(), ReportOptions::default())
+        .unwrap()
+        .finish_holding_lock()
+        .unwrap();
+    assert!(summary.files.iter().all(|f| f.is_file()));
+    assert!(matches!(
+        ReportWriter::create(dir.path(), ReportOptions::default()),
+        Err(rekcheck_analyze::Error::Locked { .. })
+    ));
+    drop(lock);
     ReportWriter::create(dir.path(), ReportOptions::default())
         .unwrap()
         .finish()

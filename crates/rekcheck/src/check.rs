@@ -219,6 +219,10 @@ impl Pipeline {
             Some(dir) => ReportWriter::create(dir, self.report)?,
             None => ReportWriter::in_memory(self.report)?,
         };
+        let collector = match (&out, &self.html) {
+            (Some(_), Some(options)) => Some(crate::html::attach(&mut writer, options)),
+            _ => None,
+        };
         let images_verified = images.map_or(0, |m| m.len() as u64);
         let options = CheckOptions {
             max_line_bytes: self.report.analyze.max_line_bytes,
@@ -285,7 +289,13 @@ impl Pipeline {
         if (self.stop)() {
             return Err(PipelineError::Stopped);
         }
-        let summary = writer.finish()?;
+        // The folder stays locked until report.html is written too.
+        let (mut summary, _lock) = writer.finish_holding_lock()?;
+        if let (Some(dir), Some(c)) = (out, &collector) {
+            let sources: Vec<String> = inputs.iter().map(|(_, d, _)| d.clone()).collect();
+            let path = crate::html::write(&self, handle, dir, &summary, c, "check", &sources)?;
+            summary.files.push(path);
+        }
         Ok(CheckOutcome {
             summary,
             terminal,

@@ -45,6 +45,7 @@ mod check;
 mod datasets;
 mod discover;
 mod error;
+mod html;
 mod images;
 mod pipeline;
 mod reporter;
@@ -54,6 +55,10 @@ mod versions;
 
 pub use check::{CheckOutcome, CheckSpec, FixOutcome, FixS3Spec, FixSpec};
 pub use error::{Failure, PipelineError};
+pub use html::{
+    DEFAULT_PRESIGN_EXPIRY, EMBED_CONCURRENCY, HtmlImages, HtmlOptions, MAX_EMBED_BYTES,
+    MAX_EMBED_TOTAL_BYTES, MAX_PRESIGN_EXPIRY,
+};
 pub use pipeline::{MAX_CONCURRENCY, MAX_THREADS, Pipeline, PipelineBuilder, RunOutcome};
 pub use reporter::{NoProgress, Reporter};
 pub use versions::find_versions;

@@ -70,6 +70,7 @@ pub struct PipelineBuilder {
     report: ReportOptions,
     reporter: Arc<dyn Reporter>,
     stop: Option<StopFn>,
+    html: Option<crate::html::HtmlOptions>,
 }
 
 impl std::fmt::Debug for PipelineBuilder {
@@ -224,6 +225,14 @@ impl PipelineBuilder {
         self
     }
 
+    /// Also write `report.html` beside the CSV files (with [`Pipeline::write_csv`],
+    /// [`Pipeline::write_s3`], [`Pipeline::check`] and [`Pipeline::check_s3`]); `None`, the
+    /// default, writes none.
+    pub fn html(mut self, options: Option<crate::html::HtmlOptions>) -> Self {
+        self.html = options;
+        self
+    }
+
     /// Where progress goes.
     pub fn reporter(mut self, reporter: Arc<dyn Reporter>) -> Self {
         self.reporter = reporter;
@@ -349,6 +358,7 @@ impl PipelineBuilder {
             report: self.report,
             reporter: self.reporter,
             stop: self.stop.unwrap_or_else(|| Arc::new(|| false)),
+            html: self.html,
         })
     }
 }
@@ -369,6 +379,7 @@ pub struct Pipeline {
     pub(crate) report: ReportOptions,
     pub(crate) reporter: Arc<dyn Reporter>,
     pub(crate) stop: StopFn,
+    pub(crate) html: Option<crate::html::HtmlOptions>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -472,6 +483,7 @@ impl Pipeline {
             report: ReportOptions::default(),
             reporter: Arc::new(NoProgress),
             stop: None,
+            html: None,
         }
     }
 
@@ -803,6 +815,10 @@ impl Pipeline {
             )));
         }
 
+        let html_dir = match &output {
+            Output::Dir(dir, _) => Some(dir.clone()),
+            Output::Memory(_) => None,
+        };
         let (mut writer, report_location) = match output {
             Output::Dir(dir, location) => (ReportWriter::create(&dir, self.report)?, location),
             Output::Memory(callback) => {
@@ -812,6 +828,10 @@ impl Pipeline {
                 }
                 (w, ReportLocation::Local(String::new()))
             }
+        };
+        let collector = match (&html_dir, &self.html) {
+            (Some(_), Some(options)) => Some(crate::html::attach(&mut writer, options)),
+            _ => None,
         };
         self.reporter.started(
             groups
@@ -846,7 +866,13 @@ impl Pipeline {
         if (self.stop)() {
             return Err(PipelineError::Stopped);
         }
-        let summary = writer.finish()?;
+        // The folder stays locked until report.html is written too.
+        let (mut summary, _lock) = writer.finish_holding_lock()?;
+        if let (Some(dir), Some(c)) = (&html_dir, &collector) {
+            let path =
+                crate::html::write(&self, handle, dir, &summary, c, "report", &self.sources)?;
+            summary.files.push(path);
+        }
         Ok(RunOutcome {
             summary,
             failures,

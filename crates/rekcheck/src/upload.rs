@@ -567,12 +567,23 @@ pub(crate) async fn upload(
         run_files.push(to.to_string());
         uploads.push((to, dir.join(name)));
     }
+    // The run's HTML page, when one was written, beside the run's CSV files.
+    let html_path = dir.join(rekcheck_analyze::HTML_FILE);
+    let html = html_path.is_file().then(|| {
+        let to = join(
+            prefix,
+            &format!("runs/{run}/{}", rekcheck_analyze::HTML_FILE),
+        );
+        run_files.push(to.to_string());
+        to
+    });
     let index = serde_json::json!({
         "run": run,
         "complete": true,
         "failures": outcome.failures.iter().map(|f| serde_json::json!({"what": f.what, "error": f.error.to_string()})).collect::<Vec<_>>(),
         "versions": index_versions,
         "files": run_files,
+        "html": html.as_ref().map(ToString::to_string),
     });
     // Written before anything is uploaded, so that a kept copy says where each file goes.
     let index_path = dir.join("index.json");
@@ -587,6 +598,19 @@ pub(crate) async fn upload(
         put(client, to, from, csv, policy, timeout)
             .await
             .map_err(UploadError::Put)?;
+        written.push(PathBuf::from(to.to_string()));
+    }
+    if let Some(to) = &html {
+        put(
+            client,
+            to,
+            &html_path,
+            "text/html; charset=utf-8",
+            policy,
+            timeout,
+        )
+        .await
+        .map_err(UploadError::Put)?;
         written.push(PathBuf::from(to.to_string()));
     }
     let to = join(prefix, &format!("runs/{run}/index.json"));

@@ -16,6 +16,7 @@
 
 pub(crate) mod csvrow;
 pub(crate) mod files;
+pub(crate) mod html;
 pub(crate) mod report;
 
 pub use files::{

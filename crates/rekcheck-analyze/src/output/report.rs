@@ -75,6 +75,7 @@ use crate::reading::framing::{Block, BlockKind, BlockReader, BufferPool, Framer}
 use crate::results::analysis::{
     AnalyzeOptions, BlockAnalysis, Stats, analysis_weight, analyze_block, block_weight, budget,
 };
+use crate::results::geometry::attach_geometry;
 use crate::results::summary::DatasetStatistics;
 
 /// Header of `issues.csv`.
@@ -750,6 +751,8 @@ pub struct ReportWriter {
     dir: Option<PathBuf>,
     /// Called with each block's typed rows and issues, in (manifest, line) order.
     on_block: Option<BlockCallback>,
+    /// Whether blocks handed to `on_block` carry [`BlockAnalysis::geometry`].
+    geometry: bool,
     issues: CsvFile,
     images: CsvFile,
     summary: CsvFile,
@@ -793,7 +796,7 @@ impl ReportWriter {
         let lock = OutputLock::acquire(dir)?;
         let names: Vec<&std::ffi::OsStr> = REPORT_FILES
             .iter()
-            .chain([&VERSIONS_FILE])
+            .chain([&VERSIONS_FILE, &crate::output::html::HTML_FILE])
             .map(std::ffi::OsStr::new)
             .collect();
         output::remove_stale_partials(dir, &names);
@@ -822,6 +825,7 @@ impl ReportWriter {
             pool,
             dir: None,
             on_block: None,
+            geometry: false,
             issues: CsvFile::disabled(),
             images: CsvFile::disabled(),
             summary: CsvFile::disabled(),
@@ -843,6 +847,13 @@ impl ReportWriter {
     /// they are analyzed.
     pub fn on_block(&mut self, callback: BlockCallback) {
         self.on_block = Some(callback);
+    }
+
+    /// Has the blocks handed to [`ReportWriter::on_block`] carry the frame and boxes of their
+    /// lines with issues ([`BlockAnalysis::geometry`]), for the HTML report's drawings. Those
+    /// lines are parsed a second time.
+    pub fn keep_image_geometry(&mut self, yes: bool) {
+        self.geometry = yes;
     }
 
     /// Adds manifest-level issues (terminal errors from a manifest summary or a training status).
@@ -1022,6 +1033,7 @@ impl ReportWriter {
         let budget = budget(&self.pool, &options.analyze);
         let render_csv = self.dir.is_some();
         let keep_analysis = self.on_block.is_some();
+        let keep_geometry = keep_analysis && self.geometry;
         let ReportWriter {
             pool,
             issues,
@@ -1079,7 +1091,7 @@ impl ReportWriter {
                     csv: render_csv,
                     analysis: keep_analysis,
                 };
-                let rendered = match &analyze {
+                let mut rendered = match &analyze {
                     None => render_block(&block, context, &options, keep),
                     Some(analyze) => {
                         let (analysis, extra) = analyze(&block, &options.analyze);
@@ -1093,6 +1105,9 @@ impl ReportWriter {
                         r
                     }
                 };
+                if keep_geometry && let Some(a) = rendered.analysis.as_mut() {
+                    attach_geometry(&block, a);
+                }
                 if let Some(buffers) = buffers {
                     buffers.recycle(block);
                 }
@@ -1223,6 +1238,23 @@ impl ReportWriter {
     /// [`Error::Write`] when a file cannot be written or flushed, [`Error::Commit`] when one
     /// cannot be given its final name (the error says which files were already replaced).
     pub fn finish(mut self) -> Result<ReportSummary, Error> {
+        self.finish_files()
+    }
+
+    /// [`ReportWriter::finish`], handing back the output folder's lock (`None` for a report
+    /// in memory) so that the caller can add files that need the finished summary (the HTML
+    /// page) before another run may write there: the folder is released when the lock is
+    /// dropped.
+    ///
+    /// # Errors
+    ///
+    /// As [`ReportWriter::finish`].
+    pub fn finish_holding_lock(mut self) -> Result<(ReportSummary, Option<OutputLock>), Error> {
+        let summary = self.finish_files()?;
+        Ok((summary, self.lock.take()))
+    }
+
+    fn finish_files(&mut self) -> Result<ReportSummary, Error> {
         let cells = Cells::of(&self.options);
         // versions.csv: counts over each version's manifests.
         let mut versions = std::mem::take(&mut self.versions);

@@ -185,6 +185,10 @@ pub struct BlockAnalysis {
     pub issues: Vec<Issue>,
     /// The counts.
     pub stats: Stats,
+    /// The frame and boxes of the lines with issues and boxes, in line order; filled only when
+    /// [`ReportWriter::keep_image_geometry`](crate::ReportWriter::keep_image_geometry) asks for
+    /// them (for the HTML report's drawings).
+    pub geometry: Vec<crate::results::geometry::ImageGeometry>,
 }
 
 impl BlockAnalysis {

@@ -1,0 +1,241 @@
+use std::sync::{Arc, Mutex};
+
+use super::*;
+use crate::{Dataset, Issue, ManifestContext, ReportOptions, ReportWriter, Severity, VersionRow};
+
+const HOSTILE: &str = r#"<script>alert(1)</script>"onerror=alert(2) x='</svg><img src=x onerror=alert(3)>javascript:alert(4)"#;
+
+/// The markup of every tag (`<...>`), the bodies of `<script>` and `<style>` skipped: where
+/// an attribute could hide.
+fn tags(html: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        let Some(len) = rest[start..].find('>') else {
+            break;
+        };
+        let tag = &rest[start..=start + len];
+        out.push(tag);
+        rest = &rest[start + len + 1..];
+        for raw in ["script", "style"] {
+            if tag.starts_with(&format!("<{raw}")) {
+                let end = rest.find(&format!("</{raw}>")).unwrap();
+                rest = &rest[end..];
+            }
+        }
+    }
+    out
+}
+
+/// A JSON string literal of `s`.
+fn js(s: &str) -> String {
+    serde_json::to_string(s).unwrap()
+}
+
+/// Runs `manifest` through a report with the collector attached; returns the page.
+fn page_of(
+    context: &ManifestContext,
+    manifest: &str,
+    max_images: usize,
+) -> (String, HtmlCollector) {
+    let collector = Arc::new(Mutex::new(HtmlCollector::new(max_images)));
+    let mut w = ReportWriter::in_memory(ReportOptions::default()).unwrap();
+    let c = Arc::clone(&collector);
+    w.on_block(Box::new(move |ctx, a| c.lock().unwrap().add(ctx, a)));
+    w.keep_image_geometry(true);
+    w.add_manifest_issues(
+        context,
+        &[Issue::manifest(Severity::Error, HOSTILE, HOSTILE)],
+    )
+    .unwrap();
+    w.add_manifest(context, manifest.as_bytes(), None, &mut |_| {})
+        .unwrap();
+    w.add_version(VersionRow {
+        project: context.project.clone(),
+        version: context.version.clone(),
+        status: HOSTILE.into(),
+        status_message: HOSTILE.into(),
+        terminal_code: HOSTILE.into(),
+        ..VersionRow::default()
+    });
+    let summary = w.finish().unwrap();
+    let collector = collector.lock().unwrap().clone();
+    let html = render_html(
+        &HtmlPage::new(&summary, &collector)
+            .with_sources(vec![HOSTILE.into()])
+            .with_generated(HOSTILE)
+            .with_verdict(HOSTILE)
+            .with_pixels_note(HOSTILE),
+    );
+    (html, collector)
+}
+
+fn hostile_context() -> ManifestContext {
+    ManifestContext {
+        project: HOSTILE.into(),
+        version: HOSTILE.into(),
+        dataset: Dataset::Training,
+        manifest: HOSTILE.into(),
+    }
+}
+
+fn hostile_manifest() -> String {
+    let h = js(HOSTILE);
+    // The hostile text as source-ref, attribute name, class name, code and message, on a line
+    // with a box in error and on a classification line.
+    format!(
+        r#"{{"source-ref":{h},{h}:{{"image_size":[{{"width":100,"height":50}}],"annotations":[{{"class_id":0,"left":90,"top":-10,"width":40,"height":30,"errors":[{{"code":{h},"message":{h}}}]}}]}},"{}-metadata":{{"class-map":{{"0":{h}}}}},"errors":[{{"code":{h},"message":{h}}}]}}
+{{"source-ref":{h},"c":1,"c-metadata":{{"class-name":{h}}},"warnings":[{{"code":{h},"message":{h}}}]}}
+"#,
+        HOSTILE.replace('"', "\\\"")
+    )
+}
+
+#[test]
+fn hostile_values_render_as_text_everywhere() {
+    let (html, collector) = page_of(&hostile_context(), &hostile_manifest(), 10);
+    assert_eq!(collector.images().len(), 2);
+    assert!(
+        collector.images()[0].geometry.is_some(),
+        "the box line is drawn"
+    );
+    // One script element, ours; one <svg per chart or drawing and no stray closing tag.
+    assert_eq!(html.matches("<script").count(), 1, "{html}");
+    assert_eq!(html.matches("<svg").count(), html.matches("</svg>").count());
+    assert!(!html.contains("<img"));
+    assert!(!html.contains("<script>alert"));
+    assert!(!html.contains("\"onerror"));
+    for tag in tags(&html) {
+        assert!(!tag.contains(" on"), "an event handler attribute: {tag}");
+    }
+    assert!(!html.contains("href=\"javascript:"));
+    // The hostile text is there, escaped: as source-ref, code, message, label, project, manifest,
+    // version status, sources and the verdict.
+    let escaped = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;onerror=alert(2) x='&lt;/svg&gt;&lt;img src=x onerror=alert(3)&gt;javascript:alert(4)";
+    assert!(
+        html.matches(escaped).count() >= 15,
+        "{}",
+        html.matches(escaped).count()
+    );
+}
+
+#[test]
+fn the_csp_allows_only_the_pages_own_script_and_style() {
+    let (html, _) = page_of(
+        &ManifestContext::default(),
+        "{\"source-ref\":\"s3://b/a.jpg\"}\n",
+        5,
+    );
+    let script_hash = asset_hash(SCRIPT);
+    let style_hash = asset_hash(STYLE);
+    let csp = format!(
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src '{script_hash}'; style-src '{style_hash}'; img-src data:; base-uri 'none'; form-action 'none'\">"
+    );
+    assert!(html.contains(&csp), "{html}");
+    // The hashes are of what the page holds, byte for byte.
+    assert!(html.contains(&format!("<script>{SCRIPT}</script>")));
+    assert!(html.contains(&format!("<style>{STYLE}</style>")));
+    // No inline event handler, no style attribute (both would need 'unsafe-inline').
+    for tag in tags(&html) {
+        assert!(
+            !tag.contains(" on") && !tag.contains(" style="),
+            "an event handler or style attribute: {tag}"
+        );
+    }
+    assert!(!html.contains("http://") && !html.contains("https://"));
+}
+
+#[test]
+fn presigned_urls_add_their_origin_only() {
+    let summary = ReportWriter::in_memory(ReportOptions::default())
+        .unwrap()
+        .finish()
+        .unwrap();
+    let mut collector = HtmlCollector::new(5);
+    let context = ManifestContext::default();
+    let manifest = r#"{"source-ref":"s3://b/a.jpg","bb":{"image_size":[{"width":10,"height":10}],"annotations":[{"class_id":0,"left":0,"top":0,"width":5,"height":5,"errors":[{"code":"ERROR_X","message":"m"}]}]}}"#;
+    crate::Analyzer::new(1)
+        .unwrap()
+        .analyze_reader(manifest.as_bytes(), |mut b| {
+            let block = crate::Block {
+                seq: 0,
+                first_line: 1,
+                kind: crate::BlockKind::Lines(manifest.as_bytes().to_vec()),
+            };
+            crate::results::geometry::attach_geometry(&block, &mut b);
+            collector.add(&context, &b);
+        })
+        .unwrap();
+    collector.images_mut()[0].pixels = Some(ImagePixels::Url(
+        "https://b.s3.amazonaws.com/a.jpg?X-Amz-Signature=1&a=<\"".into(),
+    ));
+    let html = render_html(&HtmlPage::new(&summary, &collector));
+    assert!(
+        html.contains("img-src data: https://b.s3.amazonaws.com;"),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "href=\"https://b.s3.amazonaws.com/a.jpg?X-Amz-Signature=1&amp;a=&lt;&quot;\""
+        )
+    );
+    collector.images_mut()[0].pixels = ImagePixels::embedded(b"\xFF\xD8\xFFabc".to_vec());
+    let html = render_html(&HtmlPage::new(&summary, &collector));
+    assert!(html.contains("href=\"data:image/jpeg;base64,/9j/YWJj\""));
+    assert!(html.contains("img-src data:;"));
+    assert!(ImagePixels::embedded(b"<svg>".to_vec()).is_none());
+}
+
+#[test]
+fn readable_without_javascript() {
+    let manifest = r#"{"source-ref":"s3://b/a.jpg","errors":[{"code":"ERROR_INVALID_IMAGE","message":"bad"}]}
+{"source-ref":"s3://b/b.jpg"}
+"#;
+    let (html, _) = page_of(&ManifestContext::default(), manifest, 5);
+    // Everything is in the markup: the images table, the issue, the counts; only the filter box
+    // (which needs the script) starts hidden.
+    assert!(html.contains("<p id=\"filter-box\" hidden>"));
+    assert!(html.contains("<td class=\"ref\">s3://b/a.jpg</td>"));
+    assert!(html.contains("ERROR_INVALID_IMAGE"));
+    assert!(
+        html.contains("ok <b>1</b>") && html.contains("error <b>1</b>"),
+        "{html}"
+    );
+    assert!(!html.contains("s3://b/b.jpg"), "ok images are not listed");
+}
+
+#[test]
+fn written_under_its_final_name_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = ReportWriter::in_memory(ReportOptions::default())
+        .unwrap()
+        .finish()
+        .unwrap();
+    let c = HtmlCollector::new(1);
+    let path = write_html(dir.path(), &HtmlPage::new(&summary, &c)).unwrap();
+    assert_eq!(path, dir.path().join(HTML_FILE));
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from(HTML_FILE)]);
+}
+
+#[test]
+fn base64_matches_the_rfc_vectors() {
+    for (i, o) in [
+        ("", ""),
+        ("f", "Zg=="),
+        ("fo", "Zm8="),
+        ("foo", "Zm9v"),
+        ("foobar", "Zm9vYmFy"),
+    ] {
+        assert_eq!(base64(i.as_bytes()), o);
+    }
+    assert_eq!(
+        origin("http://127.0.0.1:5000/b/k?x"),
+        Some("http://127.0.0.1:5000".into())
+    );
+    assert_eq!(origin("javascript:alert(1)"), None);
+    assert_eq!(origin("https://a b/"), None);
+}

@@ -1,0 +1,199 @@
+//! `report.html` beside the CSV files: the collector wired to the report writer, the images'
+//! pixels (presigned URLs or embedded bytes) fetched from S3, and the page written.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use rekcheck_analyze::{
+    DEFAULT_HTML_MAX_IMAGES, HtmlCollector, HtmlPage, ImagePixels, ReportSummary, ReportWriter,
+    parse_s3_uri, write_html,
+};
+
+use crate::error::PipelineError;
+
+/// Default of [`HtmlImages::Presign`]'s expiry (`--presign-expiry`): 12 hours.
+pub const DEFAULT_PRESIGN_EXPIRY: Duration = Duration::from_secs(12 * 3600);
+/// The longest expiry S3 accepts for a presigned URL (SigV4): 7 days.
+pub const MAX_PRESIGN_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Largest image embedded (`--html-images embed`); larger ones are drawn without pixels. No
+/// thumbnail is made (an image decoder would be a heavy dependency): the original bytes are
+/// embedded.
+pub const MAX_EMBED_BYTES: u64 = 1 << 20;
+/// Most bytes embedded in one page, all images together.
+pub const MAX_EMBED_TOTAL_BYTES: u64 = 64 << 20;
+/// Images downloaded at once for embedding.
+pub const EMBED_CONCURRENCY: usize = 8;
+
+/// The pixels under the drawn boxes of `report.html` (`--html-images`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HtmlImages {
+    /// No pixels: the page makes no request and holds no URL that grants access.
+    #[default]
+    None,
+    /// S3 presigned GET URLs valid for this long (printed on the page).
+    Presign(Duration),
+    /// Each shown image downloaded once and embedded (at most [`MAX_EMBED_BYTES`] each,
+    /// [`MAX_EMBED_TOTAL_BYTES`] in all, [`EMBED_CONCURRENCY`] at a time).
+    Embed,
+}
+
+/// How `report.html` is written (see [`PipelineBuilder::html`](crate::PipelineBuilder::html)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HtmlOptions {
+    /// Most failing images shown.
+    pub max_images: usize,
+    /// The pixels under the boxes.
+    pub images: HtmlImages,
+}
+
+impl Default for HtmlOptions {
+    fn default() -> Self {
+        HtmlOptions {
+            max_images: DEFAULT_HTML_MAX_IMAGES,
+            images: HtmlImages::None,
+        }
+    }
+}
+
+/// Hands every block of `writer` to a new collector.
+pub(crate) fn attach(
+    writer: &mut ReportWriter,
+    options: &HtmlOptions,
+) -> Arc<Mutex<HtmlCollector>> {
+    let collector = Arc::new(Mutex::new(HtmlCollector::new(options.max_images)));
+    let c = Arc::clone(&collector);
+    writer.keep_image_geometry(true);
+    writer.on_block(Box::new(move |context, analysis| {
+        if let Ok(mut c) = c.lock() {
+            c.add(context, analysis);
+        }
+    }));
+    collector
+}
+
+/// The `(bucket, key)` of an image's `source-ref`, when it is a whole `s3://` URI.
+fn s3_object(source_ref: &str) -> Option<(String, String)> {
+    let (bucket, key) = parse_s3_uri(source_ref).ok()?;
+    Some((bucket.to_owned(), key.to_owned()))
+}
+
+/// Attaches the images' pixels as `options` asks; returns the note the page prints about them.
+pub(crate) async fn fetch_pixels(
+    client: Option<&aws_sdk_s3::Client>,
+    collector: &mut HtmlCollector,
+    options: &HtmlOptions,
+) -> String {
+    let Some(client) = client else {
+        return match options.images {
+            HtmlImages::None => String::new(),
+            _ => "Image pixels were asked for but no S3 client was configured: boxes are drawn on empty frames.".to_owned(),
+        };
+    };
+    match options.images {
+        HtmlImages::None => String::new(),
+        HtmlImages::Presign(expiry) => {
+            let expiry = expiry.min(MAX_PRESIGN_EXPIRY).max(Duration::from_secs(1));
+            let Ok(config) = aws_sdk_s3::presigning::PresigningConfig::expires_in(expiry) else {
+                return String::new();
+            };
+            let mut n = 0usize;
+            for img in collector.images_mut() {
+                let Some((bucket, key)) = s3_object(&img.source_ref) else {
+                    continue;
+                };
+                if let Ok(req) = client
+                    .get_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .presigned(config.clone())
+                    .await
+                {
+                    img.pixels = Some(ImagePixels::Url(req.uri().to_owned()));
+                    n += 1;
+                }
+            }
+            let until = crate::time::rfc3339(std::time::SystemTime::now() + expiry);
+            format!(
+                "{n} images are drawn from S3 presigned URLs that grant read access to them until {until} (anyone with this page can fetch them until then)."
+            )
+        }
+        HtmlImages::Embed => {
+            let wanted: Vec<(usize, String, String)> = collector
+                .images()
+                .iter()
+                .enumerate()
+                .filter_map(|(i, img)| s3_object(&img.source_ref).map(|(b, k)| (i, b, k)))
+                .collect();
+            let fetched: Vec<(usize, Option<Vec<u8>>)> = futures::stream::iter(wanted)
+                .map(|(i, bucket, key)| async move { (i, download(client, bucket, key).await) })
+                .buffer_unordered(EMBED_CONCURRENCY)
+                .collect()
+                .await;
+            let mut fetched = fetched;
+            fetched.sort_by_key(|(i, _)| *i);
+            let (mut total, mut n) = (0u64, 0usize);
+            for (i, bytes) in fetched {
+                let Some(bytes) = bytes else { continue };
+                let len = bytes.len() as u64;
+                if total + len > MAX_EMBED_TOTAL_BYTES {
+                    continue;
+                }
+                if let Some(p) = ImagePixels::embedded(bytes)
+                    && let Some(img) = collector.images_mut().get_mut(i)
+                {
+                    img.pixels = Some(p);
+                    total += len;
+                    n += 1;
+                }
+            }
+            format!(
+                "{n} images are embedded (JPEG or PNG of at most {} KiB each, {} MiB in all).",
+                MAX_EMBED_BYTES >> 10,
+                MAX_EMBED_TOTAL_BYTES >> 20
+            )
+        }
+    }
+}
+
+/// The bytes of an object of at most [`MAX_EMBED_BYTES`]; `None` when it is larger or cannot
+/// be read (the image is then drawn without pixels).
+async fn download(client: &aws_sdk_s3::Client, bucket: String, key: String) -> Option<Vec<u8>> {
+    let out = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .range(format!("bytes=0-{MAX_EMBED_BYTES}"))
+        .send()
+        .await
+        .ok()?;
+    let body = out.body.collect().await.ok()?.into_bytes();
+    (body.len() as u64 <= MAX_EMBED_BYTES).then(|| body.to_vec())
+}
+
+/// Renders and writes `dir/report.html` with the pipeline's S3 client and HTML options.
+pub(crate) fn write(
+    pipeline: &crate::Pipeline,
+    handle: &tokio::runtime::Handle,
+    dir: &Path,
+    summary: &ReportSummary,
+    collector: &Mutex<HtmlCollector>,
+    command: &str,
+    sources: &[String],
+) -> Result<PathBuf, PipelineError> {
+    let Some(options) = &pipeline.html else {
+        return Err(PipelineError::Input("no HTML options".into()));
+    };
+    let client = pipeline.s3.as_ref();
+    let mut collector = collector
+        .lock()
+        .map_or_else(|p| p.into_inner().clone(), |c| c.clone());
+    let note = handle.block_on(fetch_pixels(client, &mut collector, options));
+    let page = HtmlPage::new(summary, &collector)
+        .with_command(command)
+        .with_sources(sources.to_vec())
+        .with_generated(crate::time::rfc3339(std::time::SystemTime::now()))
+        .with_pixels_note(note);
+    Ok(write_html(dir, &page)?)
+}
