@@ -39,10 +39,10 @@ mod s3;
 mod source;
 
 pub use aws_error::{RequestId, SendFailure, root_cause};
-pub use error::{FetchError, RetryPolicy};
+pub use error::{FetchError, MAX_WHOLE_FILE_BYTES, RetryPolicy};
 pub use location::{ParseLocationError, S3Location, is_valid_bucket};
 pub use s3::{
     DEFAULT_TIMEOUT, DotSegmentEncoder, MAX_LIST_KEYS, MAX_LIST_PAGES, MIN_BODY_BYTES_PER_SECOND,
     ObjectInfo, ObjectReader, S3Source,
 };
-pub use source::{EXTREME_GZIP_RATIO, Fetcher, MAX_WHOLE_FILE_BYTES, Source, into_fetch_error};
+pub use source::{EXTREME_GZIP_RATIO, Fetcher, Source, into_fetch_error};

@@ -5,16 +5,9 @@ use std::fmt;
 use std::io::{self, Read};
 use std::path::PathBuf;
 
-use crate::error::FetchError;
+use crate::error::{FetchError, MAX_WHOLE_FILE_BYTES};
 use crate::location::S3Location;
 use crate::s3::S3Source;
-
-/// The most bytes [`Fetcher::read_all`] and [`S3Source::read_all`] return (after
-/// decompression): 64 MiB. They read manifest summaries and `describe-project-versions.json`
-/// files, a few kilobytes to a few megabytes; anything larger is refused with
-/// [`FetchError::TooLarge`] instead of being held in memory (a 3 MB gzip can expand to
-/// gigabytes).
-pub const MAX_WHOLE_FILE_BYTES: u64 = 64 << 20;
 
 /// A manifest or summary to read.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -7,21 +7,11 @@ use rekcheck_analyze::{
     CheckOptions, CheckTally, Dataset, ImageChecks, Issue, ManifestContext, ReportSummary,
     ReportWriter, Severity, verdict,
 };
-use rekcheck_fetch::{Fetcher, RetryPolicy, S3Location, Source};
+use rekcheck_fetch::{RetryPolicy, S3Location, Source};
 
 use crate::error::PipelineError;
-use crate::pipeline::{Pipeline, RunOutcome, Stoppable};
-
-/// What to check besides the training manifest (the pipeline's one source).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CheckSpec {
-    /// The testing manifest (a path or `s3://` URI), if the training has one.
-    pub testing: Option<String>,
-    /// The training will split the training manifest 80/20 (`TestingData.AutoCreate`).
-    pub auto_split: bool,
-    /// Read every image's header from S3 and apply the image rules to the real values.
-    pub verify_images: bool,
-}
+use crate::inputs::{CheckSpec, Stoppable, check_inputs, open, parse_source};
+use crate::pipeline::Pipeline;
 
 /// The predicted outcome of Rekognition's validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,18 +35,6 @@ impl CheckOutcome {
     pub fn exit_code(&self, fail_on: Option<Severity>) -> u8 {
         let issues = fail_on.is_some_and(|s| self.summary.has_issues_at(s));
         u8::from(!self.passes() || issues)
-    }
-}
-
-/// Parses a manifest argument: `s3://bucket/key` or a local path.
-pub(crate) fn parse_source(s: &str) -> Result<Source, PipelineError> {
-    if s.starts_with("s3://") {
-        let loc: S3Location = s
-            .parse()
-            .map_err(|e| PipelineError::Input(format!("{s}: {e}")))?;
-        Ok(Source::S3(loc))
-    } else {
-        Ok(Source::Local(PathBuf::from(s)))
     }
 }
 
@@ -147,23 +125,21 @@ impl Pipeline {
             ..RetryPolicy::default()
         };
         let mut outcome = self.check(spec, Some(staging.path().to_owned())).await?;
-        let mut run = RunOutcome {
-            summary: std::mem::take(&mut outcome.summary),
-            failures: Vec::new(),
-            notes: Vec::new(),
-            not_validated: Vec::new(),
-        };
+        // A check has no failures of its own; index.json lists those of the upload.
+        let mut failures = Vec::new();
         let uploaded = crate::upload::upload(
             &client,
             &prefix,
             staging.path(),
-            &mut run,
+            crate::upload::Finished {
+                summary: &outcome.summary,
+                failures: &mut failures,
+            },
             csv_raw,
             &policy,
             timeout,
         )
         .await;
-        outcome.summary = run.summary;
         match uploaded {
             Ok(files) => {
                 outcome.summary.files = files;
@@ -184,28 +160,6 @@ impl Pipeline {
         }
     }
 
-    /// The training and testing manifests to check.
-    pub(crate) fn check_inputs(
-        &self,
-        spec: &CheckSpec,
-    ) -> Result<Vec<(Dataset, String, Source)>, PipelineError> {
-        let [training] = self.sources.as_slice() else {
-            return Err(PipelineError::Input(
-                "check reads one training manifest (and --testing for the testing one)".into(),
-            ));
-        };
-        if spec.testing.is_some() && spec.auto_split {
-            return Err(PipelineError::Input(
-                "--testing and --auto-split exclude each other: a training either has a testing manifest or splits the training one".into(),
-            ));
-        }
-        let mut inputs = vec![(Dataset::Training, training.clone(), parse_source(training)?)];
-        if let Some(t) = &spec.testing {
-            inputs.push((Dataset::Testing, t.clone(), parse_source(t)?));
-        }
-        Ok(inputs)
-    }
-
     fn execute_check(
         self,
         handle: &tokio::runtime::Handle,
@@ -213,7 +167,7 @@ impl Pipeline {
         out: Option<&std::path::Path>,
         images: Option<&ImageChecks>,
     ) -> Result<CheckOutcome, PipelineError> {
-        let inputs = self.check_inputs(spec)?;
+        let inputs = check_inputs(&self.sources, spec)?;
         let fetcher = self.fetcher(handle);
         let mut writer = match &out {
             Some(dir) => ReportWriter::create(dir, self.report)?,
@@ -297,13 +251,6 @@ fn read_error(e: rekcheck_analyze::Error, stopped: bool) -> PipelineError {
         }
         e => e.into(),
     }
-}
-
-pub(crate) fn open(
-    fetcher: &Fetcher,
-    source: &Source,
-) -> Result<Box<dyn std::io::Read + Send>, PipelineError> {
-    fetcher.open(source).map_err(PipelineError::from)
 }
 
 /// Where `fix` writes.

@@ -46,14 +46,16 @@ mod datasets;
 mod discover;
 mod error;
 mod images;
+mod inputs;
 mod pipeline;
 mod reporter;
 pub mod time;
 mod upload;
 mod versions;
 
-pub use check::{CheckOutcome, CheckSpec, FixOutcome, FixS3Spec, FixSpec};
+pub use check::{CheckOutcome, FixOutcome, FixS3Spec, FixSpec};
 pub use error::{Failure, PipelineError};
+pub use inputs::CheckSpec;
 pub use pipeline::{MAX_CONCURRENCY, MAX_THREADS, Pipeline, PipelineBuilder, RunOutcome};
 pub use reporter::{NoProgress, Reporter};
 pub use versions::find_versions;

@@ -13,6 +13,7 @@ use rekcheck_locate::{Locator, VersionFilter};
 
 use crate::discover::{EXPECTED_NAMES, Group, Input, Kind, Named, discover, folder_kind};
 use crate::error::{Failure, PipelineError};
+use crate::inputs::Stoppable;
 use crate::reporter::{NoProgress, Reporter};
 use crate::{datasets, versions};
 
@@ -422,6 +423,25 @@ enum ReportLocation {
     S3(rekcheck_fetch::S3Location),
 }
 
+impl Output {
+    /// The writer the run adds to, and what `versions.csv` calls the report location.
+    fn writer(
+        self,
+        options: ReportOptions,
+    ) -> Result<(ReportWriter, ReportLocation), PipelineError> {
+        Ok(match self {
+            Output::Dir(dir, location) => (ReportWriter::create(&dir, options)?, location),
+            Output::Memory(callback) => {
+                let mut w = ReportWriter::in_memory(options)?;
+                if let Some(cb) = callback {
+                    w.on_block(cb);
+                }
+                (w, ReportLocation::Local(String::new()))
+            }
+        })
+    }
+}
+
 impl ReportLocation {
     fn of(&self, project: &str, version: &str) -> String {
         match self {
@@ -666,7 +686,10 @@ impl Pipeline {
             &client,
             &prefix,
             staging.path(),
-            &mut outcome,
+            crate::upload::Finished {
+                summary: &outcome.summary,
+                failures: &mut outcome.failures,
+            },
             csv_raw,
             &policy,
             self_timeout,
@@ -803,16 +826,7 @@ impl Pipeline {
             )));
         }
 
-        let (mut writer, report_location) = match output {
-            Output::Dir(dir, location) => (ReportWriter::create(&dir, self.report)?, location),
-            Output::Memory(callback) => {
-                let mut w = ReportWriter::in_memory(self.report)?;
-                if let Some(cb) = callback {
-                    w.on_block(cb);
-                }
-                (w, ReportLocation::Local(String::new()))
-            }
-        };
+        let (writer, location) = output.writer(self.report)?;
         self.reporter.started(
             groups
                 .iter()
@@ -821,53 +835,24 @@ impl Pipeline {
                 .sum(),
         );
         let manifests: Vec<&Input> = groups.iter().flat_map(|g| &g.manifests).collect();
-        let mut window = OpenAhead::new(&fetcher, &manifests, self.concurrency);
-        let mut index = 0;
-        let mut not_validated = Vec::new();
-        for group in &groups {
-            add_group(
-                &mut writer,
-                group,
-                &fetcher,
-                &mut window,
-                &mut index,
-                self.reporter.as_ref(),
-                self.stop.as_ref(),
-                &report_location,
-                &mut failures,
-                &mut notes,
-                &mut not_validated,
-            )?;
-        }
-        for d in &dataset_inputs {
-            datasets::add(&mut writer, d, &mut notes)?;
-        }
-        self.reporter.finished();
-        if (self.stop)() {
-            return Err(PipelineError::Stopped);
-        }
-        let summary = writer.finish()?;
-        Ok(RunOutcome {
-            summary,
+        let mut run = Run {
+            writer,
+            fetcher: &fetcher,
+            window: OpenAhead::new(&fetcher, &manifests, self.concurrency),
+            reporter: self.reporter.as_ref(),
+            stop: self.stop.as_ref(),
+            location,
             failures,
             notes,
-            not_validated,
-        })
-    }
-}
-
-/// A reader that fails once the run is told to stop.
-pub(crate) struct Stoppable<'a, R> {
-    pub(crate) inner: R,
-    pub(crate) stop: &'a (dyn Fn() -> bool + Send + Sync),
-}
-
-impl<R: Read> Read for Stoppable<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if (self.stop)() {
-            return Err(io::Error::other("stopped"));
+            not_validated: Vec::new(),
+        };
+        for group in &groups {
+            run.add_group(group)?;
         }
-        self.inner.read(buf)
+        for d in &dataset_inputs {
+            run.add_dataset(d)?;
+        }
+        run.finish()
     }
 }
 
@@ -878,6 +863,8 @@ struct OpenAhead<'a> {
     manifests: &'a [&'a Input],
     concurrency: usize,
     next_to_open: usize,
+    /// How many readers were taken.
+    taken: usize,
     open: std::collections::VecDeque<Result<Box<dyn Read + Send>, FetchError>>,
 }
 
@@ -888,12 +875,15 @@ impl<'a> OpenAhead<'a> {
             manifests,
             concurrency,
             next_to_open: 0,
+            taken: 0,
             open: std::collections::VecDeque::new(),
         }
     }
 
-    /// The reader of manifest `index`; manifests must be taken in order.
-    fn take(&mut self, index: usize) -> Result<Box<dyn Read + Send>, FetchError> {
+    /// The reader of the next manifest, in the order given.
+    fn next(&mut self) -> Result<Box<dyn Read + Send>, FetchError> {
+        let index = self.taken;
+        self.taken += 1;
         while self.next_to_open < self.manifests.len()
             && self.next_to_open < index + self.concurrency
         {
@@ -909,230 +899,259 @@ impl<'a> OpenAhead<'a> {
     }
 }
 
-/// Adds one training's files to the report: the summary's terminal errors, then each manifest.
-#[allow(clippy::too_many_arguments)]
-fn add_group(
-    writer: &mut ReportWriter,
-    group: &Group,
-    fetcher: &Fetcher,
-    window: &mut OpenAhead<'_>,
-    index: &mut usize,
-    reporter: &dyn Reporter,
-    stop: &(dyn Fn() -> bool + Send + Sync),
-    report_location: &ReportLocation,
-    failures: &mut Vec<Failure>,
-    notes: &mut Vec<String>,
-    not_validated: &mut Vec<String>,
-) -> Result<(), PipelineError> {
-    let summary = group.summary.as_ref().and_then(|input| {
-        let parsed = fetcher
-            .read_all(&input.source)
-            .map_err(PipelineError::from)
-            .and_then(|bytes| {
-                ManifestSummary::from_slice(&bytes).map_err(|e| {
-                    PipelineError::Input(format!(
-                        "not a valid manifest summary ({e}); expected one JSON object with `statistics` and `errors`"
-                    ))
-                })
-            });
-        match parsed {
-            Ok(s) => Some((input, s)),
-            Err(error) => {
-                failures.push(Failure {
-                    what: input.display.clone(),
-                    error,
+/// One run's state, which every group and dataset adds to: the one writer, where the manifests
+/// come from (opened ahead, in order), whom to tell and when to stop, and what the outcome will
+/// hold besides the report.
+struct Run<'a> {
+    writer: ReportWriter,
+    fetcher: &'a Fetcher,
+    window: OpenAhead<'a>,
+    reporter: &'a dyn Reporter,
+    stop: &'a (dyn Fn() -> bool + Send + Sync),
+    location: ReportLocation,
+    failures: Vec<Failure>,
+    notes: Vec<String>,
+    not_validated: Vec<String>,
+}
+
+impl Run<'_> {
+    /// Adds one training's files to the report: the summary's terminal errors, then each
+    /// manifest.
+    fn add_group(&mut self, group: &Group) -> Result<(), PipelineError> {
+        let summary = group.summary.as_ref().and_then(|input| {
+            let parsed = self
+                .fetcher
+                .read_all(&input.source)
+                .map_err(PipelineError::from)
+                .and_then(|bytes| {
+                    ManifestSummary::from_slice(&bytes).map_err(|e| {
+                        PipelineError::Input(format!(
+                            "not a valid manifest summary ({e}); expected one JSON object with `statistics` and `errors`"
+                        ))
+                    })
                 });
-                None
+            match parsed {
+                Ok(s) => Some((input, s)),
+                Err(error) => {
+                    self.failures.push(Failure {
+                        what: input.display.clone(),
+                        error,
+                    });
+                    None
+                }
             }
-        }
-    });
-    for extra in &group.extra_summaries {
-        notes.push(format!(
-            "{} was not used: {} is the manifest summary of the same training",
-            extra.display,
-            group.summary.as_ref().map_or("", |s| s.display.as_str())
-        ));
-    }
-    let context = |dataset: Dataset, manifest: &str| ManifestContext {
-        project: group.project.clone(),
-        version: group.version.clone(),
-        dataset,
-        manifest: manifest.to_owned(),
-    };
-
-    if summary.is_none()
-        && let (Some((code, message)), Some(v)) = (&group.status_issue, &group.version_info)
-    {
-        let issue = Issue::manifest(Severity::Error, code.clone(), message.clone());
-        writer.add_manifest_issues(&context(Dataset::Unknown, &v.arn), &[issue])?;
-    }
-
-    if let Some((input, s)) = &summary {
-        let sides = [
-            (Dataset::Training, s.statistics.training.as_ref()),
-            (Dataset::Testing, s.statistics.testing.as_ref()),
-        ];
-        for (dataset, side) in sides {
-            let issues = side.map(|d| terminal_issues(&d.errors)).unwrap_or_default();
-            writer.add_manifest_issues(&context(dataset, &input.display), &issues)?;
-        }
-        writer.add_manifest_issues(
-            &context(Dataset::Unknown, &input.display),
-            &terminal_issues(&s.errors),
-        )?;
-    }
-
-    let side_of = |dataset: Dataset| {
-        summary.as_ref().and_then(|(_, s)| match dataset {
-            Dataset::Training => s.statistics.training.as_ref(),
-            Dataset::Testing => s.statistics.testing.as_ref(),
-            Dataset::Unknown => None,
-        })
-    };
-    for m in &group.manifests {
-        let reader = window.take(*index);
-        *index += 1;
-        let side = side_of(m.dataset);
-        let ctx = context(m.dataset, &m.display);
-        let reader = match reader {
-            Ok(r) => r,
-            Err(e) => {
-                not_read(writer, &ctx, side, &e.to_string())?;
-                failures.push(Failure {
-                    what: m.display.clone(),
-                    error: e.into(),
-                });
-                continue;
-            }
-        };
-        tracing::info!(manifest = %m.display, dataset = m.dataset.as_str(), "analyzing");
-        reporter.object_started(&m.display, m.size);
-        let reader = Stoppable {
-            inner: reader,
-            stop,
-        };
-        // A failed read ends the manifest at its last whole line, and the manifest keeps its
-        // summary.csv row with what was read.
-        let mut read_error = None;
-        let reader = WholeLinesUntilError::new(reader, &mut read_error);
-        let result = writer.add_manifest(&ctx, reader, side, &mut |n| {
-            reporter.bytes(&m.display, n);
         });
-        reporter.object_finished(&m.display);
-        if stop() {
-            return Err(PipelineError::Stopped);
-        }
-        let (stats, bytes) = {
-            let r = result?;
-            (r.stats, r.bytes)
-        };
-        if let Some(source) = read_error {
-            let e = rekcheck_fetch::into_fetch_error(source);
-            read_failed(writer, &ctx, &e.to_string())?;
-            let what = if bytes > 0 {
-                format!(
-                    "{e}; reading stopped part-way, the rows before the failure are in the report"
-                )
-            } else {
-                format!("{e}; nothing could be read from it")
-            };
-            failures.push(Failure {
-                what: m.display.clone(),
-                error: PipelineError::Input(what),
-            });
-        } else if stats.with_results == 0
-            && summary.is_none()
-            && group.version_info.is_none()
-            && (stats.lines == 0 || folder_kind(&m.source.file_name()) != Some(Kind::Manifest))
-        {
-            writer.set_verdict(&ctx, rekcheck_analyze::NOT_VALIDATED_VERDICT);
-            not_validated.push(m.display.clone());
-        }
-    }
-    for (m, why) in &group.unread {
-        not_read(
-            writer,
-            &context(m.dataset, &m.display),
-            side_of(m.dataset),
-            why,
-        )?;
-    }
-
-    if !group.project.is_empty() || !group.version.is_empty() {
-        let meta = group.meta.clone().unwrap_or_default();
-        // The error that stopped the training: the documented code of the status message, else
-        // the summary's first terminal error, else the status issue's code.
-        let from_status = meta
-            .status
-            .ends_with("FAILED")
-            .then(|| rekcheck_analyze::code_for_message(&meta.status_message))
-            .flatten()
-            .map(|c| c.code.to_owned());
-        let terminal_code = from_status
-            .or_else(|| {
-                summary.as_ref().and_then(|(_, s)| {
-                    let sides = [
-                        s.statistics.training.as_ref(),
-                        s.statistics.testing.as_ref(),
-                    ];
-                    sides
-                        .into_iter()
-                        .flatten()
-                        .flat_map(|d| &d.errors)
-                        .chain(&s.errors)
-                        .map(|e| e.code.clone())
-                        .next()
-                })
-            })
-            .or_else(|| group.status_issue.as_ref().map(|(c, _)| c.clone()))
-            .unwrap_or_default();
-        writer.add_version(VersionRow {
-            project: group.project.clone(),
-            version: group.version.clone(),
-            status: meta.status,
-            status_message: meta.status_message,
-            terminal_code,
-            created: meta.created,
-            training_ended: meta.training_ended,
-            report: report_location.of(&group.project, &group.version),
-            stats: Stats::default(),
-        });
-    }
-
-    // Datasets the summary describes but whose manifest is not here keep their counts.
-    if let Some((input, s)) = &summary {
-        if let Some(m) = group
-            .manifests
-            .iter()
-            .chain(group.unread.iter().map(|(m, _)| m))
-            .find(|m| m.dataset == Dataset::Unknown)
-        {
-            notes.push(format!(
-                "{}: its name does not say whether it is the training or the testing manifest, so {} is not compared with it; name it with --training FILE or --testing FILE (or add --dataset training|testing)",
-                m.display, input.display
+        for extra in &group.extra_summaries {
+            self.notes.push(format!(
+                "{} was not used: {} is the manifest summary of the same training",
+                extra.display,
+                group.summary.as_ref().map_or("", |s| s.display.as_str())
             ));
         }
-        for (dataset, side) in [
-            (Dataset::Training, s.statistics.training.as_ref()),
-            (Dataset::Testing, s.statistics.testing.as_ref()),
-        ] {
-            if let Some(side) = side
-                && !group
-                    .manifests
-                    .iter()
-                    .chain(group.unread.iter().map(|(m, _)| m))
-                    .any(|m| m.dataset == dataset)
+        let context = |dataset: Dataset, manifest: &str| ManifestContext {
+            project: group.project.clone(),
+            version: group.version.clone(),
+            dataset,
+            manifest: manifest.to_owned(),
+        };
+
+        if summary.is_none()
+            && let (Some((code, message)), Some(v)) = (&group.status_issue, &group.version_info)
+        {
+            let issue = Issue::manifest(Severity::Error, code.clone(), message.clone());
+            self.writer
+                .add_manifest_issues(&context(Dataset::Unknown, &v.arn), &[issue])?;
+        }
+
+        if let Some((input, s)) = &summary {
+            let sides = [
+                (Dataset::Training, s.statistics.training.as_ref()),
+                (Dataset::Testing, s.statistics.testing.as_ref()),
+            ];
+            for (dataset, side) in sides {
+                let issues = side.map(|d| terminal_issues(&d.errors)).unwrap_or_default();
+                self.writer
+                    .add_manifest_issues(&context(dataset, &input.display), &issues)?;
+            }
+            self.writer.add_manifest_issues(
+                &context(Dataset::Unknown, &input.display),
+                &terminal_issues(&s.errors),
+            )?;
+        }
+
+        let side_of = |dataset: Dataset| {
+            summary.as_ref().and_then(|(_, s)| match dataset {
+                Dataset::Training => s.statistics.training.as_ref(),
+                Dataset::Testing => s.statistics.testing.as_ref(),
+                Dataset::Unknown => None,
+            })
+        };
+        for m in &group.manifests {
+            let reader = self.window.next();
+            let side = side_of(m.dataset);
+            let ctx = context(m.dataset, &m.display);
+            let reader = match reader {
+                Ok(r) => r,
+                Err(e) => {
+                    not_read(&mut self.writer, &ctx, side, &e.to_string())?;
+                    self.failures.push(Failure {
+                        what: m.display.clone(),
+                        error: e.into(),
+                    });
+                    continue;
+                }
+            };
+            tracing::info!(manifest = %m.display, dataset = m.dataset.as_str(), "analyzing");
+            self.reporter.object_started(&m.display, m.size);
+            let reader = Stoppable {
+                inner: reader,
+                stop: self.stop,
+            };
+            // A failed read ends the manifest at its last whole line, and the manifest keeps its
+            // summary.csv row with what was read.
+            let mut read_error = None;
+            let reader = WholeLinesUntilError::new(reader, &mut read_error);
+            let result = self.writer.add_manifest(&ctx, reader, side, &mut |n| {
+                self.reporter.bytes(&m.display, n);
+            });
+            self.reporter.object_finished(&m.display);
+            if (self.stop)() {
+                return Err(PipelineError::Stopped);
+            }
+            let (stats, bytes) = {
+                let r = result?;
+                (r.stats, r.bytes)
+            };
+            if let Some(source) = read_error {
+                let e = rekcheck_fetch::into_fetch_error(source);
+                read_failed(&mut self.writer, &ctx, &e.to_string())?;
+                let what = if bytes > 0 {
+                    format!(
+                        "{e}; reading stopped part-way, the rows before the failure are in the report"
+                    )
+                } else {
+                    format!("{e}; nothing could be read from it")
+                };
+                self.failures.push(Failure {
+                    what: m.display.clone(),
+                    error: PipelineError::Input(what),
+                });
+            } else if stats.with_results == 0
+                && summary.is_none()
+                && group.version_info.is_none()
+                && (stats.lines == 0 || folder_kind(&m.source.file_name()) != Some(Kind::Manifest))
             {
-                writer.add_rekognition_only(&context(dataset, &input.display), side);
-                notes.push(format!(
-                    "{} describes a {} manifest that was not given; only its counts are reported (summary.csv: not given)",
-                    input.display,
-                    dataset.as_str()
-                ));
+                self.writer
+                    .set_verdict(&ctx, rekcheck_analyze::NOT_VALIDATED_VERDICT);
+                self.not_validated.push(m.display.clone());
             }
         }
+        for (m, why) in &group.unread {
+            not_read(
+                &mut self.writer,
+                &context(m.dataset, &m.display),
+                side_of(m.dataset),
+                why,
+            )?;
+        }
+
+        if !group.project.is_empty() || !group.version.is_empty() {
+            let meta = group.meta.clone().unwrap_or_default();
+            // The error that stopped the training: the documented code of the status message, else
+            // the summary's first terminal error, else the status issue's code.
+            let from_status = meta
+                .status
+                .ends_with("FAILED")
+                .then(|| rekcheck_analyze::code_for_message(&meta.status_message))
+                .flatten()
+                .map(|c| c.code.to_owned());
+            let terminal_code = from_status
+                .or_else(|| {
+                    summary.as_ref().and_then(|(_, s)| {
+                        let sides = [
+                            s.statistics.training.as_ref(),
+                            s.statistics.testing.as_ref(),
+                        ];
+                        sides
+                            .into_iter()
+                            .flatten()
+                            .flat_map(|d| &d.errors)
+                            .chain(&s.errors)
+                            .map(|e| e.code.clone())
+                            .next()
+                    })
+                })
+                .or_else(|| group.status_issue.as_ref().map(|(c, _)| c.clone()))
+                .unwrap_or_default();
+            self.writer.add_version(VersionRow {
+                project: group.project.clone(),
+                version: group.version.clone(),
+                status: meta.status,
+                status_message: meta.status_message,
+                terminal_code,
+                created: meta.created,
+                training_ended: meta.training_ended,
+                report: self.location.of(&group.project, &group.version),
+                stats: Stats::default(),
+            });
+        }
+
+        // Datasets the summary describes but whose manifest is not here keep their counts.
+        if let Some((input, s)) = &summary {
+            if let Some(m) = group
+                .manifests
+                .iter()
+                .chain(group.unread.iter().map(|(m, _)| m))
+                .find(|m| m.dataset == Dataset::Unknown)
+            {
+                self.notes.push(format!(
+                    "{}: its name does not say whether it is the training or the testing manifest, so {} is not compared with it; name it with --training FILE or --testing FILE (or add --dataset training|testing)",
+                    m.display, input.display
+                ));
+            }
+            for (dataset, side) in [
+                (Dataset::Training, s.statistics.training.as_ref()),
+                (Dataset::Testing, s.statistics.testing.as_ref()),
+            ] {
+                if let Some(side) = side
+                    && !group
+                        .manifests
+                        .iter()
+                        .chain(group.unread.iter().map(|(m, _)| m))
+                        .any(|m| m.dataset == dataset)
+                {
+                    self.writer
+                        .add_rekognition_only(&context(dataset, &input.display), side);
+                    self.notes.push(format!(
+                        "{} describes a {} manifest that was not given; only its counts are reported (summary.csv: not given)",
+                        input.display,
+                        dataset.as_str()
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// Adds one dataset's entries with errors.
+    fn add_dataset(&mut self, input: &datasets::DatasetInput) -> Result<(), PipelineError> {
+        datasets::add(&mut self.writer, input, &mut self.notes)
+    }
+
+    /// Ends the report: the outcome, unless the run was told to stop.
+    fn finish(self) -> Result<RunOutcome, PipelineError> {
+        self.reporter.finished();
+        if (self.stop)() {
+            return Err(PipelineError::Stopped);
+        }
+        let summary = self.writer.finish()?;
+        Ok(RunOutcome {
+            summary,
+            failures: self.failures,
+            notes: self.notes,
+            not_validated: self.not_validated,
+        })
+    }
 }
 
 /// The longest partial line [`WholeLinesUntilError`] holds back: a longer line cut by a read
