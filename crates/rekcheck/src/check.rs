@@ -10,7 +10,7 @@ use rekcheck_analyze::{
 use rekcheck_fetch::{RetryPolicy, S3Location, Source};
 
 use crate::error::PipelineError;
-use crate::inputs::{CheckSpec, Stoppable, check_inputs, open, parse_source};
+use crate::inputs::{CheckSpec, Stoppable, check_inputs, manifest_source, open};
 use crate::pipeline::Pipeline;
 
 /// The predicted outcome of Rekognition's validation.
@@ -65,7 +65,7 @@ impl Pipeline {
     /// let dir = tempfile::tempdir()?;
     /// let training = dir.path().join("train.manifest");
     /// std::fs::write(&training, r#"{"source-ref":"s3://my-bucket/1.jpg","cat":1,"cat-metadata":{"class-name":"cat","type":"groundtruth/image-classification","human-annotated":"yes","creation-date":"2026-01-01T00:00:00","job-name":"j"}}"#)?;
-    /// let pipeline = Pipeline::builder().source(training.display().to_string()).build()?;
+    /// let pipeline = Pipeline::builder().source(training.as_path()).build()?;
     /// let outcome = tokio::runtime::Runtime::new()?
     ///     .block_on(pipeline.check(CheckSpec::default(), None))?;
     /// // One image and one label are too few for a training.
@@ -321,7 +321,7 @@ impl Pipeline {
     ///     removed: dir.path().join("removed.csv"),
     ///     drop_warnings: false,
     /// };
-    /// let pipeline = Pipeline::builder().source(with_validation.display().to_string()).build()?;
+    /// let pipeline = Pipeline::builder().source(with_validation.as_path()).build()?;
     /// let outcome = tokio::runtime::Runtime::new()?.block_on(pipeline.fix(spec))?;
     /// assert_eq!((outcome.kept, outcome.dropped), (1, 1));
     /// # Ok(()) }
@@ -363,7 +363,7 @@ impl Pipeline {
             )));
         }
         if let [input] = self.sources.as_slice()
-            && let Ok(Source::S3(from)) = parse_source(input)
+            && let Ok(Source::S3(from)) = manifest_source(input)
             && (from == spec.out || from == spec.removed)
         {
             return Err(PipelineError::Input(format!(
@@ -405,7 +405,7 @@ impl Pipeline {
         let [input] = self.sources.as_slice() else {
             return Err(PipelineError::Input("fix reads one manifest".into()));
         };
-        let source = parse_source(input)?;
+        let source = manifest_source(input)?;
         if same_destination(&spec.out, &spec.removed) {
             return Err(PipelineError::Input(format!(
                 "--out and --removed both name {}: the clean manifest and removed.csv need two files; choose another --removed",
@@ -447,7 +447,7 @@ impl Pipeline {
                     .and_then(rekcheck_analyze::ManifestSummary::sniff)
                     .is_some()
             };
-            not_a_manifest(input, &outcome, summary)?;
+            not_a_manifest(&input.arg, &outcome, summary)?;
         }
         output::commit(vec![out, removed])?;
         Ok(outcome)
@@ -553,7 +553,7 @@ mod tests {
             drop_warnings: false,
         };
         let pipeline = Pipeline::builder()
-            .source(input.display().to_string())
+            .source(input.as_path())
             .threads(1)
             .build()
             .unwrap();

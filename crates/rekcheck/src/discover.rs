@@ -9,6 +9,7 @@ use rekcheck_fetch::{FetchError, Fetcher, S3Location, Source};
 use serde_json::Value;
 
 use crate::error::{Failure, PipelineError};
+use crate::source::Named;
 
 /// The names rekcheck recognises in a folder.
 pub(crate) const EXPECTED_NAMES: &str = "ManifestSummary-<project>-<version>.json, \
@@ -296,14 +297,6 @@ impl Found {
 /// as bytes) or the S3 location.
 type Seen = HashSet<Source>;
 
-/// A source as named on the command line, with the dataset the user says it is (for a file or
-/// object named directly: `--dataset`, `--training FILE`, `--testing FILE`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Named {
-    pub(crate) arg: String,
-    pub(crate) dataset: Option<Dataset>,
-}
-
 /// Finds the inputs named by `paths` (local paths, `s3://bucket/key`, `s3://bucket/prefix/`),
 /// grouped by training. Paths that cannot be read are reported in `failures`; the others are
 /// still used.
@@ -317,8 +310,13 @@ pub(crate) fn discover(
     let mut found: Vec<Found> = Vec::new();
     let mut describe: HashMap<Folder, Source> = HashMap::new();
     let mut seen = Seen::new();
-    for Named { arg, dataset } in paths {
-        if arg.starts_with("s3://") {
+    for Named {
+        arg,
+        source,
+        dataset,
+    } in paths
+    {
+        let Ok(crate::source::Source::Path(path)) = source else {
             discover_s3(
                 arg,
                 *dataset,
@@ -330,8 +328,8 @@ pub(crate) fn discover(
                 failures,
             );
             continue;
-        }
-        let path = PathBuf::from(arg);
+        };
+        let path = path.clone();
         let meta = match fs_err::metadata(&path) {
             Ok(m) => m,
             Err(e) => {
@@ -887,10 +885,7 @@ mod tests {
             .unwrap();
         let mut failures = Vec::new();
         let groups = discover(
-            &[Named {
-                arg: dir.to_str().unwrap().to_owned(),
-                dataset: None,
-            }],
+            &[Named::parsed(dir.to_str().unwrap().to_owned(), None)],
             &Fetcher::local(),
             rt.handle(),
             &mut failures,

@@ -15,7 +15,7 @@
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let empty = tempfile::tempdir()?;
-/// let pipeline = Pipeline::builder().source(empty.path().display().to_string()).build()?;
+/// let pipeline = Pipeline::builder().source(empty.path()).build()?;
 /// match tokio::runtime::Runtime::new()?.block_on(pipeline.run()) {
 ///     Err(PipelineError::NothingFound(why)) => println!("nothing to report: {why}"),
 ///     Err(PipelineError::Stopped) => println!("stopped"),

@@ -8,6 +8,7 @@ use rekcheck_analyze::Dataset;
 use rekcheck_fetch::{Fetcher, S3Location, Source};
 
 use crate::error::PipelineError;
+use crate::source::{Named, ParseSourceError};
 
 /// What to check besides the training manifest (the pipeline's one source).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,9 +33,24 @@ pub(crate) fn parse_source(s: &str) -> Result<Source, PipelineError> {
     }
 }
 
+/// The manifest a source names, for `check` and `fix`: a local file or an S3 object.
+pub(crate) fn manifest_source(named: &Named) -> Result<Source, PipelineError> {
+    match &named.source {
+        Ok(crate::source::Source::Path(p)) => Ok(Source::Local(p.clone())),
+        Ok(crate::source::Source::S3(l)) => Ok(Source::S3(l.clone())),
+        Ok(_) => Err(PipelineError::Input(format!(
+            "{}: an ARN names a training, not a manifest; give the manifest as a local path or an s3:// object",
+            named.arg
+        ))),
+        Err(ParseSourceError::S3(e)) => Err(PipelineError::Input(format!("{}: {e}", named.arg))),
+        // A string that starts with `arn:` but is no ARN: a file name, as any other string.
+        Err(_) => Ok(Source::Local(PathBuf::from(&named.arg))),
+    }
+}
+
 /// The training and testing manifests to check.
 pub(crate) fn check_inputs(
-    sources: &[String],
+    sources: &[Named],
     spec: &CheckSpec,
 ) -> Result<Vec<(Dataset, String, Source)>, PipelineError> {
     let [training] = sources else {
@@ -47,7 +63,11 @@ pub(crate) fn check_inputs(
             "--testing and --auto-split exclude each other: a training either has a testing manifest or splits the training one".into(),
         ));
     }
-    let mut inputs = vec![(Dataset::Training, training.clone(), parse_source(training)?)];
+    let mut inputs = vec![(
+        Dataset::Training,
+        training.arg.clone(),
+        manifest_source(training)?,
+    )];
     if let Some(t) = &spec.testing {
         inputs.push((Dataset::Testing, t.clone(), parse_source(t)?));
     }

@@ -28,7 +28,7 @@
 //! let config = aws_config::load_from_env().await;
 //! let outcome = Pipeline::builder()
 //!     .sdk_config(&config)
-//!     .source("arn:aws:rekognition:us-east-1:111122223333:project/my-project/1690474772815")
+//!     .source("arn:aws:rekognition:us-east-1:111122223333:project/my-project/1690474772815".parse::<rekcheck::Source>()?)
 //!     .concurrency(8)
 //!     .build()?
 //!     .run()
@@ -49,6 +49,7 @@ mod images;
 mod inputs;
 mod pipeline;
 mod reporter;
+mod source;
 pub mod time;
 mod upload;
 mod versions;
@@ -58,6 +59,7 @@ pub use error::{Failure, PipelineError};
 pub use inputs::CheckSpec;
 pub use pipeline::{MAX_CONCURRENCY, MAX_THREADS, Pipeline, PipelineBuilder, RunOutcome};
 pub use reporter::{NoProgress, Reporter};
+pub use source::{ParseSourceError, ProjectArn, Source, VersionArn};
 pub use versions::find_versions;
 
 /// Lines -> issues, image rows, statistics; the CSV writers (`rekcheck-analyze`).

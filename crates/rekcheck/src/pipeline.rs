@@ -11,10 +11,11 @@ use rekcheck_analyze::{
 use rekcheck_fetch::{FetchError, Fetcher, RetryPolicy, S3Source};
 use rekcheck_locate::{Locator, VersionFilter};
 
-use crate::discover::{EXPECTED_NAMES, Group, Input, Kind, Named, discover, folder_kind};
+use crate::discover::{EXPECTED_NAMES, Group, Input, Kind, discover, folder_kind};
 use crate::error::{Failure, PipelineError};
 use crate::inputs::Stoppable;
 use crate::reporter::{NoProgress, Reporter};
+use crate::source::{Named, Source};
 use crate::{datasets, versions};
 
 type StopFn = Arc<dyn Fn() -> bool + Send + Sync>;
@@ -39,14 +40,14 @@ pub const MAX_CONCURRENCY: usize = 256;
 /// # Example
 ///
 /// ```no_run
-/// use rekcheck::Pipeline;
+/// use rekcheck::{Pipeline, Source};
 ///
-/// # async fn run() -> Result<(), rekcheck::PipelineError> {
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let config = aws_config::load_from_env().await;
 /// let pipeline = Pipeline::builder()
 ///     .sdk_config(&config)
-///     .source("s3://my-bucket/training-output/")
-///     .source("arn:aws:rekognition:us-east-1:111122223333:project/my-project/1690474772815")
+///     .source("s3://my-bucket/training-output/".parse::<Source>()?)
+///     .source("arn:aws:rekognition:us-east-1:111122223333:project/my-project/1690474772815".parse::<Source>()?)
 ///     .concurrency(16)
 ///     .retries(3)
 ///     .timeout(std::time::Duration::from_secs(60))
@@ -60,8 +61,7 @@ pub struct PipelineBuilder {
     s3: Option<aws_sdk_s3::Client>,
     rekognition: Option<aws_sdk_rekognition::Client>,
     s3_path_style: bool,
-    sources: Vec<String>,
-    source_datasets: Vec<(String, Dataset)>,
+    sources: Vec<Named>,
     all_projects: bool,
     datasets: Vec<String>,
     filter: VersionFilter,
@@ -76,7 +76,10 @@ pub struct PipelineBuilder {
 impl std::fmt::Debug for PipelineBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PipelineBuilder")
-            .field("sources", &self.sources)
+            .field(
+                "sources",
+                &self.sources.iter().map(|n| &n.arg).collect::<Vec<_>>(),
+            )
             .field("all_projects", &self.all_projects)
             .field("datasets", &self.datasets)
             .finish_non_exhaustive()
@@ -109,21 +112,45 @@ impl PipelineBuilder {
         self
     }
 
-    /// Adds a source: a local file or folder, `s3://bucket/key`, `s3://bucket/prefix/`, or a
-    /// Rekognition project or project version ARN.
-    pub fn source(mut self, source: impl Into<String>) -> Self {
-        self.sources.push(source.into());
+    /// Adds a source: a local file or folder, an S3 object or prefix, or a Rekognition project
+    /// or project version ARN (see [`Source`]: a `PathBuf` or `&Path` is always a path; parse a
+    /// string with [`str::parse`], or give it to [`source_arg`](PipelineBuilder::source_arg)).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rekcheck::{Pipeline, Source};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let version: Source =
+    ///     "arn:aws:rekognition:us-east-1:111122223333:project/p/version/p.1/1690474772815".parse()?;
+    /// let builder = Pipeline::builder().source(dir.path()).source(version);
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
+    pub fn source(mut self, source: impl Into<Source>) -> Self {
+        self.sources.push(Named::typed(source.into(), None));
         self
     }
 
-    /// Adds a local file or `s3://bucket/key` object that is a manifest of `dataset`, whatever
-    /// its name (`report --training FILE`, `--testing FILE`, `--dataset`); a manifest summary
-    /// beside it is used as in a folder. For a folder or prefix the dataset is not used: the
-    /// file names there tell it.
-    pub fn source_dataset(mut self, source: impl Into<String>, dataset: Dataset) -> Self {
-        let source = source.into();
-        self.sources.push(source.clone());
-        self.source_datasets.push((source, dataset));
+    /// Adds a local file or S3 object that is a manifest of `dataset`, whatever its name
+    /// (`report --training FILE`, `--testing FILE`, `--dataset`); a manifest summary beside it
+    /// is used as in a folder. For a folder or prefix the dataset is not used: the file names
+    /// there tell it.
+    pub fn source_dataset(mut self, source: impl Into<Source>, dataset: Dataset) -> Self {
+        self.sources
+            .push(Named::typed(source.into(), Some(dataset)));
+        self
+    }
+
+    /// Adds a source as a user typed it, parsed as [`Source`]'s `FromStr` does, with the dataset
+    /// it is a manifest of (as [`source_dataset`](PipelineBuilder::source_dataset)), if given.
+    /// A string that does not parse (`s3://` with a bad bucket, `arn:` that is no Rekognition
+    /// ARN) does not fail the build: the run reports it in [`RunOutcome::failures`] and reads the
+    /// other sources, as a command-line tool wants.
+    pub fn source_arg(mut self, arg: impl Into<String>, dataset: Option<Dataset>) -> Self {
+        self.sources.push(Named::parsed(arg.into(), dataset));
         self
     }
 
@@ -131,9 +158,10 @@ impl PipelineBuilder {
     pub fn sources<I, S>(mut self, sources: I) -> Self
     where
         I: IntoIterator<Item = S>,
-        S: Into<String>,
+        S: Into<Source>,
     {
-        self.sources.extend(sources.into_iter().map(Into::into));
+        self.sources
+            .extend(sources.into_iter().map(|s| Named::typed(s.into(), None)));
         self
     }
 
@@ -253,7 +281,8 @@ impl PipelineBuilder {
     /// ```
     /// use rekcheck::{Pipeline, PipelineError};
     ///
-    /// let err = Pipeline::builder().source("s3://my-bucket/output/").build().unwrap_err();
+    /// let prefix: rekcheck::Source = "s3://my-bucket/output/".parse().unwrap();
+    /// let err = Pipeline::builder().source(prefix).build().unwrap_err();
     /// assert!(matches!(err, PipelineError::Input(_)));
     /// ```
     pub fn build(self) -> Result<Pipeline, PipelineError> {
@@ -269,8 +298,8 @@ impl PipelineBuilder {
         }
         let needs_rekognition = self.all_projects
             || !self.datasets.is_empty()
-            || self.sources.iter().any(|s| s.starts_with("arn:"));
-        let needs_s3 = needs_rekognition || self.sources.iter().any(|s| s.starts_with("s3://"));
+            || self.sources.iter().any(Named::is_arn);
+        let needs_s3 = needs_rekognition || self.sources.iter().any(Named::is_remote);
         if needs_s3 && self.sdk.is_none() && self.s3.is_none() {
             return Err(PipelineError::Input(
                 "S3 sources need an SdkConfig or an S3 client".into(),
@@ -341,7 +370,6 @@ impl PipelineBuilder {
             timeout,
             locator: rekognition.map(|c| Locator::new(c).with_timeout(call_timeout)),
             sources: self.sources,
-            source_datasets: self.source_datasets,
             all_projects: self.all_projects,
             datasets: self.datasets,
             filter: self.filter,
@@ -360,8 +388,7 @@ pub struct Pipeline {
     /// How long one request may take to answer (see [`PipelineBuilder::timeout`]).
     pub(crate) timeout: std::time::Duration,
     locator: Option<Locator>,
-    pub(crate) sources: Vec<String>,
-    source_datasets: Vec<(String, Dataset)>,
+    pub(crate) sources: Vec<Named>,
     all_projects: bool,
     datasets: Vec<String>,
     filter: VersionFilter,
@@ -375,7 +402,10 @@ pub struct Pipeline {
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pipeline")
-            .field("sources", &self.sources)
+            .field(
+                "sources",
+                &self.sources.iter().map(|n| &n.arg).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -468,7 +498,7 @@ impl Pipeline {
     /// #     r#"{"source-ref":"s3://b/1.jpg","errors":[{"code":"ERROR_INVALID_IMAGE","message":"bad"}]}"#,
     /// # )?;
     /// let pipeline = Pipeline::builder()
-    ///     .source(dir.path().display().to_string())
+    ///     .source(dir.path())
     ///     .threads(2)
     ///     .build()?;
     /// let outcome = tokio::runtime::Runtime::new()?.block_on(pipeline.run())?;
@@ -482,7 +512,6 @@ impl Pipeline {
             rekognition: None,
             s3_path_style: false,
             sources: Vec::new(),
-            source_datasets: Vec::new(),
             all_projects: false,
             datasets: Vec::new(),
             filter: VersionFilter::default(),
@@ -523,7 +552,7 @@ impl Pipeline {
     /// #     r#"{"source-ref":"s3://b/1.jpg","errors":[{"code":"ERROR_INVALID_IMAGE","message":"bad"}]}"#,
     /// # )?;
     /// let runtime = tokio::runtime::Runtime::new()?;
-    /// let pipeline = Pipeline::builder().source(dir.path().display().to_string()).build()?;
+    /// let pipeline = Pipeline::builder().source(dir.path()).build()?;
     /// let outcome = runtime.block_on(pipeline.run())?;
     /// let m = &outcome.summary.manifests[0];
     /// assert_eq!((m.stats.lines, m.stats.error), (1, 1));
@@ -566,7 +595,7 @@ impl Pipeline {
     /// # )?;
     /// let codes = Arc::new(Mutex::new(Vec::new()));
     /// let sink = Arc::clone(&codes);
-    /// let pipeline = Pipeline::builder().source(dir.path().display().to_string()).build()?;
+    /// let pipeline = Pipeline::builder().source(dir.path()).build()?;
     /// tokio::runtime::Runtime::new()?.block_on(pipeline.run_with(Box::new(move |_manifest, block| {
     ///     let mut codes = sink.lock().unwrap();
     ///     codes.extend(block.issues.iter().map(|i| (i.line, i.code.clone())));
@@ -604,7 +633,7 @@ impl Pipeline {
     /// #     r#"{"source-ref":"s3://b/1.jpg","errors":[{"code":"ERROR_INVALID_IMAGE","message":"bad"}]}"#,
     /// # )?;
     /// let out = tempfile::tempdir()?;
-    /// let pipeline = Pipeline::builder().source(dir.path().display().to_string()).build()?;
+    /// let pipeline = Pipeline::builder().source(dir.path()).build()?;
     /// let outcome = tokio::runtime::Runtime::new()?.block_on(pipeline.write_csv(out.path()))?;
     /// assert!(out.path().join("issues.csv").is_file());
     /// assert!(outcome.summary.files.iter().any(|f| f.ends_with("summary.csv")));
@@ -649,7 +678,7 @@ impl Pipeline {
     /// let prefix: S3Location = "s3://my-reports/rekcheck/".parse()?;
     /// let outcome = Pipeline::builder()
     ///     .sdk_config(&config)
-    ///     .source("arn:aws:rekognition:us-east-1:111122223333:project/my-project/1690474772815")
+    ///     .source("arn:aws:rekognition:us-east-1:111122223333:project/my-project/1690474772815".parse::<rekcheck::Source>()?)
     ///     .build()?
     ///     .write_s3(prefix)
     ///     .await?;
@@ -749,25 +778,12 @@ impl Pipeline {
         output: Output,
     ) -> Result<RunOutcome, PipelineError> {
         let fetcher = self.fetcher(handle);
-        let (arns, paths): (Vec<String>, Vec<String>) = self
-            .sources
-            .iter()
-            .cloned()
-            .partition(|p| p.starts_with("arn:"));
+        let (arns, paths): (Vec<&Named>, Vec<&Named>) =
+            self.sources.iter().partition(|n| n.is_arn());
+        let arns: Vec<String> = arns.into_iter().map(|n| n.arg.clone()).collect();
+        let named: Vec<Named> = paths.iter().map(|n| (*n).clone()).collect();
         let mut failures: Vec<Failure> = Vec::new();
         let mut notes: Vec<String> = Vec::new();
-        let named: Vec<Named> = paths
-            .iter()
-            .map(|arg| Named {
-                arg: arg.clone(),
-                dataset: self
-                    .source_datasets
-                    .iter()
-                    .rev()
-                    .find(|(s, _)| s == arg)
-                    .map(|(_, d)| *d),
-            })
-            .collect();
         let mut groups = discover(&named, &fetcher, handle, &mut failures, &mut notes);
         if let Some(locator) = &self.locator {
             let (found, failed) = handle.block_on(versions::find_versions(
@@ -822,7 +838,11 @@ impl Pipeline {
             }
             return Err(PipelineError::NothingFound(format!(
                 "no manifests found in {}; in a folder or S3 prefix rekcheck reads {EXPECTED_NAMES} (name a file or object directly to read it whatever its name){detail}",
-                self.sources.join(", ")
+                self.sources
+                    .iter()
+                    .map(|n| n.arg.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
 
@@ -1391,7 +1411,7 @@ mod tests {
     #[test]
     fn threads_and_concurrency_are_clamped() {
         let p = Pipeline::builder()
-            .source("m.json")
+            .source(std::path::Path::new("m.json"))
             .threads(100_000)
             .concurrency(100_000)
             .build()
@@ -1399,7 +1419,7 @@ mod tests {
         assert_eq!(p.report.threads, MAX_THREADS);
         assert_eq!(p.concurrency, MAX_CONCURRENCY);
         let p = Pipeline::builder()
-            .source("m.json")
+            .source(std::path::Path::new("m.json"))
             .threads(3)
             .concurrency(5)
             .build()
