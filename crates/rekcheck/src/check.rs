@@ -7,11 +7,14 @@ use rekcheck_analyze::{
     CheckOptions, CheckTally, Dataset, ImageChecks, Issue, ManifestContext, ReportSummary,
     ReportWriter, Severity, verdict,
 };
-use rekcheck_fetch::{RetryPolicy, S3Location, Source};
+use rekcheck_fetch::Source;
+#[cfg(feature = "s3")]
+use rekcheck_fetch::{RetryPolicy, S3Location};
 
 use crate::error::PipelineError;
 use crate::inputs::{CheckSpec, Stoppable, check_inputs, manifest_source, open};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, with_runtime};
+use crate::rt::Handle;
 
 /// The predicted outcome of Rekognition's validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,8 +56,9 @@ impl Pipeline {
     ///
     /// # Runtime
     ///
-    /// Must be awaited inside a Tokio runtime (either flavor); calling it outside a runtime
-    /// panics (it takes `tokio::runtime::Handle::current()`).
+    /// Needs the `s3` feature, and must be awaited inside a Tokio runtime (either flavor);
+    /// polled outside one it returns [`PipelineError::Runtime`] (it never panics). Without a
+    /// runtime, use the `_blocking` variant.
     ///
     /// # Example
     ///
@@ -72,19 +76,20 @@ impl Pipeline {
     /// assert!(!outcome.passes());
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "s3")]
     pub async fn check(
         self,
         spec: CheckSpec,
         out: Option<PathBuf>,
     ) -> Result<CheckOutcome, PipelineError> {
-        let handle = tokio::runtime::Handle::current();
+        let handle = crate::pipeline::current_runtime()?;
         let images = if spec.verify_images {
             Some(crate::images::verify_manifests(&self, &spec, &handle).await?)
         } else {
             None
         };
         tokio::task::spawn_blocking(move || {
-            self.execute_check(&handle, &spec, out.as_deref(), images.as_ref())
+            self.execute_check(Some(&handle), &spec, out.as_deref(), images.as_ref())
         })
         .await
         .map_err(|e| PipelineError::Task(e.to_string()))?
@@ -105,8 +110,10 @@ impl Pipeline {
     ///
     /// # Runtime
     ///
-    /// Must be awaited inside a Tokio runtime (either flavor); calling it outside a runtime
-    /// panics (it takes `tokio::runtime::Handle::current()`).
+    /// Needs the `s3` feature, and must be awaited inside a Tokio runtime (either flavor);
+    /// polled outside one it returns [`PipelineError::Runtime`] (it never panics). Without a
+    /// runtime, use the `_blocking` variant.
+    #[cfg(feature = "s3")]
     pub async fn check_s3(
         self,
         spec: CheckSpec,
@@ -160,9 +167,55 @@ impl Pipeline {
         }
     }
 
+    /// [`check`](Pipeline::check) for callers without a Tokio runtime, and without
+    /// `verify_images` (which reads S3 asynchronously: refused here).
+    ///
+    /// # Errors
+    ///
+    /// As [`check`](Pipeline::check); [`PipelineError::Input`] with `spec.verify_images`;
+    /// [`PipelineError::Runtime`] when a manifest is in S3 and this is called inside a Tokio
+    /// runtime.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rekcheck::{CheckSpec, Pipeline};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let training = dir.path().join("train.manifest");
+    /// std::fs::write(&training, r#"{"source-ref":"s3://my-bucket/1.jpg","cat":1,"cat-metadata":{"class-name":"cat","type":"groundtruth/image-classification","human-annotated":"yes","creation-date":"2026-01-01T00:00:00","job-name":"j"}}"#)?;
+    /// let outcome = Pipeline::builder()
+    ///     .source(training.as_path())
+    ///     .build()?
+    ///     .check_blocking(CheckSpec::default(), None)?;
+    /// assert!(!outcome.passes());
+    /// # Ok(()) }
+    /// ```
+    #[allow(clippy::needless_pass_by_value)] // the same arguments as `check`
+    pub fn check_blocking(
+        self,
+        spec: CheckSpec,
+        out: Option<PathBuf>,
+    ) -> Result<CheckOutcome, PipelineError> {
+        if spec.verify_images {
+            return Err(PipelineError::Input(
+                "verify_images reads the images asynchronously: use the async check inside a Tokio runtime".into(),
+            ));
+        }
+        let needs = self.needs_runtime()
+            || spec
+                .testing
+                .as_deref()
+                .is_some_and(|t| t.starts_with("s3://"));
+        with_runtime(needs, |handle| {
+            self.execute_check(handle, &spec, out.as_deref(), None)
+        })
+    }
+
     fn execute_check(
         self,
-        handle: &tokio::runtime::Handle,
+        handle: Option<&Handle>,
         spec: &CheckSpec,
         out: Option<&std::path::Path>,
         images: Option<&ImageChecks>,
@@ -268,6 +321,7 @@ pub struct FixSpec {
 pub use rekcheck_analyze::FixOutcome;
 
 /// Where `fix` uploads, for [`Pipeline::fix_s3`].
+#[cfg(feature = "s3")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FixS3Spec {
     /// The clean manifest's object, ready for `CreateDataset`.
@@ -279,6 +333,7 @@ pub struct FixS3Spec {
 }
 
 /// The content type of an uploaded manifest (JSON Lines).
+#[cfg(feature = "s3")]
 const MANIFEST_CONTENT_TYPE: &str = "application/x-ndjson";
 
 impl Pipeline {
@@ -301,8 +356,9 @@ impl Pipeline {
     ///
     /// # Runtime
     ///
-    /// Must be awaited inside a Tokio runtime (either flavor); calling it outside a runtime
-    /// panics (it takes `tokio::runtime::Handle::current()`).
+    /// Needs the `s3` feature, and must be awaited inside a Tokio runtime (either flavor);
+    /// polled outside one it returns [`PipelineError::Runtime`] (it never panics). Without a
+    /// runtime, use the `_blocking` variant.
     ///
     /// # Example
     ///
@@ -326,9 +382,10 @@ impl Pipeline {
     /// assert_eq!((outcome.kept, outcome.dropped), (1, 1));
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "s3")]
     pub async fn fix(self, spec: FixSpec) -> Result<FixOutcome, PipelineError> {
-        let handle = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || self.execute_fix(&handle, &spec))
+        let handle = crate::pipeline::current_runtime()?;
+        tokio::task::spawn_blocking(move || self.execute_fix(Some(&handle), &spec))
             .await
             .map_err(|e| PipelineError::Task(e.to_string()))?
     }
@@ -347,8 +404,10 @@ impl Pipeline {
     ///
     /// # Runtime
     ///
-    /// Must be awaited inside a Tokio runtime (either flavor); calling it outside a runtime
-    /// panics (it takes `tokio::runtime::Handle::current()`).
+    /// Needs the `s3` feature, and must be awaited inside a Tokio runtime (either flavor);
+    /// polled outside one it returns [`PipelineError::Runtime`] (it never panics). Without a
+    /// runtime, use the `_blocking` variant.
+    #[cfg(feature = "s3")]
     pub async fn fix_s3(self, spec: FixS3Spec) -> Result<FixOutcome, PipelineError> {
         let timeout = self.timeout;
         let Some(client) = self.s3.clone() else {
@@ -397,9 +456,22 @@ impl Pipeline {
         Ok(outcome)
     }
 
+    /// [`fix`](Pipeline::fix) for callers without a Tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// As [`fix`](Pipeline::fix); [`PipelineError::Runtime`] when the manifest is in S3 and
+    /// this is called inside a Tokio runtime.
+    #[allow(clippy::needless_pass_by_value)] // the same arguments as `fix`
+    pub fn fix_blocking(self, spec: FixSpec) -> Result<FixOutcome, PipelineError> {
+        with_runtime(self.needs_runtime(), |handle| {
+            self.execute_fix(handle, &spec)
+        })
+    }
+
     fn execute_fix(
         self,
-        handle: &tokio::runtime::Handle,
+        handle: Option<&Handle>,
         spec: &FixSpec,
     ) -> Result<FixOutcome, PipelineError> {
         let [input] = self.sources.as_slice() else {
@@ -534,8 +606,8 @@ mod tests {
     /// fix's temporary names used to be `.<file>.<pid>.partial`, opened with `File::create`: a
     /// link planted there had its target overwritten.
     #[cfg(unix)]
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn fix_never_follows_a_link_planted_at_the_old_temporary_names() {
+    #[test]
+    fn fix_never_follows_a_link_planted_at_the_old_temporary_names() {
         let dir = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         let target = outside.path().join("precious");
@@ -557,7 +629,7 @@ mod tests {
             .threads(1)
             .build()
             .unwrap();
-        pipeline.fix(spec.clone()).await.unwrap();
+        pipeline.fix_blocking(spec.clone()).unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
         for f in [&spec.out, &spec.removed] {
             let meta = std::fs::symlink_metadata(f).unwrap();

@@ -50,7 +50,7 @@ pub(crate) struct Group {
     /// For a version found through Rekognition: its failed status as `(code, message)`.
     pub(crate) status_issue: Option<(String, String)>,
     /// For a version found through Rekognition: what `DescribeProjectVersions` said.
-    pub(crate) version_info: Option<rekcheck_locate::ProjectVersion>,
+    pub(crate) version_arn: Option<String>,
     /// Status and times of the version, when known (from Rekognition or a
     /// `describe-project-versions.json`).
     pub(crate) meta: Option<VersionMeta>,
@@ -303,7 +303,7 @@ type Seen = HashSet<Source>;
 pub(crate) fn discover(
     paths: &[Named],
     fetcher: &Fetcher,
-    runtime: &tokio::runtime::Handle,
+    runtime: Option<&crate::rt::Handle>,
     failures: &mut Vec<Failure>,
     notes: &mut Vec<String>,
 ) -> Vec<Group> {
@@ -317,16 +317,26 @@ pub(crate) fn discover(
     } in paths
     {
         let Ok(crate::source::Source::Path(path)) = source else {
-            discover_s3(
-                arg,
-                *dataset,
-                fetcher,
-                runtime,
-                &mut found,
-                &mut describe,
-                &mut seen,
-                failures,
-            );
+            #[cfg(feature = "s3")]
+            if let Some(runtime) = runtime {
+                discover_s3(
+                    arg,
+                    *dataset,
+                    fetcher,
+                    runtime,
+                    &mut found,
+                    &mut describe,
+                    &mut seen,
+                    failures,
+                );
+                continue;
+            }
+            #[cfg(not(feature = "s3"))]
+            let _ = runtime;
+            failures.push(Failure {
+                what: arg.clone(),
+                error: PipelineError::no_s3(),
+            });
             continue;
         };
         let path = path.clone();
@@ -496,6 +506,7 @@ impl<R: std::io::Read> std::io::Read for FirstError<'_, R> {
 
 /// Whether `location` (no object) is a prefix: one `ListObjectsV2` of at most one key under
 /// `<key>/`, not retried (it only adds a hint to an error).
+#[cfg(feature = "s3")]
 fn is_prefix(
     s3: &rekcheck_fetch::S3Source,
     runtime: &tokio::runtime::Handle,
@@ -512,6 +523,7 @@ fn is_prefix(
     listed.is_ok_and(|page| !page.contents().is_empty())
 }
 
+#[cfg(feature = "s3")]
 #[allow(clippy::too_many_arguments)]
 fn discover_s3(
     arg: &str,
@@ -880,14 +892,11 @@ mod tests {
     }
 
     fn discover_local(dir: &Path) -> (Vec<Group>, Vec<Failure>) {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
         let mut failures = Vec::new();
         let groups = discover(
             &[Named::parsed(dir.to_str().unwrap().to_owned(), None)],
             &Fetcher::local(),
-            rt.handle(),
+            None,
             &mut failures,
             &mut Vec::new(),
         );

@@ -36,7 +36,7 @@ pub(crate) async fn verify_manifests(
         ));
     };
     let inputs = check_inputs(&pipeline.sources, spec)?;
-    let fetcher = pipeline.fetcher(handle);
+    let fetcher = pipeline.fetcher(Some(handle));
     let stop = pipeline.stop.clone();
     let max_line_bytes = pipeline.report.analyze.max_line_bytes;
     let uris = tokio::task::spawn_blocking(move || {

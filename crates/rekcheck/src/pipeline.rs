@@ -8,17 +8,28 @@ use rekcheck_analyze::{
     BlockCallback, Dataset, DatasetStatistics, Issue, ManifestContext, ManifestSummary,
     ReportOptions, ReportSummary, ReportWriter, Severity, Stats, VersionRow,
 };
-use rekcheck_fetch::{FetchError, Fetcher, RetryPolicy, S3Source};
+use rekcheck_fetch::{FetchError, Fetcher};
+#[cfg(feature = "s3")]
+use rekcheck_fetch::{RetryPolicy, S3Source};
+#[cfg(feature = "rekognition")]
 use rekcheck_locate::{Locator, VersionFilter};
 
 use crate::discover::{EXPECTED_NAMES, Group, Input, Kind, discover, folder_kind};
 use crate::error::{Failure, PipelineError};
 use crate::inputs::Stoppable;
 use crate::reporter::{NoProgress, Reporter};
+use crate::rt::Handle;
 use crate::source::{Named, Source};
+#[cfg(feature = "rekognition")]
 use crate::{datasets, versions};
 
 type StopFn = Arc<dyn Fn() -> bool + Send + Sync>;
+
+#[cfg(feature = "s3")]
+use rekcheck_fetch::DEFAULT_TIMEOUT;
+/// How long one request may take to answer by default (no request is sent without `s3`).
+#[cfg(not(feature = "s3"))]
+const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The most analysis threads a pipeline uses: [`PipelineBuilder::threads`] clamps to it.
 ///
@@ -57,13 +68,18 @@ pub const MAX_CONCURRENCY: usize = 256;
 /// ```
 #[must_use]
 pub struct PipelineBuilder {
+    #[cfg(feature = "s3")]
     sdk: Option<aws_config::SdkConfig>,
+    #[cfg(feature = "s3")]
     s3: Option<aws_sdk_s3::Client>,
+    #[cfg(feature = "rekognition")]
     rekognition: Option<aws_sdk_rekognition::Client>,
+    #[cfg(feature = "s3")]
     s3_path_style: bool,
     sources: Vec<Named>,
     all_projects: bool,
     datasets: Vec<String>,
+    #[cfg(feature = "rekognition")]
     filter: VersionFilter,
     concurrency: usize,
     retries: u32,
@@ -87,24 +103,28 @@ impl std::fmt::Debug for PipelineBuilder {
 }
 
 impl PipelineBuilder {
+    #[cfg(feature = "s3")]
     /// The AWS configuration the S3 and Rekognition clients are built from.
     pub fn sdk_config(mut self, config: &aws_config::SdkConfig) -> Self {
         self.sdk = Some(config.clone());
         self
     }
 
+    #[cfg(feature = "s3")]
     /// Use this S3 client (its retries should be off: the pipeline retries and resumes).
     pub fn s3_client(mut self, client: aws_sdk_s3::Client) -> Self {
         self.s3 = Some(client);
         self
     }
 
+    #[cfg(feature = "rekognition")]
     /// Use this Rekognition client.
     pub fn rekognition_client(mut self, client: aws_sdk_rekognition::Client) -> Self {
         self.rekognition = Some(client);
         self
     }
 
+    #[cfg(feature = "s3")]
     /// Path-style S3 addressing and checksums only when required, for S3-compatible endpoints
     /// (applies to the client built from the `SdkConfig`).
     pub fn s3_path_style(mut self, yes: bool) -> Self {
@@ -177,6 +197,7 @@ impl PipelineBuilder {
         self
     }
 
+    #[cfg(feature = "rekognition")]
     /// Which versions of the projects to report.
     pub fn filter(mut self, filter: VersionFilter) -> Self {
         self.filter = filter;
@@ -300,26 +321,46 @@ impl PipelineBuilder {
             || !self.datasets.is_empty()
             || self.sources.iter().any(Named::is_arn);
         let needs_s3 = needs_rekognition || self.sources.iter().any(Named::is_remote);
+        #[cfg(not(feature = "rekognition"))]
+        if needs_rekognition {
+            return Err(PipelineError::FeatureDisabled {
+                what: "a Rekognition ARN, all_projects or datasets",
+                feature: "rekognition",
+            });
+        }
+        #[cfg(not(feature = "s3"))]
+        if needs_s3 {
+            return Err(PipelineError::FeatureDisabled {
+                what: "an S3 source",
+                feature: "s3",
+            });
+        }
+        #[cfg(feature = "s3")]
         if needs_s3 && self.sdk.is_none() && self.s3.is_none() {
             return Err(PipelineError::Input(
                 "S3 sources need an SdkConfig or an S3 client".into(),
             ));
         }
+        #[cfg(feature = "rekognition")]
         if needs_rekognition && self.sdk.is_none() && self.rekognition.is_none() {
             return Err(PipelineError::Input(
                 "Rekognition sources need an SdkConfig or a Rekognition client".into(),
             ));
         }
+        #[cfg(feature = "s3")]
+        let sdk_timeout = self
+            .sdk
+            .as_ref()
+            .and_then(|c| c.timeout_config())
+            .and_then(aws_config::timeout::TimeoutConfig::read_timeout);
+        #[cfg(not(feature = "s3"))]
+        let sdk_timeout = None;
         let timeout = self
             .timeout
-            .or_else(|| {
-                self.sdk
-                    .as_ref()
-                    .and_then(|c| c.timeout_config())
-                    .and_then(aws_config::timeout::TimeoutConfig::read_timeout)
-            })
-            .unwrap_or(rekcheck_fetch::DEFAULT_TIMEOUT)
+            .or(sdk_timeout)
+            .unwrap_or(DEFAULT_TIMEOUT)
             .max(std::time::Duration::from_millis(1));
+        #[cfg(feature = "s3")]
         let s3 = self.s3.or_else(|| {
             // Also without S3 sources: the report may be written to S3.
             let sdk = self.sdk.as_ref()?;
@@ -346,6 +387,7 @@ impl PipelineBuilder {
             }
             Some(aws_sdk_s3::Client::from_conf(conf.build()))
         });
+        #[cfg(feature = "rekognition")]
         let rekognition = self.rekognition.or_else(|| {
             let sdk = self.sdk.as_ref().filter(|_| needs_rekognition)?;
             let conf = aws_sdk_rekognition::config::Builder::from(sdk)
@@ -363,15 +405,19 @@ impl PipelineBuilder {
                 .build();
             Some(aws_sdk_rekognition::Client::from_conf(conf))
         });
+        #[cfg(feature = "rekognition")]
         let call_timeout =
             (timeout + std::time::Duration::from_secs(20)).saturating_mul(self.retries.max(1));
         Ok(Pipeline {
+            #[cfg(feature = "s3")]
             s3,
             timeout,
+            #[cfg(feature = "rekognition")]
             locator: rekognition.map(|c| Locator::new(c).with_timeout(call_timeout)),
             sources: self.sources,
             all_projects: self.all_projects,
             datasets: self.datasets,
+            #[cfg(feature = "rekognition")]
             filter: self.filter,
             concurrency: self.concurrency,
             retries: self.retries,
@@ -382,15 +428,55 @@ impl PipelineBuilder {
     }
 }
 
+/// Runs `f` with a runtime handle when the run `needs` one: a runtime of its own, which
+/// cannot be started inside another one (an error then, never a panic).
+pub(crate) fn with_runtime<T>(
+    needs: bool,
+    f: impl FnOnce(Option<&Handle>) -> Result<T, PipelineError>,
+) -> Result<T, PipelineError> {
+    if !needs {
+        return f(None);
+    }
+    #[cfg(feature = "s3")]
+    {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(PipelineError::Runtime(
+                "a blocking run method that reads S3 or Rekognition cannot run inside a Tokio runtime (it would block one of its threads): await the async method instead, or call it from std::thread::spawn or spawn_blocking",
+            ));
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| PipelineError::Task(format!("cannot start a Tokio runtime: {e}")))?;
+        f(Some(runtime.handle()))
+    }
+    #[cfg(not(feature = "s3"))]
+    f(None)
+}
+
+/// The runtime the async run methods run on, or [`PipelineError::Runtime`] outside one.
+#[cfg(feature = "s3")]
+pub(crate) fn current_runtime() -> Result<tokio::runtime::Handle, PipelineError> {
+    tokio::runtime::Handle::try_current().map_err(|_| {
+        PipelineError::Runtime(
+            "the async run methods must be awaited inside a Tokio runtime: start one (#[tokio::main] or tokio::runtime::Runtime), or call the _blocking variant",
+        )
+    })
+}
+
 /// One run over a set of sources; see the crate documentation.
 pub struct Pipeline {
+    #[cfg(feature = "s3")]
     pub(crate) s3: Option<aws_sdk_s3::Client>,
     /// How long one request may take to answer (see [`PipelineBuilder::timeout`]).
     pub(crate) timeout: std::time::Duration,
+    #[cfg(feature = "rekognition")]
     locator: Option<Locator>,
     pub(crate) sources: Vec<Named>,
     all_projects: bool,
     datasets: Vec<String>,
+    #[cfg(feature = "rekognition")]
     filter: VersionFilter,
     pub(crate) concurrency: usize,
     pub(crate) retries: u32,
@@ -450,6 +536,7 @@ enum ReportLocation {
     /// The same for every version: the local folder.
     Local(String),
     /// Each version's folder under this `s3://` prefix (see the `upload` module).
+    #[cfg(feature = "s3")]
     S3(rekcheck_fetch::S3Location),
 }
 
@@ -476,6 +563,7 @@ impl ReportLocation {
     fn of(&self, project: &str, version: &str) -> String {
         match self {
             ReportLocation::Local(dir) => dir.clone(),
+            #[cfg(feature = "s3")]
             ReportLocation::S3(prefix) => crate::upload::version_report(prefix, project, version),
         }
     }
@@ -507,13 +595,18 @@ impl Pipeline {
     /// ```
     pub fn builder() -> PipelineBuilder {
         PipelineBuilder {
+            #[cfg(feature = "s3")]
             sdk: None,
+            #[cfg(feature = "s3")]
             s3: None,
+            #[cfg(feature = "rekognition")]
             rekognition: None,
+            #[cfg(feature = "s3")]
             s3_path_style: false,
             sources: Vec::new(),
             all_projects: false,
             datasets: Vec::new(),
+            #[cfg(feature = "rekognition")]
             filter: VersionFilter::default(),
             concurrency: 8,
             retries: 5,
@@ -536,9 +629,10 @@ impl Pipeline {
     ///
     /// # Runtime
     ///
-    /// Must be awaited inside a Tokio runtime (either flavor): the analysis runs on its blocking
-    /// thread pool (`spawn_blocking`), and calling it outside a runtime panics (it takes
-    /// `tokio::runtime::Handle::current()`).
+    /// Needs the `s3` feature, and must be awaited inside a Tokio runtime (either flavor): the
+    /// analysis runs on its blocking thread pool (`spawn_blocking`). Polled outside one it
+    /// returns [`PipelineError::Runtime`]; it never panics. Without a runtime, use the
+    /// `_blocking` variant.
     ///
     /// # Example
     ///
@@ -560,6 +654,7 @@ impl Pipeline {
     /// assert_eq!(outcome.exit_code(Some(Severity::Error)), 1);
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "s3")]
     pub async fn run(self) -> Result<RunOutcome, PipelineError> {
         self.spawn(Output::Memory(None)).await
     }
@@ -577,9 +672,10 @@ impl Pipeline {
     ///
     /// # Runtime
     ///
-    /// Must be awaited inside a Tokio runtime (either flavor): the analysis runs on its blocking
-    /// thread pool (`spawn_blocking`), and calling it outside a runtime panics (it takes
-    /// `tokio::runtime::Handle::current()`).
+    /// Needs the `s3` feature, and must be awaited inside a Tokio runtime (either flavor): the
+    /// analysis runs on its blocking thread pool (`spawn_blocking`). Polled outside one it
+    /// returns [`PipelineError::Runtime`]; it never panics. Without a runtime, use the
+    /// `_blocking` variant.
     ///
     /// # Example
     ///
@@ -603,10 +699,88 @@ impl Pipeline {
     /// assert_eq!(*codes.lock().unwrap(), [(Some(1), "ERROR_INVALID_IMAGE".to_owned())]);
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "s3")]
     pub async fn run_with(self, on_block: BlockCallback) -> Result<RunOutcome, PipelineError> {
         self.spawn(Output::Memory(Some(on_block))).await
     }
 
+    /// [`run`](Pipeline::run) for callers without a Tokio runtime: blocks the calling thread.
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Pipeline::run); [`PipelineError::Runtime`] when the run reads S3 or
+    /// Rekognition and this is called inside a Tokio runtime (await `run` there instead).
+    ///
+    /// # Runtime
+    ///
+    /// None needed. Local files and folders are read on the calling thread (and the analysis
+    /// threads); S3 and Rekognition sources (feature `s3`) are read on a runtime of its own,
+    /// started for the run.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rekcheck::Pipeline;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # std::fs::write(
+    /// #     dir.path().join("TrainingManifestWithValidation-p-v.json"),
+    /// #     r#"{"source-ref":"s3://b/1.jpg","errors":[{"code":"ERROR_INVALID_IMAGE","message":"bad"}]}"#,
+    /// # )?;
+    /// let outcome = Pipeline::builder().source(dir.path()).build()?.run_blocking()?;
+    /// assert_eq!(outcome.summary.manifests[0].stats.error, 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn run_blocking(self) -> Result<RunOutcome, PipelineError> {
+        self.blocking_run(Output::Memory(None))
+    }
+
+    /// [`run_with`](Pipeline::run_with) for callers without a Tokio runtime (see
+    /// [`run_blocking`](Pipeline::run_blocking)).
+    ///
+    /// # Errors
+    ///
+    /// As [`run_blocking`](Pipeline::run_blocking).
+    pub fn run_with_blocking(self, on_block: BlockCallback) -> Result<RunOutcome, PipelineError> {
+        self.blocking_run(Output::Memory(Some(on_block)))
+    }
+
+    /// [`write_csv`](Pipeline::write_csv) for callers without a Tokio runtime (see
+    /// [`run_blocking`](Pipeline::run_blocking)).
+    ///
+    /// # Errors
+    ///
+    /// As [`write_csv`](Pipeline::write_csv) and [`run_blocking`](Pipeline::run_blocking).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rekcheck::Pipeline;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # std::fs::write(
+    /// #     dir.path().join("TrainingManifestWithValidation-p-v.json"),
+    /// #     r#"{"source-ref":"s3://b/1.jpg","errors":[{"code":"ERROR_INVALID_IMAGE","message":"bad"}]}"#,
+    /// # )?;
+    /// let out = tempfile::tempdir()?;
+    /// Pipeline::builder().source(dir.path()).build()?.write_csv_blocking(out.path())?;
+    /// assert!(out.path().join("issues.csv").is_file());
+    /// # Ok(()) }
+    /// ```
+    pub fn write_csv_blocking(self, dir: impl Into<PathBuf>) -> Result<RunOutcome, PipelineError> {
+        let dir = dir.into();
+        let location = ReportLocation::Local(dir.display().to_string());
+        self.blocking_run(Output::Dir(dir, location))
+    }
+
+    fn blocking_run(self, output: Output) -> Result<RunOutcome, PipelineError> {
+        with_runtime(self.needs_runtime(), |handle| self.execute(handle, output))
+    }
+}
+
+impl Pipeline {
     /// Runs and writes the CSV report into `dir` (created if needed).
     ///
     /// # Errors
@@ -617,9 +791,10 @@ impl Pipeline {
     ///
     /// # Runtime
     ///
-    /// Must be awaited inside a Tokio runtime (either flavor): the analysis runs on its blocking
-    /// thread pool (`spawn_blocking`), and calling it outside a runtime panics (it takes
-    /// `tokio::runtime::Handle::current()`).
+    /// Needs the `s3` feature, and must be awaited inside a Tokio runtime (either flavor): the
+    /// analysis runs on its blocking thread pool (`spawn_blocking`). Polled outside one it
+    /// returns [`PipelineError::Runtime`]; it never panics. Without a runtime, use the
+    /// `_blocking` variant.
     ///
     /// # Example
     ///
@@ -639,6 +814,7 @@ impl Pipeline {
     /// assert!(outcome.summary.files.iter().any(|f| f.ends_with("summary.csv")));
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "s3")]
     pub async fn write_csv(self, dir: impl Into<PathBuf>) -> Result<RunOutcome, PipelineError> {
         let dir = dir.into();
         let location = ReportLocation::Local(dir.display().to_string());
@@ -663,9 +839,10 @@ impl Pipeline {
     ///
     /// # Runtime
     ///
-    /// Must be awaited inside a Tokio runtime (either flavor): the analysis runs on its blocking
-    /// thread pool (`spawn_blocking`), and calling it outside a runtime panics (it takes
-    /// `tokio::runtime::Handle::current()`).
+    /// Needs the `s3` feature, and must be awaited inside a Tokio runtime (either flavor): the
+    /// analysis runs on its blocking thread pool (`spawn_blocking`). Polled outside one it
+    /// returns [`PipelineError::Runtime`]; it never panics. Without a runtime, use the
+    /// `_blocking` variant.
     ///
     /// # Example
     ///
@@ -689,6 +866,7 @@ impl Pipeline {
     /// ```
     ///
     /// [`retries`]: PipelineBuilder::retries
+    #[cfg(feature = "s3")]
     pub async fn write_s3(
         self,
         prefix: rekcheck_fetch::S3Location,
@@ -746,46 +924,57 @@ impl Pipeline {
         }
     }
 
+    /// Runs the blocking part on the runtime's blocking pool; outside a runtime, an error.
+    #[cfg(feature = "s3")]
     async fn spawn(self, output: Output) -> Result<RunOutcome, PipelineError> {
-        let handle = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || self.execute(&handle, output))
+        let handle = current_runtime()?;
+        tokio::task::spawn_blocking(move || self.execute(Some(&handle), output))
             .await
             .map_err(|e| PipelineError::Task(e.to_string()))?
     }
 
-    /// Local files, and S3 objects when there is a client.
-    pub(crate) fn fetcher(&self, handle: &tokio::runtime::Handle) -> Fetcher {
-        match &self.s3 {
-            Some(client) => {
+    /// Whether the run calls S3 or Rekognition, which block on a Tokio runtime.
+    pub(crate) fn needs_runtime(&self) -> bool {
+        self.all_projects || !self.datasets.is_empty() || self.sources.iter().any(Named::is_remote)
+    }
+
+    /// Local files, and S3 objects when there is a client and a runtime.
+    #[cfg_attr(not(feature = "s3"), allow(clippy::unused_self))]
+    pub(crate) fn fetcher(&self, handle: Option<&Handle>) -> Fetcher {
+        #[cfg(not(feature = "s3"))]
+        let _ = handle;
+        #[cfg(feature = "s3")]
+        if let (Some(client), Some(handle)) = (&self.s3, handle) {
+            {
                 let policy = RetryPolicy {
                     attempts: self.retries,
                     ..RetryPolicy::default()
                 };
-                Fetcher::with_s3(
+                return Fetcher::with_s3(
                     S3Source::new(client.clone(), handle.clone())
                         .with_retry_policy(policy)
                         .with_timeout(self.timeout),
-                )
+                );
             }
-            None => Fetcher::local(),
         }
+        Fetcher::local()
     }
 
     /// The blocking part: discovery, then each group in order through the one writer.
-    fn execute(
-        self,
-        handle: &tokio::runtime::Handle,
-        output: Output,
-    ) -> Result<RunOutcome, PipelineError> {
+    fn execute(self, handle: Option<&Handle>, output: Output) -> Result<RunOutcome, PipelineError> {
         let fetcher = self.fetcher(handle);
         let (arns, paths): (Vec<&Named>, Vec<&Named>) =
             self.sources.iter().partition(|n| n.is_arn());
+        #[cfg(feature = "rekognition")]
         let arns: Vec<String> = arns.into_iter().map(|n| n.arg.clone()).collect();
+        #[cfg(not(feature = "rekognition"))]
+        let _ = arns;
         let named: Vec<Named> = paths.iter().map(|n| (*n).clone()).collect();
         let mut failures: Vec<Failure> = Vec::new();
         let mut notes: Vec<String> = Vec::new();
         let mut groups = discover(&named, &fetcher, handle, &mut failures, &mut notes);
-        if let Some(locator) = &self.locator {
+        #[cfg(feature = "rekognition")]
+        if let (Some(locator), Some(handle)) = (&self.locator, handle) {
             let (found, failed) = handle.block_on(versions::find_versions(
                 locator,
                 &arns,
@@ -803,17 +992,22 @@ impl Pipeline {
                 ));
             }
         }
-        let dataset_inputs = match &self.locator {
-            Some(locator) => datasets::collect(locator, handle, &self.datasets, &mut failures),
-            None => Vec::new(),
+        #[cfg(feature = "rekognition")]
+        let dataset_inputs = match (&self.locator, handle) {
+            (Some(locator), Some(handle)) => {
+                datasets::collect(locator, handle, &self.datasets, &mut failures)
+            }
+            _ => Vec::new(),
         };
+        #[cfg(not(feature = "rekognition"))]
+        let dataset_inputs: Vec<std::convert::Infallible> = Vec::new();
         let inputs: usize = groups
             .iter()
             .map(|g| {
                 g.manifests.len()
                     + g.unread.len()
                     + usize::from(g.summary.is_some())
-                    + usize::from(g.version_info.is_some())
+                    + usize::from(g.version_arn.is_some())
             })
             .sum::<usize>()
             + dataset_inputs.len();
@@ -869,6 +1063,7 @@ impl Pipeline {
         for group in &groups {
             run.add_group(group)?;
         }
+        #[cfg(feature = "rekognition")]
         for d in &dataset_inputs {
             run.add_dataset(d)?;
         }
@@ -976,11 +1171,11 @@ impl Run<'_> {
         };
 
         if summary.is_none()
-            && let (Some((code, message)), Some(v)) = (&group.status_issue, &group.version_info)
+            && let (Some((code, message)), Some(v)) = (&group.status_issue, &group.version_arn)
         {
             let issue = Issue::manifest(Severity::Error, code.clone(), message.clone());
             self.writer
-                .add_manifest_issues(&context(Dataset::Unknown, &v.arn), &[issue])?;
+                .add_manifest_issues(&context(Dataset::Unknown, v), &[issue])?;
         }
 
         if let Some((input, s)) = &summary {
@@ -1058,7 +1253,7 @@ impl Run<'_> {
                 });
             } else if stats.with_results == 0
                 && summary.is_none()
-                && group.version_info.is_none()
+                && group.version_arn.is_none()
                 && (stats.lines == 0 || folder_kind(&m.source.file_name()) != Some(Kind::Manifest))
             {
                 self.writer
@@ -1154,6 +1349,7 @@ impl Run<'_> {
     }
 
     /// Adds one dataset's entries with errors.
+    #[cfg(feature = "rekognition")]
     fn add_dataset(&mut self, input: &datasets::DatasetInput) -> Result<(), PipelineError> {
         datasets::add(&mut self.writer, input, &mut self.notes)
     }
