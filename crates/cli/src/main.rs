@@ -781,8 +781,8 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         .html(args.html.options());
     for p in &args.paths {
         builder = match args.dataset {
-            Some(d) if !p.starts_with("arn:") => builder.source_dataset(p.clone(), d.dataset()),
-            _ => builder.source(p.clone()),
+            Some(d) if !p.starts_with("arn:") => builder.source_arg(p.clone(), Some(d.dataset())),
+            _ => builder.source_arg(p.clone(), None),
         };
     }
     for (files, d) in [
@@ -790,7 +790,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         (&args.testing, DatasetArg::Testing),
     ] {
         for f in files {
-            builder = builder.source_dataset(f.clone(), d.dataset());
+            builder = builder.source_arg(f.clone(), Some(d.dataset()));
         }
     }
     for d in &args.datasets {
@@ -872,7 +872,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let builder = args
         .run
         .pipeline(&args.aws, uses_aws, &runtime)?
-        .source(args.training.clone())
+        .source_arg(args.training.clone(), None)
         .html(args.html.options());
     let spec = rekcheck::CheckSpec {
         testing: args.testing.clone(),
@@ -922,7 +922,7 @@ fn fix(args: &FixArgs) -> anyhow::Result<u8> {
     let s3 = fix_s3_outputs(&args.out, &removed)?;
     let runtime = runtime()?;
     let mut builder = Pipeline::builder()
-        .source(args.manifest.clone())
+        .source_arg(args.manifest.clone(), None)
         .concurrency(capped_concurrency(&args.aws, args.quiet))
         .retries(args.aws.retries.max(1))
         .max_line_bytes(args.max_line_bytes)

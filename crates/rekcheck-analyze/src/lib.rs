@@ -68,8 +68,9 @@ pub use codes::{
 };
 pub use error::Error;
 pub use model::{Dataset, ImageRow, ImageStatus, Issue, Level, Severity, is_used};
+pub use output::HTML_FILE;
 pub use output::html::{
-    DEFAULT_HTML_MAX_IMAGES, HTML_FILE, HtmlCollector, HtmlPage, ImagePixels, MAX_ISSUES_PER_IMAGE,
+    DEFAULT_HTML_MAX_IMAGES, HtmlCollector, HtmlPage, ImagePixels, MAX_ISSUES_PER_IMAGE,
     MAX_TEXT_BYTES, ShownImage, ShownIssue, render_html, write_html,
 };
 pub use output::report::{

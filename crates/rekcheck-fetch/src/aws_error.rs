@@ -5,6 +5,7 @@
 use std::error::Error;
 use std::fmt;
 
+#[cfg(feature = "s3")]
 use aws_credential_types::provider::error::CredentialsError;
 
 /// Why a request was not sent or got no answer: a configuration error (credentials, region,
@@ -52,6 +53,7 @@ pub enum SendFailure {
 impl SendFailure {
     /// What `error` (an SDK connector error, or any error of a request that got no answer)
     /// means; `endpoint` names where the request went.
+    #[cfg(feature = "s3")]
     pub fn of(error: &(dyn Error + 'static), endpoint: &str) -> SendFailure {
         for e in chain(error) {
             if let Some(c) = e.downcast_ref::<CredentialsError>() {
@@ -141,6 +143,7 @@ pub struct RequestId(pub Option<String>);
 impl RequestId {
     /// The request id of an error's metadata (`aws_request_id`, from the answer's
     /// `x-amz-request-id` or `x-amzn-RequestId`).
+    #[cfg(feature = "s3")]
     pub fn of(meta: &aws_sdk_s3::error::ErrorMetadata) -> RequestId {
         RequestId(meta.extra("aws_request_id").map(str::to_owned))
     }
@@ -177,7 +180,7 @@ pub fn root_cause(error: &(dyn Error + 'static)) -> String {
         .unwrap_or_else(|| "unknown error".to_owned())
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "s3"))]
 mod tests {
     use super::*;
 

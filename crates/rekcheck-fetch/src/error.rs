@@ -4,6 +4,13 @@ use std::time::Duration;
 
 use crate::aws_error::{RequestId, SendFailure};
 
+/// The most bytes [`Fetcher::read_all`](crate::Fetcher::read_all) and `S3Source::read_all` return (after
+/// decompression): 64 MiB. They read manifest summaries and `describe-project-versions.json`
+/// files, a few kilobytes to a few megabytes; anything larger is refused with
+/// [`FetchError::TooLarge`] instead of being held in memory (a 3 MB gzip can expand to
+/// gigabytes).
+pub const MAX_WHOLE_FILE_BYTES: u64 = 64 << 20;
+
 /// What went wrong reading an object or listing a prefix. Each message names the object and
 /// what to do.
 ///
@@ -116,6 +123,16 @@ pub enum FetchError {
         location: String,
         /// Why.
         cause: SendFailure,
+    },
+    /// Reading it needs a Cargo feature this build leaves out (`s3` for an S3 object).
+    #[error(
+        "{location}: reading it needs the `{feature}` feature of rekcheck, which this build leaves out"
+    )]
+    FeatureDisabled {
+        /// The object.
+        location: String,
+        /// The feature.
+        feature: &'static str,
     },
     /// The bucket name (from the data, a listing or Rekognition's answer) is not a valid S3
     /// bucket name; nothing was requested.

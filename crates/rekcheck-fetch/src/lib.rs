@@ -19,6 +19,7 @@
 //! # Example
 //!
 //! ```no_run
+//! # #[cfg(feature = "s3")] {
 //! use rekcheck_fetch::{Fetcher, S3Location, S3Source, Source};
 //! # async fn client() -> aws_sdk_s3::Client { unimplemented!() }
 //! let runtime = tokio::runtime::Runtime::new()?;
@@ -28,21 +29,31 @@
 //! let mut reader = fetcher.open(&Source::S3(loc))?;
 //! let mut text = String::new();
 //! std::io::Read::read_to_string(&mut reader, &mut text)?;
+//! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Features
+//!
+//! * `s3` (default): [`S3Source`] and S3 sources in [`Fetcher`], with tokio and the AWS SDK.
+//!   Without it the crate reads local files only, with neither; an S3 [`Source`] is then
+//!   refused with [`FetchError::FeatureDisabled`].
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod aws_error;
 mod error;
 mod location;
+#[cfg(feature = "s3")]
 mod s3;
 mod source;
 
 pub use aws_error::{RequestId, SendFailure, root_cause};
-pub use error::{FetchError, RetryPolicy};
+pub use error::{FetchError, MAX_WHOLE_FILE_BYTES, RetryPolicy};
 pub use location::{ParseLocationError, S3Location, is_valid_bucket};
+#[cfg(feature = "s3")]
 pub use s3::{
     DEFAULT_TIMEOUT, DotSegmentEncoder, MAX_LIST_KEYS, MAX_LIST_PAGES, MIN_BODY_BYTES_PER_SECOND,
     ObjectInfo, ObjectReader, S3Source,
 };
-pub use source::{EXTREME_GZIP_RATIO, Fetcher, MAX_WHOLE_FILE_BYTES, Source, into_fetch_error};
+pub use source::{EXTREME_GZIP_RATIO, Fetcher, Source, into_fetch_error};

@@ -17,9 +17,8 @@ use tokio::sync::mpsc;
 use tracing::{debug, info};
 
 use crate::aws_error::{RequestId, SendFailure, root_cause};
-use crate::error::{FetchError, RetryPolicy};
+use crate::error::{FetchError, MAX_WHOLE_FILE_BYTES, RetryPolicy};
 use crate::location::{S3Location, is_valid_bucket};
-use crate::source::MAX_WHOLE_FILE_BYTES;
 
 /// How long one request may take to answer (connection, request, response headers and, for a
 /// listing, the whole page), and how long a body may send nothing, unless set with

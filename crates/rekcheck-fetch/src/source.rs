@@ -5,16 +5,10 @@ use std::fmt;
 use std::io::{self, Read};
 use std::path::PathBuf;
 
-use crate::error::FetchError;
+use crate::error::{FetchError, MAX_WHOLE_FILE_BYTES};
 use crate::location::S3Location;
+#[cfg(feature = "s3")]
 use crate::s3::S3Source;
-
-/// The most bytes [`Fetcher::read_all`] and [`S3Source::read_all`] return (after
-/// decompression): 64 MiB. They read manifest summaries and `describe-project-versions.json`
-/// files, a few kilobytes to a few megabytes; anything larger is refused with
-/// [`FetchError::TooLarge`] instead of being held in memory (a 3 MB gzip can expand to
-/// gigabytes).
-pub const MAX_WHOLE_FILE_BYTES: u64 = 64 << 20;
 
 /// A manifest or summary to read.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -47,24 +41,30 @@ impl Source {
     }
 }
 
-/// Opens sources: local files directly, S3 objects through an [`S3Source`].
+/// Opens sources: local files directly, S3 objects through an `S3Source` (feature `s3`).
 #[derive(Debug, Clone, Default)]
 pub struct Fetcher {
+    #[cfg(feature = "s3")]
     s3: Option<S3Source>,
 }
 
 impl Fetcher {
     /// A fetcher for local files only.
     pub fn local() -> Fetcher {
-        Fetcher { s3: None }
+        Fetcher {
+            #[cfg(feature = "s3")]
+            s3: None,
+        }
     }
 
     /// A fetcher for local files and S3 objects.
+    #[cfg(feature = "s3")]
     pub fn with_s3(s3: S3Source) -> Fetcher {
         Fetcher { s3: Some(s3) }
     }
 
     /// The S3 source, if any.
+    #[cfg(feature = "s3")]
     pub fn s3(&self) -> Option<&S3Source> {
         self.s3.as_ref()
     }
@@ -75,7 +75,8 @@ impl Fetcher {
     /// # Errors
     ///
     /// [`FetchError::Io`] when a local file cannot be opened; [`FetchError::S3`] (code
-    /// `NoClient`) for an S3 source when this fetcher has no [`S3Source`]. Errors of the
+    /// `NoClient`) for an S3 source when this fetcher has no `S3Source`;
+    /// [`FetchError::FeatureDisabled`] for an S3 source without the `s3` feature. Errors of the
     /// download itself come from the reader, as `io::Error`s that carry the [`FetchError`]
     /// ([`into_fetch_error`] takes it out).
     ///
@@ -96,6 +97,14 @@ impl Fetcher {
     pub fn open(&self, source: &Source) -> Result<Box<dyn Read + Send>, FetchError> {
         let raw: Box<dyn Read + Send> = match source {
             Source::Local(p) => Box::new(fs_err::File::open(p).map_err(open_hint)?),
+            #[cfg(not(feature = "s3"))]
+            Source::S3(l) => {
+                return Err(FetchError::FeatureDisabled {
+                    location: l.to_string(),
+                    feature: "s3",
+                });
+            }
+            #[cfg(feature = "s3")]
             Source::S3(l) => {
                 let s3 = self.s3.as_ref().ok_or_else(|| FetchError::S3 {
                     location: l.to_string(),

@@ -1,6 +1,7 @@
 //! rekcheck-fetch against moto's S3 server, through a proxy that resets, stalls, cuts bodies
 //! short and throttles. Every test checks that the bytes delivered are the object's bytes,
 //! exactly once.
+#![cfg(feature = "s3")]
 
 use std::io::Read as _;
 use std::time::Duration;

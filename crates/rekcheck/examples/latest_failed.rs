@@ -40,7 +40,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let outcome = Pipeline::builder()
         .sdk_config(&config)
-        .source(latest.arn.clone())
+        .source(latest.arn.parse::<rekcheck::Source>()?)
         .build()?
         .run()
         .await?;

@@ -7,21 +7,14 @@ use rekcheck_analyze::{
     CheckOptions, CheckTally, Dataset, ImageChecks, Issue, ManifestContext, ReportSummary,
     ReportWriter, Severity, verdict,
 };
-use rekcheck_fetch::{Fetcher, RetryPolicy, S3Location, Source};
+use rekcheck_fetch::Source;
+#[cfg(feature = "s3")]
+use rekcheck_fetch::{RetryPolicy, S3Location};
 
 use crate::error::PipelineError;
-use crate::pipeline::{Pipeline, RunOutcome, Stoppable};
-
-/// What to check besides the training manifest (the pipeline's one source).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CheckSpec {
-    /// The testing manifest (a path or `s3://` URI), if the training has one.
-    pub testing: Option<String>,
-    /// The training will split the training manifest 80/20 (`TestingData.AutoCreate`).
-    pub auto_split: bool,
-    /// Read every image's header from S3 and apply the image rules to the real values.
-    pub verify_images: bool,
-}
+use crate::inputs::{CheckSpec, Stoppable, check_inputs, manifest_source, open};
+use crate::pipeline::{Pipeline, with_runtime};
+use crate::rt::Handle;
 
 /// The predicted outcome of Rekognition's validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,18 +41,6 @@ impl CheckOutcome {
     }
 }
 
-/// Parses a manifest argument: `s3://bucket/key` or a local path.
-pub(crate) fn parse_source(s: &str) -> Result<Source, PipelineError> {
-    if s.starts_with("s3://") {
-        let loc: S3Location = s
-            .parse()
-            .map_err(|e| PipelineError::Input(format!("{s}: {e}")))?;
-        Ok(Source::S3(loc))
-    } else {
-        Ok(Source::Local(PathBuf::from(s)))
-    }
-}
-
 impl Pipeline {
     /// Predicts Rekognition's validation of the training manifest (the pipeline's single source)
     /// and of `spec.testing`, and writes the report into `out` (or keeps it in memory).
@@ -75,8 +56,9 @@ impl Pipeline {
     ///
     /// # Runtime
     ///
-    /// Must be awaited inside a Tokio runtime (either flavor); calling it outside a runtime
-    /// panics (it takes `tokio::runtime::Handle::current()`).
+    /// Needs the `s3` feature, and must be awaited inside a Tokio runtime (either flavor);
+    /// polled outside one it returns [`PipelineError::Runtime`] (it never panics). Without a
+    /// runtime, use the `_blocking` variant.
     ///
     /// # Example
     ///
@@ -87,26 +69,27 @@ impl Pipeline {
     /// let dir = tempfile::tempdir()?;
     /// let training = dir.path().join("train.manifest");
     /// std::fs::write(&training, r#"{"source-ref":"s3://my-bucket/1.jpg","cat":1,"cat-metadata":{"class-name":"cat","type":"groundtruth/image-classification","human-annotated":"yes","creation-date":"2026-01-01T00:00:00","job-name":"j"}}"#)?;
-    /// let pipeline = Pipeline::builder().source(training.display().to_string()).build()?;
+    /// let pipeline = Pipeline::builder().source(training.as_path()).build()?;
     /// let outcome = tokio::runtime::Runtime::new()?
     ///     .block_on(pipeline.check(CheckSpec::default(), None))?;
     /// // One image and one label are too few for a training.
     /// assert!(!outcome.passes());
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "s3")]
     pub async fn check(
         self,
         spec: CheckSpec,
         out: Option<PathBuf>,
     ) -> Result<CheckOutcome, PipelineError> {
-        let handle = tokio::runtime::Handle::current();
+        let handle = crate::pipeline::current_runtime()?;
         let images = if spec.verify_images {
             Some(crate::images::verify_manifests(&self, &spec, &handle).await?)
         } else {
             None
         };
         tokio::task::spawn_blocking(move || {
-            self.execute_check(&handle, &spec, out.as_deref(), images.as_ref())
+            self.execute_check(Some(&handle), &spec, out.as_deref(), images.as_ref())
         })
         .await
         .map_err(|e| PipelineError::Task(e.to_string()))?
@@ -127,8 +110,10 @@ impl Pipeline {
     ///
     /// # Runtime
     ///
-    /// Must be awaited inside a Tokio runtime (either flavor); calling it outside a runtime
-    /// panics (it takes `tokio::runtime::Handle::current()`).
+    /// Needs the `s3` feature, and must be awaited inside a Tokio runtime (either flavor);
+    /// polled outside one it returns [`PipelineError::Runtime`] (it never panics). Without a
+    /// runtime, use the `_blocking` variant.
+    #[cfg(feature = "s3")]
     pub async fn check_s3(
         self,
         spec: CheckSpec,
@@ -147,23 +132,21 @@ impl Pipeline {
             ..RetryPolicy::default()
         };
         let mut outcome = self.check(spec, Some(staging.path().to_owned())).await?;
-        let mut run = RunOutcome {
-            summary: std::mem::take(&mut outcome.summary),
-            failures: Vec::new(),
-            notes: Vec::new(),
-            not_validated: Vec::new(),
-        };
+        // A check has no failures of its own; index.json lists those of the upload.
+        let mut failures = Vec::new();
         let uploaded = crate::upload::upload(
             &client,
             &prefix,
             staging.path(),
-            &mut run,
+            crate::upload::Finished {
+                summary: &outcome.summary,
+                failures: &mut failures,
+            },
             csv_raw,
             &policy,
             timeout,
         )
         .await;
-        outcome.summary = run.summary;
         match uploaded {
             Ok(files) => {
                 outcome.summary.files = files;
@@ -184,36 +167,60 @@ impl Pipeline {
         }
     }
 
-    /// The training and testing manifests to check.
-    pub(crate) fn check_inputs(
-        &self,
-        spec: &CheckSpec,
-    ) -> Result<Vec<(Dataset, String, Source)>, PipelineError> {
-        let [training] = self.sources.as_slice() else {
+    /// [`check`](Pipeline::check) for callers without a Tokio runtime, and without
+    /// `verify_images` (which reads S3 asynchronously: refused here).
+    ///
+    /// # Errors
+    ///
+    /// As [`check`](Pipeline::check); [`PipelineError::Input`] with `spec.verify_images`;
+    /// [`PipelineError::Runtime`] when a manifest is in S3 and this is called inside a Tokio
+    /// runtime.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rekcheck::{CheckSpec, Pipeline};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let training = dir.path().join("train.manifest");
+    /// std::fs::write(&training, r#"{"source-ref":"s3://my-bucket/1.jpg","cat":1,"cat-metadata":{"class-name":"cat","type":"groundtruth/image-classification","human-annotated":"yes","creation-date":"2026-01-01T00:00:00","job-name":"j"}}"#)?;
+    /// let outcome = Pipeline::builder()
+    ///     .source(training.as_path())
+    ///     .build()?
+    ///     .check_blocking(CheckSpec::default(), None)?;
+    /// assert!(!outcome.passes());
+    /// # Ok(()) }
+    /// ```
+    #[allow(clippy::needless_pass_by_value)] // the same arguments as `check`
+    pub fn check_blocking(
+        self,
+        spec: CheckSpec,
+        out: Option<PathBuf>,
+    ) -> Result<CheckOutcome, PipelineError> {
+        if spec.verify_images {
             return Err(PipelineError::Input(
-                "check reads one training manifest (and --testing for the testing one)".into(),
-            ));
-        };
-        if spec.testing.is_some() && spec.auto_split {
-            return Err(PipelineError::Input(
-                "--testing and --auto-split exclude each other: a training either has a testing manifest or splits the training one".into(),
+                "verify_images reads the images asynchronously: use the async check inside a Tokio runtime".into(),
             ));
         }
-        let mut inputs = vec![(Dataset::Training, training.clone(), parse_source(training)?)];
-        if let Some(t) = &spec.testing {
-            inputs.push((Dataset::Testing, t.clone(), parse_source(t)?));
-        }
-        Ok(inputs)
+        let needs = self.needs_runtime()
+            || spec
+                .testing
+                .as_deref()
+                .is_some_and(|t| t.starts_with("s3://"));
+        with_runtime(needs, |handle| {
+            self.execute_check(handle, &spec, out.as_deref(), None)
+        })
     }
 
     fn execute_check(
         self,
-        handle: &tokio::runtime::Handle,
+        handle: Option<&Handle>,
         spec: &CheckSpec,
         out: Option<&std::path::Path>,
         images: Option<&ImageChecks>,
     ) -> Result<CheckOutcome, PipelineError> {
-        let inputs = self.check_inputs(spec)?;
+        let inputs = check_inputs(&self.sources, spec)?;
         let fetcher = self.fetcher(handle);
         let mut writer = match &out {
             Some(dir) => ReportWriter::create(dir, self.report)?,
@@ -315,13 +322,6 @@ fn read_error(e: rekcheck_analyze::Error, stopped: bool) -> PipelineError {
     }
 }
 
-pub(crate) fn open(
-    fetcher: &Fetcher,
-    source: &Source,
-) -> Result<Box<dyn std::io::Read + Send>, PipelineError> {
-    fetcher.open(source).map_err(PipelineError::from)
-}
-
 /// Where `fix` writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FixSpec {
@@ -337,6 +337,7 @@ pub struct FixSpec {
 pub use rekcheck_analyze::FixOutcome;
 
 /// Where `fix` uploads, for [`Pipeline::fix_s3`].
+#[cfg(feature = "s3")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FixS3Spec {
     /// The clean manifest's object, ready for `CreateDataset`.
@@ -348,6 +349,7 @@ pub struct FixS3Spec {
 }
 
 /// The content type of an uploaded manifest (JSON Lines).
+#[cfg(feature = "s3")]
 const MANIFEST_CONTENT_TYPE: &str = "application/x-ndjson";
 
 impl Pipeline {
@@ -370,8 +372,9 @@ impl Pipeline {
     ///
     /// # Runtime
     ///
-    /// Must be awaited inside a Tokio runtime (either flavor); calling it outside a runtime
-    /// panics (it takes `tokio::runtime::Handle::current()`).
+    /// Needs the `s3` feature, and must be awaited inside a Tokio runtime (either flavor);
+    /// polled outside one it returns [`PipelineError::Runtime`] (it never panics). Without a
+    /// runtime, use the `_blocking` variant.
     ///
     /// # Example
     ///
@@ -390,14 +393,15 @@ impl Pipeline {
     ///     removed: dir.path().join("removed.csv"),
     ///     drop_warnings: false,
     /// };
-    /// let pipeline = Pipeline::builder().source(with_validation.display().to_string()).build()?;
+    /// let pipeline = Pipeline::builder().source(with_validation.as_path()).build()?;
     /// let outcome = tokio::runtime::Runtime::new()?.block_on(pipeline.fix(spec))?;
     /// assert_eq!((outcome.kept, outcome.dropped), (1, 1));
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "s3")]
     pub async fn fix(self, spec: FixSpec) -> Result<FixOutcome, PipelineError> {
-        let handle = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || self.execute_fix(&handle, &spec))
+        let handle = crate::pipeline::current_runtime()?;
+        tokio::task::spawn_blocking(move || self.execute_fix(Some(&handle), &spec))
             .await
             .map_err(|e| PipelineError::Task(e.to_string()))?
     }
@@ -416,8 +420,10 @@ impl Pipeline {
     ///
     /// # Runtime
     ///
-    /// Must be awaited inside a Tokio runtime (either flavor); calling it outside a runtime
-    /// panics (it takes `tokio::runtime::Handle::current()`).
+    /// Needs the `s3` feature, and must be awaited inside a Tokio runtime (either flavor);
+    /// polled outside one it returns [`PipelineError::Runtime`] (it never panics). Without a
+    /// runtime, use the `_blocking` variant.
+    #[cfg(feature = "s3")]
     pub async fn fix_s3(self, spec: FixS3Spec) -> Result<FixOutcome, PipelineError> {
         let timeout = self.timeout;
         let Some(client) = self.s3.clone() else {
@@ -432,7 +438,7 @@ impl Pipeline {
             )));
         }
         if let [input] = self.sources.as_slice()
-            && let Ok(Source::S3(from)) = parse_source(input)
+            && let Ok(Source::S3(from)) = manifest_source(input)
             && (from == spec.out || from == spec.removed)
         {
             return Err(PipelineError::Input(format!(
@@ -466,15 +472,28 @@ impl Pipeline {
         Ok(outcome)
     }
 
+    /// [`fix`](Pipeline::fix) for callers without a Tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// As [`fix`](Pipeline::fix); [`PipelineError::Runtime`] when the manifest is in S3 and
+    /// this is called inside a Tokio runtime.
+    #[allow(clippy::needless_pass_by_value)] // the same arguments as `fix`
+    pub fn fix_blocking(self, spec: FixSpec) -> Result<FixOutcome, PipelineError> {
+        with_runtime(self.needs_runtime(), |handle| {
+            self.execute_fix(handle, &spec)
+        })
+    }
+
     fn execute_fix(
         self,
-        handle: &tokio::runtime::Handle,
+        handle: Option<&Handle>,
         spec: &FixSpec,
     ) -> Result<FixOutcome, PipelineError> {
         let [input] = self.sources.as_slice() else {
             return Err(PipelineError::Input("fix reads one manifest".into()));
         };
-        let source = parse_source(input)?;
+        let source = manifest_source(input)?;
         if same_destination(&spec.out, &spec.removed) {
             return Err(PipelineError::Input(format!(
                 "--out and --removed both name {}: the clean manifest and removed.csv need two files; choose another --removed",
@@ -516,7 +535,7 @@ impl Pipeline {
                     .and_then(rekcheck_analyze::ManifestSummary::sniff)
                     .is_some()
             };
-            not_a_manifest(input, &outcome, summary)?;
+            not_a_manifest(&input.arg, &outcome, summary)?;
         }
         output::commit(vec![out, removed])?;
         Ok(outcome)
@@ -603,8 +622,8 @@ mod tests {
     /// fix's temporary names used to be `.<file>.<pid>.partial`, opened with `File::create`: a
     /// link planted there had its target overwritten.
     #[cfg(unix)]
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn fix_never_follows_a_link_planted_at_the_old_temporary_names() {
+    #[test]
+    fn fix_never_follows_a_link_planted_at_the_old_temporary_names() {
         let dir = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         let target = outside.path().join("precious");
@@ -622,11 +641,11 @@ mod tests {
             drop_warnings: false,
         };
         let pipeline = Pipeline::builder()
-            .source(input.display().to_string())
+            .source(input.as_path())
             .threads(1)
             .build()
             .unwrap();
-        pipeline.fix(spec.clone()).await.unwrap();
+        pipeline.fix_blocking(spec.clone()).unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
         for f in [&spec.out, &spec.removed] {
             let meta = std::fs::symlink_metadata(f).unwrap();

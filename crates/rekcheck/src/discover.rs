@@ -9,6 +9,7 @@ use rekcheck_fetch::{FetchError, Fetcher, S3Location, Source};
 use serde_json::Value;
 
 use crate::error::{Failure, PipelineError};
+use crate::source::Named;
 
 /// The names rekcheck recognises in a folder.
 pub(crate) const EXPECTED_NAMES: &str = "ManifestSummary-<project>-<version>.json, \
@@ -49,7 +50,7 @@ pub(crate) struct Group {
     /// For a version found through Rekognition: its failed status as `(code, message)`.
     pub(crate) status_issue: Option<(String, String)>,
     /// For a version found through Rekognition: what `DescribeProjectVersions` said.
-    pub(crate) version_info: Option<rekcheck_locate::ProjectVersion>,
+    pub(crate) version_arn: Option<String>,
     /// Status and times of the version, when known (from Rekognition or a
     /// `describe-project-versions.json`).
     pub(crate) meta: Option<VersionMeta>,
@@ -296,42 +297,49 @@ impl Found {
 /// as bytes) or the S3 location.
 type Seen = HashSet<Source>;
 
-/// A source as named on the command line, with the dataset the user says it is (for a file or
-/// object named directly: `--dataset`, `--training FILE`, `--testing FILE`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Named {
-    pub(crate) arg: String,
-    pub(crate) dataset: Option<Dataset>,
-}
-
 /// Finds the inputs named by `paths` (local paths, `s3://bucket/key`, `s3://bucket/prefix/`),
 /// grouped by training. Paths that cannot be read are reported in `failures`; the others are
 /// still used.
 pub(crate) fn discover(
     paths: &[Named],
     fetcher: &Fetcher,
-    runtime: &tokio::runtime::Handle,
+    runtime: Option<&crate::rt::Handle>,
     failures: &mut Vec<Failure>,
     notes: &mut Vec<String>,
 ) -> Vec<Group> {
     let mut found: Vec<Found> = Vec::new();
     let mut describe: HashMap<Folder, Source> = HashMap::new();
     let mut seen = Seen::new();
-    for Named { arg, dataset } in paths {
-        if arg.starts_with("s3://") {
-            discover_s3(
-                arg,
-                *dataset,
-                fetcher,
-                runtime,
-                &mut found,
-                &mut describe,
-                &mut seen,
-                failures,
-            );
+    for Named {
+        arg,
+        source,
+        dataset,
+    } in paths
+    {
+        let Ok(crate::source::Source::Path(path)) = source else {
+            #[cfg(feature = "s3")]
+            if let Some(runtime) = runtime {
+                discover_s3(
+                    arg,
+                    *dataset,
+                    fetcher,
+                    runtime,
+                    &mut found,
+                    &mut describe,
+                    &mut seen,
+                    failures,
+                );
+                continue;
+            }
+            #[cfg(not(feature = "s3"))]
+            let _ = runtime;
+            failures.push(Failure {
+                what: arg.clone(),
+                error: PipelineError::no_s3(),
+            });
             continue;
-        }
-        let path = PathBuf::from(arg);
+        };
+        let path = path.clone();
         let meta = match fs_err::metadata(&path) {
             Ok(m) => m,
             Err(e) => {
@@ -498,6 +506,7 @@ impl<R: std::io::Read> std::io::Read for FirstError<'_, R> {
 
 /// Whether `location` (no object) is a prefix: one `ListObjectsV2` of at most one key under
 /// `<key>/`, not retried (it only adds a hint to an error).
+#[cfg(feature = "s3")]
 fn is_prefix(
     s3: &rekcheck_fetch::S3Source,
     runtime: &tokio::runtime::Handle,
@@ -514,6 +523,7 @@ fn is_prefix(
     listed.is_ok_and(|page| !page.contents().is_empty())
 }
 
+#[cfg(feature = "s3")]
 #[allow(clippy::too_many_arguments)]
 fn discover_s3(
     arg: &str,
@@ -882,17 +892,11 @@ mod tests {
     }
 
     fn discover_local(dir: &Path) -> (Vec<Group>, Vec<Failure>) {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
         let mut failures = Vec::new();
         let groups = discover(
-            &[Named {
-                arg: dir.to_str().unwrap().to_owned(),
-                dataset: None,
-            }],
+            &[Named::parsed(dir.to_str().unwrap().to_owned(), None)],
             &Fetcher::local(),
-            rt.handle(),
+            None,
             &mut failures,
             &mut Vec::new(),
         );

@@ -15,7 +15,7 @@
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let empty = tempfile::tempdir()?;
-/// let pipeline = Pipeline::builder().source(empty.path().display().to_string()).build()?;
+/// let pipeline = Pipeline::builder().source(empty.path()).build()?;
 /// match tokio::runtime::Runtime::new()?.block_on(pipeline.run()) {
 ///     Err(PipelineError::NothingFound(why)) => println!("nothing to report: {why}"),
 ///     Err(PipelineError::Stopped) => println!("stopped"),
@@ -31,6 +31,7 @@ pub enum PipelineError {
     #[error(transparent)]
     Fetch(#[from] rekcheck_fetch::FetchError),
     /// A Rekognition call failed.
+    #[cfg(feature = "rekognition")]
     #[error(transparent)]
     Locate(#[from] rekcheck_locate::LocateError),
     /// Writing the report failed.
@@ -70,6 +71,19 @@ pub enum PipelineError {
         /// The local folder that holds `fixed.manifest` and `removed.csv`.
         kept: std::path::PathBuf,
     },
+    /// A source or setting needs a Cargo feature of this crate that the build leaves out
+    /// (`s3` for S3 sources and reports, `rekognition` for ARNs, all projects and datasets).
+    #[error("{what} needs the `{feature}` feature of rekcheck, which this build leaves out")]
+    FeatureDisabled {
+        /// What needs it.
+        what: &'static str,
+        /// The feature.
+        feature: &'static str,
+    },
+    /// An async run method was polled outside a Tokio runtime, or a blocking one was called
+    /// inside one (where it would block a worker thread); see the crate's `Runtime` section.
+    #[error("{0}")]
+    Runtime(&'static str),
     /// The blocking part of the run could not be started or panicked.
     #[error("the analysis task failed: {0}")]
     Task(String),
@@ -80,12 +94,32 @@ impl PipelineError {
     /// connection, a denied access, a timeout...), rather than an input that is not there.
     pub fn is_request_failure(&self) -> bool {
         use rekcheck_fetch::FetchError;
-        use rekcheck_locate::LocateError;
         match self {
-            PipelineError::Fetch(FetchError::NotFound { .. } | FetchError::Io(_))
-            | PipelineError::Locate(LocateError::NotFound { .. }) => false,
-            PipelineError::Fetch(_) | PipelineError::Locate(_) => true,
+            PipelineError::Fetch(
+                FetchError::NotFound { .. }
+                | FetchError::Io(_)
+                | FetchError::FeatureDisabled { .. },
+            ) => false,
+            #[cfg(feature = "rekognition")]
+            PipelineError::Locate(rekcheck_locate::LocateError::NotFound { .. }) => false,
+            #[cfg(feature = "rekognition")]
+            PipelineError::Locate(_) => true,
+            PipelineError::Fetch(_) => true,
             _ => false,
+        }
+    }
+
+    /// An S3 source in a build without the `s3` feature, or (with it) outside a runtime.
+    pub(crate) fn no_s3() -> PipelineError {
+        if cfg!(feature = "s3") {
+            PipelineError::Runtime(
+                "an S3 source is read on a Tokio runtime: await the async run methods inside one",
+            )
+        } else {
+            PipelineError::FeatureDisabled {
+                what: "an S3 source",
+                feature: "s3",
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+#[cfg(feature = "s3")]
 use futures::StreamExt as _;
 use rekcheck_analyze::{
     DEFAULT_HTML_MAX_IMAGES, HtmlCollector, HtmlPage, ImagePixels, ReportSummary, ReportWriter,
@@ -73,12 +74,14 @@ pub(crate) fn attach(
     collector
 }
 
+#[cfg(feature = "s3")]
 /// The `(bucket, key)` of an image's `source-ref`, when it is a whole `s3://` URI.
 fn s3_object(source_ref: &str) -> Option<(String, String)> {
     let (bucket, key) = parse_s3_uri(source_ref).ok()?;
     Some((bucket.to_owned(), key.to_owned()))
 }
 
+#[cfg(feature = "s3")]
 /// Attaches the images' pixels as `options` asks; returns the note the page prints about them.
 pub(crate) async fn fetch_pixels(
     client: Option<&aws_sdk_s3::Client>,
@@ -157,6 +160,7 @@ pub(crate) async fn fetch_pixels(
     }
 }
 
+#[cfg(feature = "s3")]
 /// The bytes of an object of at most [`MAX_EMBED_BYTES`]; `None` when it is larger or cannot
 /// be read (the image is then drawn without pixels).
 async fn download(client: &aws_sdk_s3::Client, bucket: String, key: String) -> Option<Vec<u8>> {
@@ -175,7 +179,7 @@ async fn download(client: &aws_sdk_s3::Client, bucket: String, key: String) -> O
 /// Renders and writes `dir/report.html` with the pipeline's S3 client and HTML options.
 pub(crate) fn write(
     pipeline: &crate::Pipeline,
-    handle: &tokio::runtime::Handle,
+    handle: Option<&crate::rt::Handle>,
     dir: &Path,
     summary: &ReportSummary,
     collector: &Mutex<HtmlCollector>,
@@ -185,15 +189,44 @@ pub(crate) fn write(
     let Some(options) = &pipeline.html else {
         return Err(PipelineError::Input("no HTML options".into()));
     };
-    let client = pipeline.s3.as_ref();
     let mut collector = collector
         .lock()
         .map_or_else(|p| p.into_inner().clone(), |c| c.clone());
-    let note = handle.block_on(fetch_pixels(client, &mut collector, options));
+    let note = pixels(pipeline, handle, &mut collector, options);
     let page = HtmlPage::new(summary, &collector)
         .with_command(command)
         .with_sources(sources.to_vec())
         .with_generated(crate::time::rfc3339(std::time::SystemTime::now()))
         .with_pixels_note(note);
     Ok(write_html(dir, &page)?)
+}
+
+/// Fetches the shown images' pixels when the options ask for them: a note for the page.
+#[cfg(feature = "s3")]
+fn pixels(
+    pipeline: &crate::Pipeline,
+    handle: Option<&crate::rt::Handle>,
+    collector: &mut HtmlCollector,
+    options: &HtmlOptions,
+) -> String {
+    match handle {
+        Some(handle) => handle.block_on(fetch_pixels(pipeline.s3.as_ref(), collector, options)),
+        None if options.images == HtmlImages::None => String::new(),
+        None => "Image pixels were asked for but this run has no S3 client: boxes are drawn on empty frames.".to_owned(),
+    }
+}
+
+/// Without the `s3` feature no image is fetched.
+#[cfg(not(feature = "s3"))]
+fn pixels(
+    _pipeline: &crate::Pipeline,
+    _handle: Option<&crate::rt::Handle>,
+    _collector: &mut HtmlCollector,
+    options: &HtmlOptions,
+) -> String {
+    if options.images == HtmlImages::None {
+        String::new()
+    } else {
+        "Image pixels were asked for but rekcheck was built without its `s3` feature: boxes are drawn on empty frames.".to_owned()
+    }
 }

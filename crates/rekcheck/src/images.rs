@@ -13,9 +13,9 @@ use rekcheck_analyze::{
     AnalyzeOptions, BlockKind, BlockReader, ImageCheck, ImageChecks, block_lines, parse_s3_uri,
 };
 
-use crate::check::{CheckSpec, open};
 use crate::error::PipelineError;
-use crate::pipeline::{Pipeline, Stoppable};
+use crate::inputs::{CheckSpec, Stoppable, check_inputs, open};
+use crate::pipeline::Pipeline;
 
 /// The first request reads this many bytes; enough for PNG and for most JPEG headers.
 const HEAD_BYTES: u64 = 64 * 1024;
@@ -35,8 +35,8 @@ pub(crate) async fn verify_manifests(
                 .into(),
         ));
     };
-    let inputs = pipeline.check_inputs(spec)?;
-    let fetcher = pipeline.fetcher(handle);
+    let inputs = check_inputs(&pipeline.sources, spec)?;
+    let fetcher = pipeline.fetcher(Some(handle));
     let stop = pipeline.stop.clone();
     let max_line_bytes = pipeline.report.analyze.max_line_bytes;
     let uris = tokio::task::spawn_blocking(move || {

@@ -17,7 +17,28 @@
 //!   ([`FixSpec`]).
 //! * [`Reporter`] receives progress; the library never prints.
 //! * The stages are re-exported: [`analyze`] (lines -> issues, CSV), [`fetch`] (S3 and local
-//!   sources), [`locate`] (Rekognition -> file locations).
+//!   sources), `locate` (Rekognition -> file locations, feature `rekognition`).
+//!
+//! # Features
+//!
+//! * `s3` (default): S3 sources, reports written to S3, `check`'s image verification, and the
+//!   async run methods ([`Pipeline::run`], ...), with tokio and the AWS SDK.
+//! * `rekognition` (default, implies `s3`): project and version ARNs,
+//!   [`PipelineBuilder::all_projects`], [`PipelineBuilder::datasets`], and the `locate`
+//!   module.
+//!
+//! With both off (`default-features = false`) the crate reads local files and folders through
+//! the blocking run methods ([`Pipeline::run_blocking`], [`Pipeline::write_csv_blocking`],
+//! [`Pipeline::check_blocking`], [`Pipeline::fix_blocking`]) and depends on neither tokio nor
+//! any AWS crate. A source that needs a feature left out is refused by
+//! [`PipelineBuilder::build`] with [`PipelineError::FeatureDisabled`], which names it.
+//!
+//! # Runtime
+//!
+//! The async run methods must be awaited inside a Tokio runtime (either flavor); outside one
+//! they return [`PipelineError::Runtime`]. The `_blocking` methods need no runtime: a run that
+//! reads S3 or Rekognition starts one of its own, and returns [`PipelineError::Runtime`] when
+//! called inside another one (where blocking would stall it). Nothing panics.
 //!
 //! # Example
 //!
@@ -28,7 +49,7 @@
 //! let config = aws_config::load_from_env().await;
 //! let outcome = Pipeline::builder()
 //!     .sdk_config(&config)
-//!     .source("arn:aws:rekognition:us-east-1:111122223333:project/my-project/1690474772815")
+//!     .source("arn:aws:rekognition:us-east-1:111122223333:project/my-project/1690474772815".parse::<rekcheck::Source>()?)
 //!     .concurrency(8)
 //!     .build()?
 //!     .run()
@@ -40,27 +61,45 @@
 //! # }
 //! ```
 #![deny(missing_docs)]
+// Without `s3`, the S3 half of shared code (folders in S3, request timeouts) is compiled but
+// unused; the build with it checks that code.
+#![cfg_attr(
+    not(feature = "s3"),
+    allow(dead_code, unused_imports, unused_variables, unused_mut)
+)]
 
 mod check;
+#[cfg(feature = "rekognition")]
 mod datasets;
 mod discover;
 mod error;
 mod html;
+#[cfg(feature = "s3")]
 mod images;
+mod inputs;
 mod pipeline;
 mod reporter;
+mod rt;
+mod source;
 pub mod time;
+#[cfg(feature = "s3")]
 mod upload;
+#[cfg(feature = "rekognition")]
 mod versions;
 
-pub use check::{CheckOutcome, CheckSpec, FixOutcome, FixS3Spec, FixSpec};
+#[cfg(feature = "s3")]
+pub use check::FixS3Spec;
+pub use check::{CheckOutcome, FixOutcome, FixSpec};
 pub use error::{Failure, PipelineError};
 pub use html::{
     DEFAULT_PRESIGN_EXPIRY, EMBED_CONCURRENCY, HtmlImages, HtmlOptions, MAX_EMBED_BYTES,
     MAX_EMBED_TOTAL_BYTES, MAX_PRESIGN_EXPIRY,
 };
+pub use inputs::CheckSpec;
 pub use pipeline::{MAX_CONCURRENCY, MAX_THREADS, Pipeline, PipelineBuilder, RunOutcome};
 pub use reporter::{NoProgress, Reporter};
+pub use source::{ParseSourceError, ProjectArn, Source, VersionArn};
+#[cfg(feature = "rekognition")]
 pub use versions::find_versions;
 
 /// Lines -> issues, image rows, statistics; the CSV writers (`rekcheck-analyze`).
@@ -69,6 +108,7 @@ pub use rekcheck_analyze as analyze;
 /// S3 and local sources (`rekcheck-fetch`).
 #[doc(inline)]
 pub use rekcheck_fetch as fetch;
-/// Rekognition -> manifest locations (`rekcheck-locate`).
+/// Rekognition -> manifest locations (`rekcheck-locate`; feature `rekognition`).
+#[cfg(feature = "rekognition")]
 #[doc(inline)]
 pub use rekcheck_locate as locate;

@@ -4,19 +4,33 @@ use std::io::{self, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use rekcheck_analyze::output::OutputLock;
 use rekcheck_analyze::{
     BlockCallback, Dataset, DatasetStatistics, Issue, ManifestContext, ManifestSummary,
     ReportOptions, ReportSummary, ReportWriter, Severity, Stats, VersionRow,
 };
-use rekcheck_fetch::{FetchError, Fetcher, RetryPolicy, S3Source};
+use rekcheck_fetch::{FetchError, Fetcher};
+#[cfg(feature = "s3")]
+use rekcheck_fetch::{RetryPolicy, S3Source};
+#[cfg(feature = "rekognition")]
 use rekcheck_locate::{Locator, VersionFilter};
 
-use crate::discover::{EXPECTED_NAMES, Group, Input, Kind, Named, discover, folder_kind};
+use crate::discover::{EXPECTED_NAMES, Group, Input, Kind, discover, folder_kind};
 use crate::error::{Failure, PipelineError};
+use crate::inputs::Stoppable;
 use crate::reporter::{NoProgress, Reporter};
+use crate::rt::Handle;
+use crate::source::{Named, Source};
+#[cfg(feature = "rekognition")]
 use crate::{datasets, versions};
 
 type StopFn = Arc<dyn Fn() -> bool + Send + Sync>;
+
+#[cfg(feature = "s3")]
+use rekcheck_fetch::DEFAULT_TIMEOUT;
+/// How long one request may take to answer by default (no request is sent without `s3`).
+#[cfg(not(feature = "s3"))]
+const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The most analysis threads a pipeline uses: [`PipelineBuilder::threads`] clamps to it.
 ///
@@ -38,14 +52,14 @@ pub const MAX_CONCURRENCY: usize = 256;
 /// # Example
 ///
 /// ```no_run
-/// use rekcheck::Pipeline;
+/// use rekcheck::{Pipeline, Source};
 ///
-/// # async fn run() -> Result<(), rekcheck::PipelineError> {
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let config = aws_config::load_from_env().await;
 /// let pipeline = Pipeline::builder()
 ///     .sdk_config(&config)
-///     .source("s3://my-bucket/training-output/")
-///     .source("arn:aws:rekognition:us-east-1:111122223333:project/my-project/1690474772815")
+///     .source("s3://my-bucket/training-output/".parse::<Source>()?)
+///     .source("arn:aws:rekognition:us-east-1:111122223333:project/my-project/1690474772815".parse::<Source>()?)
 ///     .concurrency(16)
 ///     .retries(3)
 ///     .timeout(std::time::Duration::from_secs(60))
@@ -55,14 +69,18 @@ pub const MAX_CONCURRENCY: usize = 256;
 /// ```
 #[must_use]
 pub struct PipelineBuilder {
+    #[cfg(feature = "s3")]
     sdk: Option<aws_config::SdkConfig>,
+    #[cfg(feature = "s3")]
     s3: Option<aws_sdk_s3::Client>,
+    #[cfg(feature = "rekognition")]
     rekognition: Option<aws_sdk_rekognition::Client>,
+    #[cfg(feature = "s3")]
     s3_path_style: bool,
-    sources: Vec<String>,
-    source_datasets: Vec<(String, Dataset)>,
+    sources: Vec<Named>,
     all_projects: bool,
     datasets: Vec<String>,
+    #[cfg(feature = "rekognition")]
     filter: VersionFilter,
     concurrency: usize,
     retries: u32,
@@ -76,7 +94,10 @@ pub struct PipelineBuilder {
 impl std::fmt::Debug for PipelineBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PipelineBuilder")
-            .field("sources", &self.sources)
+            .field(
+                "sources",
+                &self.sources.iter().map(|n| &n.arg).collect::<Vec<_>>(),
+            )
             .field("all_projects", &self.all_projects)
             .field("datasets", &self.datasets)
             .finish_non_exhaustive()
@@ -84,24 +105,28 @@ impl std::fmt::Debug for PipelineBuilder {
 }
 
 impl PipelineBuilder {
+    #[cfg(feature = "s3")]
     /// The AWS configuration the S3 and Rekognition clients are built from.
     pub fn sdk_config(mut self, config: &aws_config::SdkConfig) -> Self {
         self.sdk = Some(config.clone());
         self
     }
 
+    #[cfg(feature = "s3")]
     /// Use this S3 client (its retries should be off: the pipeline retries and resumes).
     pub fn s3_client(mut self, client: aws_sdk_s3::Client) -> Self {
         self.s3 = Some(client);
         self
     }
 
+    #[cfg(feature = "rekognition")]
     /// Use this Rekognition client.
     pub fn rekognition_client(mut self, client: aws_sdk_rekognition::Client) -> Self {
         self.rekognition = Some(client);
         self
     }
 
+    #[cfg(feature = "s3")]
     /// Path-style S3 addressing and checksums only when required, for S3-compatible endpoints
     /// (applies to the client built from the `SdkConfig`).
     pub fn s3_path_style(mut self, yes: bool) -> Self {
@@ -109,21 +134,45 @@ impl PipelineBuilder {
         self
     }
 
-    /// Adds a source: a local file or folder, `s3://bucket/key`, `s3://bucket/prefix/`, or a
-    /// Rekognition project or project version ARN.
-    pub fn source(mut self, source: impl Into<String>) -> Self {
-        self.sources.push(source.into());
+    /// Adds a source: a local file or folder, an S3 object or prefix, or a Rekognition project
+    /// or project version ARN (see [`Source`]: a `PathBuf` or `&Path` is always a path; parse a
+    /// string with [`str::parse`], or give it to [`source_arg`](PipelineBuilder::source_arg)).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rekcheck::{Pipeline, Source};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let version: Source =
+    ///     "arn:aws:rekognition:us-east-1:111122223333:project/p/version/p.1/1690474772815".parse()?;
+    /// let builder = Pipeline::builder().source(dir.path()).source(version);
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
+    pub fn source(mut self, source: impl Into<Source>) -> Self {
+        self.sources.push(Named::typed(source.into(), None));
         self
     }
 
-    /// Adds a local file or `s3://bucket/key` object that is a manifest of `dataset`, whatever
-    /// its name (`report --training FILE`, `--testing FILE`, `--dataset`); a manifest summary
-    /// beside it is used as in a folder. For a folder or prefix the dataset is not used: the
-    /// file names there tell it.
-    pub fn source_dataset(mut self, source: impl Into<String>, dataset: Dataset) -> Self {
-        let source = source.into();
-        self.sources.push(source.clone());
-        self.source_datasets.push((source, dataset));
+    /// Adds a local file or S3 object that is a manifest of `dataset`, whatever its name
+    /// (`report --training FILE`, `--testing FILE`, `--dataset`); a manifest summary beside it
+    /// is used as in a folder. For a folder or prefix the dataset is not used: the file names
+    /// there tell it.
+    pub fn source_dataset(mut self, source: impl Into<Source>, dataset: Dataset) -> Self {
+        self.sources
+            .push(Named::typed(source.into(), Some(dataset)));
+        self
+    }
+
+    /// Adds a source as a user typed it, parsed as [`Source`]'s `FromStr` does, with the dataset
+    /// it is a manifest of (as [`source_dataset`](PipelineBuilder::source_dataset)), if given.
+    /// A string that does not parse (`s3://` with a bad bucket, `arn:` that is no Rekognition
+    /// ARN) does not fail the build: the run reports it in [`RunOutcome::failures`] and reads the
+    /// other sources, as a command-line tool wants.
+    pub fn source_arg(mut self, arg: impl Into<String>, dataset: Option<Dataset>) -> Self {
+        self.sources.push(Named::parsed(arg.into(), dataset));
         self
     }
 
@@ -131,9 +180,10 @@ impl PipelineBuilder {
     pub fn sources<I, S>(mut self, sources: I) -> Self
     where
         I: IntoIterator<Item = S>,
-        S: Into<String>,
+        S: Into<Source>,
     {
-        self.sources.extend(sources.into_iter().map(Into::into));
+        self.sources
+            .extend(sources.into_iter().map(|s| Named::typed(s.into(), None)));
         self
     }
 
@@ -149,6 +199,7 @@ impl PipelineBuilder {
         self
     }
 
+    #[cfg(feature = "rekognition")]
     /// Which versions of the projects to report.
     pub fn filter(mut self, filter: VersionFilter) -> Self {
         self.filter = filter;
@@ -226,7 +277,7 @@ impl PipelineBuilder {
     }
 
     /// Also write `report.html` beside the CSV files (with [`Pipeline::write_csv`],
-    /// [`Pipeline::write_s3`], [`Pipeline::check`] and [`Pipeline::check_s3`]); `None`, the
+    /// `Pipeline::write_s3`, [`Pipeline::check`] and `Pipeline::check_s3`); `None`, the
     /// default, writes none.
     pub fn html(mut self, options: Option<crate::html::HtmlOptions>) -> Self {
         self.html = options;
@@ -261,7 +312,8 @@ impl PipelineBuilder {
     /// ```
     /// use rekcheck::{Pipeline, PipelineError};
     ///
-    /// let err = Pipeline::builder().source("s3://my-bucket/output/").build().unwrap_err();
+    /// let prefix: rekcheck::Source = "s3://my-bucket/output/".parse().unwrap();
+    /// let err = Pipeline::builder().source(prefix).build().unwrap_err();
     /// assert!(matches!(err, PipelineError::Input(_)));
     /// ```
     pub fn build(self) -> Result<Pipeline, PipelineError> {
@@ -277,28 +329,48 @@ impl PipelineBuilder {
         }
         let needs_rekognition = self.all_projects
             || !self.datasets.is_empty()
-            || self.sources.iter().any(|s| s.starts_with("arn:"));
-        let needs_s3 = needs_rekognition || self.sources.iter().any(|s| s.starts_with("s3://"));
+            || self.sources.iter().any(Named::is_arn);
+        let needs_s3 = needs_rekognition || self.sources.iter().any(Named::is_remote);
+        #[cfg(not(feature = "rekognition"))]
+        if needs_rekognition {
+            return Err(PipelineError::FeatureDisabled {
+                what: "a Rekognition ARN, all_projects or datasets",
+                feature: "rekognition",
+            });
+        }
+        #[cfg(not(feature = "s3"))]
+        if needs_s3 {
+            return Err(PipelineError::FeatureDisabled {
+                what: "an S3 source",
+                feature: "s3",
+            });
+        }
+        #[cfg(feature = "s3")]
         if needs_s3 && self.sdk.is_none() && self.s3.is_none() {
             return Err(PipelineError::Input(
                 "S3 sources need an SdkConfig or an S3 client".into(),
             ));
         }
+        #[cfg(feature = "rekognition")]
         if needs_rekognition && self.sdk.is_none() && self.rekognition.is_none() {
             return Err(PipelineError::Input(
                 "Rekognition sources need an SdkConfig or a Rekognition client".into(),
             ));
         }
+        #[cfg(feature = "s3")]
+        let sdk_timeout = self
+            .sdk
+            .as_ref()
+            .and_then(|c| c.timeout_config())
+            .and_then(aws_config::timeout::TimeoutConfig::read_timeout);
+        #[cfg(not(feature = "s3"))]
+        let sdk_timeout = None;
         let timeout = self
             .timeout
-            .or_else(|| {
-                self.sdk
-                    .as_ref()
-                    .and_then(|c| c.timeout_config())
-                    .and_then(aws_config::timeout::TimeoutConfig::read_timeout)
-            })
-            .unwrap_or(rekcheck_fetch::DEFAULT_TIMEOUT)
+            .or(sdk_timeout)
+            .unwrap_or(DEFAULT_TIMEOUT)
             .max(std::time::Duration::from_millis(1));
+        #[cfg(feature = "s3")]
         let s3 = self.s3.or_else(|| {
             // Also without S3 sources: the report may be written to S3.
             let sdk = self.sdk.as_ref()?;
@@ -325,6 +397,7 @@ impl PipelineBuilder {
             }
             Some(aws_sdk_s3::Client::from_conf(conf.build()))
         });
+        #[cfg(feature = "rekognition")]
         let rekognition = self.rekognition.or_else(|| {
             let sdk = self.sdk.as_ref().filter(|_| needs_rekognition)?;
             let conf = aws_sdk_rekognition::config::Builder::from(sdk)
@@ -342,16 +415,19 @@ impl PipelineBuilder {
                 .build();
             Some(aws_sdk_rekognition::Client::from_conf(conf))
         });
+        #[cfg(feature = "rekognition")]
         let call_timeout =
             (timeout + std::time::Duration::from_secs(20)).saturating_mul(self.retries.max(1));
         Ok(Pipeline {
+            #[cfg(feature = "s3")]
             s3,
             timeout,
+            #[cfg(feature = "rekognition")]
             locator: rekognition.map(|c| Locator::new(c).with_timeout(call_timeout)),
             sources: self.sources,
-            source_datasets: self.source_datasets,
             all_projects: self.all_projects,
             datasets: self.datasets,
+            #[cfg(feature = "rekognition")]
             filter: self.filter,
             concurrency: self.concurrency,
             retries: self.retries,
@@ -363,16 +439,55 @@ impl PipelineBuilder {
     }
 }
 
+/// Runs `f` with a runtime handle when the run `needs` one: a runtime of its own, which
+/// cannot be started inside another one (an error then, never a panic).
+pub(crate) fn with_runtime<T>(
+    needs: bool,
+    f: impl FnOnce(Option<&Handle>) -> Result<T, PipelineError>,
+) -> Result<T, PipelineError> {
+    if !needs {
+        return f(None);
+    }
+    #[cfg(feature = "s3")]
+    {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(PipelineError::Runtime(
+                "a blocking run method that reads S3 or Rekognition cannot run inside a Tokio runtime (it would block one of its threads): await the async method instead, or call it from std::thread::spawn or spawn_blocking",
+            ));
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| PipelineError::Task(format!("cannot start a Tokio runtime: {e}")))?;
+        f(Some(runtime.handle()))
+    }
+    #[cfg(not(feature = "s3"))]
+    f(None)
+}
+
+/// The runtime the async run methods run on, or [`PipelineError::Runtime`] outside one.
+#[cfg(feature = "s3")]
+pub(crate) fn current_runtime() -> Result<tokio::runtime::Handle, PipelineError> {
+    tokio::runtime::Handle::try_current().map_err(|_| {
+        PipelineError::Runtime(
+            "the async run methods must be awaited inside a Tokio runtime: start one (#[tokio::main] or tokio::runtime::Runtime), or call the _blocking variant",
+        )
+    })
+}
+
 /// One run over a set of sources; see the crate documentation.
 pub struct Pipeline {
+    #[cfg(feature = "s3")]
     pub(crate) s3: Option<aws_sdk_s3::Client>,
     /// How long one request may take to answer (see [`PipelineBuilder::timeout`]).
     pub(crate) timeout: std::time::Duration,
+    #[cfg(feature = "rekognition")]
     locator: Option<Locator>,
-    pub(crate) sources: Vec<String>,
-    source_datasets: Vec<(String, Dataset)>,
+    pub(crate) sources: Vec<Named>,
     all_projects: bool,
     datasets: Vec<String>,
+    #[cfg(feature = "rekognition")]
     filter: VersionFilter,
     pub(crate) concurrency: usize,
     pub(crate) retries: u32,
@@ -385,7 +500,10 @@ pub struct Pipeline {
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pipeline")
-            .field("sources", &self.sources)
+            .field(
+                "sources",
+                &self.sources.iter().map(|n| &n.arg).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -430,13 +548,34 @@ enum ReportLocation {
     /// The same for every version: the local folder.
     Local(String),
     /// Each version's folder under this `s3://` prefix (see the `upload` module).
+    #[cfg(feature = "s3")]
     S3(rekcheck_fetch::S3Location),
+}
+
+impl Output {
+    /// The writer the run adds to, and what `versions.csv` calls the report location.
+    fn writer(
+        self,
+        options: ReportOptions,
+    ) -> Result<(ReportWriter, ReportLocation), PipelineError> {
+        Ok(match self {
+            Output::Dir(dir, location) => (ReportWriter::create(&dir, options)?, location),
+            Output::Memory(callback) => {
+                let mut w = ReportWriter::in_memory(options)?;
+                if let Some(cb) = callback {
+                    w.on_block(cb);
+                }
+                (w, ReportLocation::Local(String::new()))
+            }
+        })
+    }
 }
 
 impl ReportLocation {
     fn of(&self, project: &str, version: &str) -> String {
         match self {
             ReportLocation::Local(dir) => dir.clone(),
+            #[cfg(feature = "s3")]
             ReportLocation::S3(prefix) => crate::upload::version_report(prefix, project, version),
         }
     }
@@ -459,7 +598,7 @@ impl Pipeline {
     /// #     r#"{"source-ref":"s3://b/1.jpg","errors":[{"code":"ERROR_INVALID_IMAGE","message":"bad"}]}"#,
     /// # )?;
     /// let pipeline = Pipeline::builder()
-    ///     .source(dir.path().display().to_string())
+    ///     .source(dir.path())
     ///     .threads(2)
     ///     .build()?;
     /// let outcome = tokio::runtime::Runtime::new()?.block_on(pipeline.run())?;
@@ -468,14 +607,18 @@ impl Pipeline {
     /// ```
     pub fn builder() -> PipelineBuilder {
         PipelineBuilder {
+            #[cfg(feature = "s3")]
             sdk: None,
+            #[cfg(feature = "s3")]
             s3: None,
+            #[cfg(feature = "rekognition")]
             rekognition: None,
+            #[cfg(feature = "s3")]
             s3_path_style: false,
             sources: Vec::new(),
-            source_datasets: Vec::new(),
             all_projects: false,
             datasets: Vec::new(),
+            #[cfg(feature = "rekognition")]
             filter: VersionFilter::default(),
             concurrency: 8,
             retries: 5,
@@ -499,9 +642,10 @@ impl Pipeline {
     ///
     /// # Runtime
     ///
-    /// Must be awaited inside a Tokio runtime (either flavor): the analysis runs on its blocking
-    /// thread pool (`spawn_blocking`), and calling it outside a runtime panics (it takes
-    /// `tokio::runtime::Handle::current()`).
+    /// Needs the `s3` feature, and must be awaited inside a Tokio runtime (either flavor): the
+    /// analysis runs on its blocking thread pool (`spawn_blocking`). Polled outside one it
+    /// returns [`PipelineError::Runtime`]; it never panics. Without a runtime, use the
+    /// `_blocking` variant.
     ///
     /// # Example
     ///
@@ -515,7 +659,7 @@ impl Pipeline {
     /// #     r#"{"source-ref":"s3://b/1.jpg","errors":[{"code":"ERROR_INVALID_IMAGE","message":"bad"}]}"#,
     /// # )?;
     /// let runtime = tokio::runtime::Runtime::new()?;
-    /// let pipeline = Pipeline::builder().source(dir.path().display().to_string()).build()?;
+    /// let pipeline = Pipeline::builder().source(dir.path()).build()?;
     /// let outcome = runtime.block_on(pipeline.run())?;
     /// let m = &outcome.summary.manifests[0];
     /// assert_eq!((m.stats.lines, m.stats.error), (1, 1));
@@ -523,6 +667,7 @@ impl Pipeline {
     /// assert_eq!(outcome.exit_code(Some(Severity::Error)), 1);
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "s3")]
     pub async fn run(self) -> Result<RunOutcome, PipelineError> {
         self.spawn(Output::Memory(None)).await
     }
@@ -540,9 +685,10 @@ impl Pipeline {
     ///
     /// # Runtime
     ///
-    /// Must be awaited inside a Tokio runtime (either flavor): the analysis runs on its blocking
-    /// thread pool (`spawn_blocking`), and calling it outside a runtime panics (it takes
-    /// `tokio::runtime::Handle::current()`).
+    /// Needs the `s3` feature, and must be awaited inside a Tokio runtime (either flavor): the
+    /// analysis runs on its blocking thread pool (`spawn_blocking`). Polled outside one it
+    /// returns [`PipelineError::Runtime`]; it never panics. Without a runtime, use the
+    /// `_blocking` variant.
     ///
     /// # Example
     ///
@@ -558,7 +704,7 @@ impl Pipeline {
     /// # )?;
     /// let codes = Arc::new(Mutex::new(Vec::new()));
     /// let sink = Arc::clone(&codes);
-    /// let pipeline = Pipeline::builder().source(dir.path().display().to_string()).build()?;
+    /// let pipeline = Pipeline::builder().source(dir.path()).build()?;
     /// tokio::runtime::Runtime::new()?.block_on(pipeline.run_with(Box::new(move |_manifest, block| {
     ///     let mut codes = sink.lock().unwrap();
     ///     codes.extend(block.issues.iter().map(|i| (i.line, i.code.clone())));
@@ -566,23 +712,59 @@ impl Pipeline {
     /// assert_eq!(*codes.lock().unwrap(), [(Some(1), "ERROR_INVALID_IMAGE".to_owned())]);
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "s3")]
     pub async fn run_with(self, on_block: BlockCallback) -> Result<RunOutcome, PipelineError> {
         self.spawn(Output::Memory(Some(on_block))).await
     }
 
-    /// Runs and writes the CSV report into `dir` (created if needed).
+    /// [`run`](Pipeline::run) for callers without a Tokio runtime: blocks the calling thread.
     ///
     /// # Errors
     ///
-    /// As [`Pipeline::run`], and [`PipelineError::Report`] when `dir` cannot be created or
-    /// written, or another run is writing there (its lock is held). No file appears under its
-    /// final name unless the whole report was written.
+    /// As [`run`](Pipeline::run); [`PipelineError::Runtime`] when the run reads S3 or
+    /// Rekognition and this is called inside a Tokio runtime (await `run` there instead).
     ///
     /// # Runtime
     ///
-    /// Must be awaited inside a Tokio runtime (either flavor): the analysis runs on its blocking
-    /// thread pool (`spawn_blocking`), and calling it outside a runtime panics (it takes
-    /// `tokio::runtime::Handle::current()`).
+    /// None needed. Local files and folders are read on the calling thread (and the analysis
+    /// threads); S3 and Rekognition sources (feature `s3`) are read on a runtime of its own,
+    /// started for the run.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rekcheck::Pipeline;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # std::fs::write(
+    /// #     dir.path().join("TrainingManifestWithValidation-p-v.json"),
+    /// #     r#"{"source-ref":"s3://b/1.jpg","errors":[{"code":"ERROR_INVALID_IMAGE","message":"bad"}]}"#,
+    /// # )?;
+    /// let outcome = Pipeline::builder().source(dir.path()).build()?.run_blocking()?;
+    /// assert_eq!(outcome.summary.manifests[0].stats.error, 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn run_blocking(self) -> Result<RunOutcome, PipelineError> {
+        self.blocking_run(Output::Memory(None))
+    }
+
+    /// [`run_with`](Pipeline::run_with) for callers without a Tokio runtime (see
+    /// [`run_blocking`](Pipeline::run_blocking)).
+    ///
+    /// # Errors
+    ///
+    /// As [`run_blocking`](Pipeline::run_blocking).
+    pub fn run_with_blocking(self, on_block: BlockCallback) -> Result<RunOutcome, PipelineError> {
+        self.blocking_run(Output::Memory(Some(on_block)))
+    }
+
+    /// [`write_csv`](Pipeline::write_csv) for callers without a Tokio runtime (see
+    /// [`run_blocking`](Pipeline::run_blocking)).
+    ///
+    /// # Errors
+    ///
+    /// As [`write_csv`](Pipeline::write_csv) and [`run_blocking`](Pipeline::run_blocking).
     ///
     /// # Example
     ///
@@ -596,12 +778,56 @@ impl Pipeline {
     /// #     r#"{"source-ref":"s3://b/1.jpg","errors":[{"code":"ERROR_INVALID_IMAGE","message":"bad"}]}"#,
     /// # )?;
     /// let out = tempfile::tempdir()?;
-    /// let pipeline = Pipeline::builder().source(dir.path().display().to_string()).build()?;
+    /// Pipeline::builder().source(dir.path()).build()?.write_csv_blocking(out.path())?;
+    /// assert!(out.path().join("issues.csv").is_file());
+    /// # Ok(()) }
+    /// ```
+    pub fn write_csv_blocking(self, dir: impl Into<PathBuf>) -> Result<RunOutcome, PipelineError> {
+        let dir = dir.into();
+        let location = ReportLocation::Local(dir.display().to_string());
+        self.blocking_run(Output::Dir(dir, location))
+    }
+
+    fn blocking_run(self, output: Output) -> Result<RunOutcome, PipelineError> {
+        with_runtime(self.needs_runtime(), |handle| self.execute(handle, output))
+    }
+}
+
+impl Pipeline {
+    /// Runs and writes the CSV report into `dir` (created if needed).
+    ///
+    /// # Errors
+    ///
+    /// As [`Pipeline::run`], and [`PipelineError::Report`] when `dir` cannot be created or
+    /// written, or another run is writing there (its lock is held). No file appears under its
+    /// final name unless the whole report was written.
+    ///
+    /// # Runtime
+    ///
+    /// Needs the `s3` feature, and must be awaited inside a Tokio runtime (either flavor): the
+    /// analysis runs on its blocking thread pool (`spawn_blocking`). Polled outside one it
+    /// returns [`PipelineError::Runtime`]; it never panics. Without a runtime, use the
+    /// `_blocking` variant.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rekcheck::Pipeline;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # std::fs::write(
+    /// #     dir.path().join("TrainingManifestWithValidation-p-v.json"),
+    /// #     r#"{"source-ref":"s3://b/1.jpg","errors":[{"code":"ERROR_INVALID_IMAGE","message":"bad"}]}"#,
+    /// # )?;
+    /// let out = tempfile::tempdir()?;
+    /// let pipeline = Pipeline::builder().source(dir.path()).build()?;
     /// let outcome = tokio::runtime::Runtime::new()?.block_on(pipeline.write_csv(out.path()))?;
     /// assert!(out.path().join("issues.csv").is_file());
     /// assert!(outcome.summary.files.iter().any(|f| f.ends_with("summary.csv")));
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "s3")]
     pub async fn write_csv(self, dir: impl Into<PathBuf>) -> Result<RunOutcome, PipelineError> {
         let dir = dir.into();
         let location = ReportLocation::Local(dir.display().to_string());
@@ -626,9 +852,10 @@ impl Pipeline {
     ///
     /// # Runtime
     ///
-    /// Must be awaited inside a Tokio runtime (either flavor): the analysis runs on its blocking
-    /// thread pool (`spawn_blocking`), and calling it outside a runtime panics (it takes
-    /// `tokio::runtime::Handle::current()`).
+    /// Needs the `s3` feature, and must be awaited inside a Tokio runtime (either flavor): the
+    /// analysis runs on its blocking thread pool (`spawn_blocking`). Polled outside one it
+    /// returns [`PipelineError::Runtime`]; it never panics. Without a runtime, use the
+    /// `_blocking` variant.
     ///
     /// # Example
     ///
@@ -641,7 +868,7 @@ impl Pipeline {
     /// let prefix: S3Location = "s3://my-reports/rekcheck/".parse()?;
     /// let outcome = Pipeline::builder()
     ///     .sdk_config(&config)
-    ///     .source("arn:aws:rekognition:us-east-1:111122223333:project/my-project/1690474772815")
+    ///     .source("arn:aws:rekognition:us-east-1:111122223333:project/my-project/1690474772815".parse::<rekcheck::Source>()?)
     ///     .build()?
     ///     .write_s3(prefix)
     ///     .await?;
@@ -652,6 +879,7 @@ impl Pipeline {
     /// ```
     ///
     /// [`retries`]: PipelineBuilder::retries
+    #[cfg(feature = "s3")]
     pub async fn write_s3(
         self,
         prefix: rekcheck_fetch::S3Location,
@@ -678,7 +906,10 @@ impl Pipeline {
             &client,
             &prefix,
             staging.path(),
-            &mut outcome,
+            crate::upload::Finished {
+                summary: &outcome.summary,
+                failures: &mut outcome.failures,
+            },
             csv_raw,
             &policy,
             self_timeout,
@@ -706,59 +937,57 @@ impl Pipeline {
         }
     }
 
+    /// Runs the blocking part on the runtime's blocking pool; outside a runtime, an error.
+    #[cfg(feature = "s3")]
     async fn spawn(self, output: Output) -> Result<RunOutcome, PipelineError> {
-        let handle = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || self.execute(&handle, output))
+        let handle = current_runtime()?;
+        tokio::task::spawn_blocking(move || self.execute(Some(&handle), output))
             .await
             .map_err(|e| PipelineError::Task(e.to_string()))?
     }
 
-    /// Local files, and S3 objects when there is a client.
-    pub(crate) fn fetcher(&self, handle: &tokio::runtime::Handle) -> Fetcher {
-        match &self.s3 {
-            Some(client) => {
+    /// Whether the run calls S3 or Rekognition, which block on a Tokio runtime.
+    pub(crate) fn needs_runtime(&self) -> bool {
+        self.all_projects || !self.datasets.is_empty() || self.sources.iter().any(Named::is_remote)
+    }
+
+    /// Local files, and S3 objects when there is a client and a runtime.
+    #[cfg_attr(not(feature = "s3"), allow(clippy::unused_self))]
+    pub(crate) fn fetcher(&self, handle: Option<&Handle>) -> Fetcher {
+        #[cfg(not(feature = "s3"))]
+        let _ = handle;
+        #[cfg(feature = "s3")]
+        if let (Some(client), Some(handle)) = (&self.s3, handle) {
+            {
                 let policy = RetryPolicy {
                     attempts: self.retries,
                     ..RetryPolicy::default()
                 };
-                Fetcher::with_s3(
+                return Fetcher::with_s3(
                     S3Source::new(client.clone(), handle.clone())
                         .with_retry_policy(policy)
                         .with_timeout(self.timeout),
-                )
+                );
             }
-            None => Fetcher::local(),
         }
+        Fetcher::local()
     }
 
     /// The blocking part: discovery, then each group in order through the one writer.
-    fn execute(
-        self,
-        handle: &tokio::runtime::Handle,
-        output: Output,
-    ) -> Result<RunOutcome, PipelineError> {
+    fn execute(self, handle: Option<&Handle>, output: Output) -> Result<RunOutcome, PipelineError> {
         let fetcher = self.fetcher(handle);
-        let (arns, paths): (Vec<String>, Vec<String>) = self
-            .sources
-            .iter()
-            .cloned()
-            .partition(|p| p.starts_with("arn:"));
+        let (arns, paths): (Vec<&Named>, Vec<&Named>) =
+            self.sources.iter().partition(|n| n.is_arn());
+        #[cfg(feature = "rekognition")]
+        let arns: Vec<String> = arns.into_iter().map(|n| n.arg.clone()).collect();
+        #[cfg(not(feature = "rekognition"))]
+        let _ = arns;
+        let named: Vec<Named> = paths.iter().map(|n| (*n).clone()).collect();
         let mut failures: Vec<Failure> = Vec::new();
         let mut notes: Vec<String> = Vec::new();
-        let named: Vec<Named> = paths
-            .iter()
-            .map(|arg| Named {
-                arg: arg.clone(),
-                dataset: self
-                    .source_datasets
-                    .iter()
-                    .rev()
-                    .find(|(s, _)| s == arg)
-                    .map(|(_, d)| *d),
-            })
-            .collect();
         let mut groups = discover(&named, &fetcher, handle, &mut failures, &mut notes);
-        if let Some(locator) = &self.locator {
+        #[cfg(feature = "rekognition")]
+        if let (Some(locator), Some(handle)) = (&self.locator, handle) {
             let (found, failed) = handle.block_on(versions::find_versions(
                 locator,
                 &arns,
@@ -776,17 +1005,22 @@ impl Pipeline {
                 ));
             }
         }
-        let dataset_inputs = match &self.locator {
-            Some(locator) => datasets::collect(locator, handle, &self.datasets, &mut failures),
-            None => Vec::new(),
+        #[cfg(feature = "rekognition")]
+        let dataset_inputs = match (&self.locator, handle) {
+            (Some(locator), Some(handle)) => {
+                datasets::collect(locator, handle, &self.datasets, &mut failures)
+            }
+            _ => Vec::new(),
         };
+        #[cfg(not(feature = "rekognition"))]
+        let dataset_inputs: Vec<std::convert::Infallible> = Vec::new();
         let inputs: usize = groups
             .iter()
             .map(|g| {
                 g.manifests.len()
                     + g.unread.len()
                     + usize::from(g.summary.is_some())
-                    + usize::from(g.version_info.is_some())
+                    + usize::from(g.version_arn.is_some())
             })
             .sum::<usize>()
             + dataset_inputs.len();
@@ -811,7 +1045,11 @@ impl Pipeline {
             }
             return Err(PipelineError::NothingFound(format!(
                 "no manifests found in {}; in a folder or S3 prefix rekcheck reads {EXPECTED_NAMES} (name a file or object directly to read it whatever its name){detail}",
-                self.sources.join(", ")
+                self.sources
+                    .iter()
+                    .map(|n| n.arg.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
 
@@ -819,16 +1057,7 @@ impl Pipeline {
             Output::Dir(dir, _) => Some(dir.clone()),
             Output::Memory(_) => None,
         };
-        let (mut writer, report_location) = match output {
-            Output::Dir(dir, location) => (ReportWriter::create(&dir, self.report)?, location),
-            Output::Memory(callback) => {
-                let mut w = ReportWriter::in_memory(self.report)?;
-                if let Some(cb) = callback {
-                    w.on_block(cb);
-                }
-                (w, ReportLocation::Local(String::new()))
-            }
-        };
+        let (mut writer, location) = output.writer(self.report)?;
         let collector = match (&html_dir, &self.html) {
             (Some(_), Some(options)) => Some(crate::html::attach(&mut writer, options)),
             _ => None,
@@ -841,59 +1070,33 @@ impl Pipeline {
                 .sum(),
         );
         let manifests: Vec<&Input> = groups.iter().flat_map(|g| &g.manifests).collect();
-        let mut window = OpenAhead::new(&fetcher, &manifests, self.concurrency);
-        let mut index = 0;
-        let mut not_validated = Vec::new();
-        for group in &groups {
-            add_group(
-                &mut writer,
-                group,
-                &fetcher,
-                &mut window,
-                &mut index,
-                self.reporter.as_ref(),
-                self.stop.as_ref(),
-                &report_location,
-                &mut failures,
-                &mut notes,
-                &mut not_validated,
-            )?;
-        }
-        for d in &dataset_inputs {
-            datasets::add(&mut writer, d, &mut notes)?;
-        }
-        self.reporter.finished();
-        if (self.stop)() {
-            return Err(PipelineError::Stopped);
-        }
-        // The folder stays locked until report.html is written too.
-        let (mut summary, _lock) = writer.finish_holding_lock()?;
-        if let (Some(dir), Some(c)) = (&html_dir, &collector) {
-            let path =
-                crate::html::write(&self, handle, dir, &summary, c, "report", &self.sources)?;
-            summary.files.push(path);
-        }
-        Ok(RunOutcome {
-            summary,
+        let mut run = Run {
+            writer,
+            fetcher: &fetcher,
+            window: OpenAhead::new(&fetcher, &manifests, self.concurrency),
+            reporter: self.reporter.as_ref(),
+            stop: self.stop.as_ref(),
+            location,
             failures,
             notes,
-            not_validated,
-        })
-    }
-}
-
-/// A reader that fails once the run is told to stop.
-pub(crate) struct Stoppable<'a, R> {
-    pub(crate) inner: R,
-    pub(crate) stop: &'a (dyn Fn() -> bool + Send + Sync),
-}
-
-impl<R: Read> Read for Stoppable<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if (self.stop)() {
-            return Err(io::Error::other("stopped"));
+            not_validated: Vec::new(),
+        };
+        for group in &groups {
+            run.add_group(group)?;
         }
-        self.inner.read(buf)
+        #[cfg(feature = "rekognition")]
+        for d in &dataset_inputs {
+            run.add_dataset(d)?;
+        }
+        // The folder stays locked until report.html is written too.
+        let (mut outcome, _lock) = run.finish()?;
+        if let (Some(dir), Some(c)) = (&html_dir, &collector) {
+            let sources: Vec<String> = self.sources.iter().map(|n| n.arg.clone()).collect();
+            let path =
+                crate::html::write(&self, handle, dir, &outcome.summary, c, "report", &sources)?;
+            outcome.summary.files.push(path);
+        }
+        Ok(outcome)
     }
 }
 
@@ -904,6 +1107,8 @@ struct OpenAhead<'a> {
     manifests: &'a [&'a Input],
     concurrency: usize,
     next_to_open: usize,
+    /// How many readers were taken.
+    taken: usize,
     open: std::collections::VecDeque<Result<Box<dyn Read + Send>, FetchError>>,
 }
 
@@ -914,12 +1119,15 @@ impl<'a> OpenAhead<'a> {
             manifests,
             concurrency,
             next_to_open: 0,
+            taken: 0,
             open: std::collections::VecDeque::new(),
         }
     }
 
-    /// The reader of manifest `index`; manifests must be taken in order.
-    fn take(&mut self, index: usize) -> Result<Box<dyn Read + Send>, FetchError> {
+    /// The reader of the next manifest, in the order given.
+    fn next(&mut self) -> Result<Box<dyn Read + Send>, FetchError> {
+        let index = self.taken;
+        self.taken += 1;
         while self.next_to_open < self.manifests.len()
             && self.next_to_open < index + self.concurrency
         {
@@ -935,230 +1143,264 @@ impl<'a> OpenAhead<'a> {
     }
 }
 
-/// Adds one training's files to the report: the summary's terminal errors, then each manifest.
-#[allow(clippy::too_many_arguments)]
-fn add_group(
-    writer: &mut ReportWriter,
-    group: &Group,
-    fetcher: &Fetcher,
-    window: &mut OpenAhead<'_>,
-    index: &mut usize,
-    reporter: &dyn Reporter,
-    stop: &(dyn Fn() -> bool + Send + Sync),
-    report_location: &ReportLocation,
-    failures: &mut Vec<Failure>,
-    notes: &mut Vec<String>,
-    not_validated: &mut Vec<String>,
-) -> Result<(), PipelineError> {
-    let summary = group.summary.as_ref().and_then(|input| {
-        let parsed = fetcher
-            .read_all(&input.source)
-            .map_err(PipelineError::from)
-            .and_then(|bytes| {
-                ManifestSummary::from_slice(&bytes).map_err(|e| {
-                    PipelineError::Input(format!(
-                        "not a valid manifest summary ({e}); expected one JSON object with `statistics` and `errors`"
-                    ))
-                })
-            });
-        match parsed {
-            Ok(s) => Some((input, s)),
-            Err(error) => {
-                failures.push(Failure {
-                    what: input.display.clone(),
-                    error,
+/// One run's state, which every group and dataset adds to: the one writer, where the manifests
+/// come from (opened ahead, in order), whom to tell and when to stop, and what the outcome will
+/// hold besides the report.
+struct Run<'a> {
+    writer: ReportWriter,
+    fetcher: &'a Fetcher,
+    window: OpenAhead<'a>,
+    reporter: &'a dyn Reporter,
+    stop: &'a (dyn Fn() -> bool + Send + Sync),
+    location: ReportLocation,
+    failures: Vec<Failure>,
+    notes: Vec<String>,
+    not_validated: Vec<String>,
+}
+
+impl Run<'_> {
+    /// Adds one training's files to the report: the summary's terminal errors, then each
+    /// manifest.
+    fn add_group(&mut self, group: &Group) -> Result<(), PipelineError> {
+        let summary = group.summary.as_ref().and_then(|input| {
+            let parsed = self
+                .fetcher
+                .read_all(&input.source)
+                .map_err(PipelineError::from)
+                .and_then(|bytes| {
+                    ManifestSummary::from_slice(&bytes).map_err(|e| {
+                        PipelineError::Input(format!(
+                            "not a valid manifest summary ({e}); expected one JSON object with `statistics` and `errors`"
+                        ))
+                    })
                 });
-                None
+            match parsed {
+                Ok(s) => Some((input, s)),
+                Err(error) => {
+                    self.failures.push(Failure {
+                        what: input.display.clone(),
+                        error,
+                    });
+                    None
+                }
             }
-        }
-    });
-    for extra in &group.extra_summaries {
-        notes.push(format!(
-            "{} was not used: {} is the manifest summary of the same training",
-            extra.display,
-            group.summary.as_ref().map_or("", |s| s.display.as_str())
-        ));
-    }
-    let context = |dataset: Dataset, manifest: &str| ManifestContext {
-        project: group.project.clone(),
-        version: group.version.clone(),
-        dataset,
-        manifest: manifest.to_owned(),
-    };
-
-    if summary.is_none()
-        && let (Some((code, message)), Some(v)) = (&group.status_issue, &group.version_info)
-    {
-        let issue = Issue::manifest(Severity::Error, code.clone(), message.clone());
-        writer.add_manifest_issues(&context(Dataset::Unknown, &v.arn), &[issue])?;
-    }
-
-    if let Some((input, s)) = &summary {
-        let sides = [
-            (Dataset::Training, s.statistics.training.as_ref()),
-            (Dataset::Testing, s.statistics.testing.as_ref()),
-        ];
-        for (dataset, side) in sides {
-            let issues = side.map(|d| terminal_issues(&d.errors)).unwrap_or_default();
-            writer.add_manifest_issues(&context(dataset, &input.display), &issues)?;
-        }
-        writer.add_manifest_issues(
-            &context(Dataset::Unknown, &input.display),
-            &terminal_issues(&s.errors),
-        )?;
-    }
-
-    let side_of = |dataset: Dataset| {
-        summary.as_ref().and_then(|(_, s)| match dataset {
-            Dataset::Training => s.statistics.training.as_ref(),
-            Dataset::Testing => s.statistics.testing.as_ref(),
-            Dataset::Unknown => None,
-        })
-    };
-    for m in &group.manifests {
-        let reader = window.take(*index);
-        *index += 1;
-        let side = side_of(m.dataset);
-        let ctx = context(m.dataset, &m.display);
-        let reader = match reader {
-            Ok(r) => r,
-            Err(e) => {
-                not_read(writer, &ctx, side, &e.to_string())?;
-                failures.push(Failure {
-                    what: m.display.clone(),
-                    error: e.into(),
-                });
-                continue;
-            }
-        };
-        tracing::info!(manifest = %m.display, dataset = m.dataset.as_str(), "analyzing");
-        reporter.object_started(&m.display, m.size);
-        let reader = Stoppable {
-            inner: reader,
-            stop,
-        };
-        // A failed read ends the manifest at its last whole line, and the manifest keeps its
-        // summary.csv row with what was read.
-        let mut read_error = None;
-        let reader = WholeLinesUntilError::new(reader, &mut read_error);
-        let result = writer.add_manifest(&ctx, reader, side, &mut |n| {
-            reporter.bytes(&m.display, n);
         });
-        reporter.object_finished(&m.display);
-        if stop() {
-            return Err(PipelineError::Stopped);
-        }
-        let (stats, bytes) = {
-            let r = result?;
-            (r.stats, r.bytes)
-        };
-        if let Some(source) = read_error {
-            let e = rekcheck_fetch::into_fetch_error(source);
-            read_failed(writer, &ctx, &e.to_string())?;
-            let what = if bytes > 0 {
-                format!(
-                    "{e}; reading stopped part-way, the rows before the failure are in the report"
-                )
-            } else {
-                format!("{e}; nothing could be read from it")
-            };
-            failures.push(Failure {
-                what: m.display.clone(),
-                error: PipelineError::Input(what),
-            });
-        } else if stats.with_results == 0
-            && summary.is_none()
-            && group.version_info.is_none()
-            && (stats.lines == 0 || folder_kind(&m.source.file_name()) != Some(Kind::Manifest))
-        {
-            writer.set_verdict(&ctx, rekcheck_analyze::NOT_VALIDATED_VERDICT);
-            not_validated.push(m.display.clone());
-        }
-    }
-    for (m, why) in &group.unread {
-        not_read(
-            writer,
-            &context(m.dataset, &m.display),
-            side_of(m.dataset),
-            why,
-        )?;
-    }
-
-    if !group.project.is_empty() || !group.version.is_empty() {
-        let meta = group.meta.clone().unwrap_or_default();
-        // The error that stopped the training: the documented code of the status message, else
-        // the summary's first terminal error, else the status issue's code.
-        let from_status = meta
-            .status
-            .ends_with("FAILED")
-            .then(|| rekcheck_analyze::code_for_message(&meta.status_message))
-            .flatten()
-            .map(|c| c.code.to_owned());
-        let terminal_code = from_status
-            .or_else(|| {
-                summary.as_ref().and_then(|(_, s)| {
-                    let sides = [
-                        s.statistics.training.as_ref(),
-                        s.statistics.testing.as_ref(),
-                    ];
-                    sides
-                        .into_iter()
-                        .flatten()
-                        .flat_map(|d| &d.errors)
-                        .chain(&s.errors)
-                        .map(|e| e.code.clone())
-                        .next()
-                })
-            })
-            .or_else(|| group.status_issue.as_ref().map(|(c, _)| c.clone()))
-            .unwrap_or_default();
-        writer.add_version(VersionRow {
-            project: group.project.clone(),
-            version: group.version.clone(),
-            status: meta.status,
-            status_message: meta.status_message,
-            terminal_code,
-            created: meta.created,
-            training_ended: meta.training_ended,
-            report: report_location.of(&group.project, &group.version),
-            stats: Stats::default(),
-        });
-    }
-
-    // Datasets the summary describes but whose manifest is not here keep their counts.
-    if let Some((input, s)) = &summary {
-        if let Some(m) = group
-            .manifests
-            .iter()
-            .chain(group.unread.iter().map(|(m, _)| m))
-            .find(|m| m.dataset == Dataset::Unknown)
-        {
-            notes.push(format!(
-                "{}: its name does not say whether it is the training or the testing manifest, so {} is not compared with it; name it with --training FILE or --testing FILE (or add --dataset training|testing)",
-                m.display, input.display
+        for extra in &group.extra_summaries {
+            self.notes.push(format!(
+                "{} was not used: {} is the manifest summary of the same training",
+                extra.display,
+                group.summary.as_ref().map_or("", |s| s.display.as_str())
             ));
         }
-        for (dataset, side) in [
-            (Dataset::Training, s.statistics.training.as_ref()),
-            (Dataset::Testing, s.statistics.testing.as_ref()),
-        ] {
-            if let Some(side) = side
-                && !group
-                    .manifests
-                    .iter()
-                    .chain(group.unread.iter().map(|(m, _)| m))
-                    .any(|m| m.dataset == dataset)
+        let context = |dataset: Dataset, manifest: &str| ManifestContext {
+            project: group.project.clone(),
+            version: group.version.clone(),
+            dataset,
+            manifest: manifest.to_owned(),
+        };
+
+        if summary.is_none()
+            && let (Some((code, message)), Some(v)) = (&group.status_issue, &group.version_arn)
+        {
+            let issue = Issue::manifest(Severity::Error, code.clone(), message.clone());
+            self.writer
+                .add_manifest_issues(&context(Dataset::Unknown, v), &[issue])?;
+        }
+
+        if let Some((input, s)) = &summary {
+            let sides = [
+                (Dataset::Training, s.statistics.training.as_ref()),
+                (Dataset::Testing, s.statistics.testing.as_ref()),
+            ];
+            for (dataset, side) in sides {
+                let issues = side.map(|d| terminal_issues(&d.errors)).unwrap_or_default();
+                self.writer
+                    .add_manifest_issues(&context(dataset, &input.display), &issues)?;
+            }
+            self.writer.add_manifest_issues(
+                &context(Dataset::Unknown, &input.display),
+                &terminal_issues(&s.errors),
+            )?;
+        }
+
+        let side_of = |dataset: Dataset| {
+            summary.as_ref().and_then(|(_, s)| match dataset {
+                Dataset::Training => s.statistics.training.as_ref(),
+                Dataset::Testing => s.statistics.testing.as_ref(),
+                Dataset::Unknown => None,
+            })
+        };
+        for m in &group.manifests {
+            let reader = self.window.next();
+            let side = side_of(m.dataset);
+            let ctx = context(m.dataset, &m.display);
+            let reader = match reader {
+                Ok(r) => r,
+                Err(e) => {
+                    not_read(&mut self.writer, &ctx, side, &e.to_string())?;
+                    self.failures.push(Failure {
+                        what: m.display.clone(),
+                        error: e.into(),
+                    });
+                    continue;
+                }
+            };
+            tracing::info!(manifest = %m.display, dataset = m.dataset.as_str(), "analyzing");
+            self.reporter.object_started(&m.display, m.size);
+            let reader = Stoppable {
+                inner: reader,
+                stop: self.stop,
+            };
+            // A failed read ends the manifest at its last whole line, and the manifest keeps its
+            // summary.csv row with what was read.
+            let mut read_error = None;
+            let reader = WholeLinesUntilError::new(reader, &mut read_error);
+            let result = self.writer.add_manifest(&ctx, reader, side, &mut |n| {
+                self.reporter.bytes(&m.display, n);
+            });
+            self.reporter.object_finished(&m.display);
+            if (self.stop)() {
+                return Err(PipelineError::Stopped);
+            }
+            let (stats, bytes) = {
+                let r = result?;
+                (r.stats, r.bytes)
+            };
+            if let Some(source) = read_error {
+                let e = rekcheck_fetch::into_fetch_error(source);
+                read_failed(&mut self.writer, &ctx, &e.to_string())?;
+                let what = if bytes > 0 {
+                    format!(
+                        "{e}; reading stopped part-way, the rows before the failure are in the report"
+                    )
+                } else {
+                    format!("{e}; nothing could be read from it")
+                };
+                self.failures.push(Failure {
+                    what: m.display.clone(),
+                    error: PipelineError::Input(what),
+                });
+            } else if stats.with_results == 0
+                && summary.is_none()
+                && group.version_arn.is_none()
+                && (stats.lines == 0 || folder_kind(&m.source.file_name()) != Some(Kind::Manifest))
             {
-                writer.add_rekognition_only(&context(dataset, &input.display), side);
-                notes.push(format!(
-                    "{} describes a {} manifest that was not given; only its counts are reported (summary.csv: not given)",
-                    input.display,
-                    dataset.as_str()
-                ));
+                self.writer
+                    .set_verdict(&ctx, rekcheck_analyze::NOT_VALIDATED_VERDICT);
+                self.not_validated.push(m.display.clone());
             }
         }
+        for (m, why) in &group.unread {
+            not_read(
+                &mut self.writer,
+                &context(m.dataset, &m.display),
+                side_of(m.dataset),
+                why,
+            )?;
+        }
+
+        if !group.project.is_empty() || !group.version.is_empty() {
+            let meta = group.meta.clone().unwrap_or_default();
+            // The error that stopped the training: the documented code of the status message, else
+            // the summary's first terminal error, else the status issue's code.
+            let from_status = meta
+                .status
+                .ends_with("FAILED")
+                .then(|| rekcheck_analyze::code_for_message(&meta.status_message))
+                .flatten()
+                .map(|c| c.code.to_owned());
+            let terminal_code = from_status
+                .or_else(|| {
+                    summary.as_ref().and_then(|(_, s)| {
+                        let sides = [
+                            s.statistics.training.as_ref(),
+                            s.statistics.testing.as_ref(),
+                        ];
+                        sides
+                            .into_iter()
+                            .flatten()
+                            .flat_map(|d| &d.errors)
+                            .chain(&s.errors)
+                            .map(|e| e.code.clone())
+                            .next()
+                    })
+                })
+                .or_else(|| group.status_issue.as_ref().map(|(c, _)| c.clone()))
+                .unwrap_or_default();
+            self.writer.add_version(VersionRow {
+                project: group.project.clone(),
+                version: group.version.clone(),
+                status: meta.status,
+                status_message: meta.status_message,
+                terminal_code,
+                created: meta.created,
+                training_ended: meta.training_ended,
+                report: self.location.of(&group.project, &group.version),
+                stats: Stats::default(),
+            });
+        }
+
+        // Datasets the summary describes but whose manifest is not here keep their counts.
+        if let Some((input, s)) = &summary {
+            if let Some(m) = group
+                .manifests
+                .iter()
+                .chain(group.unread.iter().map(|(m, _)| m))
+                .find(|m| m.dataset == Dataset::Unknown)
+            {
+                self.notes.push(format!(
+                    "{}: its name does not say whether it is the training or the testing manifest, so {} is not compared with it; name it with --training FILE or --testing FILE (or add --dataset training|testing)",
+                    m.display, input.display
+                ));
+            }
+            for (dataset, side) in [
+                (Dataset::Training, s.statistics.training.as_ref()),
+                (Dataset::Testing, s.statistics.testing.as_ref()),
+            ] {
+                if let Some(side) = side
+                    && !group
+                        .manifests
+                        .iter()
+                        .chain(group.unread.iter().map(|(m, _)| m))
+                        .any(|m| m.dataset == dataset)
+                {
+                    self.writer
+                        .add_rekognition_only(&context(dataset, &input.display), side);
+                    self.notes.push(format!(
+                        "{} describes a {} manifest that was not given; only its counts are reported (summary.csv: not given)",
+                        input.display,
+                        dataset.as_str()
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// Adds one dataset's entries with errors.
+    #[cfg(feature = "rekognition")]
+    fn add_dataset(&mut self, input: &datasets::DatasetInput) -> Result<(), PipelineError> {
+        datasets::add(&mut self.writer, input, &mut self.notes)
+    }
+
+    /// Ends the report: the outcome, unless the run was told to stop, and the output folder's
+    /// lock (held until the caller has added report.html).
+    fn finish(self) -> Result<(RunOutcome, Option<OutputLock>), PipelineError> {
+        self.reporter.finished();
+        if (self.stop)() {
+            return Err(PipelineError::Stopped);
+        }
+        let (summary, lock) = self.writer.finish_holding_lock()?;
+        Ok((
+            RunOutcome {
+                summary,
+                failures: self.failures,
+                notes: self.notes,
+                not_validated: self.not_validated,
+            },
+            lock,
+        ))
+    }
 }
 
 /// The longest partial line [`WholeLinesUntilError`] holds back: a longer line cut by a read
@@ -1398,7 +1640,7 @@ mod tests {
     #[test]
     fn threads_and_concurrency_are_clamped() {
         let p = Pipeline::builder()
-            .source("m.json")
+            .source(std::path::Path::new("m.json"))
             .threads(100_000)
             .concurrency(100_000)
             .build()
@@ -1406,7 +1648,7 @@ mod tests {
         assert_eq!(p.report.threads, MAX_THREADS);
         assert_eq!(p.concurrency, MAX_CONCURRENCY);
         let p = Pipeline::builder()
-            .source("m.json")
+            .source(std::path::Path::new("m.json"))
             .threads(3)
             .concurrency(5)
             .build()

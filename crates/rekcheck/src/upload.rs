@@ -37,7 +37,6 @@ use rekcheck_fetch::{FetchError, RequestId, RetryPolicy, S3Location, SendFailure
 use sha2::Digest as _;
 
 use crate::error::{Failure, PipelineError};
-use crate::pipeline::RunOutcome;
 
 /// The longest `<P>/<V>` folder (encoded project, `/`, encoded version) used as it is; longer
 /// ones are replaced by their SHA-256 (see the module documentation). 512 bytes leave room in
@@ -477,6 +476,13 @@ pub(crate) async fn put(
     }
 }
 
+/// What an upload needs of a finished run: its summary (the versions, each uploaded to its own
+/// folder) and its failures, which the upload adds to and lists in `index.json`.
+pub(crate) struct Finished<'a> {
+    pub(crate) summary: &'a ReportSummary,
+    pub(crate) failures: &'a mut Vec<Failure>,
+}
+
 /// Why the upload stopped.
 #[derive(Debug)]
 pub(crate) enum UploadError {
@@ -487,19 +493,19 @@ pub(crate) enum UploadError {
 }
 
 /// Uploads the report in `dir` under `prefix`; returns the objects written, `index.json` last.
-/// Versions that cannot get a per-version copy are added to the outcome's failures (and to
+/// Versions that cannot get a per-version copy are added to the run's failures (and to
 /// `index.json`'s); the other versions are uploaded all the same. The first object that cannot
 /// be uploaded (after `policy`'s attempts) stops the upload before `index.json`.
 pub(crate) async fn upload(
     client: &aws_sdk_s3::Client,
     prefix: &S3Location,
     dir: &Path,
-    outcome: &mut RunOutcome,
+    finished: Finished<'_>,
     csv_raw: bool,
     policy: &RetryPolicy,
     timeout: std::time::Duration,
 ) -> Result<Vec<PathBuf>, UploadError> {
-    let versions = versions_of(&outcome.summary);
+    let versions = versions_of(finished.summary);
     let (dir_owned, versions_owned) = (dir.to_owned(), versions.clone());
     let split =
         tokio::task::spawn_blocking(move || split_by_version(&dir_owned, &versions_owned, csv_raw))
@@ -507,7 +513,7 @@ pub(crate) async fn upload(
             .map_err(|e| UploadError::Split(PipelineError::Task(e.to_string())))?
             .map_err(UploadError::Split)?;
     for (name, rows) in &split.unmatched {
-        outcome.failures.push(Failure {
+        finished.failures.push(Failure {
             what: format!("per-version copies of {name}"),
             error: PipelineError::Input(format!(
                 "{rows} rows name a project and version that match no version of the run; they are only in the run's report under runs/"
@@ -533,7 +539,7 @@ pub(crate) async fn upload(
             None
         };
         if let Some(problem) = problem {
-            outcome.failures.push(Failure {
+            finished.failures.push(Failure {
                 what: format!(
                     "project {} version {}",
                     project.escape_debug(),
@@ -580,7 +586,7 @@ pub(crate) async fn upload(
     let index = serde_json::json!({
         "run": run,
         "complete": true,
-        "failures": outcome.failures.iter().map(|f| serde_json::json!({"what": f.what, "error": f.error.to_string()})).collect::<Vec<_>>(),
+        "failures": finished.failures.iter().map(|f| serde_json::json!({"what": f.what, "error": f.error.to_string()})).collect::<Vec<_>>(),
         "versions": index_versions,
         "files": run_files,
         "html": html.as_ref().map(ToString::to_string),

@@ -55,7 +55,7 @@ pub(crate) fn version_group(
         project: v.project.clone(),
         version: v.version.clone(),
         status_issue: status_issue(v),
-        version_info: Some(v.clone()),
+        version_arn: Some(v.arn.clone()),
         meta: Some(VersionMeta {
             status: v.status.clone(),
             status_message: v.status_message.clone(),

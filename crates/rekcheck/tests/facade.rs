@@ -9,12 +9,10 @@ use rekcheck::{Pipeline, PipelineError};
 use rekcheck_testkit::moto::{Moto, put_objects, s3_client};
 use rekcheck_testkit::rekognition::{RekognitionEmulator, rekognition_client, sample_fixture};
 
-fn sample(name: &str) -> String {
+fn sample(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../sample-manifests")
         .join(name)
-        .display()
-        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,13 +89,13 @@ async fn bad_settings_and_empty_inputs_are_errors() {
     let e = Pipeline::builder().build().unwrap_err();
     assert!(matches!(e, PipelineError::Input(_)), "{e}");
     let e = Pipeline::builder()
-        .source("s3://bucket/key")
+        .source("s3://bucket/key".parse::<rekcheck::Source>().unwrap())
         .build()
         .unwrap_err();
     assert!(e.to_string().contains("need an SdkConfig"), "{e}");
     let dir = tempfile::tempdir().unwrap();
     let e = Pipeline::builder()
-        .source(dir.path().display().to_string())
+        .source(dir.path())
         .build()
         .unwrap()
         .run()
@@ -133,7 +131,7 @@ fn rekognition_and_s3_sources_with_the_callers_clients() {
         Pipeline::builder()
             .s3_client(s3)
             .rekognition_client(rekognition_client(&emu.endpoint(), 1).await)
-            .source("arn:aws:rekognition:us-east-1:111122223333:project/widgets/version/widgets.2026-11-22T08.30.00/1795336200000")
+            .source("arn:aws:rekognition:us-east-1:111122223333:project/widgets/version/widgets.2026-11-22T08.30.00/1795336200000".parse::<rekcheck::Source>().unwrap())
             .build()
             .unwrap()
             .run()
@@ -157,7 +155,7 @@ async fn not_validated_and_named_datasets() {
     let input = dir.path().join("input.manifest");
     std::fs::write(&input, "{\"source-ref\":\"s3://b/a.jpg\"}\n").unwrap();
     let outcome = Pipeline::builder()
-        .source(input.display().to_string())
+        .source(input.as_path())
         .build()
         .unwrap()
         .run()
@@ -177,10 +175,7 @@ async fn not_validated_and_named_datasets() {
     )
     .unwrap();
     let outcome = Pipeline::builder()
-        .source_dataset(
-            input.display().to_string(),
-            rekcheck::analyze::Dataset::Testing,
-        )
+        .source_dataset(input.as_path(), rekcheck::analyze::Dataset::Testing)
         .build()
         .unwrap()
         .run()

@@ -23,3 +23,6 @@ pub use files::{
     LOCK_FILE, OutputLock, PARTIAL_SUFFIX, PartialFile, commit, parent_dir, remove_own_lock,
     remove_own_partials, remove_stale_partials,
 };
+
+/// The HTML report's file name, beside the CSV files.
+pub const HTML_FILE: &str = "report.html";

@@ -75,7 +75,6 @@ use crate::reading::framing::{Block, BlockKind, BlockReader, BufferPool, Framer}
 use crate::results::analysis::{
     AnalyzeOptions, BlockAnalysis, Stats, analysis_weight, analyze_block, block_weight, budget,
 };
-use crate::results::geometry::attach_geometry;
 use crate::results::summary::DatasetStatistics;
 
 /// Header of `issues.csv`.
@@ -796,7 +795,7 @@ impl ReportWriter {
         let lock = OutputLock::acquire(dir)?;
         let names: Vec<&std::ffi::OsStr> = REPORT_FILES
             .iter()
-            .chain([&VERSIONS_FILE, &crate::output::html::HTML_FILE])
+            .chain([&VERSIONS_FILE, &crate::output::HTML_FILE])
             .map(std::ffi::OsStr::new)
             .collect();
         output::remove_stale_partials(dir, &names);
@@ -1106,7 +1105,7 @@ impl ReportWriter {
                     }
                 };
                 if keep_geometry && let Some(a) = rendered.analysis.as_mut() {
-                    attach_geometry(&block, a);
+                    a.attach_geometry(&block);
                 }
                 if let Some(buffers) = buffers {
                     buffers.recycle(block);

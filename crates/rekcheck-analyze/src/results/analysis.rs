@@ -192,6 +192,30 @@ pub struct BlockAnalysis {
 }
 
 impl BlockAnalysis {
+    /// Adds to `geometry` the frame and boxes of each line of `block` whose row has an issue
+    /// and at least one box (the lines the HTML report may draw).
+    pub(crate) fn attach_geometry(&mut self, block: &Block) {
+        let BlockKind::Lines(data) = &block.kind else {
+            return;
+        };
+        let mut rows = self.rows.iter().peekable();
+        for (n, line) in block_lines(block.first_line, data) {
+            while rows.peek().is_some_and(|r| r.line < n) {
+                rows.next();
+            }
+            let Some(row) = rows.peek() else { break };
+            if row.line != n
+                || row.boxes == 0
+                || matches!(row.status, ImageStatus::Ok | ImageStatus::Unparsable)
+            {
+                continue;
+            }
+            if let Some(g) = crate::results::geometry::image_geometry(n, line) {
+                self.geometry.push(g);
+            }
+        }
+    }
+
     /// An empty analysis with room for a row per line of `block` (growing the rows vector
     /// line by line was 3 % of the instructions).
     pub(crate) fn with_room(block: &Block) -> BlockAnalysis {

@@ -6,10 +6,6 @@
 
 use serde_json::Value;
 
-use crate::model::ImageStatus;
-use crate::reading::framing::{Block, BlockKind, block_lines};
-use crate::results::analysis::BlockAnalysis;
-
 /// Most boxes drawn for one image; the others are counted in [`ImageGeometry::more_boxes`].
 /// Rekognition accepts at most [`MAX_BOXES`](crate::MAX_BOXES) per image.
 pub const MAX_DRAWN_BOXES: usize = 256;
@@ -127,30 +123,6 @@ pub fn image_geometry(line_no: u64, line: &[u8]) -> Option<ImageGeometry> {
         }
     }
     found.then_some(g)
-}
-
-/// Adds to `analysis.geometry` the frame and boxes of each line of `block` whose row has an
-/// issue and at least one box (the lines the HTML report may draw).
-pub(crate) fn attach_geometry(block: &Block, analysis: &mut BlockAnalysis) {
-    let BlockKind::Lines(data) = &block.kind else {
-        return;
-    };
-    let mut rows = analysis.rows.iter().peekable();
-    for (n, line) in block_lines(block.first_line, data) {
-        while rows.peek().is_some_and(|r| r.line < n) {
-            rows.next();
-        }
-        let Some(row) = rows.peek() else { break };
-        if row.line != n
-            || row.boxes == 0
-            || matches!(row.status, ImageStatus::Ok | ImageStatus::Unparsable)
-        {
-            continue;
-        }
-        if let Some(g) = image_geometry(n, line) {
-            analysis.geometry.push(g);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -32,11 +32,9 @@ pub use collect::{
 };
 
 use crate::error::Error;
+use crate::output::HTML_FILE;
 use crate::output::files::{PartialFile, commit};
 use crate::output::report::ReportSummary;
-
-/// The HTML report's file name.
-pub const HTML_FILE: &str = "report.html";
 
 /// The page's script (vanilla JS, no CDN): a filter and sortable columns on the images table.
 const SCRIPT: &str = include_str!("assets/report.js");

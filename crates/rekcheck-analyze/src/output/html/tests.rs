@@ -162,7 +162,7 @@ fn presigned_urls_add_their_origin_only() {
                 first_line: 1,
                 kind: crate::BlockKind::Lines(manifest.as_bytes().to_vec()),
             };
-            crate::results::geometry::attach_geometry(&block, &mut b);
+            b.attach_geometry(&block);
             collector.add(&context, &b);
         })
         .unwrap();

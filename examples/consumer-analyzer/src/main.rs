@@ -7,7 +7,7 @@ use rekcheck_analyze::{Analyzer, ImageStatus};
 
 fn main() -> ExitCode {
     let Some(path) = std::env::args_os().nth(1) else {
-        eprintln!("usage: analyzer-only MANIFEST");
+        eprintln!("usage: consumer-analyzer MANIFEST");
         return ExitCode::from(2);
     };
     let file = match std::fs::File::open(&path) {
