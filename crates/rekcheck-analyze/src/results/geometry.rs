@@ -16,6 +16,7 @@ const MAX_NAME_BYTES: usize = 200;
 
 /// One bounding box as written in the manifest, in thousandths of a pixel.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct BoxGeometry {
     /// The label attribute holding the box.
     pub attribute: String,
@@ -35,6 +36,7 @@ pub struct BoxGeometry {
 
 /// What is needed to draw an image's frame and boxes without its pixels.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ImageGeometry {
     /// 1-based physical line.
     pub line: u64,
