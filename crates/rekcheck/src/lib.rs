@@ -46,6 +46,7 @@ mod datasets;
 mod discover;
 mod error;
 mod images;
+pub mod layout;
 mod pipeline;
 mod reporter;
 pub mod time;

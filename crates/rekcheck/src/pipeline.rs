@@ -419,14 +419,16 @@ enum ReportLocation {
     /// The same for every version: the local folder.
     Local(String),
     /// Each version's folder under this `s3://` prefix (see the `upload` module).
-    S3(rekcheck_fetch::S3Location),
+    S3(rekcheck_fetch::S3Location, crate::layout::Layout),
 }
 
 impl ReportLocation {
     fn of(&self, project: &str, version: &str) -> String {
         match self {
             ReportLocation::Local(dir) => dir.clone(),
-            ReportLocation::S3(prefix) => crate::upload::version_report(prefix, project, version),
+            ReportLocation::S3(prefix, layout) => {
+                crate::upload::version_report(prefix, *layout, project, version)
+            }
         }
     }
 }
@@ -644,6 +646,26 @@ impl Pipeline {
         self,
         prefix: rekcheck_fetch::S3Location,
     ) -> Result<RunOutcome, PipelineError> {
+        let output = crate::layout::S3Output::new(crate::layout::Layout::Folders);
+        self.write_s3_with(prefix, &output).await
+    }
+
+    /// [`Pipeline::write_s3`] in `output`'s layout ([`Layout::Tables`](crate::layout::Layout)
+    /// is documented in the [`layout`](crate::layout) module), with its server-side encryption
+    /// on every object.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pipeline::write_s3`].
+    ///
+    /// # Runtime
+    ///
+    /// As [`Pipeline::write_s3`].
+    pub async fn write_s3_with(
+        self,
+        prefix: rekcheck_fetch::S3Location,
+        output: &crate::layout::S3Output,
+    ) -> Result<RunOutcome, PipelineError> {
         let Some(client) = self.s3.clone() else {
             return Err(PipelineError::Input(
                 "writing the report to S3 needs an SdkConfig or an S3 client".into(),
@@ -659,7 +681,7 @@ impl Pipeline {
         let mut outcome = self
             .spawn(Output::Dir(
                 staging.path().to_owned(),
-                ReportLocation::S3(prefix.clone()),
+                ReportLocation::S3(prefix.clone(), output.layout),
             ))
             .await?;
         let uploaded = crate::upload::upload(
@@ -668,6 +690,7 @@ impl Pipeline {
             staging.path(),
             &mut outcome,
             csv_raw,
+            output,
             &policy,
             self_timeout,
         )

@@ -32,11 +32,13 @@ use std::path::{Path, PathBuf};
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ServerSideEncryption;
 use rekcheck_analyze::{REPORT_FILES, ReportSummary, VERSIONS_FILE, safe_cell};
 use rekcheck_fetch::{FetchError, RequestId, RetryPolicy, S3Location, SendFailure, root_cause};
 use sha2::Digest as _;
 
 use crate::error::{Failure, PipelineError};
+use crate::layout::{Layout, S3Output, Sse};
 use crate::pipeline::RunOutcome;
 
 /// The longest `<P>/<V>` folder (encoded project, `/`, encoded version) used as it is; longer
@@ -102,9 +104,15 @@ pub(crate) fn key_segment(name: &str) -> String {
 
 /// The folder of a version's report under the `--out` prefix, without a trailing `/`.
 pub(crate) fn version_folder(project: &str, version: &str) -> String {
-    let plain = format!("{}/{}", key_segment(project), key_segment(version));
-    if plain.len() <= MAX_VERSION_FOLDER_BYTES {
-        return plain;
+    let (p, v) = folder_parts(project, version);
+    format!("{p}/{v}")
+}
+
+/// The two segments of [`version_folder`]: the encoded names, or `~sha256` and the hash.
+pub(crate) fn folder_parts(project: &str, version: &str) -> (String, String) {
+    let (p, v) = (key_segment(project), key_segment(version));
+    if p.len() + 1 + v.len() <= MAX_VERSION_FOLDER_BYTES {
+        return (p, v);
     }
     let mut h = sha2::Sha256::new();
     h.update((project.len() as u64).to_be_bytes());
@@ -114,7 +122,7 @@ pub(crate) fn version_folder(project: &str, version: &str) -> String {
     for b in &h.finalize() {
         let _ = write!(hex, "{b:02x}");
     }
-    format!("~sha256/{hex}")
+    ("~sha256".to_owned(), hex)
 }
 
 /// `prefix` joined with `rest` as a key.
@@ -128,9 +136,19 @@ fn join(prefix: &S3Location, rest: &str) -> S3Location {
     S3Location::new(&prefix.bucket, key)
 }
 
-/// Where a version's report is uploaded: `s3://bucket/<prefix>/<folder>/`.
-pub(crate) fn version_report(prefix: &S3Location, project: &str, version: &str) -> String {
-    join(prefix, &format!("{}/", version_folder(project, version))).to_string()
+/// Where a version's report is uploaded: `s3://bucket/<prefix>/<folder>/`, or in the table
+/// layout the version's partition of the `issues` table.
+pub(crate) fn version_report(
+    prefix: &S3Location,
+    layout: Layout,
+    project: &str,
+    version: &str,
+) -> String {
+    let folder = match layout {
+        Layout::Folders => version_folder(project, version),
+        Layout::Tables => format!("issues/{}", crate::layout::partition(project, version)),
+    };
+    join(prefix, &format!("{folder}/")).to_string()
 }
 
 fn files() -> impl Iterator<Item = &'static str> {
@@ -138,8 +156,9 @@ fn files() -> impl Iterator<Item = &'static str> {
 }
 
 /// Every (project, version) of the run with rows of its own, as the report writer was given
-/// them, in order; rows with neither name belong to no version.
-fn versions_of(summary: &ReportSummary) -> Vec<(String, String)> {
+/// them, in order; rows with neither name belong to no version unless `unnamed` (then they are
+/// the version `("", "")`).
+pub(crate) fn versions_of(summary: &ReportSummary, unnamed: bool) -> Vec<(String, String)> {
     let mut all: BTreeSet<(&str, &str)> = BTreeSet::new();
     all.extend(
         summary
@@ -172,27 +191,27 @@ fn versions_of(summary: &ReportSummary) -> Vec<(String, String)> {
             .map(|l| (l.project.as_str(), l.version.as_str())),
     );
     all.into_iter()
-        .filter(|(p, v)| !p.is_empty() || !v.is_empty())
+        .filter(|(p, v)| unnamed || !p.is_empty() || !v.is_empty())
         .map(|(p, v)| (p.to_owned(), v.to_owned()))
         .collect()
 }
 
 /// What splitting found besides the files.
 #[derive(Debug, Default)]
-struct Split {
+pub(crate) struct Split {
     /// Versions whose names the CSV cells cannot tell apart from another version's (a name
     /// starting with `'` and another that gets that `'` as the spreadsheet defusing prefix):
     /// they get no per-version copy rather than a mixed one.
-    ambiguous: BTreeSet<usize>,
+    pub(crate) ambiguous: BTreeSet<usize>,
     /// Rows whose project and version cells match no version of the run, per file.
-    unmatched: BTreeMap<&'static str, u64>,
+    pub(crate) unmatched: BTreeMap<&'static str, u64>,
 }
 
 /// Splits each CSV of `dir` into `dir/versions/<n>/`, `n` the index of the row's version in
 /// `versions`. A row's version is found from its first two cells, which the report writer
 /// renders from the raw names with [`safe_cell`]: the names are never parsed back out of the
 /// cells, only matched against what each raw name renders to.
-fn split_by_version(
+pub(crate) fn split_by_version(
     dir: &Path,
     versions: &[(String, String)],
     csv_raw: bool,
@@ -249,12 +268,11 @@ fn split_by_version(
         while reader.read_byte_record(&mut record).map_err(csv_err)? {
             let project = record.get(0).unwrap_or_default();
             let version = record.get(1).unwrap_or_default();
-            if project.is_empty() && version.is_empty() {
-                continue;
-            }
             let i = match rendered.get(&(project.to_vec(), version.to_vec())) {
                 Some(same) if same.len() == 1 => same[0],
                 Some(_) => continue,
+                // Rows of no version, when the unnamed version is not split out.
+                None if project.is_empty() && version.is_empty() => continue,
                 None => {
                     *split.unmatched.entry(name).or_default() += 1;
                     continue;
@@ -416,6 +434,7 @@ pub(crate) async fn put(
     content_type: &str,
     policy: &RetryPolicy,
     timeout: std::time::Duration,
+    sse: Option<&Sse>,
 ) -> Result<(), PutFailed> {
     let failed = |cause: String| PutFailed {
         location: to.to_string(),
@@ -430,17 +449,22 @@ pub(crate) async fn put(
             .await
             .map_err(|e| failed(format!("cannot read {}: {e}", from.display())))?;
         let deadline = put_deadline(timeout, body.size_hint().0);
+        let mut request = client
+            .put_object()
+            .bucket(&to.bucket)
+            .key(&to.key)
+            .content_type(content_type)
+            .body(body);
+        request = match sse {
+            None => request,
+            Some(Sse::Aes256) => request.server_side_encryption(ServerSideEncryption::Aes256),
+            Some(Sse::Kms(key)) => request
+                .server_side_encryption(ServerSideEncryption::AwsKms)
+                .set_ssekms_key_id(key.clone()),
+        };
         let sent = tokio::time::timeout(
             deadline,
-            client
-                .put_object()
-                .bucket(&to.bucket)
-                .key(&to.key)
-                .content_type(content_type)
-                .body(body)
-                .customize()
-                .interceptor(guard.clone())
-                .send(),
+            request.customize().interceptor(guard.clone()).send(),
         )
         .await;
         let cause = match sent {
@@ -486,26 +510,8 @@ pub(crate) enum UploadError {
     Put(PutFailed),
 }
 
-/// Uploads the report in `dir` under `prefix`; returns the objects written, `index.json` last.
-/// Versions that cannot get a per-version copy are added to the outcome's failures (and to
-/// `index.json`'s); the other versions are uploaded all the same. The first object that cannot
-/// be uploaded (after `policy`'s attempts) stops the upload before `index.json`.
-pub(crate) async fn upload(
-    client: &aws_sdk_s3::Client,
-    prefix: &S3Location,
-    dir: &Path,
-    outcome: &mut RunOutcome,
-    csv_raw: bool,
-    policy: &RetryPolicy,
-    timeout: std::time::Duration,
-) -> Result<Vec<PathBuf>, UploadError> {
-    let versions = versions_of(&outcome.summary);
-    let (dir_owned, versions_owned) = (dir.to_owned(), versions.clone());
-    let split =
-        tokio::task::spawn_blocking(move || split_by_version(&dir_owned, &versions_owned, csv_raw))
-            .await
-            .map_err(|e| UploadError::Split(PipelineError::Task(e.to_string())))?
-            .map_err(UploadError::Split)?;
+/// Adds a failure per file with rows of no version of the run.
+pub(crate) fn note_unmatched(split: &Split, outcome: &mut RunOutcome) {
     for (name, rows) in &split.unmatched {
         outcome.failures.push(Failure {
             what: format!("per-version copies of {name}"),
@@ -514,66 +520,112 @@ pub(crate) async fn upload(
             )),
         });
     }
+}
+
+/// Adds the failure of a version whose names the CSV cells cannot tell apart from another's.
+pub(crate) fn note_ambiguous(outcome: &mut RunOutcome, project: &str, version: &str) {
+    note_no_copy(
+        outcome,
+        project,
+        version,
+        "its names and another version's are the same in the CSV cells once the spreadsheet `'` prefix is added; its rows are only in the run's report under runs/ (with raw cells, --cells raw, each version gets its own copy)",
+    );
+}
+
+fn note_no_copy(outcome: &mut RunOutcome, project: &str, version: &str, problem: &str) {
+    outcome.failures.push(Failure {
+        what: format!(
+            "project {} version {}",
+            project.escape_debug(),
+            version.escape_debug()
+        ),
+        error: PipelineError::Input(format!("no per-version report: {problem}")),
+    });
+}
+
+/// Uploads the report in `dir` under `prefix` in `output`'s layout; returns the objects
+/// written, `index.json` last. Versions that cannot get a per-version copy are added to the
+/// outcome's failures (and to `index.json`'s); the other versions are uploaded all the same.
+/// The first object that cannot be uploaded (after `policy`'s attempts) stops the upload
+/// before `index.json`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn upload(
+    client: &aws_sdk_s3::Client,
+    prefix: &S3Location,
+    dir: &Path,
+    outcome: &mut RunOutcome,
+    csv_raw: bool,
+    output: &S3Output,
+    policy: &RetryPolicy,
+    timeout: std::time::Duration,
+) -> Result<Vec<PathBuf>, UploadError> {
+    let layout = output.layout;
+    let versions = versions_of(&outcome.summary, layout == Layout::Tables);
+    let (dir_owned, versions_owned) = (dir.to_owned(), versions.clone());
+    let split =
+        tokio::task::spawn_blocking(move || split_by_version(&dir_owned, &versions_owned, csv_raw))
+            .await
+            .map_err(|e| UploadError::Split(PipelineError::Task(e.to_string())))?
+            .map_err(UploadError::Split)?;
+    note_unmatched(&split, outcome);
     let csv = "text/csv; charset=utf-8";
-    let longest_file = files().map(str::len).max().unwrap_or(0);
     let mut uploads: Vec<(S3Location, PathBuf)> = Vec::new();
     let mut index_versions = Vec::new();
     for (i, (project, version)) in versions.iter().enumerate() {
-        let folder = version_folder(project, version);
-        let report = join(prefix, &format!("{folder}/"));
-        let problem = if split.ambiguous.contains(&i) {
-            Some(
-                "its names and another version's are the same in the CSV cells once the spreadsheet `'` prefix is added; its rows are only in the run's report under runs/ (with --csv-raw each version gets its own copy)".to_owned()
-            )
-        } else if report.key.len() + longest_file > MAX_KEY_BYTES {
-            Some(format!(
-                "its key {report} would be longer than S3's {MAX_KEY_BYTES} bytes; use a shorter --out prefix; its rows are in the run's report under runs/"
-            ))
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
-            outcome.failures.push(Failure {
-                what: format!(
-                    "project {} version {}",
-                    project.escape_debug(),
-                    version.escape_debug()
+        let keys: Vec<(S3Location, &str)> = files()
+            .map(|name| {
+                (
+                    join(
+                        prefix,
+                        &crate::layout::version_key(layout, name, project, version),
+                    ),
+                    name,
+                )
+            })
+            .collect();
+        let report = version_report(prefix, layout, project, version);
+        let too_long = keys.iter().find(|(k, _)| k.key.len() > MAX_KEY_BYTES);
+        if split.ambiguous.contains(&i) {
+            note_ambiguous(outcome, project, version);
+        } else if let Some((key, _)) = too_long {
+            note_no_copy(
+                outcome,
+                project,
+                version,
+                &format!(
+                    "its key {key} would be longer than S3's {MAX_KEY_BYTES} bytes; use a shorter --out prefix; its rows are in the run's report under runs/"
                 ),
-                error: PipelineError::Input(format!("no per-version report: {problem}")),
-            });
-            index_versions.push(serde_json::json!({
+            );
+        } else {
+            for (to, name) in keys {
+                uploads.push((to, dir.join("versions").join(i.to_string()).join(name)));
+            }
+            let mut entry = serde_json::json!({
                 "project": project,
                 "version": version,
-                "report": serde_json::Value::Null,
-            }));
+                "report": report,
+            });
+            if layout == Layout::Tables {
+                entry["partition"] = crate::layout::partition(project, version).into();
+            }
+            index_versions.push(entry);
             continue;
-        }
-        for name in files() {
-            uploads.push((
-                join(prefix, &format!("{folder}/{name}")),
-                dir.join("versions").join(i.to_string()).join(name),
-            ));
         }
         index_versions.push(serde_json::json!({
             "project": project,
             "version": version,
-            "report": report.to_string(),
+            "report": serde_json::Value::Null,
         }));
     }
-    let run = crate::time::rfc3339(std::time::SystemTime::now());
+    let run = crate::layout::run_id(std::time::SystemTime::now());
+    let run_folder = crate::layout::run_folder(layout, &run);
     let mut run_files = Vec::new();
     for name in files() {
-        let to = join(prefix, &format!("runs/{run}/{name}"));
+        let to = join(prefix, &format!("{run_folder}/{name}"));
         run_files.push(to.to_string());
         uploads.push((to, dir.join(name)));
     }
-    let index = serde_json::json!({
-        "run": run,
-        "complete": true,
-        "failures": outcome.failures.iter().map(|f| serde_json::json!({"what": f.what, "error": f.error.to_string()})).collect::<Vec<_>>(),
-        "versions": index_versions,
-        "files": run_files,
-    });
+    let index = crate::layout::index(layout, &run, &outcome.failures, &index_versions, &run_files);
     // Written before anything is uploaded, so that a kept copy says where each file goes.
     let index_path = dir.join("index.json");
     let mut f = fs_err::File::create(&index_path)
@@ -582,14 +634,15 @@ pub(crate) async fn upload(
         .map_err(|e| UploadError::Split(PipelineError::Fetch(e.into())))?;
     drop(f);
 
+    let sse = output.sse.as_ref();
     let mut written = Vec::new();
     for (to, from) in &uploads {
-        put(client, to, from, csv, policy, timeout)
+        put(client, to, from, csv, policy, timeout, sse)
             .await
             .map_err(UploadError::Put)?;
         written.push(PathBuf::from(to.to_string()));
     }
-    let to = join(prefix, &format!("runs/{run}/index.json"));
+    let to = join(prefix, &format!("{run_folder}/index.json"));
     put(
         client,
         &to,
@@ -597,6 +650,7 @@ pub(crate) async fn upload(
         "application/json",
         policy,
         timeout,
+        sse,
     )
     .await
     .map_err(UploadError::Put)?;
