@@ -7,6 +7,8 @@
 
 FROM rust:1.95.0-slim-trixie AS build
 WORKDIR /src
+# The image's toolchain is the one rust-toolchain.toml names; no component download.
+ENV RUSTUP_TOOLCHAIN=1.95.0
 COPY . .
 # --locked: the dependency versions of Cargo.lock, as CI builds them. The caches keep the
 # registry and the target folder between builds (BuildKit).
