@@ -142,7 +142,9 @@ pub(crate) fn athena(prefix: &str, table_prefix: &str) -> String {
          -- They are the names percent-encoded as in the S3 keys (index.json's \"partition\"; A-Z a-z 0-9 - _\n\
          -- and a . that is not first stay, the empty name is ~); the project and version columns hold them as written.\n\
          -- OpenCSVSerDe reads no cell with a line break (use DuckDB for those) and no empty number:\n\
-         -- the string columns that hold numbers may be empty (TRY_CAST(x AS bigint)).\n"
+         -- the string columns that hold numbers may be empty (TRY_CAST(x AS bigint)). rekcheck doubles quotes\n\
+         -- (RFC 4180) and escapes nothing; OpenCSVSerDe always has an escape character (\\), so a backslash\n\
+         -- in a cell (a Windows path, a message) is dropped in Athena: DuckDB reads such cells as written.\n"
     );
     for table in &TABLES {
         let name = format!("{table_prefix}{}", table.name);
