@@ -28,6 +28,8 @@ fn rekcheck(endpoint: &str, args: &[&str], out: &Path) -> Output {
             .args(args)
             .arg("--out")
             .arg(out)
+            // The per-version folders of the layout before tables, with spreadsheet-safe cells.
+            .args(["--layout", "folders", "--cells", "defused"])
             .args(["--endpoint-url", endpoint, "--retries", "6"]),
     )
     .output()
@@ -348,6 +350,7 @@ fn rekcheck_tmp(endpoint: &str, args: &[&str], out: &str, tmp: &Path, retries: &
             .arg("report")
             .args(args)
             .args(["--out", out])
+            .args(["--layout", "folders", "--cells", "defused"])
             .args(["--endpoint-url", endpoint, "--retries", retries]),
     )
     .output()
@@ -547,7 +550,13 @@ fn names_the_csv_cannot_tell_apart_get_no_mixed_copy_and_say_so() {
         Command::new(env!("CARGO_BIN_EXE_rekcheck"))
             .arg("report")
             .arg(&inputs)
-            .args(["--csv-raw", "--out", "s3://reports-out/raw/"])
+            .args([
+                "--csv-raw",
+                "--layout",
+                "folders",
+                "--out",
+                "s3://reports-out/raw/",
+            ])
             .args(["--endpoint-url", &moto.endpoint()]),
     )
     .output()

@@ -10,6 +10,7 @@ mod aws;
 mod cancel;
 mod emit;
 mod render;
+mod schema;
 mod terminal;
 
 use std::io::{IsTerminal as _, Write as _};
@@ -53,7 +54,13 @@ struct Cli {
     verbose: u8,
     /// Stderr as text, or as JSON (for log collectors): then every line on stderr, log lines,
     /// notes, errors and the run summary, is one JSON object.
-    #[arg(long, value_enum, default_value = "text", global = true)]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "text",
+        global = true,
+        env = "REKCHECK_LOG_FORMAT"
+    )]
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
@@ -76,6 +83,10 @@ enum Command {
     /// dataset-level rules predict its verdict: exit 1 when it would still fail.
     #[command(after_help = EXIT_CODES)]
     Fix(FixArgs),
+    /// Print the schema of the table layout (report --layout tables) for a query engine: with
+    /// --athena, CREATE EXTERNAL TABLE statements with partition projection.
+    #[command(after_help = EXIT_CODES)]
+    Schema(SchemaArgs),
     /// Print a shell completion script on stdout, e.g.
     /// `rekcheck completions bash > ~/.local/share/bash-completion/completions/rekcheck`.
     #[command(after_help = EXIT_CODES)]
@@ -114,7 +125,13 @@ struct CheckArgs {
     verify_images: bool,
     /// Folder for the CSV files, or s3://bucket/prefix/ to upload them (under
     /// <prefix>/runs/<UTC time>/, index.json last, as report does).
-    #[arg(long, short, default_value = "rekcheck-check", value_name = "DIR|S3")]
+    #[arg(
+        long,
+        short,
+        default_value = "rekcheck-check",
+        value_name = "DIR|S3",
+        env = "REKCHECK_OUT"
+    )]
     out: PathBuf,
     #[command(flatten)]
     run: RunArgs,
@@ -209,11 +226,11 @@ fn parse_expiry(s: &str) -> Result<std::time::Duration, String> {
 struct RunArgs {
     /// Exit with 1 when an issue of this severity or worse is found (for check, a predicted
     /// terminal error always exits 1).
-    #[arg(long, value_enum, default_value = "error")]
+    #[arg(long, value_enum, default_value = "error", env = "REKCHECK_FAIL_ON")]
     fail_on: FailOn,
     /// Analysis threads, at least 1 (default: one per core; at most 256, a larger value is
     /// lowered to it with a note).
-    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    #[arg(long, value_name = "N", value_parser = at_least_one, env = "REKCHECK_THREADS")]
     threads: Option<usize>,
     /// Lines longer than this many bytes are not read and reported as unparsable (check also
     /// reports Rekognition's own 100,000-character limit).
@@ -232,9 +249,14 @@ struct RunArgs {
     #[arg(long, default_value_t = rekcheck::analyze::DEFAULT_MAX_CELL_BYTES, value_name = "BYTES")]
     max_cell_bytes: usize,
     /// Write cells as found: without the leading ' that stops spreadsheets running formulas, and
-    /// whole (not cut to --max-cell-bytes).
-    #[arg(long)]
+    /// whole (not cut to --max-cell-bytes); the same as --cells raw.
+    #[arg(long, conflicts_with = "cells")]
     csv_raw: bool,
+    /// CSV cells raw (as found, for query engines and programs) or defused (a leading ' before
+    /// = + - @ and control characters, so that a spreadsheet runs no formula; cut to
+    /// --max-cell-bytes). Default: raw for --out s3://, defused for a local folder.
+    #[arg(long, value_enum, value_name = "MODE", env = "REKCHECK_CELLS")]
+    cells: Option<Cells>,
     /// Hide progress bars.
     #[arg(long)]
     no_progress: bool,
@@ -243,7 +265,111 @@ struct RunArgs {
     quiet: bool,
 }
 
+/// How CSV cells are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Cells {
+    /// As found.
+    Raw,
+    /// With the spreadsheet ' prefix, cut to --max-cell-bytes.
+    Defused,
+}
+
+/// `--layout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LayoutArg {
+    /// One prefix per table with Hive partitions project_key=/version_key=, the runs under
+    /// runs/run=<id>/ (README, Table layout).
+    Tables,
+    /// The six files side by side: in the folder, or per version under <prefix>/<project>/<version>/
+    /// and per run under <prefix>/runs/<id>/.
+    Folders,
+}
+
+/// `--sse`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SseArg {
+    /// SSE-S3.
+    #[value(name = "AES256")]
+    Aes256,
+    /// SSE-KMS (with --sse-kms-key-id, or the account's aws/s3 key).
+    #[value(name = "aws:kms")]
+    Kms,
+}
+
+/// Where and how `report` writes: `--layout`, `--sse`, `--sse-kms-key-id`.
+#[derive(Debug, clap::Args)]
+struct OutputArgs {
+    /// The layout of the report (default: tables for --out s3://, for query engines and
+    /// scheduled jobs; folders for a local folder, for a person opening the files).
+    #[arg(long, value_enum, env = "REKCHECK_LAYOUT")]
+    layout: Option<LayoutArg>,
+    /// Server-side encryption of every object uploaded to --out s3:// (default: the bucket's).
+    #[arg(long, value_enum, value_name = "MODE", env = "REKCHECK_SSE")]
+    sse: Option<SseArg>,
+    /// The KMS key (id, ARN or alias) of --sse aws:kms.
+    #[arg(long, value_name = "KEY", env = "REKCHECK_SSE_KMS_KEY_ID")]
+    sse_kms_key_id: Option<String>,
+}
+
+impl OutputArgs {
+    fn layout(&self, s3: bool) -> rekcheck::layout::Layout {
+        match self.layout {
+            Some(LayoutArg::Tables) => rekcheck::layout::Layout::Tables,
+            Some(LayoutArg::Folders) => rekcheck::layout::Layout::Folders,
+            None => {
+                if s3 {
+                    rekcheck::layout::Layout::Tables
+                } else {
+                    rekcheck::layout::Layout::Folders
+                }
+            }
+        }
+    }
+
+    /// The upload settings; an error when encryption flags come without an s3:// output or a
+    /// key id without aws:kms.
+    fn s3_output(&self, s3: bool) -> anyhow::Result<rekcheck::layout::S3Output> {
+        if !s3 && (self.sse.is_some() || self.sse_kms_key_id.is_some()) {
+            anyhow::bail!("--sse and --sse-kms-key-id apply to --out s3:// only");
+        }
+        let sse = match (self.sse, &self.sse_kms_key_id) {
+            (None, None) => None,
+            (Some(SseArg::Aes256), None) => Some(rekcheck::layout::Sse::Aes256),
+            (Some(SseArg::Kms), key) => Some(rekcheck::layout::Sse::Kms(key.clone())),
+            (_, Some(_)) => anyhow::bail!("--sse-kms-key-id needs --sse aws:kms"),
+        };
+        Ok(rekcheck::layout::S3Output::new(self.layout(s3)).with_sse(sse))
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct SchemaArgs {
+    /// Print Athena CREATE EXTERNAL TABLE statements (the only format so far).
+    #[arg(long, required = true)]
+    athena: bool,
+    /// The --out prefix of the reports.
+    #[arg(
+        long,
+        value_name = "S3",
+        default_value = "s3://my-bucket/rekcheck/",
+        env = "REKCHECK_OUT"
+    )]
+    prefix: String,
+    /// Prepended to each table name (issues, images, summary, codes, labels, versions).
+    #[arg(long, value_name = "TEXT", default_value = "rekcheck_")]
+    table_prefix: String,
+}
+
 impl RunArgs {
+    /// Whether cells are written raw: --csv-raw or --cells raw, else raw for an S3 output.
+    fn raw_cells(&self, s3: bool) -> bool {
+        match self.cells {
+            Some(Cells::Raw) => true,
+            Some(Cells::Defused) => false,
+            None => self.csv_raw || s3,
+        }
+    }
+
     fn fail_on(&self) -> Option<Severity> {
         match self.fail_on {
             FailOn::Error => Some(Severity::Error),
@@ -257,6 +383,7 @@ impl RunArgs {
     fn pipeline(
         &self,
         aws_args: &AwsArgs,
+        s3_out: bool,
         uses_aws: bool,
         runtime: &tokio::runtime::Runtime,
     ) -> anyhow::Result<rekcheck::PipelineBuilder> {
@@ -276,7 +403,7 @@ impl RunArgs {
             .max_lines(self.max_lines)
             .max_issues_per_line(self.max_issues_per_line)
             .max_cell_bytes(self.max_cell_bytes)
-            .csv_raw(self.csv_raw)
+            .csv_raw(self.raw_cells(s3_out))
             .reporter(Arc::new(render::Progress::new(show_progress)))
             .stop_when(|| cancel::cancelled().is_some());
         if uses_aws {
@@ -363,16 +490,26 @@ struct FixArgs {
 struct VersionArgs {
     /// Only these version names (repeatable; as the AWS CLI's --version-names). Like --status
     /// and --since, it filters the versions of project ARNs and --all-projects only.
-    #[arg(long = "version-name", value_name = "NAME")]
+    #[arg(
+        long = "version-name",
+        value_name = "NAME",
+        env = "REKCHECK_VERSION_NAME",
+        value_delimiter = ','
+    )]
     versions: Vec<String>,
     /// Only versions with this status, e.g. TRAINING_FAILED (repeatable).
-    #[arg(long = "status", value_name = "STATUS")]
+    #[arg(
+        long = "status",
+        value_name = "STATUS",
+        env = "REKCHECK_STATUS",
+        value_delimiter = ','
+    )]
     statuses: Vec<String>,
     /// Only versions created since: a duration (7d, 24h, 30m) or a date (2026-11-01).
-    #[arg(long, value_name = "WHEN")]
+    #[arg(long, value_name = "WHEN", env = "REKCHECK_SINCE")]
     since: Option<String>,
     /// Every Custom Labels project of the region (DescribeProjects).
-    #[arg(long)]
+    #[arg(long, env = "REKCHECK_ALL_PROJECTS")]
     all_projects: bool,
 }
 
@@ -498,10 +635,18 @@ struct ReportArgs {
     /// DescribeDataset): errors before any training (repeatable).
     #[arg(long, value_name = "PROJECT_ARN")]
     datasets: Vec<String>,
-    /// Folder for the CSV files, or s3://bucket/prefix/ to upload them (per version under
-    /// <prefix>/<project>/<version>/, the run under <prefix>/runs/<UTC time>/, index.json last).
-    #[arg(long, short, default_value = "rekcheck-report", value_name = "DIR|S3")]
+    /// Folder for the CSV files, or s3://bucket/prefix/ to upload them (see --layout; the run
+    /// under <prefix>/runs/, index.json last).
+    #[arg(
+        long,
+        short,
+        default_value = "rekcheck-report",
+        value_name = "DIR|S3",
+        env = "REKCHECK_OUT"
+    )]
     out: PathBuf,
+    #[command(flatten)]
+    output: OutputArgs,
     #[command(flatten)]
     run: RunArgs,
     #[command(flatten)]
@@ -529,16 +674,16 @@ struct AwsArgs {
     endpoint_url: Option<String>,
     /// S3 objects downloaded (and, with --verify-images, image headers read) at the same time,
     /// at least 1 (at most 256, a larger value is lowered to it with a note).
-    #[arg(long, default_value_t = 8, value_name = "N", value_parser = at_least_one)]
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = at_least_one, env = "REKCHECK_CONCURRENCY")]
     concurrency: usize,
     /// Attempts per request before giving up, at least 1: S3 reads (an interrupted download
     /// resumes), S3 uploads (--out s3://) and Rekognition calls (with adaptive backoff).
-    #[arg(long, default_value_t = 5, value_name = "N", value_parser = at_least_one_u32)]
+    #[arg(long, default_value_t = 5, value_name = "N", value_parser = at_least_one_u32, env = "REKCHECK_RETRIES")]
     retries: u32,
     /// Seconds a network request may take to connect and to answer, and a download may stay
     /// silent, before it is retried (S3 and Rekognition); a download must also bring at least
     /// 1 KiB/s.
-    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600), env = "REKCHECK_TIMEOUT")]
     timeout: u64,
 }
 
@@ -577,6 +722,7 @@ fn main() -> ExitCode {
         Command::Locate(args) => locate(&args),
         Command::Check(args) => check(&args),
         Command::Fix(args) => fix(&args),
+        Command::Schema(args) => schema(&args),
         Command::Completions { shell } => completions(shell),
         Command::Man { command } => man(command.as_deref()),
     };
@@ -775,7 +921,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
             .any(|p| p.starts_with("s3://") || p.starts_with("arn:"));
     let mut builder = args
         .run
-        .pipeline(&args.aws, uses_aws, &runtime)?
+        .pipeline(&args.aws, out_s3.is_some(), uses_aws, &runtime)?
         .all_projects(args.filter.all_projects)
         .filter(filter)
         .html(args.html.options());
@@ -797,14 +943,19 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         builder = builder.datasets(d.clone());
     }
     let pipeline = builder.build()?;
+    let is_s3 = out_s3.is_some();
+    let output = args.output.s3_output(is_s3)?;
     let outcome = runtime.block_on(async {
         match out_s3 {
-            Some(prefix) => pipeline.write_s3(prefix).await,
+            Some(prefix) => pipeline.write_s3_with(prefix, &output).await,
             None => pipeline.write_csv(args.out.clone()).await,
         }
     });
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
-    let outcome = outcome?;
+    let mut outcome = outcome?;
+    if !is_s3 && output.layout == rekcheck::layout::Layout::Tables {
+        rekcheck::layout::arrange_tables(&args.out, &mut outcome, args.run.raw_cells(false))?;
+    }
 
     let code = outcome.exit_code(args.run.fail_on());
     let doc = render::json_summary(&outcome.summary, &outcome.failures, code);
@@ -828,6 +979,24 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         print_json(&doc)?;
     }
     Ok(code)
+}
+
+/// `rekcheck schema --athena`.
+fn schema(args: &SchemaArgs) -> anyhow::Result<u8> {
+    let prefix: rekcheck::fetch::S3Location = args.prefix.parse().context("--prefix")?;
+    if args.prefix.chars().any(char::is_control)
+        || args
+            .table_prefix
+            .chars()
+            .any(|c| !(c.is_ascii_alphanumeric() || c == '_'))
+    {
+        anyhow::bail!(
+            "--prefix may hold no control character, and --table-prefix only letters, digits and _"
+        );
+    }
+    debug_assert!(args.athena);
+    write_stdout(schema::athena(&prefix.to_string(), &args.table_prefix).as_bytes())?;
+    Ok(EXIT_OK)
 }
 
 /// `--out` as an S3 prefix when it is `s3://...`.
@@ -871,7 +1040,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
             .is_some_and(|t| t.starts_with("s3://"));
     let builder = args
         .run
-        .pipeline(&args.aws, uses_aws, &runtime)?
+        .pipeline(&args.aws, out_s3.is_some(), uses_aws, &runtime)?
         .source_arg(args.training.clone(), None)
         .html(args.html.options());
     let spec = rekcheck::CheckSpec {

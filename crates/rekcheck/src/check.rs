@@ -143,6 +143,7 @@ impl Pipeline {
                 failures: &mut failures,
             },
             csv_raw,
+            &crate::layout::S3Output::new(crate::layout::Layout::Folders),
             &policy,
             timeout,
         )
@@ -461,7 +462,7 @@ impl Pipeline {
             (&spec.out, &local.out, MANIFEST_CONTENT_TYPE),
         ] {
             if let Err(p) =
-                crate::upload::put(&client, to, from, content_type, &policy, timeout).await
+                crate::upload::put(&client, to, from, content_type, &policy, timeout, None).await
             {
                 return Err(PipelineError::FixUpload {
                     cause: format!("cannot upload {}: {}", p.location, p.cause),

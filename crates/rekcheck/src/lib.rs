@@ -77,10 +77,14 @@ mod html;
 #[cfg(feature = "s3")]
 mod images;
 mod inputs;
+#[cfg(feature = "s3")]
+pub mod layout;
 mod pipeline;
 mod reporter;
 mod rt;
 mod source;
+#[cfg(feature = "s3")]
+mod split;
 pub mod time;
 #[cfg(feature = "s3")]
 mod upload;

@@ -549,7 +549,7 @@ enum ReportLocation {
     Local(String),
     /// Each version's folder under this `s3://` prefix (see the `upload` module).
     #[cfg(feature = "s3")]
-    S3(rekcheck_fetch::S3Location),
+    S3(rekcheck_fetch::S3Location, crate::layout::Layout),
 }
 
 impl Output {
@@ -576,7 +576,9 @@ impl ReportLocation {
         match self {
             ReportLocation::Local(dir) => dir.clone(),
             #[cfg(feature = "s3")]
-            ReportLocation::S3(prefix) => crate::upload::version_report(prefix, project, version),
+            ReportLocation::S3(prefix, layout) => {
+                crate::upload::version_report(prefix, *layout, project, version)
+            }
         }
     }
 }
@@ -884,6 +886,27 @@ impl Pipeline {
         self,
         prefix: rekcheck_fetch::S3Location,
     ) -> Result<RunOutcome, PipelineError> {
+        let output = crate::layout::S3Output::new(crate::layout::Layout::Folders);
+        self.write_s3_with(prefix, &output).await
+    }
+
+    /// [`Pipeline::write_s3`] in `output`'s layout ([`Layout::Tables`](crate::layout::Layout)
+    /// is documented in the [`layout`](crate::layout) module), with its server-side encryption
+    /// on every object.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pipeline::write_s3`].
+    ///
+    /// # Runtime
+    ///
+    /// As [`Pipeline::write_s3`].
+    #[cfg(feature = "s3")]
+    pub async fn write_s3_with(
+        self,
+        prefix: rekcheck_fetch::S3Location,
+        output: &crate::layout::S3Output,
+    ) -> Result<RunOutcome, PipelineError> {
         let Some(client) = self.s3.clone() else {
             return Err(PipelineError::Input(
                 "writing the report to S3 needs an SdkConfig or an S3 client".into(),
@@ -899,7 +922,7 @@ impl Pipeline {
         let mut outcome = self
             .spawn(Output::Dir(
                 staging.path().to_owned(),
-                ReportLocation::S3(prefix.clone()),
+                ReportLocation::S3(prefix.clone(), output.layout),
             ))
             .await?;
         let uploaded = crate::upload::upload(
@@ -911,6 +934,7 @@ impl Pipeline {
                 failures: &mut outcome.failures,
             },
             csv_raw,
+            output,
             &policy,
             self_timeout,
         )

@@ -25,23 +25,21 @@
 //! finds each row's version by the raw names the report writer was given (see
 //! [`split_by_version`]). `versions.csv` and `index.json` link to the same folders.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
-use rekcheck_analyze::{REPORT_FILES, ReportSummary, VERSIONS_FILE, safe_cell};
+use aws_sdk_s3::types::ServerSideEncryption;
+use rekcheck_analyze::ReportSummary;
 use rekcheck_fetch::{FetchError, RequestId, RetryPolicy, S3Location, SendFailure, root_cause};
-use sha2::Digest as _;
 
 use crate::error::{Failure, PipelineError};
-
-/// The longest `<P>/<V>` folder (encoded project, `/`, encoded version) used as it is; longer
-/// ones are replaced by their SHA-256 (see the module documentation). 512 bytes leave room in
-/// S3's 1024-byte keys for an `--out` prefix of up to 498 bytes.
-pub(crate) const MAX_VERSION_FOLDER_BYTES: usize = 512;
+use crate::layout::{Layout, S3Output, Sse};
+use crate::split::{
+    files, note_ambiguous, note_no_copy, note_unmatched, split_by_version, version_folder,
+    versions_of,
+};
 
 /// S3's longest key, in bytes.
 const MAX_KEY_BYTES: usize = 1024;
@@ -83,39 +81,6 @@ impl Staging {
     }
 }
 
-/// One project or version name as one S3 key segment (see the module documentation).
-pub(crate) fn key_segment(name: &str) -> String {
-    if name.is_empty() {
-        return "~".to_owned();
-    }
-    let mut out = String::with_capacity(name.len());
-    for (i, b) in name.bytes().enumerate() {
-        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (b == b'.' && i > 0) {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
-}
-
-/// The folder of a version's report under the `--out` prefix, without a trailing `/`.
-pub(crate) fn version_folder(project: &str, version: &str) -> String {
-    let plain = format!("{}/{}", key_segment(project), key_segment(version));
-    if plain.len() <= MAX_VERSION_FOLDER_BYTES {
-        return plain;
-    }
-    let mut h = sha2::Sha256::new();
-    h.update((project.len() as u64).to_be_bytes());
-    h.update(project.as_bytes());
-    h.update(version.as_bytes());
-    let mut hex = String::with_capacity(64);
-    for b in &h.finalize() {
-        let _ = write!(hex, "{b:02x}");
-    }
-    format!("~sha256/{hex}")
-}
-
 /// `prefix` joined with `rest` as a key.
 fn join(prefix: &S3Location, rest: &str) -> S3Location {
     let base = prefix.key.trim_end_matches('/');
@@ -127,163 +92,19 @@ fn join(prefix: &S3Location, rest: &str) -> S3Location {
     S3Location::new(&prefix.bucket, key)
 }
 
-/// Where a version's report is uploaded: `s3://bucket/<prefix>/<folder>/`.
-pub(crate) fn version_report(prefix: &S3Location, project: &str, version: &str) -> String {
-    join(prefix, &format!("{}/", version_folder(project, version))).to_string()
-}
-
-fn files() -> impl Iterator<Item = &'static str> {
-    REPORT_FILES.into_iter().chain([VERSIONS_FILE])
-}
-
-/// Every (project, version) of the run with rows of its own, as the report writer was given
-/// them, in order; rows with neither name belong to no version.
-fn versions_of(summary: &ReportSummary) -> Vec<(String, String)> {
-    let mut all: BTreeSet<(&str, &str)> = BTreeSet::new();
-    all.extend(
-        summary
-            .manifests
-            .iter()
-            .map(|m| (m.context.project.as_str(), m.context.version.as_str())),
-    );
-    all.extend(
-        summary
-            .terminal
-            .iter()
-            .map(|(c, _)| (c.project.as_str(), c.version.as_str())),
-    );
-    all.extend(
-        summary
-            .versions
-            .iter()
-            .map(|v| (v.project.as_str(), v.version.as_str())),
-    );
-    all.extend(
-        summary
-            .codes
-            .iter()
-            .map(|c| (c.project.as_str(), c.version.as_str())),
-    );
-    all.extend(
-        summary
-            .labels
-            .iter()
-            .map(|l| (l.project.as_str(), l.version.as_str())),
-    );
-    all.into_iter()
-        .filter(|(p, v)| !p.is_empty() || !v.is_empty())
-        .map(|(p, v)| (p.to_owned(), v.to_owned()))
-        .collect()
-}
-
-/// What splitting found besides the files.
-#[derive(Debug, Default)]
-struct Split {
-    /// Versions whose names the CSV cells cannot tell apart from another version's (a name
-    /// starting with `'` and another that gets that `'` as the spreadsheet defusing prefix):
-    /// they get no per-version copy rather than a mixed one.
-    ambiguous: BTreeSet<usize>,
-    /// Rows whose project and version cells match no version of the run, per file.
-    unmatched: BTreeMap<&'static str, u64>,
-}
-
-/// Splits each CSV of `dir` into `dir/versions/<n>/`, `n` the index of the row's version in
-/// `versions`. A row's version is found from its first two cells, which the report writer
-/// renders from the raw names with [`safe_cell`]: the names are never parsed back out of the
-/// cells, only matched against what each raw name renders to.
-fn split_by_version(
-    dir: &Path,
-    versions: &[(String, String)],
-    csv_raw: bool,
-) -> Result<Split, PipelineError> {
-    let io = |e: std::io::Error| PipelineError::Fetch(FetchError::Io(e));
-    let csv_err = |e: csv::Error| PipelineError::Fetch(FetchError::Io(e.into()));
-    let mut rendered: HashMap<(Vec<u8>, Vec<u8>), Vec<usize>> = HashMap::new();
-    for (i, (p, v)) in versions.iter().enumerate() {
-        let key = (
-            safe_cell(p, csv_raw).as_bytes().to_vec(),
-            safe_cell(v, csv_raw).as_bytes().to_vec(),
-        );
-        rendered.entry(key).or_default().push(i);
-    }
-    let mut split = Split::default();
-    for same in rendered.values().filter(|v| v.len() > 1) {
-        split.ambiguous.extend(same);
-    }
-    let new_file = |path: &Path| {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .map_err(|e| {
-                io(std::io::Error::new(
-                    e.kind(),
-                    format!("{}: {e}", path.display()),
-                ))
-            })
+/// Where a version's report is uploaded: `s3://bucket/<prefix>/<folder>/`, or in the table
+/// layout the version's partition of the `issues` table.
+pub(crate) fn version_report(
+    prefix: &S3Location,
+    layout: Layout,
+    project: &str,
+    version: &str,
+) -> String {
+    let folder = match layout {
+        Layout::Folders => version_folder(project, version),
+        Layout::Tables => format!("issues/{}", crate::layout::partition(project, version)),
     };
-    let vdir = |i: usize| dir.join("versions").join(i.to_string());
-    for i in 0..versions.len() {
-        if !split.ambiguous.contains(&i) {
-            fs_err::create_dir_all(vdir(i)).map_err(io)?;
-        }
-    }
-    for name in files() {
-        let mut reader = csv::Reader::from_path(dir.join(name)).map_err(csv_err)?;
-        let header = reader.byte_headers().map_err(csv_err)?.clone();
-        let csv_out = |f: std::fs::File| {
-            csv::WriterBuilder::new()
-                .terminator(csv::Terminator::CRLF)
-                .from_writer(std::io::BufWriter::new(f))
-        };
-        // Every version gets all six files, with just the header where it has no rows.
-        for i in (0..versions.len()).filter(|i| !split.ambiguous.contains(i)) {
-            let mut w = csv_out(new_file(&vdir(i).join(name))?);
-            w.write_byte_record(&header).map_err(csv_err)?;
-            w.flush().map_err(io)?;
-        }
-        // Rows of a version mostly come together: one file open at a time, appended to.
-        let mut current: Option<(usize, csv::Writer<std::io::BufWriter<std::fs::File>>)> = None;
-        let mut record = csv::ByteRecord::new();
-        while reader.read_byte_record(&mut record).map_err(csv_err)? {
-            let project = record.get(0).unwrap_or_default();
-            let version = record.get(1).unwrap_or_default();
-            if project.is_empty() && version.is_empty() {
-                continue;
-            }
-            let i = match rendered.get(&(project.to_vec(), version.to_vec())) {
-                Some(same) if same.len() == 1 => same[0],
-                Some(_) => continue,
-                None => {
-                    *split.unmatched.entry(name).or_default() += 1;
-                    continue;
-                }
-            };
-            if current.as_ref().is_none_or(|(c, _)| *c != i) {
-                if let Some((_, mut w)) = current.take() {
-                    w.flush().map_err(io)?;
-                }
-                let path = vdir(i).join(name);
-                let f = std::fs::OpenOptions::new()
-                    .append(true)
-                    .open(&path)
-                    .map_err(|e| {
-                        io(std::io::Error::new(
-                            e.kind(),
-                            format!("{}: {e}", path.display()),
-                        ))
-                    })?;
-                current = Some((i, csv_out(f)));
-            }
-            if let Some((_, w)) = current.as_mut() {
-                w.write_byte_record(&record).map_err(csv_err)?;
-            }
-        }
-        if let Some((_, mut w)) = current.take() {
-            w.flush().map_err(io)?;
-        }
-    }
-    Ok(split)
+    join(prefix, &format!("{folder}/")).to_string()
 }
 
 /// What a failed `PutObject` of `to` means, in one line that names the cause and what to do
@@ -415,6 +236,7 @@ pub(crate) async fn put(
     content_type: &str,
     policy: &RetryPolicy,
     timeout: std::time::Duration,
+    sse: Option<&Sse>,
 ) -> Result<(), PutFailed> {
     let failed = |cause: String| PutFailed {
         location: to.to_string(),
@@ -429,17 +251,22 @@ pub(crate) async fn put(
             .await
             .map_err(|e| failed(format!("cannot read {}: {e}", from.display())))?;
         let deadline = put_deadline(timeout, body.size_hint().0);
+        let mut request = client
+            .put_object()
+            .bucket(&to.bucket)
+            .key(&to.key)
+            .content_type(content_type)
+            .body(body);
+        request = match sse {
+            None => request,
+            Some(Sse::Aes256) => request.server_side_encryption(ServerSideEncryption::Aes256),
+            Some(Sse::Kms(key)) => request
+                .server_side_encryption(ServerSideEncryption::AwsKms)
+                .set_ssekms_key_id(key.clone()),
+        };
         let sent = tokio::time::timeout(
             deadline,
-            client
-                .put_object()
-                .bucket(&to.bucket)
-                .key(&to.key)
-                .content_type(content_type)
-                .body(body)
-                .customize()
-                .interceptor(guard.clone())
-                .send(),
+            request.customize().interceptor(guard.clone()).send(),
         )
         .await;
         let cause = match sent {
@@ -492,84 +319,85 @@ pub(crate) enum UploadError {
     Put(PutFailed),
 }
 
-/// Uploads the report in `dir` under `prefix`; returns the objects written, `index.json` last.
-/// Versions that cannot get a per-version copy are added to the run's failures (and to
-/// `index.json`'s); the other versions are uploaded all the same. The first object that cannot
-/// be uploaded (after `policy`'s attempts) stops the upload before `index.json`.
+/// Uploads the report in `dir` under `prefix` in `output`'s layout; returns the objects
+/// written, `index.json` last. Versions that cannot get a per-version copy are added to the
+/// outcome's failures (and to `index.json`'s); the other versions are uploaded all the same.
+/// The first object that cannot be uploaded (after `policy`'s attempts) stops the upload
+/// before `index.json`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn upload(
     client: &aws_sdk_s3::Client,
     prefix: &S3Location,
     dir: &Path,
     finished: Finished<'_>,
     csv_raw: bool,
+    output: &S3Output,
     policy: &RetryPolicy,
     timeout: std::time::Duration,
 ) -> Result<Vec<PathBuf>, UploadError> {
-    let versions = versions_of(finished.summary);
+    let layout = output.layout;
+    let versions = versions_of(finished.summary, layout == Layout::Tables);
     let (dir_owned, versions_owned) = (dir.to_owned(), versions.clone());
     let split =
         tokio::task::spawn_blocking(move || split_by_version(&dir_owned, &versions_owned, csv_raw))
             .await
             .map_err(|e| UploadError::Split(PipelineError::Task(e.to_string())))?
             .map_err(UploadError::Split)?;
-    for (name, rows) in &split.unmatched {
-        finished.failures.push(Failure {
-            what: format!("per-version copies of {name}"),
-            error: PipelineError::Input(format!(
-                "{rows} rows name a project and version that match no version of the run; they are only in the run's report under runs/"
-            )),
-        });
-    }
+    note_unmatched(&split, finished.failures);
     let csv = "text/csv; charset=utf-8";
-    let longest_file = files().map(str::len).max().unwrap_or(0);
     let mut uploads: Vec<(S3Location, PathBuf)> = Vec::new();
     let mut index_versions = Vec::new();
     for (i, (project, version)) in versions.iter().enumerate() {
-        let folder = version_folder(project, version);
-        let report = join(prefix, &format!("{folder}/"));
-        let problem = if split.ambiguous.contains(&i) {
-            Some(
-                "its names and another version's are the same in the CSV cells once the spreadsheet `'` prefix is added; its rows are only in the run's report under runs/ (with --csv-raw each version gets its own copy)".to_owned()
-            )
-        } else if report.key.len() + longest_file > MAX_KEY_BYTES {
-            Some(format!(
-                "its key {report} would be longer than S3's {MAX_KEY_BYTES} bytes; use a shorter --out prefix; its rows are in the run's report under runs/"
-            ))
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
-            finished.failures.push(Failure {
-                what: format!(
-                    "project {} version {}",
-                    project.escape_debug(),
-                    version.escape_debug()
+        let keys: Vec<(S3Location, &str)> = files()
+            .map(|name| {
+                (
+                    join(
+                        prefix,
+                        &crate::layout::version_key(layout, name, project, version),
+                    ),
+                    name,
+                )
+            })
+            .collect();
+        let report = version_report(prefix, layout, project, version);
+        let too_long = keys.iter().find(|(k, _)| k.key.len() > MAX_KEY_BYTES);
+        if split.ambiguous.contains(&i) {
+            note_ambiguous(finished.failures, project, version);
+        } else if let Some((key, _)) = too_long {
+            note_no_copy(
+                finished.failures,
+                project,
+                version,
+                &format!(
+                    "its key {key} would be longer than S3's {MAX_KEY_BYTES} bytes; use a shorter --out prefix; its rows are in the run's report under runs/"
                 ),
-                error: PipelineError::Input(format!("no per-version report: {problem}")),
-            });
-            index_versions.push(serde_json::json!({
+            );
+        } else {
+            for (to, name) in keys {
+                uploads.push((to, dir.join("versions").join(i.to_string()).join(name)));
+            }
+            let mut entry = serde_json::json!({
                 "project": project,
                 "version": version,
-                "report": serde_json::Value::Null,
-            }));
+                "report": report,
+            });
+            if layout == Layout::Tables {
+                entry["partition"] = crate::layout::partition(project, version).into();
+            }
+            index_versions.push(entry);
             continue;
-        }
-        for name in files() {
-            uploads.push((
-                join(prefix, &format!("{folder}/{name}")),
-                dir.join("versions").join(i.to_string()).join(name),
-            ));
         }
         index_versions.push(serde_json::json!({
             "project": project,
             "version": version,
-            "report": report.to_string(),
+            "report": serde_json::Value::Null,
         }));
     }
-    let run = crate::time::rfc3339(std::time::SystemTime::now());
+    let run = crate::layout::run_id(std::time::SystemTime::now());
+    let run_folder = crate::layout::run_folder(layout, &run);
     let mut run_files = Vec::new();
     for name in files() {
-        let to = join(prefix, &format!("runs/{run}/{name}"));
+        let to = join(prefix, &format!("{run_folder}/{name}"));
         run_files.push(to.to_string());
         uploads.push((to, dir.join(name)));
     }
@@ -578,19 +406,14 @@ pub(crate) async fn upload(
     let html = html_path.is_file().then(|| {
         let to = join(
             prefix,
-            &format!("runs/{run}/{}", rekcheck_analyze::HTML_FILE),
+            &format!("{run_folder}/{}", rekcheck_analyze::HTML_FILE),
         );
         run_files.push(to.to_string());
         to
     });
-    let index = serde_json::json!({
-        "run": run,
-        "complete": true,
-        "failures": finished.failures.iter().map(|f| serde_json::json!({"what": f.what, "error": f.error.to_string()})).collect::<Vec<_>>(),
-        "versions": index_versions,
-        "files": run_files,
-        "html": html.as_ref().map(ToString::to_string),
-    });
+    let mut index =
+        crate::layout::index(layout, &run, finished.failures, &index_versions, &run_files);
+    index["html"] = html.as_ref().map(ToString::to_string).into();
     // Written before anything is uploaded, so that a kept copy says where each file goes.
     let index_path = dir.join("index.json");
     let mut f = fs_err::File::create(&index_path)
@@ -599,9 +422,10 @@ pub(crate) async fn upload(
         .map_err(|e| UploadError::Split(PipelineError::Fetch(e.into())))?;
     drop(f);
 
+    let sse = output.sse.as_ref();
     let mut written = Vec::new();
     for (to, from) in &uploads {
-        put(client, to, from, csv, policy, timeout)
+        put(client, to, from, csv, policy, timeout, sse)
             .await
             .map_err(UploadError::Put)?;
         written.push(PathBuf::from(to.to_string()));
@@ -614,12 +438,13 @@ pub(crate) async fn upload(
             "text/html; charset=utf-8",
             policy,
             timeout,
+            sse,
         )
         .await
         .map_err(UploadError::Put)?;
         written.push(PathBuf::from(to.to_string()));
     }
-    let to = join(prefix, &format!("runs/{run}/index.json"));
+    let to = join(prefix, &format!("{run_folder}/index.json"));
     put(
         client,
         &to,
@@ -627,6 +452,7 @@ pub(crate) async fn upload(
         "application/json",
         policy,
         timeout,
+        sse,
     )
     .await
     .map_err(UploadError::Put)?;
@@ -637,6 +463,7 @@ pub(crate) async fn upload(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::split::key_segment;
 
     fn decode(segment: &str) -> Vec<u8> {
         let b = segment.as_bytes();

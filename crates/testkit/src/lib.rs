@@ -1,6 +1,7 @@
 //! Test kit for rekcheck (not published).
 //!
 //! * [`generate`]: deterministic synthetic validation manifests of any size.
+//! * [`lambda`]: an emulation of the AWS Lambda Runtime API (next invocation, response, error).
 //! * [`moto`]: starts moto's S3 server on a free loopback port and stops it by its PID.
 //! * [`proxy`]: a TCP proxy between the SDK and moto that resets, stalls, cuts bodies short and
 //!   answers 503/500.
@@ -10,6 +11,7 @@
 #![allow(clippy::missing_panics_doc)]
 
 pub mod generate;
+pub mod lambda;
 pub mod moto;
 pub mod proxy;
 pub mod rekognition;
