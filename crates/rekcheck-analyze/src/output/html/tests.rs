@@ -184,6 +184,12 @@ fn presigned_urls_add_their_origin_only() {
     assert!(html.contains("href=\"data:image/jpeg;base64,/9j/YWJj\""));
     assert!(html.contains("img-src data:;"));
     assert!(ImagePixels::embedded(b"<svg>".to_vec()).is_none());
+    // Missing pixels: no <image>, the reason shown as text.
+    collector.images_mut()[0].pixels = Some(ImagePixels::Missing(HOSTILE.into()));
+    let html = render_html(&HtmlPage::new(&summary, &collector));
+    assert!(!html.contains("<image "));
+    assert!(html.contains("Pixels not shown: &lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!tags(&html).iter().any(|t| t.contains("onerror")));
 }
 
 #[test]
