@@ -222,3 +222,33 @@ fn a_hostile_manifest_runs_no_script() {
     // No request was even attempted (the img with src=x is text, not an element).
     assert!(page_log(&log).is_empty(), "{:?}", page_log(&log));
 }
+
+#[test]
+fn the_stderr_summary_names_the_page_when_it_is_written() {
+    // No browser needed: only the `Report:` line of the stderr summary.
+    for (extra, written) in [(None, true), (Some("--no-html"), false)] {
+        let out = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "report",
+            "sample-manifests/failed-object-detection",
+            "--out",
+            out.path().to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let o = rekcheck(&args);
+        assert_eq!(o.status.code(), Some(1), "{o:?}");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with("Report: "))
+            .unwrap_or_else(|| panic!("no Report: line in {stderr}"));
+        let page = out.path().join("report.html");
+        assert_eq!(page.is_file(), written, "{line}");
+        assert_eq!(
+            line.ends_with(&format!(".csv and {}", page.display())),
+            written,
+            "{line}"
+        );
+        assert_eq!(line.contains("report.html"), written, "{line}");
+    }
+}

@@ -408,10 +408,20 @@ pub(crate) fn summary(
     } else if let Some(first) = summary.files.first()
         && let Some(dir) = first.parent()
     {
+        let html = summary
+            .files
+            .iter()
+            .any(|f| f.file_name() == Some(std::ffi::OsStr::new(rekcheck::analyze::HTML_FILE)));
+        let dir = dir.display().to_string();
+        let dir = esc(&dir);
+        let page = if html {
+            format!(" and {dir}/{}", rekcheck::analyze::HTML_FILE)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             s,
-            "Report: {}/{{issues,images,summary,codes,labels,versions}}.csv",
-            esc(&dir.display().to_string())
+            "Report: {dir}/{{issues,images,summary,codes,labels,versions}}.csv{page}"
         );
     }
     s

@@ -104,18 +104,24 @@ pub(crate) async fn fetch_pixels(
             let mut n = 0usize;
             for img in collector.images_mut() {
                 let Some((bucket, key)) = s3_object(&img.source_ref) else {
+                    img.pixels = Some(ImagePixels::Missing(NOT_S3.to_owned()));
                     continue;
                 };
-                if let Ok(req) = client
-                    .get_object()
-                    .bucket(bucket)
-                    .key(key)
-                    .presigned(config.clone())
-                    .await
-                {
-                    img.pixels = Some(ImagePixels::Url(req.uri().to_owned()));
-                    n += 1;
-                }
+                img.pixels = Some(
+                    match client
+                        .get_object()
+                        .bucket(bucket)
+                        .key(key)
+                        .presigned(config.clone())
+                        .await
+                    {
+                        Ok(req) => {
+                            n += 1;
+                            ImagePixels::Url(req.uri().to_owned())
+                        }
+                        Err(_) => ImagePixels::Missing("no presigned URL could be made".to_owned()),
+                    },
+                );
             }
             let until = crate::time::rfc3339(std::time::SystemTime::now() + expiry);
             format!(
@@ -123,36 +129,52 @@ pub(crate) async fn fetch_pixels(
             )
         }
         HtmlImages::Embed => {
-            let wanted: Vec<(usize, String, String)> = collector
-                .images()
-                .iter()
-                .enumerate()
-                .filter_map(|(i, img)| s3_object(&img.source_ref).map(|(b, k)| (i, b, k)))
-                .collect();
-            let fetched: Vec<(usize, Option<Vec<u8>>)> = futures::stream::iter(wanted)
+            let mut wanted: Vec<(usize, String, String)> = Vec::new();
+            for (i, img) in collector.images_mut().iter_mut().enumerate() {
+                match s3_object(&img.source_ref) {
+                    Some((b, k)) => wanted.push((i, b, k)),
+                    None => img.pixels = Some(ImagePixels::Missing(NOT_S3.to_owned())),
+                }
+            }
+            let mut fetched: Vec<(usize, Result<Vec<u8>, String>)> = futures::stream::iter(wanted)
                 .map(|(i, bucket, key)| async move { (i, download(client, bucket, key).await) })
                 .buffer_unordered(EMBED_CONCURRENCY)
                 .collect()
                 .await;
-            let mut fetched = fetched;
             fetched.sort_by_key(|(i, _)| *i);
             let (mut total, mut n) = (0u64, 0usize);
             for (i, bytes) in fetched {
-                let Some(bytes) = bytes else { continue };
-                let len = bytes.len() as u64;
-                if total + len > MAX_EMBED_TOTAL_BYTES {
-                    continue;
-                }
-                if let Some(p) = ImagePixels::embedded(bytes)
-                    && let Some(img) = collector.images_mut().get_mut(i)
-                {
-                    img.pixels = Some(p);
+                let len = bytes.as_ref().map_or(0, |b| b.len() as u64);
+                let pixels = match bytes {
+                    Err(why) => ImagePixels::Missing(why),
+                    Ok(_) if total + len > MAX_EMBED_TOTAL_BYTES => ImagePixels::Missing(format!(
+                        "not embedded: the page already holds {} MiB of images, its limit",
+                        MAX_EMBED_TOTAL_BYTES >> 20
+                    )),
+                    Ok(bytes) => ImagePixels::embedded(bytes).unwrap_or_else(|| {
+                        ImagePixels::Missing("not embedded: not a JPEG or PNG image".to_owned())
+                    }),
+                };
+                if let ImagePixels::Embedded { .. } = pixels {
                     total += len;
                     n += 1;
                 }
+                if let Some(img) = collector.images_mut().get_mut(i) {
+                    img.pixels = Some(pixels);
+                }
             }
+            let missing = collector
+                .images()
+                .iter()
+                .filter(|i| matches!(i.pixels, Some(ImagePixels::Missing(_))))
+                .count();
+            let not = if missing > 0 {
+                format!(" {missing} are not (each says why under its drawing).")
+            } else {
+                String::new()
+            };
             format!(
-                "{n} images are embedded (JPEG or PNG of at most {} KiB each, {} MiB in all).",
+                "{n} images are embedded (JPEG or PNG of at most {} KiB each, {} MiB in all).{not}",
                 MAX_EMBED_BYTES >> 10,
                 MAX_EMBED_TOTAL_BYTES >> 20
             )
@@ -160,10 +182,19 @@ pub(crate) async fn fetch_pixels(
     }
 }
 
+/// Why an image whose `source-ref` is no `s3://` URI has no pixels.
 #[cfg(feature = "s3")]
-/// The bytes of an object of at most [`MAX_EMBED_BYTES`]; `None` when it is larger or cannot
-/// be read (the image is then drawn without pixels).
-async fn download(client: &aws_sdk_s3::Client, bucket: String, key: String) -> Option<Vec<u8>> {
+const NOT_S3: &str = "its source-ref is not an s3://bucket/key URI";
+
+#[cfg(feature = "s3")]
+/// The bytes of an object of at most [`MAX_EMBED_BYTES`], or why it is not embedded (larger,
+/// or not readable): the page says it under the image.
+async fn download(
+    client: &aws_sdk_s3::Client,
+    bucket: String,
+    key: String,
+) -> Result<Vec<u8>, String> {
+    use aws_sdk_s3::error::ProvideErrorMetadata as _;
     let out = client
         .get_object()
         .bucket(bucket)
@@ -171,9 +202,31 @@ async fn download(client: &aws_sdk_s3::Client, bucket: String, key: String) -> O
         .range(format!("bytes=0-{MAX_EMBED_BYTES}"))
         .send()
         .await
-        .ok()?;
-    let body = out.body.collect().await.ok()?.into_bytes();
-    (body.len() as u64 <= MAX_EMBED_BYTES).then(|| body.to_vec())
+        .map_err(|e| {
+            format!(
+                "not embedded: it could not be read from S3 ({})",
+                e.code().unwrap_or("no response")
+            )
+        })?;
+    // `bytes 0-1048576/<size>`: the whole size, when the object is larger than the range.
+    let size = out
+        .content_range()
+        .and_then(|r| r.rsplit_once('/'))
+        .and_then(|(_, n)| n.parse::<u64>().ok());
+    let body = out
+        .body
+        .collect()
+        .await
+        .map_err(|_| "not embedded: its download broke off".to_owned())?
+        .into_bytes();
+    let len = size.unwrap_or(body.len() as u64).max(body.len() as u64);
+    if len > MAX_EMBED_BYTES {
+        return Err(format!(
+            "not embedded: {len} bytes, over the {} KiB limit per image",
+            MAX_EMBED_BYTES >> 10
+        ));
+    }
+    Ok(body.to_vec())
 }
 
 /// Renders and writes `dir/report.html` with the pipeline's S3 client and HTML options.

@@ -1025,6 +1025,7 @@ impl ReportWriter {
             Some((a, b)) => (Some(a), Some(b)),
             None => (None, None),
         };
+        let geometry_of_ok_lines = absorb.is_some();
         let keep_error_lines = rekognition.is_some();
         let mut stats = Stats::default();
         let mut bytes = 0u64;
@@ -1105,7 +1106,9 @@ impl ReportWriter {
                     }
                 };
                 if keep_geometry && let Some(a) = rendered.analysis.as_mut() {
-                    a.attach_geometry(&block);
+                    // `check`'s dataset rules (`absorb`) can turn an ok line into an error on
+                    // the writer thread: its drawing is kept until then.
+                    a.attach_geometry(&block, geometry_of_ok_lines);
                 }
                 if let Some(buffers) = buffers {
                     buffers.recycle(block);

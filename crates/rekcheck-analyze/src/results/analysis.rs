@@ -193,8 +193,10 @@ pub struct BlockAnalysis {
 
 impl BlockAnalysis {
     /// Adds to `geometry` the frame and boxes of each line of `block` whose row has an issue
-    /// and at least one box (the lines the HTML report may draw).
-    pub(crate) fn attach_geometry(&mut self, block: &Block) {
+    /// and at least one box (the lines the HTML report may draw); with `ok_too`, of the lines
+    /// without issues too (`check`'s dataset rules can still turn them into errors on the
+    /// writer thread, once the block's text is gone).
+    pub(crate) fn attach_geometry(&mut self, block: &Block, ok_too: bool) {
         let BlockKind::Lines(data) = &block.kind else {
             return;
         };
@@ -206,7 +208,8 @@ impl BlockAnalysis {
             let Some(row) = rows.peek() else { break };
             if row.line != n
                 || row.boxes == 0
-                || matches!(row.status, ImageStatus::Ok | ImageStatus::Unparsable)
+                || row.status == ImageStatus::Unparsable
+                || (row.status == ImageStatus::Ok && !ok_too)
             {
                 continue;
             }
@@ -533,5 +536,21 @@ pub(crate) fn analysis_weight(a: &BlockAnalysis) -> usize {
         .iter()
         .map(|i| std::mem::size_of::<Issue>() + i.code.len() + i.message.len())
         .sum();
-    rows + issues
+    // The drawings kept for the HTML report (of every box line under `check`).
+    let geometry: usize = a
+        .geometry
+        .iter()
+        .map(|g| {
+            std::mem::size_of::<crate::results::geometry::ImageGeometry>()
+                + g.boxes
+                    .iter()
+                    .map(|b| {
+                        std::mem::size_of::<crate::results::geometry::BoxGeometry>()
+                            + b.label.len()
+                            + b.attribute.len()
+                    })
+                    .sum::<usize>()
+        })
+        .sum();
+    rows + issues + geometry
 }

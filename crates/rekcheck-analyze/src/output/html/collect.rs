@@ -29,6 +29,9 @@ pub enum ImagePixels {
         /// The bytes.
         bytes: Vec<u8>,
     },
+    /// No pixels, and why (too large to embed, not a JPEG or PNG, not readable): the page
+    /// says so under the image.
+    Missing(String),
 }
 
 impl ImagePixels {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::HtmlPage;
-use super::collect::ShownImage;
+use super::collect::{ImagePixels, ShownImage};
 use super::svg::{hbars, image_drawing, line_bars};
 use crate::codes::code_info;
 use crate::model::{Dataset, Severity};
@@ -161,6 +161,9 @@ fn image_card(page: &HtmlPage<'_>, n: usize, img: &ShownImage) -> Markup {
         div.card id=(format!("img{n}")) {
             @if let Some(svg) = image_drawing(img) { div { (svg) } }
             div.issues {
+                @if let Some(ImagePixels::Missing(why)) = &img.pixels {
+                    p.note { "Pixels not shown: " (why) "." }
+                }
                 p {
                     span.ref { (img.source_ref) } br;
                     @if let Some(m) = manifest { code { (m.manifest) } } " line " b { (img.line) }

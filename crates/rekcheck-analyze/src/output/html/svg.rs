@@ -200,11 +200,12 @@ pub(crate) fn image_drawing(image: &ShownImage) -> Option<Markup> {
     let (vx, vy, vw, vh) = view_box(g.width, g.height, &g.boxes);
     let font = (vw.max(vh) / 35).max(1);
     let stroke = (vw.max(vh) / 300).max(1);
-    let href = image.pixels.as_ref().map(|p| match p {
-        ImagePixels::Url(u) => u.clone(),
+    let href = image.pixels.as_ref().and_then(|p| match p {
+        ImagePixels::Url(u) => Some(u.clone()),
         ImagePixels::Embedded { mime, bytes } => {
-            format!("data:{mime};base64,{}", super::base64(bytes))
+            Some(format!("data:{mime};base64,{}", super::base64(bytes)))
         }
+        ImagePixels::Missing(_) => None,
     });
     Some(html! {
         svg.image width="360" viewBox=(format!("{} {} {} {}", px(vx), px(vy), px(vw), px(vh))) role="img" aria-label="image frame and boxes" {

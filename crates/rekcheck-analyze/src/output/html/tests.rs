@@ -162,7 +162,7 @@ fn presigned_urls_add_their_origin_only() {
                 first_line: 1,
                 kind: crate::BlockKind::Lines(manifest.as_bytes().to_vec()),
             };
-            b.attach_geometry(&block);
+            b.attach_geometry(&block, false);
             collector.add(&context, &b);
         })
         .unwrap();
@@ -184,6 +184,12 @@ fn presigned_urls_add_their_origin_only() {
     assert!(html.contains("href=\"data:image/jpeg;base64,/9j/YWJj\""));
     assert!(html.contains("img-src data:;"));
     assert!(ImagePixels::embedded(b"<svg>".to_vec()).is_none());
+    // Missing pixels: no <image>, the reason shown as text.
+    collector.images_mut()[0].pixels = Some(ImagePixels::Missing(HOSTILE.into()));
+    let html = render_html(&HtmlPage::new(&summary, &collector));
+    assert!(!html.contains("<image "));
+    assert!(html.contains("Pixels not shown: &lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!tags(&html).iter().any(|t| t.contains("onerror")));
 }
 
 #[test]
@@ -238,4 +244,53 @@ fn base64_matches_the_rfc_vectors() {
     );
     assert_eq!(origin("javascript:alert(1)"), None);
     assert_eq!(origin("https://a b/"), None);
+}
+
+#[test]
+fn a_line_the_dataset_rules_fail_later_is_still_drawn() {
+    // Line 3 repeats line 1's source-ref: it is ok when its block is analyzed, and only the
+    // dataset rules (on the writer thread, once the block's text is gone) make it an error.
+    let line = |r: &str, left: u32| {
+        format!(
+            r#"{{"source-ref":"{r}","bb":{{"image_size":[{{"width":100,"height":80,"depth":3}}],"annotations":[{{"class_id":0,"top":10,"left":{left},"width":30,"height":30}}]}},"bb-metadata":{{"objects":[{{"confidence":1}}],"class-map":{{"0":"dot"}},"type":"groundtruth/object-detection","human-annotated":"yes","creation-date":"2026-11-18T09:12:44.123Z","job-name":"labeling-job/dots"}}}}"#
+        )
+    };
+    let manifest = [
+        line("s3://bucket-a/a.jpg", 0),
+        line("s3://bucket-a/b.jpg", 5),
+        line("s3://bucket-a/a.jpg", 20),
+    ]
+    .join("\n");
+    let collector = Arc::new(Mutex::new(HtmlCollector::new(10)));
+    let mut w = ReportWriter::in_memory(ReportOptions::default()).unwrap();
+    let c = Arc::clone(&collector);
+    w.on_block(Box::new(move |ctx, a| c.lock().unwrap().add(ctx, a)));
+    w.keep_image_geometry(true);
+    let check = crate::CheckOptions {
+        max_line_bytes: 1 << 20,
+        images: None,
+    };
+    let report = crate::check_manifest(
+        &mut w,
+        &ManifestContext::default(),
+        manifest.as_bytes(),
+        &check,
+        &mut crate::CheckTally::new(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!((report.stats.ok, report.stats.error), (2, 1));
+    let collector = collector.lock().unwrap();
+    let [img] = collector.images() else {
+        panic!("{:?}", collector.images())
+    };
+    assert_eq!(img.line, 3);
+    assert_eq!(img.issues[0].code, "REKCHECK_DUPLICATE_SOURCE_REF");
+    // In thousandths of a pixel.
+    let g = img.geometry.as_ref().expect("the line's drawing");
+    assert_eq!(
+        (g.width, g.height, g.boxes.len()),
+        (Some(100_000), Some(80_000), 1)
+    );
+    assert_eq!(g.boxes[0].left, Some(20_000));
 }
