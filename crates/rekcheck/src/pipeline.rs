@@ -510,6 +510,7 @@ impl std::fmt::Debug for Pipeline {
 
 /// What a run found.
 #[derive(Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct RunOutcome {
     /// Versions, manifests, codes, labels, terminal errors and the files written.
     pub summary: ReportSummary,
