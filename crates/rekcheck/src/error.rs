@@ -144,6 +144,7 @@ impl PipelineError {
 /// message.
 #[derive(Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Failure {
     /// The path, S3 location, ARN or option concerned.
     pub what: String,
