@@ -100,7 +100,7 @@ pub(crate) fn error_text<'a>(
         .last()
         .is_none_or(|root| text.contains(root.as_str()))
     {
-        return text;
+        return flag_hints(&text);
     }
     for cause in causes {
         if !text.contains(cause.as_str()) {
@@ -108,7 +108,60 @@ pub(crate) fn error_text<'a>(
             text.push_str(cause);
         }
     }
-    text
+    flag_hints(&text)
+}
+
+/// The libraries' words for a setting, and the command line's flag for it: the libraries'
+/// messages speak of their settings (the `SdkConfig`, the client, the pipeline's timeout), the
+/// binary names the flag that sets it.
+const FLAG_HINTS: &[(&str, &str)] = &[
+    (
+        "set AWS_PROFILE or give the SdkConfig a credentials provider",
+        "set AWS_PROFILE or pass --profile",
+    ),
+    (
+        "set a region in the SdkConfig or set AWS_REGION",
+        "pass --region or set AWS_REGION",
+    ),
+    (
+        "check the SdkConfig's endpoint URL and",
+        "check --endpoint-url and",
+    ),
+    (
+        "use a client configured for the region in the ARN",
+        "run with --region set to the region in the ARN",
+    ),
+    (
+        "use a client configured for its region",
+        "run again with --region set to it",
+    ),
+    (
+        "use a client configured for region ",
+        "run again with --region ",
+    ),
+    (
+        "allow more attempts in the client's retry config",
+        "raise --retries",
+    ),
+    ("or raise the timeout", "or raise --timeout"),
+    (
+        "check the bucket name of the output location",
+        "check the bucket name of --out",
+    ),
+    (
+        "(the timeout plus 1 s per KiB",
+        "(--timeout plus 1 s per KiB",
+    ),
+    ("(the retries setting)", "(--retries)"),
+];
+
+/// `text` with the libraries' settings named by the flags that set them ([`FLAG_HINTS`]).
+fn flag_hints(text: &str) -> String {
+    FLAG_HINTS
+        .iter()
+        .fold(text.to_owned(), |t, (library, flag)| {
+            t.replace(library, flag)
+        })
 }
 
 #[cfg(test)]
@@ -127,6 +180,74 @@ mod tests {
     impl std::error::Error for Wrap {
         fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
             self.1.as_ref().map(|e| e as _)
+        }
+    }
+
+    /// Each library phrase [`FLAG_HINTS`] rewrites is in the message of the error that says it,
+    /// so that a change of words in a library cannot silently drop the flag from the CLI's
+    /// message.
+    #[test]
+    fn library_settings_become_flags() {
+        use rekcheck::fetch::{FetchError, RequestId, SendFailure};
+        use rekcheck::locate::LocateError;
+        let fetch = |e: FetchError| error_text(chain(&e));
+        let locate = |e: LocateError| error_text(chain(&e));
+        let not_sent = |cause| {
+            fetch(FetchError::NotSent {
+                location: "s3://b/k".into(),
+                cause,
+            })
+        };
+        assert!(not_sent(SendFailure::NoCredentials).contains("set AWS_PROFILE or pass --profile"));
+        assert!(
+            not_sent(SendFailure::NoRegion)
+                .contains("region not set: pass --region or set AWS_REGION")
+        );
+        assert!(
+            not_sent(SendFailure::Endpoint {
+                cause: "bad".into()
+            })
+            .contains("check --endpoint-url and AWS_ENDPOINT_URL")
+        );
+        assert!(
+            not_sent(SendFailure::Refused {
+                endpoint: "http://127.0.0.1:9".into()
+            })
+            .contains("connection refused; check --endpoint-url and that the server")
+        );
+        let wrong_region = fetch(FetchError::WrongRegion {
+            location: "s3://b/k".into(),
+            region: "eu-west-1".into(),
+            request_id: RequestId::default(),
+        });
+        assert!(
+            wrong_region.ends_with("run again with --region eu-west-1"),
+            "{wrong_region}"
+        );
+        let timed_out = fetch(FetchError::TimedOut {
+            location: "s3://b/k".into(),
+            endpoint: "http://127.0.0.1:9".into(),
+            attempts: 2,
+            last: "timeout".into(),
+        });
+        assert!(timed_out.ends_with("or raise --timeout"), "{timed_out}");
+        let not_found = locate(LocateError::NotFound {
+            resource: "arn".into(),
+            region: "us-east-1".into(),
+            request_id: RequestId::default(),
+        });
+        assert!(not_found.contains("run with --region set to the region in the ARN"));
+        let throttled = locate(LocateError::Throttled {
+            action: "DescribeProjects",
+            resource: "arn".into(),
+            request_id: RequestId::default(),
+        });
+        assert!(
+            throttled.contains("try again later, or raise --retries"),
+            "{throttled}"
+        );
+        for (library, _) in FLAG_HINTS {
+            assert!(!flag_hints(library).contains(library), "{library}");
         }
     }
 

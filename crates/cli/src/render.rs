@@ -431,75 +431,125 @@ pub(crate) fn summary(
 /// away (added keys do not raise it).
 pub(crate) const SCHEMA_VERSION: u32 = 1;
 
+/// The `--json` document (schema version 1): the facade's outcome types, serialized, in the
+/// documented shape. Keys come out sorted (a `serde_json::Value`), as they always have.
+#[derive(serde::Serialize)]
+struct JsonDoc<'a> {
+    schema_version: u32,
+    command: &'static str,
+    exit_code: u8,
+    versions: Vec<JsonVersion<'a>>,
+    manifests: Vec<JsonManifest<'a>>,
+    codes: &'a [rekcheck::analyze::CodeRow],
+    failures: &'a [rekcheck::Failure],
+    files: Vec<String>,
+    check: Option<()>,
+    fix: Option<()>,
+}
+
+/// A version of `versions.csv` with the line counts of its stats beside it.
+#[derive(serde::Serialize)]
+struct JsonVersion<'a> {
+    project: &'a str,
+    version: &'a str,
+    status: &'a str,
+    status_message: &'a str,
+    terminal_code: &'a str,
+    created: &'a str,
+    training_ended: &'a str,
+    lines: u64,
+    ok: u64,
+    warning: u64,
+    error: u64,
+    unparsable: u64,
+    report: &'a str,
+}
+
+impl<'a> From<&'a rekcheck::analyze::VersionRow> for JsonVersion<'a> {
+    fn from(v: &'a rekcheck::analyze::VersionRow) -> Self {
+        JsonVersion {
+            project: &v.project,
+            version: &v.version,
+            status: &v.status,
+            status_message: &v.status_message,
+            terminal_code: &v.terminal_code,
+            created: &v.created,
+            training_ended: &v.training_ended,
+            lines: v.stats.lines,
+            ok: v.stats.ok,
+            warning: v.stats.warning,
+            error: v.stats.error,
+            unparsable: v.stats.unparsable,
+            report: &v.report,
+        }
+    }
+}
+
+/// A manifest of `summary.csv`: its context, its counts and Rekognition's agreement.
+#[derive(serde::Serialize)]
+struct JsonManifest<'a> {
+    #[serde(flatten)]
+    context: &'a rekcheck::analyze::ManifestContext,
+    lines: u64,
+    blank: u64,
+    unparsable: u64,
+    ok: u64,
+    warning: u64,
+    error: u64,
+    error_issues: u64,
+    warning_issues: u64,
+    rekognition_agrees: Option<bool>,
+    rekognition_agreement: Option<String>,
+    verdict: &'a str,
+}
+
+impl<'a> From<&'a rekcheck::analyze::ManifestReport> for JsonManifest<'a> {
+    fn from(m: &'a rekcheck::analyze::ManifestReport) -> Self {
+        let s = &m.stats;
+        JsonManifest {
+            context: &m.context,
+            lines: s.lines,
+            blank: s.blank,
+            unparsable: s.unparsable,
+            ok: s.ok,
+            warning: s.warning,
+            error: s.error,
+            error_issues: s.error_issues,
+            warning_issues: s.warning_issues,
+            rekognition_agrees: m.rekognition.as_ref().map(|r| r.agrees),
+            rekognition_agreement: m
+                .rekognition
+                .as_ref()
+                .map(rekcheck::analyze::RekognitionCounts::agreement),
+            verdict: &m.verdict,
+        }
+    }
+}
+
 /// The machine-readable summary printed by `report --json` (and the base of `check`'s).
 pub(crate) fn json_summary(
     summary: &ReportSummary,
     failures: &[rekcheck::Failure],
     exit_code: u8,
 ) -> serde_json::Value {
-    use serde_json::json;
-    let versions: Vec<_> = summary
-        .versions
-        .iter()
-        .map(|v| {
-            json!({
-                "project": v.project, "version": v.version, "status": v.status,
-                "status_message": v.status_message, "terminal_code": v.terminal_code,
-                "created": v.created, "training_ended": v.training_ended,
-                "lines": v.stats.lines, "ok": v.stats.ok, "warning": v.stats.warning,
-                "error": v.stats.error, "unparsable": v.stats.unparsable, "report": v.report,
-            })
-        })
-        .collect();
-    let manifests: Vec<_> = summary
-        .manifests
-        .iter()
-        .map(|m| {
-            let c = &m.context;
-            let s = &m.stats;
-            json!({
-                "project": c.project, "version": c.version, "dataset": c.dataset.as_str(),
-                "manifest": c.manifest, "lines": s.lines, "blank": s.blank,
-                "unparsable": s.unparsable, "ok": s.ok, "warning": s.warning, "error": s.error,
-                "error_issues": s.error_issues, "warning_issues": s.warning_issues,
-                "rekognition_agrees": m.rekognition.as_ref().map(|r| r.agrees),
-                "rekognition_agreement": m.rekognition.as_ref().map(rekcheck::analyze::RekognitionCounts::agreement),
-                "verdict": m.verdict,
-            })
-        })
-        .collect();
-    let codes: Vec<_> = summary
-        .codes
-        .iter()
-        .map(|c| {
-            json!({
-                "project": c.project, "version": c.version, "dataset": c.dataset.as_str(),
-                "severity": c.severity.as_str(), "code": c.code, "issues": c.issues,
-                "images": c.images, "first_line": c.first_line,
-            })
-        })
-        .collect();
-    let failures: Vec<_> = failures
-        .iter()
-        .map(|f| json!({"what": f.what, "error": f.error.to_string()}))
-        .collect();
-    let files: Vec<String> = summary
-        .files
-        .iter()
-        .map(|f| f.display().to_string())
-        .collect();
-    json!({
-        "schema_version": SCHEMA_VERSION,
-        "command": "report",
-        "exit_code": exit_code,
-        "versions": versions,
-        "manifests": manifests,
-        "codes": codes,
-        "failures": failures,
-        "files": files,
-        "check": null,
-        "fix": null,
-    })
+    let doc = JsonDoc {
+        schema_version: SCHEMA_VERSION,
+        command: "report",
+        exit_code,
+        versions: summary.versions.iter().map(JsonVersion::from).collect(),
+        manifests: summary.manifests.iter().map(JsonManifest::from).collect(),
+        codes: &summary.codes,
+        failures,
+        files: summary
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect(),
+        check: None,
+        fix: None,
+    };
+    // Plain data (strings, numbers, options): serializing it cannot fail.
+    serde_json::to_value(doc).unwrap_or_default()
 }
 
 /// The `--json` document of `check`: the report's, with the verdict under `check`.
@@ -584,10 +634,8 @@ pub(crate) fn json_locate(
             })
         })
         .collect();
-    let failures: Vec<_> = failures
-        .iter()
-        .map(|f| json!({"what": f.what, "error": f.error.to_string()}))
-        .collect();
+    // `{"what", "error"}`, the error as its message (the facade's `serde` feature).
+    let failures = serde_json::to_value(failures).unwrap_or_default();
     json!({
         "schema_version": SCHEMA_VERSION,
         "command": "locate",

@@ -8,6 +8,10 @@ use std::path::PathBuf;
 /// Problems *in* a manifest are never errors: they are [`Issue`](crate::Issue)s. An `Error` means the report
 /// could not be read or written; each message names the manifest, file or folder and what to do.
 ///
+/// Causes are never said twice: a variant with a cause (an I/O error) returns it from
+/// [`source`](std::error::Error::source) and leaves it out of its own message, so a printer that
+/// walks the chain (`anyhow`'s `{:#}`, or joining the messages with `: `) says each once.
+///
 /// # Example
 ///
 /// ```
@@ -27,7 +31,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// A manifest could not be read.
-    #[error("cannot read {manifest}: {source}")]
+    #[error("cannot read {manifest}")]
     Read {
         /// The manifest, as given.
         manifest: String,
@@ -35,7 +39,7 @@ pub enum Error {
         source: io::Error,
     },
     /// A report file could not be written.
-    #[error("{}", write_message(path, source))]
+    #[error("cannot write {}{}", .path.display(), write_hint(.source))]
     Write {
         /// The file.
         path: PathBuf,
@@ -52,7 +56,7 @@ pub enum Error {
     },
     /// A finished file could not be given its final name (see [`crate::output::commit`]); the
     /// files in `replaced` were, the others were left as they were.
-    #[error("cannot give {} its final name: {source}; {}", .path.display(), replaced_note(.replaced))]
+    #[error("cannot give {} its final name ({})", .path.display(), replaced_note(.replaced))]
     Commit {
         /// The file that could not be renamed.
         path: PathBuf,
@@ -62,7 +66,7 @@ pub enum Error {
         source: io::Error,
     },
     /// The analysis threads could not be started.
-    #[error("cannot start {threads} analysis threads: {source}")]
+    #[error("cannot start {threads} analysis threads")]
     Threads {
         /// How many were asked for.
         threads: usize,
@@ -71,20 +75,8 @@ pub enum Error {
     },
 }
 
-/// `cannot write <path>: <cause>; <hint>`, or `<cause>; <hint>` when the cause names the path
-/// already (`fs_err`'s messages do).
-fn write_message(path: &std::path::Path, e: &io::Error) -> String {
-    let cause = io_cause_and_hint(e);
-    let shown = path.display().to_string();
-    if cause.contains(&format!("`{shown}`")) {
-        cause
-    } else {
-        format!("cannot write {shown}: {cause}")
-    }
-}
-
-/// The root cause of an I/O error and the one hint that fits its kind, if any.
-fn io_cause_and_hint(e: &io::Error) -> String {
+/// The one hint that fits the kind of an I/O error's root cause, as ` (<hint>)`, or nothing.
+fn write_hint(e: &io::Error) -> &'static str {
     let mut root: &(dyn std::error::Error + 'static) = e;
     let mut kind = e.kind();
     for _ in 0..32 {
@@ -101,20 +93,19 @@ fn io_cause_and_hint(e: &io::Error) -> String {
             None => break,
         }
     }
-    let hint = match kind {
+    match kind {
         io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
-            "; check that you may write there, or choose another output"
+            " (check that you may write there, or choose another output)"
         }
         io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge => {
-            "; free some disk space, or choose another output"
+            " (free some disk space, or choose another output)"
         }
-        io::ErrorKind::NotFound => "; check that its folder exists and can be written to",
-        io::ErrorKind::NotADirectory => "; a part of the path is a file, not a folder",
-        io::ErrorKind::IsADirectory => "; a folder has this name",
-        io::ErrorKind::AlreadyExists => "; something else has this name",
+        io::ErrorKind::NotFound => " (check that its folder exists and can be written to)",
+        io::ErrorKind::NotADirectory => " (a part of the path is a file, not a folder)",
+        io::ErrorKind::IsADirectory => " (a folder has this name)",
+        io::ErrorKind::AlreadyExists => " (something else has this name)",
         _ => "",
-    };
-    format!("{root}{hint}")
+    }
 }
 
 fn pid_note(pid: Option<u32>) -> String {

@@ -111,20 +111,20 @@ impl fmt::Display for SendFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SendFailure::NoCredentials => f.write_str(
-                "no AWS credentials found: set AWS_PROFILE or pass --profile, run `aws sso login`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+                "no AWS credentials found: set AWS_PROFILE or give the SdkConfig a credentials provider, run `aws sso login`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
             ),
             SendFailure::Credentials { cause } => write!(
                 f,
                 "AWS credentials could not be loaded: {cause}; check the profile, or run `aws sso login` if it uses SSO"
             ),
-            SendFailure::NoRegion => f.write_str("region not set: pass --region or set AWS_REGION"),
+            SendFailure::NoRegion => f.write_str("region not set: set a region in the SdkConfig or set AWS_REGION"),
             SendFailure::Endpoint { cause } => write!(
                 f,
-                "the endpoint is not usable: {cause}; check --endpoint-url and AWS_ENDPOINT_URL (a URL such as http://127.0.0.1:9000)"
+                "the endpoint is not usable: {cause}; check the SdkConfig's endpoint URL and AWS_ENDPOINT_URL (a URL such as http://127.0.0.1:9000)"
             ),
             SendFailure::Refused { endpoint } => write!(
                 f,
-                "could not connect to {endpoint}: connection refused; check --endpoint-url and that the server is running"
+                "could not connect to {endpoint}: connection refused; check the SdkConfig's endpoint URL and that the server is running"
             ),
             SendFailure::Network { endpoint, cause } => {
                 write!(f, "could not connect to {endpoint}: {cause}")

@@ -63,7 +63,7 @@ pub enum FetchError {
     },
     /// The bucket is in another region than the client.
     #[error(
-        "{location} is in region {region}, not the client's region: run again with --region {region}{request_id}"
+        "{location} is in region {region}, not the client's region: use a client configured for region {region}{request_id}"
     )]
     WrongRegion {
         /// The object or prefix.
@@ -171,7 +171,7 @@ pub enum FetchError {
     /// Every attempt timed out: the endpoint accepted no connection, sent no answer, or sent
     /// the body too slowly.
     #[error(
-        "{location}: {endpoint} did not answer in time ({attempts} attempts, last: {last}); check the endpoint and the network, or raise --timeout"
+        "{location}: {endpoint} did not answer in time ({attempts} attempts, last: {last}); check the endpoint and the network, or raise the timeout"
     )]
     TimedOut {
         /// The object or prefix.
@@ -209,8 +209,9 @@ pub enum FetchError {
         /// The cap in bytes.
         limit: u64,
     },
-    /// A local file could not be read.
-    #[error("{0}")]
+    /// A local file could not be read (its message is the I/O error's, and its source the I/O
+    /// error's source).
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 

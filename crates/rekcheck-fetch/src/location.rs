@@ -83,6 +83,7 @@ pub fn is_valid_bucket(bucket: &str) -> bool {
 #[error(
     "`{input}` is not an S3 location: {reason}; write it as s3://bucket/key or s3://bucket/prefix/"
 )]
+#[non_exhaustive]
 pub struct ParseLocationError {
     input: String,
     reason: &'static str,

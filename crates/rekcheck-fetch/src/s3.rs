@@ -38,6 +38,7 @@ pub const MAX_LIST_KEYS: usize = 1_000_000;
 
 /// One object found under a prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ObjectInfo {
     /// Where it is.
     pub location: S3Location,

@@ -12,6 +12,7 @@ use crate::s3::S3Source;
 
 /// A manifest or summary to read.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Source {
     /// A local file.
     Local(PathBuf),

@@ -2,6 +2,7 @@
 
 /// What an ARN names.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Arn {
     /// `arn:aws:rekognition:REGION:ACCOUNT:project/NAME/TIMESTAMP`
     Project {

@@ -42,7 +42,7 @@ pub enum LocateError {
     },
     /// The project, version or dataset does not exist in this region.
     #[error(
-        "{resource} was not found in region {region}: check the ARN, or run with --region set to the region in the ARN{request_id}"
+        "{resource} was not found in region {region}: check the ARN, or use a client configured for the region in the ARN{request_id}"
     )]
     NotFound {
         /// The resource asked for.
@@ -68,7 +68,7 @@ pub enum LocateError {
     },
     /// Throttled after every retry.
     #[error(
-        "Rekognition kept throttling {action} on {resource} after the retries: try again later, or raise --retries{request_id}"
+        "Rekognition kept throttling {action} on {resource} after the retries: try again later, or allow more attempts in the client's retry config{request_id}"
     )]
     Throttled {
         /// The API action.
@@ -96,7 +96,7 @@ pub enum LocateError {
     },
     /// The endpoint did not answer in time, after the retries.
     #[error(
-        "{action} on {resource}: {endpoint} did not answer in time (after the retries); check the endpoint and the network, or raise --timeout"
+        "{action} on {resource}: {endpoint} did not answer in time (after the retries); check the endpoint and the network, or raise the timeout"
     )]
     TimedOut {
         /// The API action.

@@ -36,6 +36,7 @@ pub struct VersionFilter {
 
 /// One project version and where its validation files are.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ProjectVersion {
     /// The version ARN.
     pub arn: String,
@@ -74,6 +75,7 @@ impl ProjectVersion {
 
 /// A project's dataset, as `DescribeDataset` describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DatasetInfo {
     /// The dataset ARN.
     pub arn: String,

@@ -18,6 +18,8 @@ use crate::rt::Handle;
 
 /// The predicted outcome of Rekognition's validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CheckOutcome {
     /// The report, as for `report`; each manifest's `verdict` is set.
     pub summary: ReportSummary,

@@ -139,10 +139,39 @@ impl PipelineError {
 /// }
 /// # Ok(()) }
 /// ```
+///
+/// With the `serde` feature it serializes as `{"what": ..., "error": ...}`, the error as its
+/// message.
 #[derive(Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Failure {
     /// The path, S3 location, ARN or option concerned.
     pub what: String,
     /// Why.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "error_text"))]
     pub error: PipelineError,
+}
+
+/// An error as its message.
+#[cfg(feature = "serde")]
+fn error_text<S: serde::Serializer>(error: &PipelineError, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(error)
+}
+
+#[cfg(all(test, feature = "serde"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_serializes_with_its_error_as_text() {
+        let f = Failure {
+            what: "s3://b/k".into(),
+            error: PipelineError::Input("not a manifest".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(&f).unwrap(),
+            serde_json::json!({"what": "s3://b/k", "error": "not a manifest"})
+        );
+    }
 }

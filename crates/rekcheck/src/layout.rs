@@ -35,6 +35,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// How the report's files are laid out under `--out`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Layout {
     /// One prefix per table with Hive partitions (see the module documentation).
     #[default]
@@ -46,6 +47,7 @@ pub enum Layout {
 
 /// Server-side encryption asked for on every `PutObject` of an upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Sse {
     /// `AES256`: keys managed by S3 (SSE-S3).
     Aes256,

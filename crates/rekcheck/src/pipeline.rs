@@ -510,6 +510,8 @@ impl std::fmt::Debug for Pipeline {
 
 /// What a run found.
 #[derive(Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct RunOutcome {
     /// Versions, manifests, codes, labels, terminal errors and the files written.
     pub summary: ReportSummary,

@@ -318,7 +318,7 @@ mod tests {
                 match rekcheck_locate::parse_arn(s) {
                     Some(rekcheck_locate::Arn::Project { .. }) => Some(ArnKind::Project),
                     Some(rekcheck_locate::Arn::Version { .. }) => Some(ArnKind::Version),
-                    None => None,
+                    _ => None,
                 },
                 "{s}"
             );

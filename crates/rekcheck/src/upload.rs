@@ -160,7 +160,7 @@ where
                 ),
                 (_, "NoSuchBucket") => (
                     format!(
-                        "the bucket {} does not exist (NoSuchBucket): check the bucket name of --out and the account{request_id}",
+                        "the bucket {} does not exist (NoSuchBucket): check the bucket name of the output location and the account{request_id}",
                         to.bucket
                     ),
                     false,
@@ -173,7 +173,7 @@ where
                 ),
                 (301 | 400, _) if region.is_some() => (
                     format!(
-                        "the bucket {} is in region {}: run again with --region {}{request_id}",
+                        "the bucket {} is in region {}: use a client configured for region {}{request_id}",
                         to.bucket,
                         region.as_deref().unwrap_or_default(),
                         region.as_deref().unwrap_or_default()
@@ -182,7 +182,7 @@ where
                 ),
                 (_, "PermanentRedirect" | "AuthorizationHeaderMalformed") => (
                     format!(
-                        "the bucket {} is in another region: run again with --region set to it{request_id}",
+                        "the bucket {} is in another region: use a client configured for its region{request_id}",
                         to.bucket
                     ),
                     false,
@@ -282,13 +282,13 @@ pub(crate) async fn put(
                 cause
             }
             Err(_) => format!(
-                "no answer within {} s (--timeout plus 1 s per KiB of the object)",
+                "no answer within {} s (the timeout plus 1 s per KiB of the object)",
                 deadline.as_secs()
             ),
         };
         if attempt >= policy.attempts {
             return Err(failed(format!(
-                "failed {attempt} times (--retries); last error: {cause}"
+                "failed {attempt} times (the retries setting); last error: {cause}"
             )));
         }
         let backoff = policy.backoff(attempt);

@@ -137,7 +137,8 @@ pub async fn find_versions(
                     error: PipelineError::from(e),
                 }),
             },
-            None => failures.push(Failure {
+            // Not an ARN, or a kind of ARN this build does not know.
+            _ => failures.push(Failure {
                 what: arn.clone(),
                 error: PipelineError::Input(
                     "not a Rekognition project or project version ARN (arn:aws:rekognition:REGION:ACCOUNT:project/NAME/TIMESTAMP)".into(),
