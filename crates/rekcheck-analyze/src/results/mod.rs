@@ -3,5 +3,6 @@
 //! ([`analysis`]); a manifest summary -> its statistics and terminal errors ([`summary`]).
 
 pub(crate) mod analysis;
+pub(crate) mod fast;
 pub(crate) mod line;
 pub(crate) mod summary;
