@@ -1521,8 +1521,11 @@ fn render_lines<X: Default>(
         bytes: block.byte_len(),
         ..RenderedBlock::default()
     };
-    let mut issues_csv = Vec::new();
-    let mut images_csv = Vec::new();
+    // Room for the usual output (an image row is a sixth of its line or less), so that the
+    // buffers rarely grow.
+    let room = if keep.csv { data.len() / 6 } else { 0 };
+    let mut issues_csv = Vec::with_capacity(room);
+    let mut images_csv = Vec::with_capacity(room);
     let mut scratch = fast::Scratch::default();
     let mut class_maps = ClassMaps::default();
     for (n, line) in block_lines(block.first_line, data) {

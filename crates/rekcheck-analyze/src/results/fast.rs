@@ -134,14 +134,6 @@ pub(crate) struct FastIssue<'a> {
     pub(crate) message: &'a str,
 }
 
-fn container_severity(key: &str) -> Option<Severity> {
-    match key {
-        "errors" | "cl-errors" => Some(Severity::Error),
-        "warnings" | "cl-warnings" => Some(Severity::Warning),
-        _ => None,
-    }
-}
-
 /// Reads one physical line (without its `\n`) on the fast path; `None` when the caller must use
 /// the full analyzer. On success the issues are read with [`Scratch::for_each_issue`], the
 /// labels with [`Scratch::labels`], with the same `text`, which is returned.
@@ -783,6 +775,11 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// The severity of an issue container's key (`errors`, `cl-errors`, `warnings`, `cl-warnings`).
 fn severity_of(key: &[u8]) -> Option<Severity> {
-    std::str::from_utf8(key).ok().and_then(container_severity)
+    match key {
+        b"errors" | b"cl-errors" => Some(Severity::Error),
+        b"warnings" | b"cl-warnings" => Some(Severity::Warning),
+        _ => None,
+    }
 }
