@@ -453,9 +453,15 @@ impl<'a> Parser<'a> {
     fn string(&mut self) -> Option<Span> {
         self.eat(b'"')?;
         let start = self.i;
-        let end = start + memchr::memchr(b'"', self.b.get(start..)?)?;
-        if self.b[start..end].iter().any(|&c| c < 0x20) {
-            return None;
+        // One pass for the end and the control characters JSON forbids: the strings of a line
+        // are short, and a memchr call per string cost more than the scan.
+        let mut end = start;
+        loop {
+            match *self.b.get(end)? {
+                b'"' => break,
+                0..0x20 => return None,
+                _ => end += 1,
+            }
         }
         self.i = end + 1;
         Some((start, end))
