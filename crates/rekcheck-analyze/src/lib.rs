@@ -68,6 +68,9 @@ pub use codes::{
 };
 pub use error::Error;
 pub use model::{Dataset, ImageRow, ImageStatus, Issue, Level, Severity, is_used};
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use output::report::fast_path_agrees;
 pub use output::report::{
     BlockCallback, CODES_HEADER, CodeRow, DEFAULT_MAX_CELL_BYTES, IMAGES_HEADER, ISSUES_HEADER,
     LABELS_HEADER, LabelRow, MAX_CODE_ROWS, MAX_LABEL_ROWS, ManifestContext, ManifestReport,

@@ -2025,6 +2025,72 @@ mod tests {
     }
 }
 
+/// For the differential fuzz target only (the `fuzzing` feature, off by default): renders
+/// `data` (whole lines) on the fast path and with the full analyzer, and panics when the bytes or
+/// counts differ. `knobs` picks the options: bit 0 raw cells, bit 1 cells cut at 16 bytes, bits
+/// 4-7 the issues listed per line.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub fn fast_path_agrees(data: &[u8], knobs: u8) {
+    let options = ReportOptions {
+        csv_raw: knobs & 1 == 1,
+        max_cell_bytes: if knobs & 2 == 2 { 16 } else { 64 << 10 },
+        analyze: AnalyzeOptions {
+            max_issues_per_line: usize::from(knobs >> 4).max(1),
+            max_line_bytes: 4096,
+            ..AnalyzeOptions::default()
+        },
+        ..ReportOptions::default()
+    };
+    let block = Block {
+        seq: 0,
+        first_line: 1,
+        kind: BlockKind::Lines(data.to_vec()),
+    };
+    let context = ManifestContext {
+        project: "p".into(),
+        dataset: Dataset::Training,
+        manifest: "m.json".into(),
+        ..ManifestContext::default()
+    };
+    let keep = Keep {
+        error_lines: true,
+        csv: true,
+        analysis: false,
+    };
+    let Some(fast) = render_lines::<()>(&block, &context, &options, keep) else {
+        return;
+    };
+    let full: RenderedBlock<()> = render_analysis(
+        analyze_block(&block, &options.analyze),
+        block.byte_len(),
+        &context,
+        &options,
+        keep,
+    );
+    assert_eq!(fast.issues_csv, full.issues_csv, "issues.csv");
+    assert_eq!(fast.images_csv, full.images_csv, "images.csv");
+    assert_eq!(rendered_counts(&fast), rendered_counts(&full), "counts");
+}
+
+/// A block's counts as text, for comparing two renderings.
+#[cfg(any(test, feature = "fuzzing"))]
+fn rendered_counts<X>(r: &RenderedBlock<X>) -> String {
+    let mut codes: Vec<String> = r
+        .codes
+        .iter()
+        .enumerate()
+        .flat_map(|(s, m)| m.iter().map(move |(c, a)| format!("{s} {c} {a:?}")))
+        .collect();
+    codes.sort();
+    let mut labels: Vec<String> = r.labels.iter().map(|(l, a)| format!("{l} {a:?}")).collect();
+    labels.sort();
+    format!(
+        "{:?}\n{codes:?}\n{labels:?}\n{:?}\n{}",
+        r.stats, r.error_lines, r.bytes
+    )
+}
+
 /// The fast path ([`render_lines`]) against the full analyzer ([`analyze_block`] then
 /// [`render_analysis`]): the same bytes and counts on generated, edge and mutated lines.
 #[cfg(test)]
@@ -2032,22 +2098,6 @@ mod differential {
     use super::*;
     use proptest::prelude::*;
     use rekcheck_testkit::generate::{Profile, Rng, generate_lines};
-
-    fn counts<X>(r: &RenderedBlock<X>) -> String {
-        let mut codes: Vec<String> = r
-            .codes
-            .iter()
-            .enumerate()
-            .flat_map(|(s, m)| m.iter().map(move |(c, a)| format!("{s} {c} {a:?}")))
-            .collect();
-        codes.sort();
-        let mut labels: Vec<String> = r.labels.iter().map(|(l, a)| format!("{l} {a:?}")).collect();
-        labels.sort();
-        format!(
-            "{:?}\n{codes:?}\n{labels:?}\n{:?}\n{}",
-            r.stats, r.error_lines, r.bytes
-        )
-    }
 
     /// Asserts that both paths agree on `data` (whole lines); the lines the fast path took.
     fn agree(data: &[u8], options: &ReportOptions) -> usize {
@@ -2090,8 +2140,8 @@ mod differential {
             String::from_utf8_lossy(data)
         );
         assert_eq!(
-            counts(&fast),
-            counts(&full),
+            rendered_counts(&fast),
+            rendered_counts(&full),
             "{}",
             String::from_utf8_lossy(data)
         );
