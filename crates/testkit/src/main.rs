@@ -152,6 +152,16 @@ fn time_of_run(script: &str, format: &str) -> Option<String> {
     Some(text.lines().last()?.trim().to_owned())
 }
 
+/// The 1-minute load average, from `/proc/loadavg`.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// CPU seconds (user + system) of one run of `script`.
 fn run_cpu_seconds(script: &str) -> Option<f64> {
     let line = time_of_run(script, "%U %S")?;
@@ -450,6 +460,7 @@ fn run() -> Result<(), String> {
         work,
         runs: args.runs,
     };
+    let load_before = load_average();
     let mut scenarios = Vec::new();
     for &p in &args.profiles {
         scenarios.push(scenario(&kit, &args, p)?);
@@ -613,6 +624,7 @@ fn run() -> Result<(), String> {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
+    let load_after = load_average();
     let _ = writeln!(md, "# Benchmarks\n");
     let profiles: Vec<&str> = args.profiles.iter().map(|p| p.name()).collect();
     let _ = writeln!(
@@ -628,6 +640,17 @@ fn run() -> Result<(), String> {
         },
         args.runs
     );
+    if let (Some(a), Some(b)) = (load_before, load_after) {
+        let _ = writeln!(
+            md,
+            "Load average (1 minute) {a:.2} at the start and {b:.2} at the end of the run{}.\n",
+            if a.max(b) > cores as f64 + 0.5 {
+                ", over the number of cores: other work shared them and wall times are noisy"
+            } else {
+                ""
+            }
+        );
+    }
     for s in &scenarios {
         let _ = writeln!(
             md,
