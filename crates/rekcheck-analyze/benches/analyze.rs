@@ -1,20 +1,27 @@
-//! Analyzer throughput (MB/s) per thread count, on a synthetic object-detection manifest with
-//! about 5 % issue lines. Run with `cargo bench -p rekcheck-analyze`.
+//! Analyzer throughput (MB/s) per thread count, on the two scenarios of the testkit generator:
+//! `clean` (object detection, about 5 % issue lines) and `failed` (a failed training's manifest:
+//! short lines, a quarter with issues at every level). Run with `cargo bench -p rekcheck-analyze`.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rekcheck_analyze::{Analyzer, Dataset, ManifestContext, ReportOptions, ReportWriter, Stats};
-use rekcheck_testkit::generate::{GenOptions, generate};
+use rekcheck_testkit::generate::{Profile, generate};
 
 fn bench(c: &mut Criterion) {
+    for profile in [Profile::Clean, Profile::Failed] {
+        bench_profile(c, profile);
+    }
+}
+
+fn bench_profile(c: &mut Criterion, profile: Profile) {
     let mut manifest = Vec::new();
-    generate(&mut manifest, 32 << 20, &GenOptions::default()).unwrap();
+    generate(&mut manifest, 32 << 20, &profile.options(1)).unwrap();
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let mut threads = vec![1];
     if cores > 1 {
         threads.push(cores);
     }
 
-    let mut g = c.benchmark_group("analyze");
+    let mut g = c.benchmark_group(format!("analyze-{}", profile.name()));
     g.throughput(Throughput::Bytes(manifest.len() as u64));
     g.sample_size(10);
     for &t in &threads {

@@ -73,6 +73,9 @@ pub use output::html::{
     DEFAULT_HTML_MAX_IMAGES, HtmlCollector, HtmlPage, ImagePixels, MAX_ISSUES_PER_IMAGE,
     MAX_TEXT_BYTES, ShownImage, ShownIssue, render_html, write_html,
 };
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use output::report::fast_path_agrees;
 pub use output::report::{
     BlockCallback, CODES_HEADER, CodeRow, DEFAULT_MAX_CELL_BYTES, IMAGES_HEADER, ISSUES_HEADER,
     LABELS_HEADER, LabelRow, MAX_CODE_ROWS, MAX_LABEL_ROWS, ManifestContext, ManifestReport,

@@ -284,20 +284,30 @@ pub(crate) fn has_clean_attribute<'a>(
 
 /// Whether an issue drops only its label attribute (see [`is_used`]).
 pub(crate) fn drops_attribute(i: &Issue) -> bool {
-    i.severity == Severity::Error
-        && matches!(i.level, Level::Attribute | Level::Metadata)
-        && ATTRIBUTE_ONLY_ERRORS.contains(&i.code.as_str())
+    drops_attribute_at(i.severity, i.level, &i.code)
+}
+
+/// [`drops_attribute`] of an issue given by its parts.
+pub(crate) fn drops_attribute_at(severity: Severity, level: Level, code: &str) -> bool {
+    severity == Severity::Error
+        && matches!(level, Level::Attribute | Level::Metadata)
+        && ATTRIBUTE_ONLY_ERRORS.contains(&code)
 }
 
 /// Whether one issue of a line makes Rekognition drop the line (see [`is_used`]).
 fn drops_line(i: &Issue) -> bool {
-    match i.severity {
-        Severity::Error => match i.level {
+    drops_line_at(i.severity, i.level, &i.code)
+}
+
+/// [`drops_line`] of an issue given by its parts.
+pub(crate) fn drops_line_at(severity: Severity, level: Level, code: &str) -> bool {
+    match severity {
+        Severity::Error => match level {
             Level::Manifest | Level::Line => true,
-            Level::Attribute | Level::Metadata => !ATTRIBUTE_ONLY_ERRORS.contains(&i.code.as_str()),
-            Level::Annotation => STOPPING_ERRORS.contains(&i.code.as_str()),
+            Level::Attribute | Level::Metadata => !ATTRIBUTE_ONLY_ERRORS.contains(&code),
+            Level::Annotation => STOPPING_ERRORS.contains(&code),
         },
-        Severity::Warning => i.level == Level::Line && i.code.starts_with("WARNING_"),
+        Severity::Warning => level == Level::Line && code.starts_with("WARNING_"),
     }
 }
 

@@ -4,7 +4,7 @@ use rekcheck_analyze::{
     AnalyzeOptions, Analyzer, BlockAnalysis, DEFAULT_MAX_LINE_BYTES, ImageStatus, LineOutcome,
     analyze_line, analyze_slice, block_lines,
 };
-use rekcheck_testkit::generate::{GenOptions, generate, generate_lines};
+use rekcheck_testkit::generate::{GenOptions, Profile, generate, generate_lines};
 
 fn run(threads: usize, manifest: &[u8], block_bytes: usize) -> BlockAnalysis {
     let options = AnalyzeOptions {
@@ -25,8 +25,14 @@ fn run(threads: usize, manifest: &[u8], block_bytes: usize) -> BlockAnalysis {
 
 #[test]
 fn counts_match_the_generator() {
+    for profile in [Profile::Clean, Profile::Failed] {
+        counts_match(profile);
+    }
+}
+
+fn counts_match(profile: Profile) {
     let mut m = Vec::new();
-    let g = generate(&mut m, 3_000_000, &GenOptions::default()).unwrap();
+    let g = generate(&mut m, 3_000_000, &profile.options(1)).unwrap();
     let a = run(2, &m, 64 * 1024);
     assert_eq!(a.stats.lines, g.lines);
     assert_eq!(a.stats.blank, g.blank);

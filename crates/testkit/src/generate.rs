@@ -38,6 +38,55 @@ impl Rng {
     }
 }
 
+/// The kind of manifest to generate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// Object-detection lines of about 980 bytes, `issue_per_mille` of them with one issue.
+    #[default]
+    Clean,
+    /// What a failed training's manifest looks like: short lines (about 615 bytes), image
+    /// classification (some with several label attributes) mixed with object detection, and
+    /// `issue_per_mille` of them (set it to about 250) with one to three issues at line,
+    /// attribute, metadata and annotation level, in `errors`, `cl-errors` and `warnings`.
+    Failed,
+}
+
+impl Profile {
+    /// The profile named `name` (`clean` or `failed`).
+    pub fn from_name(name: &str) -> Option<Profile> {
+        match name {
+            "clean" => Some(Profile::Clean),
+            "failed" => Some(Profile::Failed),
+            _ => None,
+        }
+    }
+
+    /// The profile's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Clean => "clean",
+            Profile::Failed => "failed",
+        }
+    }
+
+    /// The options of this profile (the failed one: a quarter of the lines with issues).
+    pub fn options(self, seed: u64) -> GenOptions {
+        match self {
+            Profile::Clean => GenOptions {
+                seed,
+                ..GenOptions::default()
+            },
+            Profile::Failed => GenOptions {
+                seed,
+                issue_per_mille: 250,
+                max_boxes: 4,
+                labels: 6,
+                profile: Profile::Failed,
+            },
+        }
+    }
+}
+
 /// What to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GenOptions {
@@ -49,6 +98,8 @@ pub struct GenOptions {
     pub max_boxes: u64,
     /// Number of distinct labels.
     pub labels: u64,
+    /// The kind of lines.
+    pub profile: Profile,
 }
 
 impl Default for GenOptions {
@@ -58,6 +109,7 @@ impl Default for GenOptions {
             issue_per_mille: 50,
             max_boxes: 8,
             labels: 12,
+            profile: Profile::Clean,
         }
     }
 }
@@ -102,6 +154,10 @@ pub fn write_line(
     stats: &mut GenStats,
 ) {
     use std::fmt::Write as _;
+    if opts.profile == Profile::Failed {
+        write_failed_line(rng, opts, n, out, stats);
+        return;
+    }
     let mut s = String::with_capacity(900);
     let kind = if rng.chance(opts.issue_per_mille) {
         1 + rng.below(7)
@@ -211,6 +267,200 @@ pub fn write_line(
     out.extend_from_slice(s.as_bytes());
 }
 
+const ERR_LABEL: &str = r#"{"code": "ERROR_INVALID_LABEL_NAME_LENGTH", "message": "The label name length is invalid."}"#;
+const ERR_CLASS: &str =
+    r#"{"code": "ERROR_INVALID_CLASS_ID", "message": "The class id is not in the class map."}"#;
+const ERR_USE_CASE: &str = r#"{"code": "ERROR_UNSUPPORTED_USE_CASE_TYPE", "message": "The use case type is not supported."}"#;
+const WARN_BOX: &str = r#"{"code": "WARNING_BOUNDING_BOX_OFF_FRAME", "message": "The bounding box is partly off frame, it was clipped."}"#;
+
+/// Where an issue of a failed line goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Spot {
+    Line,
+    /// The label attribute (detection lines only).
+    Attribute,
+    /// The metadata of the first label attribute.
+    Metadata,
+    /// One bounding box (detection lines only).
+    Annotation,
+}
+
+/// The issues of one spot: the JSON of the `errors`, `cl-errors` and `warnings` containers.
+#[derive(Default)]
+struct Containers {
+    errors: Vec<&'static str>,
+    cl_errors: Vec<&'static str>,
+    warnings: Vec<&'static str>,
+}
+
+impl Containers {
+    fn write(&self, s: &mut String) {
+        for (key, items) in [
+            ("errors", &self.errors),
+            ("cl-errors", &self.cl_errors),
+            ("warnings", &self.warnings),
+        ] {
+            if !items.is_empty() {
+                s.push_str(", \"");
+                s.push_str(key);
+                s.push_str("\": [");
+                s.push_str(&items.join(", "));
+                s.push(']');
+            }
+        }
+    }
+}
+
+/// One line of the failed profile (see [`Profile::Failed`]).
+fn write_failed_line(
+    rng: &mut Rng,
+    opts: &GenOptions,
+    n: u64,
+    out: &mut Vec<u8>,
+    stats: &mut GenStats,
+) {
+    use std::fmt::Write as _;
+    stats.lines += 1;
+    match rng.below(1000) {
+        0..=4 => {
+            stats.blank += 1;
+            return;
+        }
+        5..=14 => {
+            out.extend_from_slice(ERR_JSON.as_bytes());
+            stats.error_lines += 1;
+            stats.error_issues += 1;
+            return;
+        }
+        _ => {}
+    }
+    let detection = rng.chance(550);
+    let boxes = if detection {
+        1 + rng.below(opts.max_boxes)
+    } else {
+        0
+    };
+    // The issues: (spot, container 0 errors / 1 cl-errors / 2 warnings, item).
+    let mut spots: [Containers; 4] = Default::default();
+    let bad_box = rng.below(boxes.max(1));
+    let (mut errors, mut warnings) = (0u64, 0u64);
+    if rng.chance(opts.issue_per_mille) {
+        for _ in 0..=rng.below(3) {
+            let spot = match rng.below(if detection { 4 } else { 2 }) {
+                0 => Spot::Line,
+                1 => Spot::Metadata,
+                2 => Spot::Attribute,
+                _ => Spot::Annotation,
+            };
+            let warning = rng.chance(200);
+            let item = match (spot, warning) {
+                (Spot::Line, false) => ERR_IMAGE,
+                (Spot::Line, true) => WARN_LINE,
+                (Spot::Metadata, false) if detection => ERR_META,
+                (Spot::Metadata, false) => ERR_LABEL,
+                (Spot::Metadata, true) => ERR_USE_CASE,
+                (Spot::Attribute, false) => ERR_ATTR,
+                (Spot::Attribute, true) => WARN_ATTR,
+                (Spot::Annotation, false) if rng.chance(500) => ERR_BOX_SMALL,
+                (Spot::Annotation, false) => ERR_CLASS,
+                (Spot::Annotation, true) => WARN_BOX,
+            };
+            // Metadata warnings are written as errors (Rekognition writes none there).
+            let warning = warning && spot != Spot::Metadata;
+            let c = &mut spots[spot as usize];
+            if warning {
+                c.warnings.push(item);
+                warnings += 1;
+            } else if rng.chance(500) {
+                c.cl_errors.push(item);
+                errors += 1;
+            } else {
+                c.errors.push(item);
+                errors += 1;
+            }
+        }
+    }
+    let mut s = String::with_capacity(700);
+    let _ = write!(
+        s,
+        r#"{{"source-ref": "s3://failed-training-111122223333/images/img-{n:09}.jpg""#
+    );
+    let date = r#""human-annotated": "yes", "creation-date": "2026-11-18T09:12:44.123456""#;
+    if detection {
+        let (w, h) = (640 + rng.below(3000), 480 + rng.below(3000));
+        let _ = write!(
+            s,
+            r#", "bounding-box": {{"image_size": [{{"width": {w}, "height": {h}, "depth": 3}}], "annotations": ["#
+        );
+        for i in 0..boxes {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            let _ = write!(
+                s,
+                r#"{{"class_id": {}, "top": {}, "left": {}, "width": {}, "height": {}"#,
+                rng.below(opts.labels),
+                rng.below(h / 2),
+                rng.below(w / 2),
+                10 + rng.below(w / 2),
+                10 + rng.below(h / 2)
+            );
+            if i == bad_box {
+                spots[Spot::Annotation as usize].write(&mut s);
+            }
+            s.push('}');
+        }
+        s.push(']');
+        spots[Spot::Attribute as usize].write(&mut s);
+        s.push_str(r#"}, "bounding-box-metadata": {"objects": ["#);
+        for i in 0..boxes {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            s.push_str(r#"{"confidence": 1}"#);
+        }
+        s.push_str(r#"], "class-map": {"#);
+        for l in 0..opts.labels {
+            if l > 0 {
+                s.push_str(", ");
+            }
+            let _ = write!(s, r#""{l}": "label-{l:02}""#);
+        }
+        let _ = write!(
+            s,
+            r#"}}, "type": "groundtruth/object-detection", {date}, "job-name": "labeling-job/failed""#
+        );
+        spots[Spot::Metadata as usize].write(&mut s);
+        s.push('}');
+        stats.boxes += boxes;
+    } else {
+        // One to three label attributes, the issues on the first one's metadata.
+        for a in 0..1 + u64::from(rng.chance(300)) + u64::from(rng.chance(100)) {
+            let name = ["sport", "ball", "indoor"][usize::try_from(a).unwrap_or(0)];
+            let _ = write!(
+                s,
+                r#", "{name}": {}, "{name}-metadata": {{"confidence": 1, "class-name": "label-{:02}", "type": "groundtruth/image-classification", {date}, "job-name": "labeling-job/failed""#,
+                rng.below(2),
+                rng.below(opts.labels),
+            );
+            if a == 0 {
+                spots[Spot::Metadata as usize].write(&mut s);
+            }
+            s.push('}');
+        }
+    }
+    spots[Spot::Line as usize].write(&mut s);
+    s.push('}');
+    if errors > 0 {
+        stats.error_lines += 1;
+    } else if warnings > 0 {
+        stats.warning_lines += 1;
+    }
+    stats.error_issues += errors;
+    stats.warning_issues += warnings;
+    out.extend_from_slice(s.as_bytes());
+}
+
 /// Writes lines into `out` until at least `target_bytes` are written; returns what was written.
 pub fn generate<W: Write>(
     out: &mut W,
@@ -285,6 +535,32 @@ mod tests {
         assert_eq!(lines + stats.blank, 4000);
         let with_issues = stats.error_lines + stats.warning_lines + stats.blank;
         assert!((120..=280).contains(&with_issues), "{with_issues}");
+    }
+
+    #[test]
+    fn the_failed_profile_has_short_lines_and_a_quarter_with_issues() {
+        let mut out = Vec::new();
+        let stats = generate_lines(&mut out, 4000, &Profile::Failed.options(3)).unwrap();
+        let mut lines = 0;
+        for l in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            serde_json_check(l);
+            lines += 1;
+        }
+        assert_eq!(lines + stats.blank, 4000);
+        let with_issues = stats.error_lines + stats.warning_lines;
+        assert!((900..=1300).contains(&with_issues), "{with_issues}");
+        assert!(stats.error_issues > with_issues, "{stats:?}");
+        let per_line = stats.bytes / stats.lines;
+        assert!((450..=800).contains(&per_line), "{per_line}");
+        let text = String::from_utf8(out).unwrap();
+        for needle in [
+            "\"cl-errors\"",
+            "\"sport-metadata\"",
+            "\"ball-metadata\"",
+            "groundtruth/object-detection",
+        ] {
+            assert!(text.contains(needle), "{needle}");
+        }
     }
 
     fn serde_json_check(l: &[u8]) {

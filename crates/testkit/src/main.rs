@@ -4,22 +4,28 @@
 //!
 //! ```text
 //! cargo run --release -p rekcheck-testkit -- bench [--runs 3] [--mb 200] [--big-mb 1000] [--no-s3]
+//!     [--profile clean|failed|both]
 //! ```
-//! Contenders that are not installed are skipped and said so. Every contender must find the same
-//! number of issues as rekcheck, or the bench fails.
+//! Two scenarios (generator profiles): `clean` (5 % of lines with an issue, long detection lines)
+//! and `failed` (a failed training's manifest: short lines, a quarter with issues at every level).
+//! Each is measured against floors in the same run: `cat`, a memchr line split, and `serde_json`
+//! validating every line on all cores (`rekcheck-floor`); rekcheck is reported as a multiple of
+//! the validation floor. Contenders that are not installed are skipped and said so. Every
+//! contender must find the same number of issues as rekcheck, or the bench fails.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rekcheck_testkit::generate::{GenOptions, generate};
+use rekcheck_testkit::generate::{Profile, generate};
 
 struct Args {
     runs: usize,
     mb: u64,
     big_mb: u64,
     s3: bool,
+    profiles: Vec<Profile>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -28,13 +34,14 @@ fn parse_args() -> Result<Args, String> {
         mb: 200,
         big_mb: 1000,
         s3: true,
+        profiles: vec![Profile::Clean, Profile::Failed],
     };
     let mut it = std::env::args().skip(1);
     match it.next().as_deref() {
         Some("bench") => {}
         _ => {
             return Err(
-                "usage: rekcheck-testkit bench [--runs N] [--mb N] [--big-mb N] [--no-s3]".into(),
+                "usage: rekcheck-testkit bench [--runs N] [--mb N] [--big-mb N] [--no-s3] [--profile clean|failed|both]".into(),
             );
         }
     }
@@ -49,6 +56,16 @@ fn parse_args() -> Result<Args, String> {
             "--mb" => a.mb = num("--mb")?,
             "--big-mb" => a.big_mb = num("--big-mb")?,
             "--no-s3" => a.s3 = false,
+            "--profile" => {
+                a.profiles = match it.next().as_deref() {
+                    Some("both") => vec![Profile::Clean, Profile::Failed],
+                    Some(name) => vec![
+                        Profile::from_name(name)
+                            .ok_or_else(|| format!("unknown profile {name}"))?,
+                    ],
+                    None => return Err("--profile needs clean, failed or both".into()),
+                }
+            }
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -135,6 +152,16 @@ fn time_of_run(script: &str, format: &str) -> Option<String> {
     Some(text.lines().last()?.trim().to_owned())
 }
 
+/// The 1-minute load average, from `/proc/loadavg`.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// CPU seconds (user + system) of one run of `script`.
 fn run_cpu_seconds(script: &str) -> Option<f64> {
     let line = time_of_run(script, "%U %S")?;
@@ -177,53 +204,106 @@ fn main() {
     }
 }
 
-#[allow(clippy::too_many_lines, clippy::cast_precision_loss)]
-fn run() -> Result<(), String> {
-    let args = parse_args()?;
-    let root = root();
-    let work = root.join("target/bench");
-    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
-    eprintln!("building rekcheck (release)...");
-    let st = Command::new("cargo")
-        .args(["build", "--release", "--locked", "-p", "rekcheck-cli"])
-        .current_dir(&root)
-        .status()
-        .map_err(|e| e.to_string())?;
-    if !st.success() {
-        return Err("cargo build failed".into());
-    }
-    let rekcheck = root.join("target/release/rekcheck");
-    let bench_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench");
+/// What every scenario shares.
+struct Kit {
+    rk: String,
+    floor: String,
+    duckdb: String,
+    bench_dir: PathBuf,
+    work: PathBuf,
+    out: PathBuf,
+    runs: usize,
+}
 
-    let manifest = work.join(format!("synthetic-{}mb.json", args.mb));
+/// One scenario's results.
+struct Scenario {
+    profile: Profile,
+    manifest: PathBuf,
+    bytes: u64,
+    lines: u64,
+    expected: u64,
+    local: Vec<Row>,
+    floors: Vec<Row>,
+    scaling: f64,
+    rss_small: Option<f64>,
+    rss_big: Option<f64>,
+    /// CPU-seconds of one `report` of the local file.
+    report_cpu: Option<f64>,
+    skipped: Vec<&'static str>,
+}
+
+fn describe(p: Profile) -> &'static str {
+    match p {
+        Profile::Clean => {
+            "object-detection lines of about 980 bytes, about 5 % of them with an issue, at every level"
+        }
+        Profile::Failed => {
+            "a failed training's manifest: lines of about 615 bytes, classification (some with several label attributes) mixed with object detection, a quarter of them with one to three issues at line, attribute, metadata and annotation level, in `errors`, `cl-errors` and `warnings`"
+        }
+    }
+}
+
+#[allow(clippy::too_many_lines)]
+fn scenario(kit: &Kit, args: &Args, profile: Profile) -> Result<Scenario, String> {
+    let name = profile.name();
+    let manifest = kit.work.join(format!("{name}-{}mb.json", args.mb));
     eprintln!("generating {} ...", manifest.display());
     let mut f =
         std::io::BufWriter::new(std::fs::File::create(&manifest).map_err(|e| e.to_string())?);
     let g =
-        generate(&mut f, args.mb * 1_000_000, &GenOptions::default()).map_err(|e| e.to_string())?;
+        generate(&mut f, args.mb * 1_000_000, &profile.options(1)).map_err(|e| e.to_string())?;
     drop(f);
     let bytes = g.bytes;
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let m = manifest.display().to_string();
-    let out = work.join("out");
+    let out = kit.out.join(name);
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
     let o = out.display().to_string();
-    let rk = rekcheck.display().to_string();
+    let (rk, runs) = (&kit.rk, kit.runs);
 
     // The issue count every contender must reproduce.
     let report = format!("{rk} report {m} --out {o}/rekcheck -q --fail-on never");
     time(&report, 1)?;
     let expected = count_lines(&out.join("rekcheck/issues.csv")) - 1;
-    eprintln!("rekcheck finds {expected} issues in {} lines", g.lines);
+    eprintln!(
+        "{name}: rekcheck finds {expected} issues in {} lines",
+        g.lines
+    );
+
+    // The floors, in the same run.
+    let mut floors = vec![
+        row(
+            "cat > /dev/null",
+            time(&format!("cat {m} > /dev/null"), runs)?,
+            bytes,
+            String::new(),
+        ),
+        row(
+            "memchr line split (1 thread)",
+            time(&format!("{} lines {m}", kit.floor), runs)?,
+            bytes,
+            String::new(),
+        ),
+    ];
+    let validate = time(&format!("{} validate {m}", kit.floor), runs)?;
+    floors.push(row(
+        "serde_json validation of every line (IgnoredAny), all cores",
+        validate,
+        bytes,
+        String::new(),
+    ));
 
     let mut local: Vec<Row> = Vec::new();
-    let t = time(&report, args.runs)?;
+    let t = time(&report, runs)?;
     local.push(row(
         "rekcheck report (5 CSVs + versions.csv), all cores",
         t,
         bytes,
-        format!("{expected} issues"),
+        format!(
+            "{expected} issues; {:.2}x the validation floor",
+            t.as_secs_f64() / validate.as_secs_f64()
+        ),
     ));
-    let t1 = time(&format!("{report} --threads 1"), args.runs)?;
+    let t1 = time(&format!("{report} --threads 1"), runs)?;
     local.push(row(
         "rekcheck report, --threads 1",
         t1,
@@ -234,18 +314,18 @@ fn run() -> Result<(), String> {
     // `check` reads the same manifest as an input manifest and applies every validation rule.
     let checked = time(
         &format!("{rk} check {m} --out {o}/check -q --fail-on never"),
-        args.runs,
+        runs,
     )?;
     local.push(row(
         "rekcheck check (every validation rule), all cores",
         checked,
         bytes,
-        String::new(),
+        format!("{:.2}x report", checked.as_secs_f64() / t.as_secs_f64()),
     ));
 
     let check =
         |name: &str, script: String, csv: &Path, local: &mut Vec<Row>| -> Result<(), String> {
-            let t = time(&script, args.runs)?;
+            let t = time(&script, runs)?;
             let n = count_lines(csv);
             if n != expected {
                 return Err(format!("{name} found {n} issues, rekcheck {expected}"));
@@ -254,6 +334,7 @@ fn run() -> Result<(), String> {
             Ok(())
         };
     let mut skipped = Vec::new();
+    let bench_dir = &kit.bench_dir;
     if have("jq") {
         let csv = out.join("jq.csv");
         check(
@@ -284,40 +365,39 @@ fn run() -> Result<(), String> {
     } else {
         skipped.push("python3");
     }
-    if have("duckdb") {
+    if have(&kit.duckdb) {
         let csv = out.join("duck.csv");
-        let sql = std::fs::read_to_string(bench_dir.join("issues.sql"))
+        let file = match profile {
+            Profile::Clean => "issues.sql",
+            Profile::Failed => "issues-failed.sql",
+        };
+        let sql = std::fs::read_to_string(bench_dir.join(file))
             .map_err(|e| e.to_string())?
             .replace("{manifest}", &m)
             .replace("{out}", &csv.display().to_string());
-        let sql_path = work.join("issues.sql");
+        let sql_path = kit.work.join(format!("{name}-{file}"));
         std::fs::write(&sql_path, sql).map_err(|e| e.to_string())?;
         check(
             "DuckDB (declared columns, COPY TO csv)",
-            format!("duckdb < {} 2>/dev/null", sql_path.display()),
+            format!("{} < {} 2>/dev/null", kit.duckdb, sql_path.display()),
             &csv,
             &mut local,
         )?;
     } else {
-        skipped.push("duckdb (pip install duckdb-cli==1.5.5)");
+        skipped
+            .push("duckdb (pip install duckdb-cli==1.5.5; REKCHECK_BENCH_DUCKDB names its binary)");
     }
 
     // Memory, flat in the size of the manifest.
     let rss_small = peak_rss_mb(&report);
+    let report_cpu = run_cpu_seconds(&report);
     let mut rss_big = None;
     if args.big_mb > 0 {
-        let big = work.join(format!("synthetic-{}mb.json", args.big_mb));
+        let big = kit.work.join(format!("{name}-{}mb.json", args.big_mb));
         let mut f =
             std::io::BufWriter::new(std::fs::File::create(&big).map_err(|e| e.to_string())?);
-        generate(
-            &mut f,
-            args.big_mb * 1_000_000,
-            &GenOptions {
-                seed: 7,
-                ..GenOptions::default()
-            },
-        )
-        .map_err(|e| e.to_string())?;
+        generate(&mut f, args.big_mb * 1_000_000, &profile.options(7))
+            .map_err(|e| e.to_string())?;
         drop(f);
         rss_big = peak_rss_mb(&format!(
             "{rk} report {} --out {o}/big -q --fail-on never",
@@ -325,14 +405,87 @@ fn run() -> Result<(), String> {
         ));
         let _ = std::fs::remove_file(&big);
     }
+    Ok(Scenario {
+        profile,
+        manifest,
+        bytes,
+        lines: g.lines,
+        expected,
+        local,
+        floors,
+        scaling,
+        rss_small,
+        rss_big,
+        report_cpu,
+        skipped,
+    })
+}
+
+#[allow(clippy::too_many_lines, clippy::cast_precision_loss)]
+fn run() -> Result<(), String> {
+    let args = parse_args()?;
+    let root = root();
+    let work = root.join("target/bench");
+    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    eprintln!("building rekcheck and rekcheck-floor (release)...");
+    let st = Command::new("cargo")
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "rekcheck-cli",
+            "-p",
+            "rekcheck-testkit",
+        ])
+        .current_dir(&root)
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !st.success() {
+        return Err("cargo build failed".into());
+    }
+    // The binaries are where cargo put them: CARGO_TARGET_DIR when set.
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let bin = |name: &str| target.join("release").join(name).display().to_string();
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let kit = Kit {
+        rk: bin("rekcheck"),
+        floor: bin("rekcheck-floor"),
+        // The pip package's `duckdb` is a Python wrapper that adds Python's start-up: name the
+        // binary itself here to time DuckDB alone.
+        duckdb: std::env::var("REKCHECK_BENCH_DUCKDB").unwrap_or_else(|_| "duckdb".into()),
+        bench_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench"),
+        out: work.join("out"),
+        work,
+        runs: args.runs,
+    };
+    let load_before = load_average();
+    let mut scenarios = Vec::new();
+    for &p in &args.profiles {
+        scenarios.push(scenario(&kit, &args, p)?);
+    }
+    let rk = &kit.rk;
+    let o = kit.out.display().to_string();
+    let mut skipped: Vec<&str> = Vec::new();
+    for s in &scenarios {
+        for k in &s.skipped {
+            if !skipped.contains(k) {
+                skipped.push(k);
+            }
+        }
+    }
 
     // S3: moto on loopback.
     let mut s3_rows: Vec<Row> = Vec::new();
     let mut s3_note = String::new();
-    if args.s3 {
+    let clean = scenarios.iter().find(|s| s.profile == Profile::Clean);
+    if args.s3
+        && let Some(clean) = clean
+    {
         if let Some(moto) = rekcheck_testkit::moto::Moto::start() {
             let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-            let body = std::fs::read(&manifest).map_err(|e| e.to_string())?;
+            let body = std::fs::read(&clean.manifest).map_err(|e| e.to_string())?;
             rt.block_on(async {
                 let c = rekcheck_testkit::moto::s3_client(&moto.endpoint()).await;
                 rekcheck_testkit::moto::put_objects(
@@ -354,17 +507,17 @@ fn run() -> Result<(), String> {
                 &format!(
                     "NO_PROXY=127.0.0.1 curl -sf --aws-sigv4 aws:amz:us-east-1:s3 --user t:t -o /dev/null '{url}'"
                 ),
-                args.runs,
+                kit.runs,
             )?;
             #[allow(clippy::cast_precision_loss)]
             let moto_per_get = match (moto_before, cpu_seconds(moto.pid())) {
-                (Some(a), Some(b)) => Some((b - a) / args.runs as f64),
+                (Some(a), Some(b)) => Some((b - a) / kit.runs as f64),
                 _ => None,
             };
             s3_rows.push(row(
                 "curl -o /dev/null (serving ceiling)",
                 curl,
-                bytes,
+                clean.bytes,
                 String::new(),
             ));
             let t = time(
@@ -372,25 +525,24 @@ fn run() -> Result<(), String> {
                     "{env} {rk} report s3://bench/m/TrainingManifestWithValidation-p-v.json --endpoint-url {} --out {o}/s3 -q --fail-on never",
                     moto.endpoint()
                 ),
-                args.runs,
+                kit.runs,
             )?;
             let rekcheck_s3 = t;
-            let rekcheck_cpu = run_cpu_seconds(&format!(
-                "env {env} {rk} report s3://bench/m/TrainingManifestWithValidation-p-v.json --endpoint-url {} --out {o}/s3 -q --fail-on never",
-                moto.endpoint()
-            ));
+            // rekcheck's CPU-seconds analyzing the same bytes from the local file.
+            let rekcheck_cpu = clean.report_cpu;
             if let (Some(m), Some(r)) = (moto_per_get, rekcheck_cpu) {
                 #[allow(clippy::cast_precision_loss)]
                 let floor = (m + r) / cores as f64;
                 s3_note = format!(
-                    "moto spends {m:.2} CPU-seconds serving the object once and rekcheck {r:.2} CPU-seconds reading and analyzing it, on the same {cores} cores: a report from S3 cannot take less than ({m:.2} + {r:.2}) / {cores} = {floor:.2} s here, at most {:.0} % of curl's speed.",
-                    curl.as_secs_f64() / floor * 100.0
+                    "CPU floor: moto spends {m:.2} CPU-seconds serving the object once and rekcheck {r:.2} CPU-seconds analyzing the same file locally, on the same {cores} cores: a report from S3 cannot take less than ({m:.2} + {r:.2}) / {cores} = {floor:.2} s here, at most {:.0} % of curl's speed. rekcheck's report from S3 takes {:.2}x the CPU floor.",
+                    curl.as_secs_f64() / floor * 100.0,
+                    t.as_secs_f64() / floor
                 );
             }
             s3_rows.push(row(
                 "rekcheck report s3://…",
                 t,
-                bytes,
+                clean.bytes,
                 format!(
                     "{:.0} % of curl",
                     curl.as_secs_f64() / t.as_secs_f64() * 100.0
@@ -401,28 +553,28 @@ fn run() -> Result<(), String> {
                     &format!(
                         "{env} aws --endpoint-url {} s3 cp s3://bench/m/TrainingManifestWithValidation-p-v.json {o}/cp.json --only-show-errors && python3 {}/issues.py {o}/cp.json {o}/cp.csv",
                         moto.endpoint(),
-                        bench_dir.display()
+                        kit.bench_dir.display()
                     ),
-                    args.runs,
+                    kit.runs,
                 )?;
                 s3_rows.push(row(
                     "aws s3 cp + Python json script",
                     t,
-                    bytes,
+                    clean.bytes,
                     String::new(),
                 ));
             } else {
                 skipped.push("aws CLI");
             }
             match httpfs_extension() {
-                Some(ext) if have("duckdb") => {
+                Some(ext) if have(&kit.duckdb) => {
                     // DuckDB's own S3 reader: the extension loaded by path (offline), path-style
                     // URLs, no TLS.
-                    let csv = out.join("duck-s3.csv");
+                    let csv = kit.out.join("duck-s3.csv");
                     let sql = format!(
                         "LOAD '{ext}';\nCREATE SECRET (TYPE s3, KEY_ID 't', SECRET 't', REGION 'us-east-1', ENDPOINT '{}', URL_STYLE 'path', USE_SSL false);\n{}",
                         moto.addr(),
-                        std::fs::read_to_string(bench_dir.join("issues.sql"))
+                        std::fs::read_to_string(kit.bench_dir.join("issues.sql"))
                             .map_err(|e| e.to_string())?
                             .replace(
                                 "{manifest}",
@@ -430,25 +582,27 @@ fn run() -> Result<(), String> {
                             )
                             .replace("{out}", &csv.display().to_string())
                     );
-                    let sql_path = work.join("issues-s3.sql");
+                    let sql_path = kit.work.join("issues-s3.sql");
                     std::fs::write(&sql_path, sql).map_err(|e| e.to_string())?;
                     let t = time(
                         &format!(
-                            "NO_PROXY=127.0.0.1 duckdb < {} 2>/dev/null",
+                            "NO_PROXY=127.0.0.1 {} < {} 2>/dev/null",
+                            kit.duckdb,
                             sql_path.display()
                         ),
-                        args.runs,
+                        kit.runs,
                     )?;
                     let n = count_lines(&csv);
-                    if n != expected {
+                    if n != clean.expected {
                         return Err(format!(
-                            "DuckDB httpfs found {n} issues, rekcheck {expected}"
+                            "DuckDB httpfs found {n} issues, rekcheck {}",
+                            clean.expected
                         ));
                     }
                     s3_rows.push(row(
                         "DuckDB + httpfs (read_json s3://…, COPY TO csv)",
                         t,
-                        bytes,
+                        clean.bytes,
                         format!(
                             "{n} issues; rekcheck is {:.1}x faster",
                             t.as_secs_f64() / rekcheck_s3.as_secs_f64()
@@ -470,47 +624,103 @@ fn run() -> Result<(), String> {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
+    let load_after = load_average();
     let _ = writeln!(md, "# Benchmarks\n");
+    let profiles: Vec<&str> = args.profiles.iter().map(|p| p.name()).collect();
     let _ = writeln!(
         md,
-        "Measured {date} on a machine with {cores} cores by `cargo run --release -p rekcheck-testkit -- bench --runs {} --mb {} --big-mb {}`.",
-        args.runs, args.mb, args.big_mb
+        "Measured {date} on a machine with {cores} cores by `cargo run --release -p rekcheck-testkit -- bench --runs {} --mb {} --big-mb {} --profile {}`. Wall times are medians of {} runs. Every contender finds the same number of issues as rekcheck.\n",
+        args.runs,
+        args.mb,
+        args.big_mb,
+        if profiles.len() == 2 {
+            "both"
+        } else {
+            profiles[0]
+        },
+        args.runs
     );
-    let _ = writeln!(
-        md,
-        "Synthetic object-detection manifest from the testkit generator: {} bytes, {} lines, {expected} issues (about 5 % of lines with an issue, at every level). Wall times are medians of {} runs.\n",
-        bytes, g.lines, args.runs
-    );
-    let _ = writeln!(
-        md,
-        "## Local file\n\n| contender | wall time | MB/s | rekcheck is faster by | notes |\n| --- | --- | --- | --- | --- |"
-    );
-    let base = local[0].secs;
-    for r in &local {
+    if let (Some(a), Some(b)) = (load_before, load_after) {
         let _ = writeln!(
             md,
-            "| {} | {:.2} s | {:.0} | {:.1}x | {} |",
-            r.what,
-            r.secs,
-            r.mb_s,
-            r.secs / base,
-            r.note
+            "Load average (1 minute) {a:.2} at the start and {b:.2} at the end of the run{}.\n",
+            if a.max(b) > cores as f64 + 0.5 {
+                ", over the number of cores: other work shared them and wall times are noisy"
+            } else {
+                ""
+            }
         );
     }
+    for s in &scenarios {
+        let _ = writeln!(
+            md,
+            "## Local file, scenario `{}`\n\nSynthetic manifest from the testkit generator (`--profile {}`): {}. {} bytes, {} lines, {} issues.\n",
+            s.profile.name(),
+            s.profile.name(),
+            describe(s.profile),
+            s.bytes,
+            s.lines,
+            s.expected
+        );
+        let _ = writeln!(
+            md,
+            "| contender | wall time | MB/s | rekcheck is faster by | notes |\n| --- | --- | --- | --- | --- |"
+        );
+        let base = s.local[0].secs;
+        for r in &s.local {
+            let _ = writeln!(
+                md,
+                "| {} | {:.2} s | {:.0} | {:.1}x | {} |",
+                r.what,
+                r.secs,
+                r.mb_s,
+                r.secs / base,
+                r.note
+            );
+        }
+        let _ = writeln!(
+            md,
+            "\nFloors, same file, same run (`rekcheck-floor` is a testkit binary):\n\n| floor | wall time | MB/s | rekcheck report takes |\n| --- | --- | --- | --- |"
+        );
+        for r in &s.floors {
+            let _ = writeln!(
+                md,
+                "| {} | {:.2} s | {:.0} | {:.2}x |",
+                r.what,
+                r.secs,
+                r.mb_s,
+                base / r.secs
+            );
+        }
+        let _ = writeln!(
+            md,
+            "\nParallel efficiency: {cores} threads run {:.2}x as fast as one.\n",
+            s.scaling
+        );
+    }
+    let _ = writeln!(md, "## Memory (peak RSS of `rekcheck report`)\n");
     let _ = writeln!(
         md,
-        "\nParallel efficiency: {cores} threads run {scaling:.2}x as fast as one.\n"
+        "| scenario | manifest | peak RSS |\n| --- | --- | --- |"
     );
-    let _ = writeln!(md, "## Memory (peak RSS of `rekcheck report`)\n");
-    let _ = writeln!(md, "| manifest | peak RSS |\n| --- | --- |");
-    if let Some(r) = rss_small {
-        let _ = writeln!(md, "| {} MB | {r:.0} MB |", args.mb);
-    }
-    if let Some(r) = rss_big {
-        let _ = writeln!(md, "| {} MB | {r:.0} MB |", args.big_mb);
+    for s in &scenarios {
+        if let Some(r) = s.rss_small {
+            let _ = writeln!(md, "| {} | {} MB | {r:.0} MB |", s.profile.name(), args.mb);
+        }
+        if let Some(r) = s.rss_big {
+            let _ = writeln!(
+                md,
+                "| {} | {} MB | {r:.0} MB |",
+                s.profile.name(),
+                args.big_mb
+            );
+        }
     }
     if !s3_rows.is_empty() || !s3_note.is_empty() {
-        let _ = writeln!(md, "\n## From S3 (moto on 127.0.0.1, the same object)\n");
+        let _ = writeln!(
+            md,
+            "\n## From S3 (moto on 127.0.0.1, the `clean` scenario's object)\n"
+        );
         let _ = writeln!(
             md,
             "| contender | wall time | MB/s | notes |\n| --- | --- | --- | --- |"

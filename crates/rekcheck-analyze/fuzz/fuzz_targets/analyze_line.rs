@@ -27,13 +27,13 @@ fuzz_target!(|data: &[u8]| {
     if data.is_empty() {
         return;
     }
-    let options = AnalyzeOptions { max_line_bytes: 4096, block_bytes: 64 };
+    let options = AnalyzeOptions { max_line_bytes: 4096, block_bytes: 64, ..AnalyzeOptions::default() };
     let cut = usize::from(data[0]) % data.len();
     let whole = run(&[data], &options);
     let split = run(&[&data[..cut], &data[cut..]], &options);
     assert_eq!(whole, split);
-    let one_line_per_block = AnalyzeOptions { max_line_bytes: 4096, block_bytes: 1 };
-    let big_blocks = AnalyzeOptions { max_line_bytes: 4096, block_bytes: 1 << 16 };
+    let one_line_per_block = AnalyzeOptions { max_line_bytes: 4096, block_bytes: 1, ..AnalyzeOptions::default() };
+    let big_blocks = AnalyzeOptions { max_line_bytes: 4096, block_bytes: 1 << 16, ..AnalyzeOptions::default() };
     // Fed a byte at a time, a 1-byte block ends at every newline.
     let bytes: Vec<&[u8]> = data.chunks(1).collect();
     assert_eq!(run(&bytes, &one_line_per_block), run(&[data], &big_blocks));

@@ -67,14 +67,18 @@ use std::path::{Path, PathBuf};
 
 use crate::codes::{REKCHECK_MAX_LINES, code_info};
 use crate::error::Error;
+use crate::model::Level;
 use crate::model::{Dataset, ImageRow, ImageStatus, Issue, Severity};
 use crate::output::csvrow::{self, Row};
 use crate::output::files::{self as output, OutputLock, PartialFile};
 use crate::reading::engine::{ordered_par_map_within, thread_pool};
+use crate::reading::framing::block_lines;
 use crate::reading::framing::{Block, BlockKind, BlockReader, BufferPool, Framer};
 use crate::results::analysis::{
     AnalyzeOptions, BlockAnalysis, Stats, analysis_weight, analyze_block, block_weight, budget,
 };
+use crate::results::fast::{self, Fast};
+use crate::results::line::{ClassMaps, analyze_line_with};
 use crate::results::summary::DatasetStatistics;
 
 /// Header of `issues.csv`.
@@ -248,8 +252,9 @@ struct RenderedBlock<X = ()> {
     issues_csv: Vec<u8>,
     images_csv: Vec<u8>,
     stats: Stats,
-    // Fx hashing: SipHash of every label of every row was 2 % of the instructions.
-    codes: FxHashMap<(Severity, String), CodeAgg>,
+    // Fx hashing: SipHash of every label of every row was 2 % of the instructions. One map per
+    // severity (errors, warnings), looked up by `&str`: no key is built per issue.
+    codes: [FxHashMap<String, CodeAgg>; 2],
     labels: FxHashMap<String, LabelAgg>,
     error_lines: Vec<u64>,
     bytes: u64,
@@ -285,7 +290,7 @@ impl<X> RenderedBlock<X> {
         self.issues_csv.capacity()
             + self.images_csv.capacity()
             + self.analysis.as_ref().map_or(0, analysis_weight)
-            + (self.codes.len() + self.labels.len()) * 128
+            + (self.codes[0].len() + self.codes[1].len() + self.labels.len()) * 128
     }
 }
 
@@ -1159,7 +1164,16 @@ impl ReportWriter {
                 stats += r.stats;
                 bytes += r.bytes;
                 error_lines.extend_from_slice(&r.error_lines);
-                for ((severity, code), agg) in r.codes {
+                let [errors, warnings] = r.codes;
+                let codes_seen = errors
+                    .into_iter()
+                    .map(|(code, agg)| (Severity::Error, code, agg))
+                    .chain(
+                        warnings
+                            .into_iter()
+                            .map(|(code, agg)| (Severity::Warning, code, agg)),
+                    );
+                for (severity, code, agg) in codes_seen {
                     let key = (
                         context.project.clone(),
                         context.version.clone(),
@@ -1479,8 +1493,189 @@ fn render_block<X: Default>(
     options: &ReportOptions,
     keep: Keep,
 ) -> RenderedBlock<X> {
+    if !keep.analysis
+        && let Some(rendered) = render_lines(block, context, options, keep)
+    {
+        return rendered;
+    }
     let analysis = analyze_block(block, &options.analyze);
     render_analysis(analysis, block.byte_len(), context, options, keep)
+}
+
+/// Adds one issue to the block's code counts (`seen` holds the codes of its line so far).
+fn count_issue<'a>(
+    codes: &mut [FxHashMap<String, CodeAgg>; 2],
+    seen: &mut SeenOnLine<'a>,
+    severity: Severity,
+    code: &'a str,
+    line: Option<u64>,
+) {
+    let map = &mut codes[usize::from(severity == Severity::Warning)];
+    let agg = match map.get_mut(code) {
+        Some(agg) => agg,
+        None => map.entry(code.to_owned()).or_default(),
+    };
+    agg.issues += 1;
+    if seen.insert((severity, code)) {
+        agg.images += 1;
+    }
+    if let Some(line) = line {
+        agg.first_line = Some(agg.first_line.map_or(line, |f| f.min(line)));
+    }
+}
+
+/// Adds one image's label to the block's label counts.
+fn count_label(labels: &mut FxHashMap<String, LabelAgg>, label: &str, boxes: u32, in_error: bool) {
+    let e = match labels.get_mut(label) {
+        Some(e) => e,
+        None => labels.entry(label.to_owned()).or_default(),
+    };
+    e.images += 1;
+    e.boxes += u64::from(boxes);
+    e.images_with_errors += u64::from(in_error);
+}
+
+/// Renders a block line by line without typed rows: each well-formed line on the fast path
+/// ([`fast::analyze`]), any other with [`analyze_line_with`], into the same bytes and counts as
+/// [`analyze_block`] then [`render_analysis`]. `None` (the caller renders the block the usual
+/// way) for an oversized line's block, or when the block's CSV grows over [`RENDER_LIMIT`].
+fn render_lines<X: Default>(
+    block: &Block,
+    context: &ManifestContext,
+    options: &ReportOptions,
+    keep: Keep,
+) -> Option<RenderedBlock<X>> {
+    let BlockKind::Lines(data) = &block.kind else {
+        return None;
+    };
+    let cells = Cells::of(options);
+    let prefix = context_prefix(context, cells);
+    let a = &options.analyze;
+    let mut out = RenderedBlock {
+        bytes: block.byte_len(),
+        ..RenderedBlock::default()
+    };
+    // Room for the usual output (an image row is a sixth of its line or less), so that the
+    // buffers rarely grow.
+    let room = if keep.csv { data.len() / 6 } else { 0 };
+    let mut issues_csv = Vec::with_capacity(room);
+    let mut images_csv = Vec::with_capacity(room);
+    let mut scratch = fast::Scratch::default();
+    let mut class_maps = ClassMaps::default();
+    for (n, line) in block_lines(block.first_line, data) {
+        match fast::analyze(
+            line,
+            a.max_line_bytes,
+            a.max_issues_per_line,
+            &mut scratch,
+            &mut class_maps,
+        ) {
+            Some((Fast::Blank, _)) => {
+                out.stats.lines += 1;
+                out.stats.blank += 1;
+            }
+            Some((Fast::Image(row), text)) => {
+                let source_ref = scratch.source_ref(text);
+                let mut seen = SeenOnLine::default();
+                scratch.for_each_issue(text, |i| {
+                    count_issue(&mut out.codes, &mut seen, i.severity, i.code, Some(n));
+                    if keep.csv {
+                        write_issue_parts(
+                            &mut issues_csv,
+                            &prefix,
+                            &IssueParts {
+                                line: Some(n),
+                                source_ref,
+                                level: i.level,
+                                attribute: i.attribute,
+                                annotation: i.annotation,
+                                label: i.label,
+                                severity: i.severity,
+                                code: i.code,
+                                message: i.message,
+                            },
+                            cells,
+                        );
+                    }
+                });
+                out.stats.lines += 1;
+                out.stats.count_image(
+                    row.status,
+                    (row.errors, row.warnings, row.boxes),
+                    row.used,
+                    row.with_results,
+                );
+                let in_error = row.status == ImageStatus::Error;
+                for (label, boxes) in scratch.labels(text) {
+                    count_label(&mut out.labels, label, boxes, in_error);
+                }
+                if keep.error_lines && in_error {
+                    out.error_lines.push(n);
+                }
+                if keep.csv {
+                    let labels = scratch.joined_labels(text);
+                    write_image_parts(
+                        &mut images_csv,
+                        &prefix,
+                        &ImageParts {
+                            line: n,
+                            source_ref,
+                            status: row.status,
+                            errors: row.errors,
+                            warnings: row.warnings,
+                            labels,
+                            boxes: row.boxes,
+                            used: row.used,
+                        },
+                        cells,
+                    );
+                }
+            }
+            None => {
+                let outcome = analyze_line_with(
+                    n,
+                    line,
+                    a.max_line_bytes,
+                    a.max_issues_per_line,
+                    &mut class_maps,
+                );
+                out.stats.count(&outcome);
+                if let crate::results::line::LineOutcome::Image { row, issues } = &outcome {
+                    let mut seen = SeenOnLine::default();
+                    for issue in issues {
+                        count_issue(
+                            &mut out.codes,
+                            &mut seen,
+                            issue.severity,
+                            &issue.code,
+                            issue.line,
+                        );
+                        if keep.csv {
+                            write_issue(&mut issues_csv, &prefix, issue, cells);
+                        }
+                    }
+                    let in_error = row.status == ImageStatus::Error;
+                    for (label, &boxes) in row.labels.iter().zip(&row.label_boxes) {
+                        count_label(&mut out.labels, label, boxes, in_error);
+                    }
+                    if keep.error_lines
+                        && matches!(row.status, ImageStatus::Error | ImageStatus::Unparsable)
+                    {
+                        out.error_lines.push(row.line);
+                    }
+                    if keep.csv {
+                        write_image(&mut images_csv, &prefix, row, cells);
+                    }
+                }
+            }
+        }
+        if issues_csv.len() > RENDER_LIMIT || images_csv.len() > RENDER_LIMIT {
+            return None;
+        }
+    }
+    out.issues_csv = issues_csv;
+    out.images_csv = images_csv;
+    Some(out)
 }
 
 /// Renders a block's analysis as CSV bytes and aggregates.
@@ -1505,18 +1700,13 @@ fn render_analysis<X: Default>(
             current_line = issue.line;
             seen_on_line.clear();
         }
-        let key = (issue.severity, issue.code.as_str());
-        let agg = match out.codes.get_mut(&(key.0, key.1.to_owned())) {
-            Some(agg) => agg,
-            None => out.codes.entry((key.0, key.1.to_owned())).or_default(),
-        };
-        agg.issues += 1;
-        if seen_on_line.insert(key) {
-            agg.images += 1;
-        }
-        if let Some(line) = issue.line {
-            agg.first_line = Some(agg.first_line.map_or(line, |f| f.min(line)));
-        }
+        count_issue(
+            &mut out.codes,
+            &mut seen_on_line,
+            issue.severity,
+            &issue.code,
+            issue.line,
+        );
     }
     if keep.csv {
         let mut w = Vec::with_capacity((analysis.issues.len() * 160).min(RENDER_LIMIT));
@@ -1527,13 +1717,7 @@ fn render_analysis<X: Default>(
     for row in &analysis.rows {
         let in_error = row.status == ImageStatus::Error;
         for (label, &boxes) in row.labels.iter().zip(&row.label_boxes) {
-            let e = match out.labels.get_mut(label.as_str()) {
-                Some(e) => e,
-                None => out.labels.entry(label.clone()).or_default(),
-            };
-            e.images += 1;
-            e.boxes += u64::from(boxes);
-            e.images_with_errors += u64::from(in_error);
+            count_label(&mut out.labels, label, boxes, in_error);
         }
         if keep.error_lines && matches!(row.status, ImageStatus::Error | ImageStatus::Unparsable) {
             out.error_lines.push(row.line);
@@ -1607,35 +1791,97 @@ fn context_prefix(c: &ManifestContext, cells: Cells) -> Vec<u8> {
 }
 
 fn write_issue(w: &mut Vec<u8>, prefix: &[u8], i: &Issue, cells: Cells) {
+    write_issue_parts(
+        w,
+        prefix,
+        &IssueParts {
+            line: i.line,
+            source_ref: &i.source_ref,
+            level: i.level,
+            attribute: &i.attribute,
+            annotation: i.annotation,
+            label: &i.label,
+            severity: i.severity,
+            code: &i.code,
+            message: &i.message,
+        },
+        cells,
+    );
+}
+
+/// The cells of an `issues.csv` row.
+struct IssueParts<'a> {
+    line: Option<u64>,
+    source_ref: &'a str,
+    level: Level,
+    attribute: &'a str,
+    annotation: Option<u32>,
+    label: &'a str,
+    severity: Severity,
+    code: &'a str,
+    message: &'a str,
+}
+
+fn write_issue_parts(w: &mut Vec<u8>, prefix: &[u8], i: &IssueParts<'_>, cells: Cells) {
     let mut b1 = itoa::Buffer::new();
     let mut b2 = itoa::Buffer::new();
     let mut row = Row::start(w, prefix);
     row.field(opt_num(&mut b1, i.line))
-        .field(&cells.text(&i.source_ref))
+        .field(&cells.text(i.source_ref))
         .field(i.level.as_str())
-        .field(&cells.text(&i.attribute))
+        .field(&cells.text(i.attribute))
         .field(opt_num(&mut b2, i.annotation.map(u64::from)))
-        .field(&cells.text(&i.label))
+        .field(&cells.text(i.label))
         .field(i.severity.as_str())
-        .field(&cells.text(&i.code))
-        .field(&cells.text(&i.message));
+        .field(&cells.text(i.code))
+        .field(&cells.text(i.message));
     row.end();
 }
 
 fn write_image(w: &mut Vec<u8>, prefix: &[u8], r: &ImageRow, cells: Cells) {
-    let mut b = itoa::Buffer::new();
     let labels = match r.labels.as_slice() {
         [] => Cow::Borrowed(""),
         [one] => Cow::Borrowed(one.as_str()),
         many => Cow::Owned(many.join(";")),
     };
+    write_image_parts(
+        w,
+        prefix,
+        &ImageParts {
+            line: r.line,
+            source_ref: &r.source_ref,
+            status: r.status,
+            errors: r.errors,
+            warnings: r.warnings,
+            labels: &labels,
+            boxes: r.boxes,
+            used: r.used,
+        },
+        cells,
+    );
+}
+
+/// The cells of an `images.csv` row (`labels` joined with `;`).
+struct ImageParts<'a> {
+    line: u64,
+    source_ref: &'a str,
+    status: ImageStatus,
+    errors: u32,
+    warnings: u32,
+    labels: &'a str,
+    boxes: u32,
+    used: bool,
+}
+
+fn write_image_parts(w: &mut Vec<u8>, prefix: &[u8], r: &ImageParts<'_>, cells: Cells) {
+    let mut b = itoa::Buffer::new();
     let mut row = Row::start(w, prefix);
     row.field(b.format(r.line))
-        .field(&cells.text(&r.source_ref))
+        .field(&cells.text(r.source_ref))
         .field(r.status.as_str())
         .field(b.format(r.errors))
         .field(b.format(r.warnings))
-        .field(&cells.text(&labels))
+        .field(&cells.text(r.labels))
         .field(b.format(r.boxes))
         .field(if r.used { "yes" } else { "no" });
     row.end();
@@ -1809,6 +2055,329 @@ mod tests {
             prop_assert_eq!(record.len(), IMAGES_HEADER.len());
             w.write_record(&record).unwrap();
             prop_assert_eq!(fast, w.into_inner().unwrap());
+        }
+    }
+}
+
+/// For the differential fuzz target only (the `fuzzing` feature, off by default): renders
+/// `data` (whole lines) on the fast path and with the full analyzer, and panics when the bytes or
+/// counts differ. `knobs` picks the options: bit 0 raw cells, bit 1 cells cut at 16 bytes, bits
+/// 4-7 the issues listed per line.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub fn fast_path_agrees(data: &[u8], knobs: u8) {
+    let options = ReportOptions {
+        csv_raw: knobs & 1 == 1,
+        max_cell_bytes: if knobs & 2 == 2 { 16 } else { 64 << 10 },
+        analyze: AnalyzeOptions {
+            max_issues_per_line: usize::from(knobs >> 4).max(1),
+            max_line_bytes: 4096,
+            ..AnalyzeOptions::default()
+        },
+        ..ReportOptions::default()
+    };
+    let block = Block {
+        seq: 0,
+        first_line: 1,
+        kind: BlockKind::Lines(data.to_vec()),
+    };
+    let context = ManifestContext {
+        project: "p".into(),
+        dataset: Dataset::Training,
+        manifest: "m.json".into(),
+        ..ManifestContext::default()
+    };
+    let keep = Keep {
+        error_lines: true,
+        csv: true,
+        analysis: false,
+    };
+    let Some(fast) = render_lines::<()>(&block, &context, &options, keep) else {
+        return;
+    };
+    let full: RenderedBlock<()> = render_analysis(
+        analyze_block(&block, &options.analyze),
+        block.byte_len(),
+        &context,
+        &options,
+        keep,
+    );
+    assert_eq!(fast.issues_csv, full.issues_csv, "issues.csv");
+    assert_eq!(fast.images_csv, full.images_csv, "images.csv");
+    assert_eq!(rendered_counts(&fast), rendered_counts(&full), "counts");
+}
+
+/// A block's counts as text, for comparing two renderings.
+#[cfg(any(test, feature = "fuzzing"))]
+fn rendered_counts<X>(r: &RenderedBlock<X>) -> String {
+    let mut codes: Vec<String> = r
+        .codes
+        .iter()
+        .enumerate()
+        .flat_map(|(s, m)| m.iter().map(move |(c, a)| format!("{s} {c} {a:?}")))
+        .collect();
+    codes.sort();
+    let mut labels: Vec<String> = r.labels.iter().map(|(l, a)| format!("{l} {a:?}")).collect();
+    labels.sort();
+    format!(
+        "{:?}\n{codes:?}\n{labels:?}\n{:?}\n{}",
+        r.stats, r.error_lines, r.bytes
+    )
+}
+
+/// The fast path ([`render_lines`]) against the full analyzer ([`analyze_block`] then
+/// [`render_analysis`]): the same bytes and counts on generated, edge and mutated lines.
+#[cfg(test)]
+mod differential {
+    use super::*;
+    use proptest::prelude::*;
+    use rekcheck_testkit::generate::{Profile, Rng, generate_lines};
+
+    /// Asserts that both paths agree on `data` (whole lines); the lines the fast path took.
+    fn agree(data: &[u8], options: &ReportOptions) -> usize {
+        let block = Block {
+            seq: 0,
+            first_line: 1,
+            kind: BlockKind::Lines(data.to_vec()),
+        };
+        let context = ManifestContext {
+            project: "p".into(),
+            dataset: Dataset::Training,
+            manifest: "m.json".into(),
+            ..ManifestContext::default()
+        };
+        let keep = Keep {
+            error_lines: true,
+            csv: true,
+            analysis: false,
+        };
+        let Some(fast) = render_lines::<()>(&block, &context, options, keep) else {
+            return 0;
+        };
+        let full: RenderedBlock<()> = render_analysis(
+            analyze_block(&block, &options.analyze),
+            block.byte_len(),
+            &context,
+            options,
+            keep,
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&fast.issues_csv),
+            String::from_utf8_lossy(&full.issues_csv),
+            "issues.csv of {}",
+            String::from_utf8_lossy(data)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&fast.images_csv),
+            String::from_utf8_lossy(&full.images_csv),
+            "images.csv of {}",
+            String::from_utf8_lossy(data)
+        );
+        assert_eq!(
+            rendered_counts(&fast),
+            rendered_counts(&full),
+            "{}",
+            String::from_utf8_lossy(data)
+        );
+        let mut scratch = fast::Scratch::default();
+        let mut maps = ClassMaps::default();
+        block_lines(1, data)
+            .filter(|(_, l)| {
+                fast::analyze(
+                    l,
+                    options.analyze.max_line_bytes,
+                    options.analyze.max_issues_per_line,
+                    &mut scratch,
+                    &mut maps,
+                )
+                .is_some()
+            })
+            .count()
+    }
+
+    fn option_sets() -> Vec<ReportOptions> {
+        let small = ReportOptions {
+            max_cell_bytes: 12,
+            analyze: AnalyzeOptions {
+                max_issues_per_line: 2,
+                max_line_bytes: 700,
+                ..AnalyzeOptions::default()
+            },
+            ..ReportOptions::default()
+        };
+        let raw = ReportOptions {
+            csv_raw: true,
+            ..ReportOptions::default()
+        };
+        vec![ReportOptions::default(), small, raw]
+    }
+
+    const EDGE: &[&str] = &[
+        "",
+        "  \t",
+        "\r",
+        "{}",
+        " { } ",
+        "{}\r",
+        "[]",
+        "null",
+        "{\"source-ref\":\"s3://b/a.jpg\",\"source-ref\":7}",
+        "{\"source-ref\":7,\"source-ref\":\"s3://b/b.jpg\"}",
+        "{\"errors\":null,\"warnings\":[],\"cl-errors\":[{\"code\":\"E\",\"message\":\"m\"}]}",
+        "{\"errors\":\"oops\"}",
+        "{\"errors\":[{\"code\":5}]}",
+        "{\"errors\":[{\"code\":\"A\",\"code\":5}]}",
+        "{\"errors\":[{\"code\":5,\"code\":\"A\",\"message\":1,\"x\":[1,{\"y\":null}]}]}",
+        "{\"errors\":[{\"code\":\"A\"}],\"errors\":[{\"code\":\"B\",\"message\":\"=1+1\"}]}",
+        "{\"errors\":[\"str\"]}",
+        "{\"errors\":[{\"code\":\"REKCHECK_X\",\"message\":\"own\"}]}",
+        "{\"errors\":[{\"code\":\"REKCHECK_MALFORMED_ISSUE\",\"message\":\"\"}]}",
+        "{\"warnings\":[{\"code\":\"WARNING_NO_ANNOTATIONS\",\"message\":\"a,b\\\"c\"}]}",
+        "{\"bb\":{\"annotations\":[{\"class_id\":0},\"x\",{\"class_id\":1,\"errors\":[{\"code\":\"E\"}]}]},\"bb-metadata\":{\"class-map\":{\"0\":\"a\",\"1\":\"b\"}}}",
+        "{\"bb-metadata\":{\"class-map\":{\"0\":\"a\",\"1\":\"b\",\"01\":\"c\"}},\"bb\":{\"annotations\":[{\"class_id\":1.0},{\"class_id\":\"01\"},{\"class_id\":-0},{\"class_id\":1.5},{\"class_id\":true},{\"class_id\":[1]},{}]}}",
+        "{\"bb\":{\"annotations\":[{\"class_id\":0,\"errors\":[{\"code\":\"A\"}]}],\"annotations\":[{\"class_id\":1}],\"annotations\":{\"x\":1}},\"bb-metadata\":{\"class-map\":{\"0\":\"a\",\"1\":\"b\"}}}",
+        "{\"bb\":{\"errors\":[{\"code\":\"ERROR_UNSUPPORTED_USE_CASE_TYPE\"}]},\"bb-metadata\":{},\"cc\":1,\"cc-metadata\":{\"class-name\":\"x\"}}",
+        "{\"bb\":{\"errors\":[{\"code\":\"ERROR_UNSUPPORTED_USE_CASE_TYPE\"}]},\"bb-metadata\":{}}",
+        "{\"m\":[1,0,8,\"8\",1.0,null],\"m-metadata\":{\"class-map\":{\"1\":\"bicycle\",\"0\":\"person\",\"8\":\"clothing\"}}}",
+        "{\"a\":0,\"a-metadata\":{\"class-name\":\"x\",\"class-name\":null},\"a-metadata\":{\"class-name\":\"y\",\"errors\":[{\"code\":\"E\"}]}}",
+        "{\"a\":0,\"a\":1,\"a-metadata\":{\"class-name\":\"-x\"},\"b\":\"s\",\"b-metadata\":{\"class-name\":\"-x\"}}",
+        "{\"-metadata\":{\"class-name\":\"e\"},\"\":null,\"errors-metadata\":{\"errors\":[{\"code\":\"E\"}]}}",
+        "{\"a-metadata\":[1],\"a-metadata\":\"x\",\"a\":{\"nested\":{\"errors\":[{\"code\":\"IGNORED\"}]}}}",
+        "{\"n\":1e400}",
+        "{\"n\":-}",
+        "{\"n\":01}",
+        "{\"n\":1.}",
+        "{\"n\":123456789012345678901234567890}",
+        "{\"bb\":{\"annotations\":[{\"class_id\":123456789012345678901234567890}]}}",
+        "{\"bb\":{\"annotations\":[{\"class_id\":9223372036854775808}]},\"bb-metadata\":{\"class-map\":{\"9223372036854775807\":\"m\"}}}",
+        "{\"a\":\"\u{1}\"}",
+        "{\"a\":\"caf\u{e9}\",\"source-ref\":\"s3://b/\u{e9}.jpg\"}",
+        "{\"a\":tru}",
+        "{\"a\":1,}",
+        "{\"a\" 1}",
+        "{} {}",
+        "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+        "{\"source\\u002dref\":\"x\"}",
+        "{\"bb\":{\"annotations\":[{\"class_id\":0}]},\"bb-metadata\":{\"class-map\":{\"0\":\"x\\ud800\"}}}",
+        "\u{feff}{}",
+    ];
+
+    #[test]
+    fn edge_lines_agree_alone_and_together() {
+        for options in option_sets() {
+            for line in EDGE {
+                agree(line.as_bytes(), &options);
+                agree(format!("{line}\n").as_bytes(), &options);
+            }
+            agree(EDGE.join("\n").as_bytes(), &options);
+        }
+    }
+
+    const SNIPPETS: &[&str] = &[
+        "\"errors\":null,",
+        "\"cl-errors\":[{\"code\":\"X\",\"code\":5}],",
+        "\"warnings\":[{\"code\":\"WARNING_X\",\"message\":\"=m\"}],",
+        "\"class_id\":1.0,",
+        "\"class_id\":\"01\",",
+        "\"annotations\":[1,{\"class_id\":2}],",
+        "\"source-ref\":7,",
+        "\"a-metadata\":{\"class-name\":\"=x\"},",
+        "\"errors\":[{\"code\":\"ERROR_UNSUPPORTED_USE_CASE_TYPE\"}],",
+        "\"x\":1e5,",
+        "\"class-map\":{\"0\":\"z\",\"0\":\"y\"},",
+        "\"s\":\"a,\\\"b\\u0041\",",
+        "\"y\":[{},[],\"\"],",
+    ];
+    const BYTES: &[u8] = b"\"\\{}[],:01.e- nx\t\x01\xc3";
+
+    /// `line` with `n` random mutations: a byte replaced, a snippet inserted, a range removed.
+    fn mutate(rng: &mut Rng, line: &mut Vec<u8>, n: u64) {
+        for _ in 0..n {
+            let at = usize::try_from(rng.below(line.len() as u64 + 1)).unwrap();
+            match rng.below(3) {
+                0 if at < line.len() => {
+                    line[at] = BYTES[usize::try_from(rng.below(BYTES.len() as u64)).unwrap()];
+                }
+                1 => {
+                    let s = SNIPPETS[usize::try_from(rng.below(SNIPPETS.len() as u64)).unwrap()];
+                    // After a `{` when there is one near, so that the snippet is often a key.
+                    let at = line[..at]
+                        .iter()
+                        .rposition(|&b| b == b'{')
+                        .map_or(at, |i| i + 1);
+                    line.splice(at..at, s.bytes());
+                }
+                _ => {
+                    let end = (at + usize::try_from(rng.below(8)).unwrap()).min(line.len());
+                    line.drain(at..end);
+                }
+            }
+        }
+    }
+
+    fn generated(profile: Profile, seed: u64, lines: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        generate_lines(&mut out, lines, &profile.options(seed)).unwrap();
+        out
+    }
+
+    #[test]
+    fn generated_lines_agree_and_nearly_all_take_the_fast_path() {
+        for profile in [Profile::Clean, Profile::Failed] {
+            let data = generated(profile, 11, 3000);
+            let fast = agree(&data, &ReportOptions::default());
+            assert!(fast >= 2990, "{fast} of 3000 lines on the fast path");
+            for options in option_sets() {
+                agree(&data, &options);
+            }
+        }
+    }
+
+    #[test]
+    fn mutated_lines_agree() {
+        let mut rng = Rng::new(5);
+        let options = option_sets();
+        for round in 0..400u64 {
+            let profile = if round % 2 == 0 {
+                Profile::Clean
+            } else {
+                Profile::Failed
+            };
+            let data = generated(profile, round, 50);
+            let mut out = Vec::new();
+            for line in data.split(|&b| b == b'\n') {
+                let mut line = line.to_vec();
+                let n = rng.below(4);
+                mutate(&mut rng, &mut line, n);
+                line.retain(|&b| b != b'\n');
+                out.extend_from_slice(&line);
+                out.push(b'\n');
+            }
+            agree(&out, &options[usize::try_from(round % 3).unwrap()]);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_mutation_of_generated_lines_agrees(
+            seed in any::<u64>(),
+            failed in any::<bool>(),
+            mutations in 0u64..6,
+            which in 0usize..3,
+        ) {
+            let profile = if failed { Profile::Failed } else { Profile::Clean };
+            let data = generated(profile, seed, 8);
+            let mut rng = Rng::new(seed);
+            let mut out = Vec::new();
+            for line in data.split(|&b| b == b'\n') {
+                let mut line = line.to_vec();
+                mutate(&mut rng, &mut line, mutations);
+                line.retain(|&b| b != b'\n');
+                out.extend_from_slice(&line);
+                out.push(b'\n');
+            }
+            agree(&out, &option_sets()[which]);
         }
     }
 }

@@ -135,25 +135,42 @@ impl Stats {
         match outcome {
             LineOutcome::Blank => self.blank += 1,
             LineOutcome::Image { row, issues } => {
-                match row.status {
-                    ImageStatus::Ok => self.ok += 1,
-                    ImageStatus::Warning => self.warning += 1,
-                    ImageStatus::Error => self.error += 1,
-                    ImageStatus::Unparsable => self.unparsable += 1,
-                }
-                self.error_issues += u64::from(row.errors);
-                self.warning_issues += u64::from(row.warnings);
-                self.boxes += u64::from(row.boxes);
-                if row.used {
-                    self.used += 1;
-                    if row.status == ImageStatus::Error {
-                        self.error_used += 1;
-                    }
-                }
-                if issues.iter().any(is_validation_result) {
-                    self.with_results += 1;
-                }
+                self.count_image(
+                    row.status,
+                    (row.errors, row.warnings, row.boxes),
+                    row.used,
+                    issues.iter().any(is_validation_result),
+                );
             }
+        }
+    }
+
+    /// Counts one image row (not its physical line): `counts` are its errors, warnings and
+    /// boxes, `with_results` whether an issue was read from validation results.
+    pub(crate) fn count_image(
+        &mut self,
+        status: ImageStatus,
+        (errors, warnings, boxes): (u32, u32, u32),
+        used: bool,
+        with_results: bool,
+    ) {
+        match status {
+            ImageStatus::Ok => self.ok += 1,
+            ImageStatus::Warning => self.warning += 1,
+            ImageStatus::Error => self.error += 1,
+            ImageStatus::Unparsable => self.unparsable += 1,
+        }
+        self.error_issues += u64::from(errors);
+        self.warning_issues += u64::from(warnings);
+        self.boxes += u64::from(boxes);
+        if used {
+            self.used += 1;
+            if status == ImageStatus::Error {
+                self.error_used += 1;
+            }
+        }
+        if with_results {
+            self.with_results += 1;
         }
     }
 

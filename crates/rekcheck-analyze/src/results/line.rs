@@ -161,7 +161,7 @@ impl<T: ?Sized> Recent<T> {
 /// The class-maps of the report's analyzer.
 pub(crate) type ClassMaps = Recent<ClassMap>;
 
-fn parse_class_map(raw: &str) -> Result<Rc<ClassMap>, serde_json::Error> {
+pub(crate) fn parse_class_map(raw: &str) -> Result<Rc<ClassMap>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(raw);
     Ok(Rc::new(
         ClassMapSeed.deserialize(&mut de)?.unwrap_or_default(),
@@ -346,7 +346,7 @@ struct Annotation<'a> {
 }
 
 #[derive(Clone)]
-enum ClassId<'a> {
+pub(crate) enum ClassId<'a> {
     Int(i64),
     Str(Cow<'a, str>),
 }
@@ -386,11 +386,21 @@ impl ClassMap {
 
     /// The label of class id `id`, when the class-map has it.
     fn label(&self, id: &ClassId<'_>) -> Option<&str> {
-        let i = match id {
+        self.name(self.label_index(id)?)
+    }
+
+    /// The index of the label of class id `id`, when the class-map has it.
+    pub(crate) fn label_index(&self, id: &ClassId<'_>) -> Option<u32> {
+        match id {
             ClassId::Int(n) => self.by_id.get(n),
             ClassId::Str(s) => self.by_key.get(s.as_ref()),
-        }?;
-        self.names.get(*i as usize).map(String::as_str)
+        }
+        .copied()
+    }
+
+    /// The label at `index`.
+    pub(crate) fn name(&self, index: u32) -> Option<&str> {
+        self.names.get(index as usize).map(String::as_str)
     }
 }
 

@@ -4,5 +4,6 @@
 
 pub(crate) mod analysis;
 pub(crate) mod geometry;
+pub(crate) mod fast;
 pub(crate) mod line;
 pub(crate) mod summary;
