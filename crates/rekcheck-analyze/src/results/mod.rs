@@ -3,7 +3,7 @@
 //! ([`analysis`]); a manifest summary -> its statistics and terminal errors ([`summary`]).
 
 pub(crate) mod analysis;
-pub(crate) mod geometry;
 pub(crate) mod fast;
+pub(crate) mod geometry;
 pub(crate) mod line;
 pub(crate) mod summary;
