@@ -2076,6 +2076,18 @@ pub fn fast_path_agrees(data: &[u8], knobs: u8) {
         },
         ..ReportOptions::default()
     };
+    let Some((fast, full)) = both_paths(data, &options) else {
+        return;
+    };
+    assert_eq!(fast.issues_csv, full.issues_csv, "issues.csv");
+    assert_eq!(fast.images_csv, full.images_csv, "images.csv");
+    assert_eq!(rendered_counts(&fast), rendered_counts(&full), "counts");
+}
+
+/// `data` (whole lines) rendered on the fast path and by the full analyzer, for the
+/// differential checks; `None` when the fast path declines the block.
+#[cfg(any(test, feature = "fuzzing"))]
+fn both_paths(data: &[u8], options: &ReportOptions) -> Option<(RenderedBlock, RenderedBlock)> {
     let block = Block {
         seq: 0,
         first_line: 1,
@@ -2092,19 +2104,15 @@ pub fn fast_path_agrees(data: &[u8], knobs: u8) {
         csv: true,
         analysis: false,
     };
-    let Some(fast) = render_lines::<()>(&block, &context, &options, keep) else {
-        return;
-    };
-    let full: RenderedBlock<()> = render_analysis(
+    let fast = render_lines::<()>(&block, &context, options, keep)?;
+    let full = render_analysis(
         analyze_block(&block, &options.analyze),
         block.byte_len(),
         &context,
-        &options,
+        options,
         keep,
     );
-    assert_eq!(fast.issues_csv, full.issues_csv, "issues.csv");
-    assert_eq!(fast.images_csv, full.images_csv, "images.csv");
-    assert_eq!(rendered_counts(&fast), rendered_counts(&full), "counts");
+    Some((fast, full))
 }
 
 /// A block's counts as text, for comparing two renderings.
@@ -2135,32 +2143,9 @@ mod differential {
 
     /// Asserts that both paths agree on `data` (whole lines); the lines the fast path took.
     fn agree(data: &[u8], options: &ReportOptions) -> usize {
-        let block = Block {
-            seq: 0,
-            first_line: 1,
-            kind: BlockKind::Lines(data.to_vec()),
-        };
-        let context = ManifestContext {
-            project: "p".into(),
-            dataset: Dataset::Training,
-            manifest: "m.json".into(),
-            ..ManifestContext::default()
-        };
-        let keep = Keep {
-            error_lines: true,
-            csv: true,
-            analysis: false,
-        };
-        let Some(fast) = render_lines::<()>(&block, &context, options, keep) else {
+        let Some((fast, full)) = both_paths(data, options) else {
             return 0;
         };
-        let full: RenderedBlock<()> = render_analysis(
-            analyze_block(&block, &options.analyze),
-            block.byte_len(),
-            &context,
-            options,
-            keep,
-        );
         assert_eq!(
             String::from_utf8_lossy(&fast.issues_csv),
             String::from_utf8_lossy(&full.issues_csv),
