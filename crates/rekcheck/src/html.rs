@@ -64,13 +64,7 @@ pub(crate) fn attach(
     options: &HtmlOptions,
 ) -> Arc<Mutex<HtmlCollector>> {
     let collector = Arc::new(Mutex::new(HtmlCollector::new(options.max_images)));
-    let c = Arc::clone(&collector);
-    writer.keep_image_geometry(true);
-    writer.on_block(Box::new(move |context, analysis| {
-        if let Ok(mut c) = c.lock() {
-            c.add(context, analysis);
-        }
-    }));
+    writer.collect_images(Arc::clone(&collector));
     collector
 }
 

@@ -64,6 +64,7 @@ use std::collections::{BTreeMap, HashSet};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use crate::codes::{REKCHECK_MAX_LINES, code_info};
 use crate::error::Error;
@@ -71,6 +72,8 @@ use crate::model::Level;
 use crate::model::{Dataset, ImageRow, ImageStatus, Issue, Severity};
 use crate::output::csvrow::{self, Row};
 use crate::output::files::{self as output, OutputLock, PartialFile};
+use crate::output::html::HtmlCollector;
+use crate::output::html::collect::{BlockRoom, Room};
 use crate::reading::engine::{ordered_par_map_within, thread_pool};
 use crate::reading::framing::block_lines;
 use crate::reading::framing::{Block, BlockKind, BlockReader, BufferPool, Framer};
@@ -78,7 +81,7 @@ use crate::results::analysis::{
     AnalyzeOptions, BlockAnalysis, Stats, analysis_weight, analyze_block, block_weight, budget,
 };
 use crate::results::fast::{self, Fast};
-use crate::results::line::{ClassMaps, analyze_line_with};
+use crate::results::line::{ClassMaps, LineOutcome, analyze_line_with};
 use crate::results::summary::DatasetStatistics;
 
 /// Header of `issues.csv`.
@@ -260,6 +263,10 @@ struct RenderedBlock<X = ()> {
     bytes: u64,
     /// The analysis, kept for the block callback or for the rows left to render.
     analysis: Option<BlockAnalysis>,
+    /// When `analysis` holds only the failing rows an [`HtmlCollector`] might take (the fast
+    /// path's selection, see [`ReportWriter::collect_images`]): the block's failing rows, all
+    /// counted.
+    failing: Option<u64>,
     /// The first issue and row not rendered in `issues_csv` and `images_csv`, when the block's
     /// CSV grew over [`RENDER_LIMIT`]: the writer renders the rest a chunk at a time.
     issues_from: Option<usize>,
@@ -429,7 +436,12 @@ impl<'a> SeenOnLine<'a> {
 struct Keep {
     error_lines: bool,
     csv: bool,
+    /// The whole analysis (for [`ReportWriter::on_block`]).
     analysis: bool,
+    /// The failing rows an [`HtmlCollector`] might take, as of a `Room` (for
+    /// [`ReportWriter::collect_images`]); the whole analysis where the block is not read on
+    /// the fast path.
+    images: bool,
 }
 
 /// One row of `codes.csv`.
@@ -757,6 +769,8 @@ pub struct ReportWriter {
     on_block: Option<BlockCallback>,
     /// Whether blocks handed to `on_block` carry [`BlockAnalysis::geometry`].
     geometry: bool,
+    /// Handed the failing images of each block, in (manifest, line) order.
+    collector: Option<Arc<Mutex<HtmlCollector>>>,
     issues: CsvFile,
     images: CsvFile,
     summary: CsvFile,
@@ -830,6 +844,7 @@ impl ReportWriter {
             dir: None,
             on_block: None,
             geometry: false,
+            collector: None,
             issues: CsvFile::disabled(),
             images: CsvFile::disabled(),
             summary: CsvFile::disabled(),
@@ -851,6 +866,15 @@ impl ReportWriter {
     /// they are analyzed.
     pub fn on_block(&mut self, callback: BlockCallback) {
         self.on_block = Some(callback);
+    }
+
+    /// Hands `collector` the failing images of every block, with their frame and boxes, in
+    /// (manifest, line) order, as they are analyzed. Unlike [`ReportWriter::on_block`] (which
+    /// needs every line's typed row), this keeps the report's fast path: a worker reads a
+    /// failing line a second time, into its typed row and issues, only while the collector
+    /// might still take it (one of its codes has examples to find and the page is not full).
+    pub fn collect_images(&mut self, collector: Arc<Mutex<HtmlCollector>>) {
+        self.collector = Some(collector);
     }
 
     /// Has the blocks handed to [`ReportWriter::on_block`] carry the frame and boxes of their
@@ -1038,7 +1062,8 @@ impl ReportWriter {
         let budget = budget(&self.pool, &options.analyze);
         let render_csv = self.dir.is_some();
         let keep_analysis = self.on_block.is_some();
-        let keep_geometry = keep_analysis && self.geometry;
+        let keep_images = self.collector.is_some();
+        let keep_geometry = (keep_analysis && self.geometry) || keep_images;
         let ReportWriter {
             pool,
             issues,
@@ -1046,6 +1071,7 @@ impl ReportWriter {
             codes,
             labels,
             on_block,
+            collector,
             codes_overflow,
             labels_overflow,
             ..
@@ -1095,9 +1121,14 @@ impl ReportWriter {
                     error_lines: keep_error_lines,
                     csv: render_csv,
                     analysis: keep_analysis,
+                    images: keep_images,
                 };
+                // What the collector can still take, as of now (it only fills up).
+                let room = collector
+                    .as_ref()
+                    .map(|c| c.lock().map_or_else(|_| Room::default(), |c| c.room()));
                 let mut rendered = match &analyze {
-                    None => render_block(&block, context, &options, keep),
+                    None => render_block(&block, context, &options, keep, room.as_ref()),
                     Some(analyze) => {
                         let (analysis, extra) = analyze(&block, &options.analyze);
                         let keep = Keep {
@@ -1130,9 +1161,10 @@ impl ReportWriter {
                             error_lines: keep_error_lines,
                             csv: render_csv,
                             analysis: keep_analysis,
+                            images: keep_images,
                         };
                         r = render_analysis(a, r.bytes, context, &options, keep);
-                    } else if keep_analysis || r.is_deferred() {
+                    } else if keep_analysis || keep_images || r.is_deferred() {
                         r.analysis = Some(a);
                     }
                 }
@@ -1155,6 +1187,14 @@ impl ReportWriter {
                         chunk.clear();
                         from = render_images(&mut chunk, &a.rows, start, &prefix, cells);
                         images.write(&chunk)?;
+                    }
+                }
+                if let (Some(c), Some(a)) = (collector.as_ref(), r.analysis.as_ref())
+                    && let Ok(mut c) = c.lock()
+                {
+                    match r.failing {
+                        Some(failing) => c.add_selected(context, a, failing),
+                        None => c.add(context, a),
                     }
                 }
                 if keep_analysis && let (Some(cb), Some(a)) = (on_block.as_mut(), r.analysis.take())
@@ -1492,9 +1532,10 @@ fn render_block<X: Default>(
     context: &ManifestContext,
     options: &ReportOptions,
     keep: Keep,
+    room: Option<&Room>,
 ) -> RenderedBlock<X> {
     if !keep.analysis
-        && let Some(rendered) = render_lines(block, context, options, keep)
+        && let Some(rendered) = render_lines(block, context, options, keep, room)
     {
         return rendered;
     }
@@ -1539,11 +1580,16 @@ fn count_label(labels: &mut FxHashMap<String, LabelAgg>, label: &str, boxes: u32
 /// ([`fast::analyze`]), any other with [`analyze_line_with`], into the same bytes and counts as
 /// [`analyze_block`] then [`render_analysis`]. `None` (the caller renders the block the usual
 /// way) for an oversized line's block, or when the block's CSV grows over [`RENDER_LIMIT`].
+///
+/// With `room` (an [`HtmlCollector`] is attached), the failing lines it might take are read
+/// again into typed rows and issues, kept as the block's analysis beside the count of its
+/// failing lines.
 fn render_lines<X: Default>(
     block: &Block,
     context: &ManifestContext,
     options: &ReportOptions,
     keep: Keep,
+    room: Option<&Room>,
 ) -> Option<RenderedBlock<X>> {
     let BlockKind::Lines(data) = &block.kind else {
         return None;
@@ -1557,11 +1603,14 @@ fn render_lines<X: Default>(
     };
     // Room for the usual output (an image row is a sixth of its line or less), so that the
     // buffers rarely grow.
-    let room = if keep.csv { data.len() / 6 } else { 0 };
-    let mut issues_csv = Vec::with_capacity(room);
-    let mut images_csv = Vec::with_capacity(room);
+    let capacity = if keep.csv { data.len() / 6 } else { 0 };
+    let mut issues_csv = Vec::with_capacity(capacity);
+    let mut images_csv = Vec::with_capacity(capacity);
     let mut scratch = fast::Scratch::default();
     let mut class_maps = ClassMaps::default();
+    let mut selected = BlockAnalysis::default();
+    let mut block_room = BlockRoom::default();
+    let mut failing = 0u64;
     for (n, line) in block_lines(block.first_line, data) {
         match fast::analyze(
             line,
@@ -1577,7 +1626,13 @@ fn render_lines<X: Default>(
             Some((Fast::Image(row), text)) => {
                 let source_ref = scratch.source_ref(text);
                 let mut seen = SeenOnLine::default();
+                // The codes of a failing line, when a collector is attached.
+                let select = room.is_some() && row.status != ImageStatus::Ok;
+                let mut line_codes: Vec<(Severity, &str)> = Vec::new();
                 scratch.for_each_issue(text, |i| {
+                    if select {
+                        line_codes.push((i.severity, i.code));
+                    }
                     count_issue(&mut out.codes, &mut seen, i.severity, i.code, Some(n));
                     if keep.csv {
                         write_issue_parts(
@@ -1612,6 +1667,25 @@ fn render_lines<X: Default>(
                 if keep.error_lines && in_error {
                     out.error_lines.push(n);
                 }
+                if let Some(room) = room
+                    && select
+                {
+                    failing += 1;
+                    line_codes.sort_unstable();
+                    line_codes.dedup();
+                    if room.wants(&mut block_room, &line_codes)
+                        && let LineOutcome::Image { row, issues } = analyze_line_with(
+                            n,
+                            line,
+                            a.max_line_bytes,
+                            a.max_issues_per_line,
+                            &mut class_maps,
+                        )
+                    {
+                        selected.rows.push(row);
+                        selected.issues.extend(issues);
+                    }
+                }
                 if keep.csv {
                     let labels = scratch.joined_labels(text);
                     write_image_parts(
@@ -1640,7 +1714,7 @@ fn render_lines<X: Default>(
                     &mut class_maps,
                 );
                 out.stats.count(&outcome);
-                if let crate::results::line::LineOutcome::Image { row, issues } = &outcome {
+                if let LineOutcome::Image { row, issues } = &outcome {
                     let mut seen = SeenOnLine::default();
                     for issue in issues {
                         count_issue(
@@ -1667,6 +1741,20 @@ fn render_lines<X: Default>(
                         write_image(&mut images_csv, &prefix, row, cells);
                     }
                 }
+                if let Some(room) = room
+                    && let LineOutcome::Image { row, issues } = outcome
+                    && row.status != ImageStatus::Ok
+                {
+                    failing += 1;
+                    let mut line_codes: Vec<(Severity, &str)> =
+                        issues.iter().map(|i| (i.severity, i.code.as_str())).collect();
+                    line_codes.sort_unstable();
+                    line_codes.dedup();
+                    if room.wants(&mut block_room, &line_codes) {
+                        selected.rows.push(row);
+                        selected.issues.extend(issues);
+                    }
+                }
             }
         }
         if issues_csv.len() > RENDER_LIMIT || images_csv.len() > RENDER_LIMIT {
@@ -1675,6 +1763,10 @@ fn render_lines<X: Default>(
     }
     out.issues_csv = issues_csv;
     out.images_csv = images_csv;
+    if room.is_some() {
+        out.analysis = Some(selected);
+        out.failing = Some(failing);
+    }
     Some(out)
 }
 
@@ -1728,7 +1820,7 @@ fn render_analysis<X: Default>(
         out.images_from = render_images(&mut w, &analysis.rows, 0, &prefix, cells);
         out.images_csv = w;
     }
-    if keep.analysis || out.is_deferred() {
+    if keep.analysis || keep.images || out.is_deferred() {
         out.analysis = Some(analysis);
     }
     out
@@ -2103,8 +2195,9 @@ fn both_paths(data: &[u8], options: &ReportOptions) -> Option<(RenderedBlock, Re
         error_lines: true,
         csv: true,
         analysis: false,
+        images: false,
     };
-    let fast = render_lines::<()>(&block, &context, options, keep)?;
+    let fast = render_lines::<()>(&block, &context, options, keep, None)?;
     let full = render_analysis(
         analyze_block(&block, &options.analyze),
         block.byte_len(),

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use rustc_hash::{FxHashMap, FxHashSet};
+
 use crate::model::{ImageStatus, Level, Severity};
 use crate::output::report::ManifestContext;
 use crate::results::analysis::BlockAnalysis;
@@ -168,9 +170,50 @@ impl HtmlCollector {
         Some(self.manifests.len() - 1)
     }
 
+    /// Most images one code gets, so that a frequent code leaves room for the others.
+    fn per_code(&self) -> usize {
+        (self.max_images / 4).max(1)
+    }
+
+    /// What the collector can still take, for a worker to skip reading again the failing lines
+    /// it would not take (see [`Room`]).
+    pub(crate) fn room(&self) -> Room {
+        let per_code = self.per_code();
+        let mut saturated: [FxHashSet<String>; 2] = Default::default();
+        for ((severity, code), n) in &self.per_code {
+            if *n >= per_code {
+                saturated[usize::from(*severity == Severity::Warning)].insert(code.clone());
+            }
+        }
+        Room {
+            full: self.images.len() >= self.max_images,
+            per_code,
+            saturated,
+        }
+    }
+
     /// Takes the failing images of one block that the page has room for.
     pub fn add(&mut self, context: &ManifestContext, analysis: &BlockAnalysis) {
-        let per_code = (self.max_images / 4).max(1);
+        self.failing += self.take(context, analysis);
+    }
+
+    /// [`HtmlCollector::add`] for a block whose analysis holds only some of its failing rows
+    /// (those a worker found the collector could take, see [`Room`]); `failing` counts them all.
+    pub(crate) fn add_selected(
+        &mut self,
+        context: &ManifestContext,
+        analysis: &BlockAnalysis,
+        failing: u64,
+    ) {
+        self.take(context, analysis);
+        self.failing += failing;
+    }
+
+    /// Takes the images of `analysis` that the page has room for; returns the failing rows
+    /// seen.
+    fn take(&mut self, context: &ManifestContext, analysis: &BlockAnalysis) -> u64 {
+        let per_code = self.per_code();
+        let mut failing = 0;
         let mut issues = analysis.issues.iter().peekable();
         let mut geometry = analysis.geometry.iter().peekable();
         for row in &analysis.rows {
@@ -193,7 +236,7 @@ impl HtmlCollector {
             if row.status == ImageStatus::Ok {
                 continue;
             }
-            self.failing += 1;
+            failing += 1;
             if self.images.len() >= self.max_images {
                 continue;
             }
@@ -206,7 +249,7 @@ impl HtmlCollector {
                 continue;
             }
             let Some(manifest) = self.manifest_index(context) else {
-                return;
+                continue;
             };
             let mut codes: Vec<(Severity, &str)> =
                 own.iter().map(|i| (i.severity, i.code.as_str())).collect();
@@ -249,6 +292,51 @@ impl HtmlCollector {
                 pixels: None,
             });
         }
+        failing
+    }
+}
+
+/// What an [`HtmlCollector`] can still take, as of some block: the codes that have all their
+/// examples (a count only grows, so a code saturated then is saturated later too), and whether
+/// the page is full. A worker ahead of the collector reads a failing line again, into typed rows
+/// and issues, only when [`Room::wants`] says the collector might take it.
+#[derive(Debug, Default)]
+pub(crate) struct Room {
+    full: bool,
+    per_code: usize,
+    /// The saturated codes of errors and of warnings.
+    saturated: [FxHashSet<String>; 2],
+}
+
+/// The failing lines of one block a worker has seen, to apply [`Room`] within the block.
+#[derive(Debug, Default)]
+pub(crate) struct BlockRoom {
+    /// Failing lines seen in the block with each code, errors then warnings.
+    seen: [FxHashMap<String, usize>; 2],
+}
+
+impl Room {
+    /// Whether the collector might take a failing line with these (severity, code) pairs
+    /// (deduplicated), the block's earlier failing lines being `block`; counts the line in
+    /// `block`. The collector takes a line when one of its codes has fewer than `per_code`
+    /// images and the page is not full. Each earlier failing line of the block with code `c`
+    /// was taken (and counted for `c`), or not taken because the page was full (then this one
+    /// is not taken either) or because all its codes, `c` among them, were saturated: after
+    /// `per_code` such lines `c` is saturated whatever the collector held before the block.
+    pub(crate) fn wants(&self, block: &mut BlockRoom, codes: &[(Severity, &str)]) -> bool {
+        let mut wanted = false;
+        for &(severity, code) in codes {
+            let s = usize::from(severity == Severity::Warning);
+            let seen = match block.seen[s].get_mut(code) {
+                Some(n) => n,
+                None => block.seen[s].entry(code.to_owned()).or_default(),
+            };
+            if !self.full && *seen < self.per_code && !self.saturated[s].contains(code) {
+                wanted = true;
+            }
+            *seen += 1;
+        }
+        wanted
     }
 }
 

@@ -18,7 +18,7 @@
 //! was given. The page makes no request unless it was given presigned URLs, and it is fully
 //! readable with JavaScript off (the script only adds a filter and sortable columns).
 
-mod collect;
+pub(crate) mod collect;
 mod page;
 mod svg;
 

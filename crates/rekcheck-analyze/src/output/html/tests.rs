@@ -294,3 +294,114 @@ fn a_line_the_dataset_rules_fail_later_is_still_drawn() {
     );
     assert_eq!(g.boxes[0].left, Some(20_000));
 }
+
+/// The collector fed by [`ReportWriter::collect_images`] (the fast path, failing lines read
+/// again only while the collector might take them) against the collector fed every row by
+/// [`ReportWriter::on_block`]: the same images, issues, drawings and failing count, over
+/// manifests where codes saturate at different times, across blocks and threads.
+#[test]
+fn collect_images_takes_what_on_block_takes() {
+    let codes = [
+        "ERROR_A", "ERROR_B", "ERROR_C", "ERROR_D", "ERROR_E", "ERROR_F", "ERROR_RARE",
+    ];
+    for seed in 1..=6u64 {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let mut manifest = String::new();
+        for n in 0..3000u64 {
+            let box_json = r#""bb":{"image_size":[{"width":100,"height":80,"depth":3}],"annotations":[{"class_id":0,"left":1,"top":2,"width":10,"height":8}]},"bb-metadata":{"class-map":{"0":"cat"},"type":"groundtruth/object-detection","human-annotated":"yes","creation-date":"2020-01-01T00:00:00","job-name":"j"}"#;
+            let kind = next(10);
+            let issue = |code: &str, level: u64| match level {
+                0 => format!(r#""errors":[{{"code":"{code}","message":"m{n}"}}]"#),
+                _ => format!(r#""warnings":[{{"code":"{code}","message":"w{n}"}}]"#),
+            };
+            let line = match kind {
+                0..=5 => format!(r#"{{"source-ref":"s3://b/{n}.jpg",{box_json}}}"#),
+                6 | 7 => {
+                    // Skewed: the first codes are frequent, the rare one seldom.
+                    let bound = next(7) + 1;
+                    let c = codes[usize::try_from(next(bound)).unwrap()];
+                    format!(
+                        r#"{{"source-ref":"s3://b/{n}.jpg",{box_json},{}}}"#,
+                        issue(c, next(2))
+                    )
+                }
+                8 => {
+                    let (a, b) = (next(7), next(7));
+                    format!(
+                        r#"{{"source-ref":"s3://b/{n}.jpg",{box_json},"errors":[{{"code":"{}","message":"x"}},{{"code":"{}","message":"y"}}]}}"#,
+                        codes[usize::try_from(a).unwrap()],
+                        codes[usize::try_from(b).unwrap()]
+                    )
+                }
+                // The fallback: escapes, and a line that is no JSON.
+                _ if next(2) == 0 => format!(
+                    r#"{{"source-ref":"s3://b/\u0041{n}.jpg",{}}}"#,
+                    issue(codes[usize::try_from(next(7)).unwrap()], 0)
+                ),
+                _ => format!("{{not json {n}"),
+            };
+            manifest += &line;
+            manifest.push('\n');
+        }
+        for max_images in [0, 1, 8, 40, 200] {
+            for threads in [1, 2] {
+                let options = ReportOptions {
+                    threads,
+                    analyze: crate::AnalyzeOptions {
+                        block_bytes: 8 << 10,
+                        ..crate::AnalyzeOptions::default()
+                    },
+                    ..ReportOptions::default()
+                };
+                let context = ManifestContext {
+                    project: "p".into(),
+                    dataset: Dataset::Training,
+                    manifest: "m.json".into(),
+                    ..ManifestContext::default()
+                };
+                let every = Arc::new(Mutex::new(HtmlCollector::new(max_images)));
+                let mut w = ReportWriter::in_memory(options.clone()).unwrap();
+                let c = Arc::clone(&every);
+                w.on_block(Box::new(move |ctx, a| c.lock().unwrap().add(ctx, a)));
+                w.keep_image_geometry(true);
+                w.add_manifest(&context, manifest.as_bytes(), None, &mut |_| {})
+                    .unwrap();
+                w.finish().unwrap();
+
+                let selected = Arc::new(Mutex::new(HtmlCollector::new(max_images)));
+                let mut w = ReportWriter::in_memory(options).unwrap();
+                w.collect_images(Arc::clone(&selected));
+                w.add_manifest(&context, manifest.as_bytes(), None, &mut |_| {})
+                    .unwrap();
+                w.finish().unwrap();
+
+                let (every, selected) = (every.lock().unwrap(), selected.lock().unwrap());
+                assert!(every.failing_images() > 500, "{}", every.failing_images());
+                assert_eq!(every.failing_images(), selected.failing_images());
+                assert_eq!(
+                    every.images(),
+                    selected.images(),
+                    "seed {seed}, max_images {max_images}, threads {threads}"
+                );
+                if max_images >= 8 {
+                    assert!(every.images().iter().any(|i| i.geometry.is_some()));
+                }
+                if max_images >= 40 {
+                    // A code seen late still gets its examples.
+                    assert!(
+                        every
+                            .images()
+                            .iter()
+                            .any(|i| i.issues.iter().any(|x| x.code == "ERROR_RARE"))
+                    );
+                }
+            }
+        }
+    }
+}
