@@ -6,7 +6,7 @@
 
 use std::io::Read;
 
-use memchr::{memchr, memchr_iter, memrchr};
+use memchr::{memchr, memchr_iter};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -141,6 +141,9 @@ pub struct Framer {
     pool: Option<BufferPool>,
     /// Newlines still allowed in the current block before it is cut ([`MAX_BLOCK_LINES`]).
     lines_to_cut: usize,
+    /// Newlines in `buf[..partial_start]`: the whole lines of the block being built, counted
+    /// once, as they are found.
+    newlines: u64,
 }
 
 impl Default for Framer {
@@ -164,6 +167,7 @@ impl Framer {
             next_line: 1,
             pool: None,
             lines_to_cut: MAX_BLOCK_LINES,
+            newlines: 0,
         }
     }
 
@@ -210,17 +214,27 @@ impl Framer {
                 continue;
             }
             let old_len = self.buf.len();
-            // At most enough bytes to complete a block's worth of lines.
-            let take = match memchr_iter(b'\n', data).nth(self.lines_to_cut.saturating_sub(1)) {
-                Some(i) => i + 1,
-                None => data.len(),
+            // At most enough bytes to complete a block's worth of lines, their newlines
+            // counted in the same pass.
+            let mut newlines = 0usize;
+            let mut last = None;
+            for i in memchr_iter(b'\n', data) {
+                newlines += 1;
+                last = Some(i);
+                if newlines >= self.lines_to_cut {
+                    break;
+                }
+            }
+            let take = match last {
+                Some(i) if newlines >= self.lines_to_cut => i + 1,
+                _ => data.len(),
             };
             self.buf.extend_from_slice(&data[..take]);
             data = &data[take..];
-            if let Some(i) = memrchr(b'\n', &self.buf[old_len..]) {
+            if let Some(i) = last {
                 self.partial_start = old_len + i + 1;
-                let newlines = memchr_iter(b'\n', &self.buf[old_len..]).count();
                 self.lines_to_cut = self.lines_to_cut.saturating_sub(newlines);
+                self.newlines += newlines as u64;
             }
             if self.lines_to_cut == 0 {
                 self.emit_whole_lines(out);
@@ -256,21 +270,24 @@ impl Framer {
         let lines = std::mem::replace(&mut self.buf, next);
         self.partial_start = 0;
         self.lines_to_cut = MAX_BLOCK_LINES;
-        self.emit(BlockKind::Lines(lines), out);
+        let newlines = std::mem::take(&mut self.newlines);
+        self.emit(BlockKind::Lines(lines), newlines, out);
     }
 
     fn emit_oversized(&mut self, bytes: u64, out: &mut Vec<Block>) {
-        self.emit(BlockKind::Oversized { bytes }, out);
+        self.emit(BlockKind::Oversized { bytes }, 1, out);
     }
 
-    fn emit(&mut self, kind: BlockKind, out: &mut Vec<Block>) {
+    /// Emits a block of `lines` lines (as [`Block::line_count`] would count them).
+    fn emit(&mut self, kind: BlockKind, lines: u64, out: &mut Vec<Block>) {
         let block = Block {
             seq: self.next_seq,
             first_line: self.next_line,
             kind,
         };
+        debug_assert_eq!(lines, block.line_count());
         self.next_seq += 1;
-        self.next_line += block.line_count();
+        self.next_line += lines;
         out.push(block);
     }
 
@@ -288,7 +305,9 @@ impl Framer {
         if !self.buf.is_empty() {
             let lines = std::mem::take(&mut self.buf);
             self.partial_start = 0;
-            self.emit(BlockKind::Lines(lines), out);
+            let newlines = std::mem::take(&mut self.newlines);
+            let count = newlines + u64::from(lines.last().is_some_and(|&b| b != b'\n'));
+            self.emit(BlockKind::Lines(lines), count, out);
         }
     }
 }
