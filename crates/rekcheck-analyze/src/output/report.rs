@@ -1746,8 +1746,10 @@ fn render_lines<X: Default>(
                     && row.status != ImageStatus::Ok
                 {
                     failing += 1;
-                    let mut line_codes: Vec<(Severity, &str)> =
-                        issues.iter().map(|i| (i.severity, i.code.as_str())).collect();
+                    let mut line_codes: Vec<(Severity, &str)> = issues
+                        .iter()
+                        .map(|i| (i.severity, i.code.as_str()))
+                        .collect();
                     line_codes.sort_unstable();
                     line_codes.dedup();
                     if room.wants(&mut block_room, &line_codes) {

@@ -302,7 +302,13 @@ fn a_line_the_dataset_rules_fail_later_is_still_drawn() {
 #[test]
 fn collect_images_takes_what_on_block_takes() {
     let codes = [
-        "ERROR_A", "ERROR_B", "ERROR_C", "ERROR_D", "ERROR_E", "ERROR_F", "ERROR_RARE",
+        "ERROR_A",
+        "ERROR_B",
+        "ERROR_C",
+        "ERROR_D",
+        "ERROR_E",
+        "ERROR_F",
+        "ERROR_RARE",
     ];
     for seed in 1..=6u64 {
         let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
