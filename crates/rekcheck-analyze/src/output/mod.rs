@@ -18,6 +18,7 @@ pub(crate) mod csvrow;
 pub(crate) mod files;
 pub(crate) mod html;
 pub(crate) mod report;
+pub(crate) mod room;
 
 pub use files::{
     LOCK_FILE, OutputLock, PARTIAL_SUFFIX, PartialFile, commit, parent_dir, remove_own_lock,

@@ -64,7 +64,7 @@ use std::collections::{BTreeMap, HashSet};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::codes::{REKCHECK_MAX_LINES, code_info};
 use crate::error::Error;
@@ -72,8 +72,7 @@ use crate::model::Level;
 use crate::model::{Dataset, ImageRow, ImageStatus, Issue, Severity};
 use crate::output::csvrow::{self, Row};
 use crate::output::files::{self as output, OutputLock, PartialFile};
-use crate::output::html::HtmlCollector;
-use crate::output::html::collect::{BlockRoom, Room};
+use crate::output::room::{BlockRoom, Room};
 use crate::reading::engine::{ordered_par_map_within, thread_pool};
 use crate::reading::framing::block_lines;
 use crate::reading::framing::{Block, BlockKind, BlockReader, BufferPool, Framer};
@@ -263,7 +262,7 @@ struct RenderedBlock<X = ()> {
     bytes: u64,
     /// The analysis, kept for the block callback or for the rows left to render.
     analysis: Option<BlockAnalysis>,
-    /// When `analysis` holds only the failing rows an [`HtmlCollector`] might take (the fast
+    /// When `analysis` holds only the failing rows an [`HtmlCollector`](crate::output::html::HtmlCollector) might take (the fast
     /// path's selection, see [`ReportWriter::collect_images`]): the block's failing rows, all
     /// counted.
     failing: Option<u64>,
@@ -431,14 +430,27 @@ impl<'a> SeenOnLine<'a> {
     }
 }
 
+/// Where [`ReportWriter::collect_images`] hands the failing images (the HTML page's
+/// collector): what it can still take, asked by the workers, and each block's analysis in
+/// order, on the writer thread.
+pub(crate) trait ImageSink: Send + Sync {
+    /// What the sink can still take, as of now (it only fills up).
+    fn room(&self) -> Room;
+    /// One block's analysis: all its rows (`failing` is `None`), or only the failing rows a
+    /// worker found the sink might take, `failing` counting them all.
+    fn add(&self, context: &ManifestContext, analysis: &BlockAnalysis, failing: Option<u64>);
+}
+
 /// What a worker keeps of a block besides the aggregates.
+// Four independent switches, each asked by one part of the writer.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Clone, Copy)]
 struct Keep {
     error_lines: bool,
     csv: bool,
     /// The whole analysis (for [`ReportWriter::on_block`]).
     analysis: bool,
-    /// The failing rows an [`HtmlCollector`] might take, as of a `Room` (for
+    /// The failing rows an [`HtmlCollector`](crate::output::html::HtmlCollector) might take, as of a `Room` (for
     /// [`ReportWriter::collect_images`]); the whole analysis where the block is not read on
     /// the fast path.
     images: bool,
@@ -770,7 +782,7 @@ pub struct ReportWriter {
     /// Whether blocks handed to `on_block` carry [`BlockAnalysis::geometry`].
     geometry: bool,
     /// Handed the failing images of each block, in (manifest, line) order.
-    collector: Option<Arc<Mutex<HtmlCollector>>>,
+    collector: Option<Arc<dyn ImageSink>>,
     issues: CsvFile,
     images: CsvFile,
     summary: CsvFile,
@@ -868,13 +880,9 @@ impl ReportWriter {
         self.on_block = Some(callback);
     }
 
-    /// Hands `collector` the failing images of every block, with their frame and boxes, in
-    /// (manifest, line) order, as they are analyzed. Unlike [`ReportWriter::on_block`] (which
-    /// needs every line's typed row), this keeps the report's fast path: a worker reads a
-    /// failing line a second time, into its typed row and issues, only while the collector
-    /// might still take it (one of its codes has examples to find and the page is not full).
-    pub fn collect_images(&mut self, collector: Arc<Mutex<HtmlCollector>>) {
-        self.collector = Some(collector);
+    /// Attaches the collector behind [`ReportWriter::collect_images`].
+    pub(crate) fn set_image_sink(&mut self, sink: Arc<dyn ImageSink>) {
+        self.collector = Some(sink);
     }
 
     /// Has the blocks handed to [`ReportWriter::on_block`] carry the frame and boxes of their
@@ -1124,9 +1132,7 @@ impl ReportWriter {
                     images: keep_images,
                 };
                 // What the collector can still take, as of now (it only fills up).
-                let room = collector
-                    .as_ref()
-                    .map(|c| c.lock().map_or_else(|_| Room::default(), |c| c.room()));
+                let room = collector.as_ref().map(|c| c.room());
                 let mut rendered = match &analyze {
                     None => render_block(&block, context, &options, keep, room.as_ref()),
                     Some(analyze) => {
@@ -1189,13 +1195,8 @@ impl ReportWriter {
                         images.write(&chunk)?;
                     }
                 }
-                if let (Some(c), Some(a)) = (collector.as_ref(), r.analysis.as_ref())
-                    && let Ok(mut c) = c.lock()
-                {
-                    match r.failing {
-                        Some(failing) => c.add_selected(context, a, failing),
-                        None => c.add(context, a),
-                    }
+                if let (Some(c), Some(a)) = (collector.as_ref(), r.analysis.as_ref()) {
+                    c.add(context, a, r.failing);
                 }
                 if keep_analysis && let (Some(cb), Some(a)) = (on_block.as_mut(), r.analysis.take())
                 {
@@ -1581,7 +1582,7 @@ fn count_label(labels: &mut FxHashMap<String, LabelAgg>, label: &str, boxes: u32
 /// [`analyze_block`] then [`render_analysis`]. `None` (the caller renders the block the usual
 /// way) for an oversized line's block, or when the block's CSV grows over [`RENDER_LIMIT`].
 ///
-/// With `room` (an [`HtmlCollector`] is attached), the failing lines it might take are read
+/// With `room` (an [`HtmlCollector`](crate::output::html::HtmlCollector) is attached), the failing lines it might take are read
 /// again into typed rows and issues, kept as the block's analysis beside the count of its
 /// failing lines.
 fn render_lines<X: Default>(

@@ -1,11 +1,13 @@
 //! Picks the failing images the HTML report shows, from the blocks as they are analyzed.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 
 use crate::model::{ImageStatus, Level, Severity};
-use crate::output::report::ManifestContext;
+use crate::output::report::{ImageSink, ManifestContext, ReportWriter};
+use crate::output::room::Room;
 use crate::results::analysis::BlockAnalysis;
 use crate::results::geometry::ImageGeometry;
 
@@ -296,47 +298,29 @@ impl HtmlCollector {
     }
 }
 
-/// What an [`HtmlCollector`] can still take, as of some block: the codes that have all their
-/// examples (a count only grows, so a code saturated then is saturated later too), and whether
-/// the page is full. A worker ahead of the collector reads a failing line again, into typed rows
-/// and issues, only when [`Room::wants`] says the collector might take it.
-#[derive(Debug, Default)]
-pub(crate) struct Room {
-    full: bool,
-    per_code: usize,
-    /// The saturated codes of errors and of warnings.
-    saturated: [FxHashSet<String>; 2],
-}
+impl ImageSink for Mutex<HtmlCollector> {
+    fn room(&self) -> Room {
+        self.lock().map_or_else(|_| Room::default(), |c| c.room())
+    }
 
-/// The failing lines of one block a worker has seen, to apply [`Room`] within the block.
-#[derive(Debug, Default)]
-pub(crate) struct BlockRoom {
-    /// Failing lines seen in the block with each code, errors then warnings.
-    seen: [FxHashMap<String, usize>; 2],
-}
-
-impl Room {
-    /// Whether the collector might take a failing line with these (severity, code) pairs
-    /// (deduplicated), the block's earlier failing lines being `block`; counts the line in
-    /// `block`. The collector takes a line when one of its codes has fewer than `per_code`
-    /// images and the page is not full. Each earlier failing line of the block with code `c`
-    /// was taken (and counted for `c`), or not taken because the page was full (then this one
-    /// is not taken either) or because all its codes, `c` among them, were saturated: after
-    /// `per_code` such lines `c` is saturated whatever the collector held before the block.
-    pub(crate) fn wants(&self, block: &mut BlockRoom, codes: &[(Severity, &str)]) -> bool {
-        let mut wanted = false;
-        for &(severity, code) in codes {
-            let s = usize::from(severity == Severity::Warning);
-            let seen = match block.seen[s].get_mut(code) {
-                Some(n) => n,
-                None => block.seen[s].entry(code.to_owned()).or_default(),
-            };
-            if !self.full && *seen < self.per_code && !self.saturated[s].contains(code) {
-                wanted = true;
+    fn add(&self, context: &ManifestContext, analysis: &BlockAnalysis, failing: Option<u64>) {
+        if let Ok(mut c) = self.lock() {
+            match failing {
+                Some(failing) => c.add_selected(context, analysis, failing),
+                None => c.add(context, analysis),
             }
-            *seen += 1;
         }
-        wanted
+    }
+}
+
+impl ReportWriter {
+    /// Hands `collector` the failing images of every block, with their frame and boxes, in
+    /// (manifest, line) order, as they are analyzed. Unlike [`ReportWriter::on_block`] (which
+    /// needs every line's typed row), this keeps the report's fast path: a worker reads a
+    /// failing line a second time, into its typed row and issues, only while the collector
+    /// might still take it (one of its codes has examples to find and the page is not full).
+    pub fn collect_images(&mut self, collector: Arc<Mutex<HtmlCollector>>) {
+        self.set_image_sink(collector);
     }
 }
 

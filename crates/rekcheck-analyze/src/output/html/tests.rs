@@ -372,7 +372,7 @@ fn collect_images_takes_what_on_block_takes() {
                     ..ManifestContext::default()
                 };
                 let every = Arc::new(Mutex::new(HtmlCollector::new(max_images)));
-                let mut w = ReportWriter::in_memory(options.clone()).unwrap();
+                let mut w = ReportWriter::in_memory(options).unwrap();
                 let c = Arc::clone(&every);
                 w.on_block(Box::new(move |ctx, a| c.lock().unwrap().add(ctx, a)));
                 w.keep_image_geometry(true);
