@@ -35,6 +35,9 @@ pub const REKCHECK_IMAGE_IN_TRAINING_AND_TESTING: &str = "REKCHECK_IMAGE_IN_TRAI
 /// Label overlap that passes as the validation-rules page defines it but fails as the
 /// aggregate-errors page words it (`rekcheck check --testing`).
 pub const REKCHECK_LABEL_OVERLAP_READING: &str = "REKCHECK_LABEL_OVERLAP_READING";
+/// A bounding-box dataset with exactly one label: enough on the limits page, too few on the
+/// validation-rules and aggregate-errors pages (`rekcheck check`).
+pub const REKCHECK_LABEL_MINIMUM_READING: &str = "REKCHECK_LABEL_MINIMUM_READING";
 /// An image with more than 50 distinct labels (`rekcheck check`).
 pub const REKCHECK_TOO_MANY_LABELS_PER_IMAGE: &str = "REKCHECK_TOO_MANY_LABELS_PER_IMAGE";
 /// A label attribute of type `groundtruth/image-classification-multilabel`, read as image-level
@@ -552,6 +555,14 @@ pub static CODES: &[CodeInfo] = &[
         "",
         "The label overlap passes as md-create-manifest-file-validation-rules defines it (common labels / training labels, what rekcheck check follows) but fails as tm-debugging-aggregate-errors words it (a share of the testing labels); under that reading Rekognition would report the overlap error named in the message.",
         "Add training images for the testing labels that training lacks (listed in the message), so that both readings pass."
+    ),
+    code!(
+        "REKCHECK_LABEL_MINIMUM_READING",
+        Warn,
+        Rekcheck,
+        "",
+        "The bounding-box dataset has one label: enough on the limits page (object detection needs 1, what rekcheck check follows), too few on md-create-manifest-file-validation-rules and tm-debugging-aggregate-errors (2); under their reading Rekognition reports ERROR_MANIFEST_TOO_FEW_LABELS.",
+        "Add boxes of a second label, so that every page's minimum is met."
     ),
     code!(
         "REKCHECK_TOO_MANY_LABELS_PER_IMAGE",

@@ -728,7 +728,31 @@ fn label_counts_per_use_case() {
         ))
         .is_empty()
     );
-    assert!(dataset_codes(&(OD.to_owned() + "\n")).is_empty());
+    // One bounding-box label passes as the limits page reads it; the other pages' minimum of
+    // two stays visible as a warning. The classification error names the page that asks for 1.
+    assert_eq!(
+        dataset_codes(&(OD.to_owned() + "\n")),
+        ["REKCHECK_LABEL_MINIMUM_READING"]
+    );
+    let (stats, bytes, tally, _, _) = checked(&(OD.to_owned() + "\n"));
+    let issues = tally.dataset_issues(&stats, bytes);
+    assert_eq!(issues[0].severity, Severity::Warning);
+    assert!(
+        issues[0]
+            .message
+            .contains("md-create-manifest-file-validation-rules"),
+        "{}",
+        issues[0].message
+    );
+    let (stats, bytes, tally, _, _) = checked(&(cls("s3://bkt/1.jpg", "a") + "\n"));
+    let issues = tally.dataset_issues(&stats, bytes);
+    assert!(
+        issues[0]
+            .message
+            .contains("tm-debugging-aggregate-errors asks for 1 only"),
+        "{}",
+        issues[0].message
+    );
     // 251 labels.
     let m: String = (0..251)
         .map(|i| cls(&format!("s3://bkt/{i}.jpg"), &format!("l{i}")) + "\n")

@@ -12,7 +12,8 @@ use rustc_hash::FxHashMap;
 
 use crate::codes::{
     REKCHECK_DUPLICATE_SOURCE_REF, REKCHECK_IMAGE_IN_TRAINING_AND_TESTING,
-    REKCHECK_LABEL_OVERLAP_READING, REKCHECK_OTHER_USE_CASE, documented,
+    REKCHECK_LABEL_MINIMUM_READING, REKCHECK_LABEL_OVERLAP_READING, REKCHECK_OTHER_USE_CASE,
+    documented,
 };
 use crate::error::Error;
 use crate::model::{ImageRow, ImageStatus, Issue, Level, Severity};
@@ -576,14 +577,27 @@ impl CheckTally {
                     &format!("Only {usable} labels are in lines of the chosen use case ({what}); it needs at least {min}."),
                 ));
             } else {
+                // The other reading (tm-debugging-aggregate-errors asks image-level
+                // classification for 1 label only) said where it disagrees.
+                let other = if matches!(chosen, Some(UseCase::Classification)) && usable == 1 {
+                    " (limits page; tm-debugging-aggregate-errors asks for 1 only, under which this dataset would pass)"
+                } else {
+                    ""
+                };
                 out.push(doc(
                     "ERROR_MANIFEST_TOO_FEW_LABELS",
                     "",
                     &format!(
-                        "Valid lines hold {usable} distinct labels; {what} needs at least {min}."
+                        "Valid lines hold {usable} distinct labels; {what} needs at least {min}{other}."
                     ),
                 ));
             }
+        } else if usable == 1 && !matches!(chosen, Some(UseCase::Classification)) {
+            out.push(Issue::manifest(
+                Severity::Warning,
+                REKCHECK_LABEL_MINIMUM_READING,
+                "The bounding boxes have 1 distinct label: enough for object detection on the limits page (what rekcheck follows), but md-create-manifest-file-validation-rules and tm-debugging-aggregate-errors ask for 2; under their reading Rekognition reports ERROR_MANIFEST_TOO_FEW_LABELS.".to_owned(),
+            ));
         }
         out
     }
