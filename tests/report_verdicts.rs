@@ -20,12 +20,6 @@ fn rekcheck(args: &[&str], out: &Path) -> Output {
         .unwrap()
 }
 
-/// A manifest from the shared corpus of real manifests (read in place, never copied into the
-/// repository).
-fn real_manifest(name: &str) -> PathBuf {
-    Path::new("/work/shared/real-manifests").join(name)
-}
-
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -48,9 +42,13 @@ fn input_manifests_and_empty_files_are_not_an_all_clear() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.json");
     std::fs::write(&empty, "").unwrap();
-    let input = real_manifest(
-        "ksmin23__aws-rekognition-custom-labels-dataset-mgmt-tutorial__input.manifest",
-    );
+    // An input manifest as SageMaker Ground Truth writes it: labels, no validation results.
+    let input = dir.path().join("train.manifest");
+    std::fs::write(
+        &input,
+        format!("{CLEAN_LINE}\n{}\n", CLEAN_LINE.replace("c.jpg", "d.jpg")),
+    )
+    .unwrap();
     let out = tempfile::tempdir().unwrap();
     let o = rekcheck(&["report", s(&input), s(&empty)], out.path());
     let stderr = String::from_utf8_lossy(&o.stderr);
