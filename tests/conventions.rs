@@ -120,6 +120,8 @@ fn check_and_fix_upload_to_s3_and_never_write_a_local_s3_folder() {
         "--out",
         "s3://out/checks/",
         "--json",
+        "--sse",
+        "AES256",
     ]);
     let stderr = text(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{stderr}");
@@ -144,6 +146,17 @@ fn check_and_fix_upload_to_s3_and_never_write_a_local_s3_folder() {
         .block_on(client.head_object().bucket("out").key(html.as_str()).send())
         .unwrap();
     assert_eq!(head.content_type(), Some("text/html; charset=utf-8"));
+    // --sse applies to every object of the check's report.
+    for key in &runs {
+        let head = rt
+            .block_on(client.head_object().bucket("out").key(key.as_str()).send())
+            .unwrap();
+        assert_eq!(
+            head.server_side_encryption(),
+            Some(&aws_sdk_s3::types::ServerSideEncryption::Aes256),
+            "{key}"
+        );
+    }
     let issues_key = runs.iter().find(|k| k.ends_with("/issues.csv")).unwrap();
     let issues = String::from_utf8(get(&rt, &client, "out", issues_key)).unwrap();
     assert!(issues.contains("not-a-uri"), "{issues}");
@@ -163,9 +176,24 @@ fn check_and_fix_upload_to_s3_and_never_write_a_local_s3_folder() {
         "s3://manifests/train.manifest",
         "--out",
         "s3://out/fixed/train.manifest",
+        "--sse",
+        "aws:kms",
+        "--sse-kms-key-id",
+        "alias/fixes",
     ]);
     let stderr = text(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{stderr}");
+    for key in ["fixed/train.manifest", "fixed/train.manifest.removed.csv"] {
+        let head = rt
+            .block_on(client.head_object().bucket("out").key(key).send())
+            .unwrap();
+        assert_eq!(
+            head.server_side_encryption(),
+            Some(&aws_sdk_s3::types::ServerSideEncryption::AwsKms),
+            "{key}"
+        );
+        assert_eq!(head.ssekms_key_id(), Some("alias/fixes"), "{key}");
+    }
     assert_eq!(
         std::fs::read_dir(cwd.path()).unwrap().count(),
         0,
@@ -191,6 +219,19 @@ fn check_and_fix_upload_to_s3_and_never_write_a_local_s3_folder() {
         (
             vec!["--out", "s3://manifests/train.manifest"],
             "would overwrite the manifest being fixed",
+        ),
+        (
+            vec!["--out", "fixed.manifest", "--sse", "AES256"],
+            "--sse and --sse-kms-key-id apply to --out s3:// only",
+        ),
+        (
+            vec![
+                "--out",
+                "s3://out/k.manifest",
+                "--sse-kms-key-id",
+                "alias/k",
+            ],
+            "--sse-kms-key-id needs --sse aws:kms",
         ),
     ] {
         let mut all_args = vec!["fix", "s3://manifests/train.manifest"];

@@ -134,6 +134,8 @@ struct CheckArgs {
     )]
     out: PathBuf,
     #[command(flatten)]
+    sse: SseArgs,
+    #[command(flatten)]
     run: RunArgs,
     #[command(flatten)]
     html: HtmlArgs,
@@ -296,6 +298,34 @@ enum SseArg {
     Kms,
 }
 
+/// Server-side encryption of what is uploaded: `--sse`, `--sse-kms-key-id` (report, check and
+/// fix).
+#[derive(Debug, clap::Args)]
+struct SseArgs {
+    /// Server-side encryption of every object uploaded to --out s3:// (default: the bucket's).
+    #[arg(long, value_enum, value_name = "MODE", env = "REKCHECK_SSE")]
+    sse: Option<SseArg>,
+    /// The KMS key (id, ARN or alias) of --sse aws:kms.
+    #[arg(long, value_name = "KEY", env = "REKCHECK_SSE_KMS_KEY_ID")]
+    sse_kms_key_id: Option<String>,
+}
+
+impl SseArgs {
+    /// The encryption asked for; an error when the flags come without an s3:// output or a
+    /// key id without aws:kms.
+    fn sse(&self, s3: bool) -> anyhow::Result<Option<rekcheck::layout::Sse>> {
+        if !s3 && (self.sse.is_some() || self.sse_kms_key_id.is_some()) {
+            anyhow::bail!("--sse and --sse-kms-key-id apply to --out s3:// only");
+        }
+        Ok(match (self.sse, &self.sse_kms_key_id) {
+            (None, None) => None,
+            (Some(SseArg::Aes256), None) => Some(rekcheck::layout::Sse::Aes256),
+            (Some(SseArg::Kms), key) => Some(rekcheck::layout::Sse::Kms(key.clone())),
+            (_, Some(_)) => anyhow::bail!("--sse-kms-key-id needs --sse aws:kms"),
+        })
+    }
+}
+
 /// Where and how `report` writes: `--layout`, `--sse`, `--sse-kms-key-id`.
 #[derive(Debug, clap::Args)]
 struct OutputArgs {
@@ -303,12 +333,8 @@ struct OutputArgs {
     /// scheduled jobs; folders for a local folder, for a person opening the files).
     #[arg(long, value_enum, env = "REKCHECK_LAYOUT")]
     layout: Option<LayoutArg>,
-    /// Server-side encryption of every object uploaded to --out s3:// (default: the bucket's).
-    #[arg(long, value_enum, value_name = "MODE", env = "REKCHECK_SSE")]
-    sse: Option<SseArg>,
-    /// The KMS key (id, ARN or alias) of --sse aws:kms.
-    #[arg(long, value_name = "KEY", env = "REKCHECK_SSE_KMS_KEY_ID")]
-    sse_kms_key_id: Option<String>,
+    #[command(flatten)]
+    sse: SseArgs,
 }
 
 impl OutputArgs {
@@ -329,15 +355,7 @@ impl OutputArgs {
     /// The upload settings; an error when encryption flags come without an s3:// output or a
     /// key id without aws:kms.
     fn s3_output(&self, s3: bool) -> anyhow::Result<rekcheck::layout::S3Output> {
-        if !s3 && (self.sse.is_some() || self.sse_kms_key_id.is_some()) {
-            anyhow::bail!("--sse and --sse-kms-key-id apply to --out s3:// only");
-        }
-        let sse = match (self.sse, &self.sse_kms_key_id) {
-            (None, None) => None,
-            (Some(SseArg::Aes256), None) => Some(rekcheck::layout::Sse::Aes256),
-            (Some(SseArg::Kms), key) => Some(rekcheck::layout::Sse::Kms(key.clone())),
-            (_, Some(_)) => anyhow::bail!("--sse-kms-key-id needs --sse aws:kms"),
-        };
+        let sse = self.sse.sse(s3)?;
         Ok(rekcheck::layout::S3Output::new(self.layout(s3)).with_sse(sse))
     }
 }
@@ -462,6 +480,8 @@ struct FixArgs {
     /// for CreateDataset) with removed.csv beside it.
     #[arg(long, short, value_name = "FILE|S3")]
     out: PathBuf,
+    #[command(flatten)]
+    sse: SseArgs,
     /// Also drop lines that only have warnings (ignored by Rekognition anyway).
     #[arg(long)]
     drop_warnings: bool,
@@ -1028,6 +1048,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let out_s3 = s3_out(&args.out)?;
+    let sse = args.sse.sse(out_s3.is_some())?;
     let runtime = runtime()?;
     cancel::install(&runtime, local_dirs([&args.out]));
     let uses_aws = out_s3.is_some()
@@ -1052,7 +1073,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let pipeline = builder.build()?;
     let outcome = runtime.block_on(async {
         match out_s3 {
-            Some(prefix) => pipeline.check_s3(spec, prefix).await,
+            Some(prefix) => pipeline.check_s3_with(spec, prefix, sse).await,
             None => pipeline.check(spec, Some(args.out.clone())).await,
         }
     });
@@ -1089,6 +1110,7 @@ fn fix(args: &FixArgs) -> anyhow::Result<u8> {
         args.out.with_file_name(name)
     });
     let s3 = fix_s3_outputs(&args.out, &removed)?;
+    let sse = args.sse.sse(s3.is_some())?;
     let runtime = runtime()?;
     let mut builder = Pipeline::builder()
         .source_arg(args.manifest.clone(), None)
@@ -1107,6 +1129,7 @@ fn fix(args: &FixArgs) -> anyhow::Result<u8> {
             out,
             removed: removed_s3,
             drop_warnings: args.drop_warnings,
+            sse,
         };
         runtime.block_on(pipeline.fix_s3(spec))
     } else {

@@ -121,6 +121,28 @@ impl Pipeline {
         spec: CheckSpec,
         prefix: S3Location,
     ) -> Result<CheckOutcome, PipelineError> {
+        self.check_s3_with(spec, prefix, None).await
+    }
+
+    /// [`check_s3`](Pipeline::check_s3) with server-side encryption `sse` on every object
+    /// uploaded (a bucket whose policy demands SSE-KMS refuses objects without it). The
+    /// objects are laid out as `check_s3` lays them out: a check names no project version, so
+    /// there is no table layout for it.
+    ///
+    /// # Errors
+    ///
+    /// As [`check_s3`](Pipeline::check_s3).
+    ///
+    /// # Runtime
+    ///
+    /// As [`check_s3`](Pipeline::check_s3).
+    #[cfg(feature = "s3")]
+    pub async fn check_s3_with(
+        self,
+        spec: CheckSpec,
+        prefix: S3Location,
+        sse: Option<crate::layout::Sse>,
+    ) -> Result<CheckOutcome, PipelineError> {
         let Some(client) = self.s3.clone() else {
             return Err(PipelineError::Input(
                 "writing the report to S3 needs an SdkConfig or an S3 client".into(),
@@ -145,7 +167,7 @@ impl Pipeline {
                 failures: &mut failures,
             },
             csv_raw,
-            &crate::layout::S3Output::new(crate::layout::Layout::Folders),
+            &crate::layout::S3Output::new(crate::layout::Layout::Folders).with_sse(sse),
             &policy,
             timeout,
         )
@@ -349,6 +371,8 @@ pub struct FixS3Spec {
     pub removed: S3Location,
     /// Drop lines that only have warnings too.
     pub drop_warnings: bool,
+    /// Server-side encryption of both objects (`None`: the bucket's default).
+    pub sse: Option<crate::layout::Sse>,
 }
 
 /// The content type of an uploaded manifest (JSON Lines).
@@ -463,8 +487,16 @@ impl Pipeline {
             (&spec.removed, &local.removed, "text/csv; charset=utf-8"),
             (&spec.out, &local.out, MANIFEST_CONTENT_TYPE),
         ] {
-            if let Err(p) =
-                crate::upload::put(&client, to, from, content_type, &policy, timeout, None).await
+            if let Err(p) = crate::upload::put(
+                &client,
+                to,
+                from,
+                content_type,
+                &policy,
+                timeout,
+                spec.sse.as_ref(),
+            )
+            .await
             {
                 return Err(PipelineError::FixUpload {
                     cause: format!("cannot upload {}: {}", p.location, p.cause),

@@ -303,6 +303,31 @@ pub(crate) async fn put(
     }
 }
 
+/// How many `PutObject` requests an upload keeps in flight at once (each streams its staged
+/// file from disk, so memory stays bounded by the SDK's buffers, not by the report's size).
+pub(crate) const MAX_PUTS_IN_FLIGHT: usize = 8;
+
+/// Uploads every `(to, from, content type)` of `planned`, at most [`MAX_PUTS_IN_FLIGHT`] at a
+/// time, each with [`put`]'s retries. Returns the objects written in `planned`'s order. The
+/// first object that still fails ends the upload: the requests in flight are dropped and none
+/// is started after it.
+pub(crate) async fn put_all(
+    client: &aws_sdk_s3::Client,
+    planned: &[(S3Location, PathBuf, &str)],
+    policy: &RetryPolicy,
+    timeout: std::time::Duration,
+    sse: Option<&Sse>,
+) -> Result<Vec<PathBuf>, PutFailed> {
+    use futures::{StreamExt, TryStreamExt};
+    futures::stream::iter(planned.iter().map(|(to, from, content_type)| async move {
+        put(client, to, from, content_type, policy, timeout, sse).await?;
+        Ok::<_, PutFailed>(PathBuf::from(to.to_string()))
+    }))
+    .buffered(MAX_PUTS_IN_FLIGHT)
+    .try_collect()
+    .await
+}
+
 /// What an upload needs of a finished run: its summary (the versions, each uploaded to its own
 /// folder) and its failures, which the upload adds to and lists in `index.json`.
 pub(crate) struct Finished<'a> {
@@ -423,27 +448,17 @@ pub(crate) async fn upload(
     drop(f);
 
     let sse = output.sse.as_ref();
-    let mut written = Vec::new();
-    for (to, from) in &uploads {
-        put(client, to, from, csv, policy, timeout, sse)
-            .await
-            .map_err(UploadError::Put)?;
-        written.push(PathBuf::from(to.to_string()));
+    let mut planned: Vec<(S3Location, PathBuf, &str)> = uploads
+        .into_iter()
+        .map(|(to, from)| (to, from, csv))
+        .collect();
+    if let Some(to) = html {
+        planned.push((to, html_path, "text/html; charset=utf-8"));
     }
-    if let Some(to) = &html {
-        put(
-            client,
-            to,
-            &html_path,
-            "text/html; charset=utf-8",
-            policy,
-            timeout,
-            sse,
-        )
+    let mut written = put_all(client, &planned, policy, timeout, sse)
         .await
         .map_err(UploadError::Put)?;
-        written.push(PathBuf::from(to.to_string()));
-    }
+    // index.json alone and last: once it is there, everything it lists is.
     let to = join(prefix, &format!("{run_folder}/index.json"));
     put(
         client,

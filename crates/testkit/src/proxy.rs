@@ -56,6 +56,16 @@ pub enum Fault {
     },
     /// Forward the request without its `Range` header (a server that ignores Range).
     IgnoreRange,
+    /// Hold this PUT until the proxy has received `puts` PUT requests in all (or 10 s have
+    /// passed), then `grace` more, then forward it; how many PUTs had arrived by then is
+    /// [`FaultProxy::puts_seen_while_held`]. With a held first PUT, that is how many requests
+    /// the client keeps in flight.
+    HoldUntilPuts {
+        /// PUT requests to wait for (this one included).
+        puts: u64,
+        /// How long to wait after that, for requests beyond it to show up.
+        grace: Duration,
+    },
 }
 
 /// A running proxy; stops with the runtime.
@@ -88,6 +98,8 @@ struct State {
     request_lines: Mutex<Vec<String>>,
     /// Body bytes written to clients for object GETs.
     body_bytes: AtomicU64,
+    /// PUT requests received by the time a [`Fault::HoldUntilPuts`] let its request go.
+    puts_seen_while_held: Mutex<Option<u64>>,
 }
 
 impl FaultProxy {
@@ -154,7 +166,8 @@ impl FaultProxy {
 
     /// Queues a fault for the next request that writes an object (a PUT). Only
     /// [`Fault::Status`] (answered after the request body, per its `Content-Length`, has been
-    /// read) and [`Fault::Hold`] apply to a PUT; the others let it through unchanged.
+    /// read), [`Fault::Hold`] and [`Fault::HoldUntilPuts`] apply to a PUT; the others let it
+    /// through unchanged.
     pub fn push_put(&self, fault: Fault) {
         self.put_faults
             .lock()
@@ -165,6 +178,12 @@ impl FaultProxy {
     /// PUT requests seen so far.
     pub fn put_requests(&self) -> u64 {
         self.put_requests.load(Ordering::SeqCst)
+    }
+
+    /// PUT requests received by the time the last [`Fault::HoldUntilPuts`] let its request
+    /// go (`None` before one has).
+    pub fn puts_seen_while_held(&self) -> Option<u64> {
+        *self.state.puts_seen_while_held.lock().expect("held count")
     }
 }
 
@@ -230,7 +249,9 @@ async fn handle(mut client: TcpStream, upstream: SocketAddr, q: &Queues) -> std:
     } else if is_put {
         q.put_requests.fetch_add(1, Ordering::SeqCst);
         match q.put_faults.lock().expect("fault queue").pop_front() {
-            Some(f @ (Fault::Status { .. } | Fault::Hold(_))) => Some(f),
+            Some(f @ (Fault::Status { .. } | Fault::Hold(_) | Fault::HoldUntilPuts { .. })) => {
+                Some(f)
+            }
             _ => None,
         }
     } else {
@@ -254,6 +275,18 @@ async fn handle(mut client: TcpStream, upstream: SocketAddr, q: &Queues) -> std:
     let fault = match fault {
         Some(Fault::Hold(rx)) => {
             let _ = rx.await;
+            None
+        }
+        Some(Fault::HoldUntilPuts { puts, grace }) => {
+            let until = tokio::time::Instant::now() + Duration::from_secs(10);
+            while q.put_requests.load(Ordering::SeqCst) < puts
+                && tokio::time::Instant::now() < until
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            tokio::time::sleep(grace).await;
+            *state.puts_seen_while_held.lock().expect("held count") =
+                Some(q.put_requests.load(Ordering::SeqCst));
             None
         }
         Some(Fault::Status { status, code }) => {
