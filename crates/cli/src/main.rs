@@ -247,11 +247,11 @@ struct RunArgs {
     #[arg(long, default_value_t = rekcheck::analyze::DEFAULT_MAX_ISSUES_PER_LINE, value_name = "N")]
     max_issues_per_line: usize,
     /// Cut CSV text cells longer than this many bytes, ending them with "…[truncated N bytes]"
-    /// (not with --csv-raw).
+    /// (raw or defused; raise it to keep longer cells whole).
     #[arg(long, default_value_t = rekcheck::analyze::DEFAULT_MAX_CELL_BYTES, value_name = "BYTES")]
     max_cell_bytes: usize,
-    /// Write cells as found: without the leading ' that stops spreadsheets running formulas, and
-    /// whole (not cut to --max-cell-bytes); the same as --cells raw.
+    /// Write cells as found, without the leading ' that stops spreadsheets running formulas
+    /// (still cut to --max-cell-bytes); the same as --cells raw.
     #[arg(long, conflicts_with = "cells")]
     csv_raw: bool,
     /// CSV cells raw (as found, for query engines and programs) or defused (a leading ' before
@@ -270,9 +270,9 @@ struct RunArgs {
 /// How CSV cells are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Cells {
-    /// As found.
+    /// As found (cut to --max-cell-bytes).
     Raw,
-    /// With the spreadsheet ' prefix, cut to --max-cell-bytes.
+    /// With the spreadsheet ' prefix (cut to --max-cell-bytes).
     Defused,
 }
 

@@ -55,12 +55,12 @@ pub enum Error {
         pid: Option<u32>,
     },
     /// A finished file could not be given its final name (see [`crate::output::commit`]); the
-    /// files in `replaced` were, the others were left as they were.
+    /// files this run had already replaced were put back, except those in `replaced`.
     #[error("cannot give {} its final name ({})", .path.display(), replaced_note(.replaced))]
     Commit {
         /// The file that could not be renamed.
         path: PathBuf,
-        /// The files already replaced by this run's.
+        /// The files replaced by this run's that could not be put back.
         replaced: Vec<PathBuf>,
         /// The cause.
         source: io::Error,
@@ -114,11 +114,11 @@ fn pid_note(pid: Option<u32>) -> String {
 
 fn replaced_note(replaced: &[PathBuf]) -> String {
     if replaced.is_empty() {
-        return "no file was replaced".to_owned();
+        return "every file is as it was before this run".to_owned();
     }
     let names: Vec<String> = replaced.iter().map(|p| p.display().to_string()).collect();
     format!(
-        "these files were already replaced by this run's and do not match the others: {}",
+        "these files were replaced by this run's and could not be put back, so they do not match the others: {}",
         names.join(", ")
     )
 }

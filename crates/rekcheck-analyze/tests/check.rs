@@ -1599,3 +1599,36 @@ fn analyze_used(line: &str) -> bool {
         LineOutcome::Blank => false,
     }
 }
+
+#[test]
+fn removed_csv_cells_are_cut_raw_or_not() {
+    // A dropped line whose source-ref is 200 KB: its removed.csv cells are cut at 64 KiB with
+    // the report's marker, with and without the spreadsheet defusing.
+    let long = format!("s3://bkt/{}.jpg", "k".repeat(200_000));
+    let m = format!(
+        "{}\n{{\"source-ref\":\"{long}\",\"errors\":[{{\"code\":\"ERROR_INVALID_IMAGE\",\"message\":\"m\"}}]}}\n",
+        cls("s3://bkt/1.jpg", "a"),
+    );
+    for raw in [false, true] {
+        let mut out = Vec::new();
+        let mut removed = Vec::new();
+        let options = FixOptions {
+            csv_raw: raw,
+            ..fix_opts(false)
+        };
+        fix_manifest(m.as_bytes(), &mut out, &mut removed, &options).unwrap();
+        let removed = String::from_utf8(removed).unwrap();
+        let kept = &long[..rekcheck_analyze::DEFAULT_MAX_CELL_BYTES];
+        let cut = long.len() - kept.len();
+        assert!(
+            removed.contains(&format!("{kept}…[truncated {cut} bytes]")),
+            "{raw}"
+        );
+        assert!(
+            removed
+                .lines()
+                .all(|l| l.len() < rekcheck_analyze::DEFAULT_MAX_CELL_BYTES + 200),
+            "{raw}"
+        );
+    }
+}

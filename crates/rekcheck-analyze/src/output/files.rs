@@ -268,11 +268,16 @@ impl Write for PartialFile {
 ///    before anything is replaced;
 /// 2. every file is synced to disk (all at once, one thread each) before the first rename, so
 ///    that no file can be replaced by one that is not on disk yet;
-/// 3. the files are renamed in order; if a rename fails anyway, the remaining temporary files
-///    are removed and [`Error::Commit`] says which files were already replaced;
-/// 4. the folders are synced so that the renames last.
+/// 3. the files are renamed in order, each previous version kept meanwhile under a second
+///    name (a hard link named as a partial file of this process); if a rename fails anyway,
+///    the files already replaced are put back as they were (or removed when they are new),
+///    the remaining temporary files are removed and [`Error::Commit`] names any file that
+///    could not be put back;
+/// 4. the previous versions are removed and the folders synced so that the renames last.
 ///
-/// On any error no temporary file is left behind. Returns the final names.
+/// A run killed during step 3 leaves the previous versions' second names, which the next run's
+/// [`remove_stale_partials`] removes. On any error no temporary file is left behind. Returns
+/// the final names.
 pub fn commit(files: Vec<PartialFile>) -> Result<Vec<PathBuf>, Error> {
     for f in &files {
         if std::fs::symlink_metadata(&f.dest).is_ok_and(|m| m.is_dir()) {
@@ -298,16 +303,36 @@ pub fn commit(files: Vec<PartialFile>) -> Result<Vec<PathBuf>, Error> {
     for (f, r) in files.iter().zip(synced) {
         r.map_err(|e| write_err(f.path(), e))?;
     }
+    replace_all(files)
+}
+
+/// Step 3 and 4 of [`commit`].
+fn replace_all(files: Vec<PartialFile>) -> Result<Vec<PathBuf>, Error> {
+    let previous: Vec<Option<PathBuf>> = files.iter().map(|f| keep_previous(&f.dest)).collect();
     let mut replaced: Vec<PathBuf> = Vec::with_capacity(files.len());
     let mut dirs: Vec<PathBuf> = Vec::new();
     let mut rest = files.into_iter();
     for f in rest.by_ref() {
         let PartialFile { tmp, dest } = f;
         if let Err(e) = tmp.persist(&dest) {
-            // `e` and the remaining files are dropped here: their temporary names go.
+            // Put back what this run replaced; `e` and the remaining files are dropped here:
+            // their temporary names go.
+            let mut not_restored = Vec::new();
+            for (i, done) in replaced.iter().enumerate() {
+                let back = match &previous[i] {
+                    Some(old) => std::fs::rename(old, done),
+                    None => std::fs::remove_file(done),
+                };
+                if back.is_err() {
+                    not_restored.push(done.clone());
+                }
+            }
+            for old in previous.iter().skip(replaced.len()).flatten() {
+                let _ = std::fs::remove_file(old);
+            }
             return Err(Error::Commit {
                 path: dest,
-                replaced,
+                replaced: not_restored,
                 source: e.error,
             });
         }
@@ -317,10 +342,63 @@ pub fn commit(files: Vec<PartialFile>) -> Result<Vec<PathBuf>, Error> {
         }
         replaced.push(dest);
     }
+    for old in previous.iter().flatten() {
+        let _ = std::fs::remove_file(old);
+    }
     for dir in &dirs {
         sync_dir(dir);
     }
     Ok(replaced)
+}
+
+/// A second name for the file at `dest` (a hard link beside it, named as a partial file of
+/// this process), or `None` when there is no file there or the filesystem cannot link.
+fn keep_previous(dest: &Path) -> Option<PathBuf> {
+    if !std::fs::symlink_metadata(dest).is_ok_and(|m| m.file_type().is_file()) {
+        return None;
+    }
+    let name = dest.file_name()?;
+    let dir = parent_dir(dest);
+    for _ in 0..8 {
+        let mut link = std::ffi::OsString::from(".");
+        link.push(name);
+        link.push(format!(
+            ".{}.{}{PARTIAL_SUFFIX}",
+            std::process::id(),
+            random_chars(RANDOM_CHARS)
+        ));
+        let link = dir.join(link);
+        match std::fs::hard_link(dest, &link) {
+            Ok(()) => return Some(link),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// `n` random ASCII letters and digits (from the standard library's randomly keyed hasher).
+fn random_chars(n: usize) -> String {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    let mut bits = h.finish();
+    (0..n)
+        .map(|i| {
+            if i % 10 == 9 {
+                h.write_u64(bits);
+                bits = h.finish();
+            }
+            let c = CHARS[usize::try_from(bits % 62).unwrap_or(0)];
+            bits /= 62;
+            char::from(c)
+        })
+        .collect()
 }
 
 /// Makes a folder's entries durable (renames); best effort, not every platform can.
@@ -451,6 +529,74 @@ mod tests {
         ] {
             assert_eq!(partial_pid(OsStr::new(other), d), None, "{other}");
         }
+    }
+
+    #[test]
+    fn a_rename_that_fails_part_way_puts_back_what_was_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, c) = (
+            dir.path().join("a.csv"),
+            dir.path().join("b.csv"),
+            dir.path().join("c.csv"),
+        );
+        std::fs::write(&a, "old a").unwrap();
+        std::fs::write(&c, "old c").unwrap();
+        let mut files = Vec::new();
+        for (dest, text) in [(&a, "new a"), (&b, "new b"), (&c, "new c")] {
+            let mut f = PartialFile::create(dest).unwrap();
+            f.write_all(text.as_bytes()).unwrap();
+            files.push(f);
+        }
+        // After the checks of `commit`, a folder that is not empty appears where c.csv goes
+        // (another process): its rename fails once a.csv and b.csv are in place.
+        std::fs::remove_file(&c).unwrap();
+        std::fs::create_dir(&c).unwrap();
+        std::fs::write(c.join("x"), "x").unwrap();
+        let err = replace_all(files).unwrap_err();
+        assert!(
+            matches!(&err, Error::Commit { path, replaced, .. } if *path == c && replaced.is_empty()),
+            "{err:?}"
+        );
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "old a");
+        assert!(!b.exists());
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["a.csv", "c.csv"]);
+
+        // Without a failure the previous versions' second names go too.
+        std::fs::remove_dir_all(&c).unwrap();
+        let mut files = Vec::new();
+        for (dest, text) in [(&a, "new a"), (&b, "new b")] {
+            let mut f = PartialFile::create(dest).unwrap();
+            f.write_all(text.as_bytes()).unwrap();
+            files.push(f);
+        }
+        assert_eq!(commit(files).unwrap(), [a.clone(), b.clone()]);
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "new a");
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["a.csv", "b.csv"]);
+    }
+
+    #[test]
+    fn a_second_name_of_a_previous_version_is_a_partial_file_of_this_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("issues.csv");
+        assert_eq!(keep_previous(&dest), None);
+        std::fs::write(&dest, "old").unwrap();
+        let link = keep_previous(&dest).unwrap();
+        assert_eq!(std::fs::read_to_string(&link).unwrap(), "old");
+        assert_eq!(
+            partial_pid(link.file_name().unwrap(), OsStr::new("issues.csv")),
+            Some(std::process::id())
+        );
+        assert_ne!(keep_previous(&dest).unwrap(), link);
     }
 
     #[test]

@@ -311,11 +311,9 @@ impl Cells {
     fn of(options: &ReportOptions) -> Cells {
         Cells {
             raw: options.csv_raw,
-            cap: if options.csv_raw {
-                usize::MAX
-            } else {
-                options.max_cell_bytes
-            },
+            // Raw or not: a raw cell is only never defused (a hostile line must not turn into
+            // gigabytes of output when cells are raw, the default for S3).
+            cap: options.max_cell_bytes,
         }
     }
 
@@ -644,12 +642,12 @@ pub struct ReportOptions {
     pub analyze: AnalyzeOptions,
     /// Analysis threads; 0 means one per core.
     pub threads: usize,
-    /// Write cells exactly as found: without the `'` that defuses spreadsheet formulas, and
-    /// whole (not cut to `max_cell_bytes`).
+    /// Write cells as found, without the `'` that defuses spreadsheet formulas (for programs
+    /// and query engines). Cells are still cut to `max_cell_bytes`.
     pub csv_raw: bool,
     /// Longest text cell written, in bytes: a longer one is cut at a character boundary and
-    /// ends with `…[truncated N bytes]`. Default [`DEFAULT_MAX_CELL_BYTES`] (64 KiB); not
-    /// applied with `csv_raw`.
+    /// ends with `…[truncated N bytes]`, raw or not. Default [`DEFAULT_MAX_CELL_BYTES`]
+    /// (64 KiB); raise it to keep longer cells whole.
     pub max_cell_bytes: usize,
 }
 

@@ -47,8 +47,9 @@ pub struct FixOptions {
     pub max_line_bytes: usize,
     /// Analysis threads; 0 means one per core.
     pub threads: usize,
-    /// Write the cells of `removed.csv` exactly as found, without the `'` that defuses
-    /// spreadsheet formulas (see [`crate::safe_cell`]).
+    /// Write the cells of `removed.csv` as found, without the `'` that defuses spreadsheet
+    /// formulas (see [`crate::safe_cell`]). Cells longer than
+    /// [`DEFAULT_MAX_CELL_BYTES`](crate::DEFAULT_MAX_CELL_BYTES) are cut either way.
     pub csv_raw: bool,
 }
 
@@ -541,12 +542,17 @@ pub fn fix_manifest<R: Read, W: Write, V: Write>(
                 }
                 let mut b = itoa::Buffer::new();
                 let raw = options.csv_raw;
+                // Cut as the report's cells are: a line's rows repeat its source-ref.
+                let cell = |s: &str| -> String {
+                    let cut = crate::output::report::clip(s, crate::DEFAULT_MAX_CELL_BYTES);
+                    crate::safe_cell(&cut, raw).into_owned()
+                };
                 for r in &l.removed {
                     csv.write_record([
                         b.format(r.line),
-                        &*crate::safe_cell(&r.source_ref, raw),
-                        &*crate::safe_cell(&r.what, raw),
-                        &*crate::safe_cell(&r.code, raw),
+                        &*cell(&r.source_ref),
+                        &*cell(&r.what),
+                        &*cell(&r.code),
                     ])
                     .map_err(|e| write_err(e.into()))?;
                 }
