@@ -1,7 +1,7 @@
 //! AWS errors a user can act on (issue 14 items 4-6): each class of error gives one line that
 //! names the cause and the next step, exit 2, without retries of what cannot succeed and
 //! without the SDK's `Debug` text; file errors say their cause once with a hint that fits. The
-//! S3 answers (AccessDenied, another region, NoSuchBucket) come from moto behind the test kit's
+//! S3 answers (`AccessDenied`, another region, `NoSuchBucket`) come from moto behind the test kit's
 //! fault proxy, which counts the requests: none of them is sent twice.
 
 use std::path::PathBuf;
