@@ -529,6 +529,74 @@ fn every_help_documents_every_exit_code_and_what_aws_flags_apply_to() {
     }
 }
 
+/// The README's exit-code table says what `--help` says, code by code: each phrase of the help's
+/// list is in the README's row of that code.
+#[test]
+fn the_readme_and_help_say_the_same_exit_codes() {
+    let flat = |t: &str| {
+        t.replace('`', "")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let help = flat(&text(&rekcheck(&["--help"]).stdout));
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let table = readme
+        .split("## Exit codes")
+        .nth(1)
+        .and_then(|t| t.split("\n## ").next())
+        .expect("the README's exit codes section");
+    let row = |code: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(&format!("| {code} ")))
+            .map_or_else(|| panic!("no README row for {code}"), flat)
+    };
+    for (code, phrases) in [
+        (
+            "0",
+            &[
+                "no issue at or above --fail-on (report, check)",
+                "a fixed manifest that would pass (fix)",
+            ][..],
+        ),
+        (
+            "1",
+            &[
+                "issues at or above --fail-on (report, check)",
+                "check: a predicted terminal error (FAIL)",
+                "fix: the fixed manifest would still fail validation (it is written anyway)",
+            ][..],
+        ),
+        (
+            "2",
+            &[
+                "invalid usage",
+                "an input, output or AWS request",
+                "report: also manifests without validation results (unless --fail-on never)",
+                "what could be read is still reported",
+            ][..],
+        ),
+        (
+            "130",
+            &[
+                "Ctrl-C (SIGINT)",
+                "SIGTERM",
+                "nothing half-written is left, and an output folder the run created is removed",
+            ][..],
+        ),
+    ] {
+        let row = row(code);
+        for phrase in phrases {
+            assert!(help.contains(phrase), "--help lacks {phrase:?}: {help}");
+            assert!(
+                row.contains(phrase),
+                "README row {code} lacks {phrase:?}: {row}"
+            );
+        }
+    }
+}
+
 #[test]
 fn zero_threads_concurrency_or_retries_are_refused() {
     for flag in ["--threads", "--concurrency", "--retries"] {

@@ -224,6 +224,14 @@ mod tests {
             wrong_region.ends_with("run again with --region eu-west-1"),
             "{wrong_region}"
         );
+        let other_region = fetch(FetchError::OtherRegion {
+            location: "s3://b/k".into(),
+            request_id: RequestId::default(),
+        });
+        assert!(
+            other_region.ends_with("run again with --region set to it"),
+            "{other_region}"
+        );
         let timed_out = fetch(FetchError::TimedOut {
             location: "s3://b/k".into(),
             endpoint: "http://127.0.0.1:9".into(),

@@ -31,14 +31,18 @@ const EXIT_FATAL: u8 = 2;
 
 /// Every exit code, shown after the help of rekcheck and of each subcommand.
 const EXIT_CODES: &str = "\
-Exit codes:
-  0    success (report, check: no issue at or above --fail-on)
-  1    report, check: issues at or above --fail-on; check: a predicted FAIL;
-       fix: the fixed manifest would still fail validation (written anyway)
-  2    error: invalid usage, or an input, output or AWS request failed
-       (report still writes the report of what it could read)
-  130  stopped by Ctrl-C (SIGINT); nothing half-written is left
-  143  stopped by SIGTERM; nothing half-written is left";
+Exit codes (the same for every command):
+  0    success: no issue at or above --fail-on (report, check); a fixed manifest
+       that would pass (fix)
+  1    issues at or above --fail-on (report, check); check: a predicted terminal
+       error (FAIL); fix: the fixed manifest would still fail validation (it is
+       written anyway)
+  2    error: invalid usage, or an input, output or AWS request failed; report:
+       also manifests without validation results (unless --fail-on never); what
+       could be read is still reported
+  130  stopped by Ctrl-C (SIGINT): nothing half-written is left, and an output
+       folder the run created is removed
+  143  stopped by SIGTERM: the same as 130";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -99,7 +103,8 @@ enum Command {
     /// and `rekcheck man report > ~/.local/share/man/man1/rekcheck-report.1`.
     #[command(after_help = EXIT_CODES)]
     Man {
-        /// The subcommand whose page to print (report, locate, check, fix, completions, man);
+        /// The subcommand whose page to print (report, locate, check, fix, schema, completions,
+        /// man);
         /// without it, rekcheck's own page.
         #[arg(value_name = "COMMAND")]
         command: Option<String>,

@@ -158,6 +158,31 @@ impl fmt::Display for RequestId {
     }
 }
 
+/// The region of the bucket an S3 error answer names: its `x-amz-bucket-region` header (S3
+/// sends it with 301 `PermanentRedirect` and 400 `AuthorizationHeaderMalformed`), else the
+/// `<Region>` of its XML body (as `AuthorizationHeaderMalformed` has it). Both come from the
+/// network: only a value that looks like a region name (1 to 32 lower-case letters, digits and
+/// dashes) is returned, so that nothing else reaches a message.
+#[cfg(feature = "s3")]
+pub fn bucket_region(response: &aws_sdk_s3::config::http::HttpResponse) -> Option<String> {
+    let is_region = |r: &str| {
+        (1..=32).contains(&r.len())
+            && r.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    if let Some(r) = response.headers().get("x-amz-bucket-region") {
+        let r = r.trim();
+        if is_region(r) {
+            return Some(r.to_owned());
+        }
+    }
+    let body = std::str::from_utf8(response.body().bytes()?).ok()?;
+    let start = body.find("<Region>")? + "<Region>".len();
+    let len = body[start..].find("</Region>")?;
+    let r = body[start..start + len].trim();
+    is_region(r).then(|| r.to_owned())
+}
+
 /// `error` and the errors after it; after an `io::Error` comes its payload (whose own source
 /// `io::Error::source` would skip to).
 fn chain<'a>(error: &'a (dyn Error + 'static)) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
@@ -211,6 +236,40 @@ mod tests {
         assert_eq!(f, SendFailure::NoCredentials);
         assert!(f.to_string().starts_with("no AWS credentials found"));
         assert!(!f.retryable());
+    }
+
+    #[test]
+    fn bucket_regions_come_from_the_header_or_the_body_and_only_look_like_regions() {
+        use aws_sdk_s3::config::http::HttpResponse;
+        use aws_sdk_s3::primitives::SdkBody;
+        let answer = |header: Option<&str>, body: &str| {
+            let mut r = HttpResponse::new(
+                400u16.try_into().expect("a status"),
+                SdkBody::from(body.to_owned()),
+            );
+            if let Some(h) = header {
+                r.headers_mut().insert("x-amz-bucket-region", h.to_owned());
+            }
+            bucket_region(&r)
+        };
+        let body =
+            "<Error><Code>AuthorizationHeaderMalformed</Code><Region>eu-west-1</Region></Error>";
+        assert_eq!(
+            answer(Some("ap-south-2"), body).as_deref(),
+            Some("ap-south-2")
+        );
+        assert_eq!(answer(None, body).as_deref(), Some("eu-west-1"));
+        assert_eq!(answer(None, "<Error/>"), None);
+        // Not a region name: not repeated in a message (the body's one is used instead).
+        assert_eq!(
+            answer(Some("eu-west-1; run rm -rf"), body).as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(answer(None, "<Region>\u{1b}[31mred</Region>"), None);
+        assert_eq!(
+            answer(None, &format!("<Region>{}</Region>", "a".repeat(33))),
+            None
+        );
     }
 
     #[test]

@@ -73,6 +73,16 @@ pub enum FetchError {
         /// The request id of AWS's answer, if it gave one.
         request_id: RequestId,
     },
+    /// The bucket is in another region than the client, and S3's answer did not say which.
+    #[error(
+        "{location} is in another region than the client's: use a client configured for its region{request_id}"
+    )]
+    OtherRegion {
+        /// The object or prefix.
+        location: String,
+        /// The request id of AWS's answer, if it gave one.
+        request_id: RequestId,
+    },
     /// The object changed while it was being read.
     #[error(
         "{location} changed while it was being read (its ETag is no longer {etag}): run again to read the new version"

@@ -48,6 +48,8 @@ mod location;
 mod s3;
 mod source;
 
+#[cfg(feature = "s3")]
+pub use aws_error::bucket_region;
 pub use aws_error::{RequestId, SendFailure, root_cause};
 pub use error::{FetchError, MAX_WHOLE_FILE_BYTES, RetryPolicy};
 pub use location::{ParseLocationError, S3Location, is_valid_bucket};

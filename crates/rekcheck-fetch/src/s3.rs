@@ -16,7 +16,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 
-use crate::aws_error::{RequestId, SendFailure, root_cause};
+use crate::aws_error::{RequestId, SendFailure, bucket_region, root_cause};
 use crate::error::{FetchError, MAX_WHOLE_FILE_BYTES, RetryPolicy};
 use crate::location::{S3Location, is_valid_bucket};
 
@@ -764,11 +764,7 @@ where
             let code = e.code().unwrap_or("").to_owned();
             let message = e.message().unwrap_or("").to_owned();
             let request_id = RequestId::of(e.meta());
-            let region = s
-                .raw()
-                .headers()
-                .get("x-amz-bucket-region")
-                .map(str::to_owned);
+            let region = bucket_region(s.raw());
             match (status, code.as_str()) {
                 (500 | 502 | 503 | 504, _)
                 | (
@@ -802,9 +798,8 @@ where
                     request_id,
                 }),
                 (_, "PermanentRedirect" | "AuthorizationHeaderMalformed") => {
-                    Class::Fatal(FetchError::WrongRegion {
+                    Class::Fatal(FetchError::OtherRegion {
                         location,
-                        region: region.unwrap_or_else(|| "another region".into()),
                         request_id,
                     })
                 }

@@ -140,11 +140,7 @@ where
             let status = s.raw().status().as_u16();
             let code = e.code().unwrap_or("");
             let request_id = RequestId::of(e.meta());
-            let region = s
-                .raw()
-                .headers()
-                .get("x-amz-bucket-region")
-                .map(str::to_owned);
+            let region = rekcheck_fetch::bucket_region(s.raw());
             match (status, code) {
                 (500 | 502 | 503 | 504, _)
                 | (

@@ -24,11 +24,11 @@ impl Moto {
     /// Starts moto, or returns `None` (after saying so on stderr) when it is not installed and
     /// [`REQUIRE_ENV`] is not set. Panics when it is required but missing, or does not start.
     pub fn start() -> Option<Moto> {
-        let Some(python) = interpreter() else {
+        let Some((python, python_path)) = interpreter() else {
             let required = std::env::var(REQUIRE_ENV).as_deref() == Ok("1");
             assert!(
                 !required,
-                "moto is required ({REQUIRE_ENV}=1) but no Python imports moto.server ({PYTHON_ENV}, target/moto-venv, python3): run scripts/test, which installs it"
+                "moto is required ({REQUIRE_ENV}=1) but no Python imports moto.server ({PYTHON_ENV}, target/moto-venv, target/moto-lib/python, python3): run scripts/test, which installs it"
             );
             eprintln!(
                 "skipped: moto is not installed (scripts/test installs it; set {REQUIRE_ENV}=1 to fail instead)"
@@ -36,8 +36,13 @@ impl Moto {
             return None;
         };
         let port = free_port();
-        // The interpreter itself, not a shell or pyenv shim, so that the PID is the server's.
-        let child = Command::new(&python)
+        // The interpreter itself, not a shell or pyenv shim, so that the PID is the server's;
+        // with the PYTHONPATH a wrapper (target/moto-lib/python) gave it.
+        let mut command = Command::new(&python);
+        if let Some(path) = python_path {
+            command.env("PYTHONPATH", path);
+        }
+        let child = command
             .args([
                 "-m",
                 "moto.server",
@@ -107,22 +112,29 @@ impl Drop for Moto {
 /// Names an interpreter that has moto (set by `scripts/test`); tried first.
 pub const PYTHON_ENV: &str = "REKCHECK_MOTO_PYTHON";
 
-/// The Python interpreter that can import `moto.server`, as an absolute path: the one named by
-/// [`PYTHON_ENV`], then the test kit's own virtual environment (`<target>/moto-venv`, made by
-/// `scripts/test` where the system Python refuses `pip install`), then `python3` on `PATH`.
-fn interpreter() -> Option<String> {
+/// The Python interpreter that can import `moto.server`, as an absolute path, and the
+/// `PYTHONPATH` it ran with when that was not empty: the one named by [`PYTHON_ENV`], then the
+/// test kit's own virtual environment (`<target>/moto-venv`, made by `scripts/test` where the
+/// system Python refuses `pip install`), then its `pip install --target` folder's wrapper
+/// (`<target>/moto-lib/python`, made where Python cannot make a virtual environment), then
+/// `python3` on `PATH`.
+fn interpreter() -> Option<(String, Option<String>)> {
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
         || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
         std::path::PathBuf::from,
     );
     let venv = target.join("moto-venv/bin/python");
+    let lib = target.join("moto-lib/python");
     let candidates = std::env::var_os(PYTHON_ENV)
         .into_iter()
         .map(std::path::PathBuf::from)
-        .chain([venv, std::path::PathBuf::from("python3")]);
+        .chain([venv, lib, std::path::PathBuf::from("python3")]);
     for candidate in candidates {
         let Ok(out) = Command::new(&candidate)
-            .args(["-c", "import sys, moto.server; print(sys.executable)"])
+            .args([
+                "-c",
+                "import os, sys, moto.server; print(sys.executable); print(os.environ.get('PYTHONPATH', ''))",
+            ])
             .stderr(Stdio::null())
             .output()
         else {
@@ -131,12 +143,14 @@ fn interpreter() -> Option<String> {
         if !out.status.success() {
             continue;
         }
-        let Ok(exe) = String::from_utf8(out.stdout) else {
+        let Ok(text) = String::from_utf8(out.stdout) else {
             continue;
         };
-        let exe = exe.trim();
+        let mut lines = text.lines();
+        let exe = lines.next().unwrap_or("").trim();
+        let path = lines.next().unwrap_or("").trim();
         if !exe.is_empty() {
-            return Some(exe.to_owned());
+            return Some((exe.to_owned(), (!path.is_empty()).then(|| path.to_owned())));
         }
     }
     None

@@ -42,6 +42,20 @@ pub enum Fault {
         /// S3 error code, e.g. `SlowDown`.
         code: &'static str,
     },
+    /// Answer with this status and S3 error code, without asking upstream, naming the bucket's
+    /// region in the body's `<Region>` and, with `header`, in `x-amz-bucket-region`: S3's
+    /// answer to a request for a bucket in another region (301 `PermanentRedirect`, 400
+    /// `AuthorizationHeaderMalformed`).
+    OtherRegion {
+        /// HTTP status: 301 or 400.
+        status: u16,
+        /// S3 error code.
+        code: &'static str,
+        /// The bucket's region, e.g. `eu-west-1`.
+        region: &'static str,
+        /// Whether the answer has the `x-amz-bucket-region` header.
+        header: bool,
+    },
     /// Hold the request until the sender side is dropped or sends, then forward it unchanged.
     Hold(oneshot::Receiver<()>),
     /// Send the headers and this many body bytes, then one byte every `every` for `for_`, then
@@ -165,7 +179,7 @@ impl FaultProxy {
     }
 
     /// Queues a fault for the next request that writes an object (a PUT). Only
-    /// [`Fault::Status`] (answered after the request body, per its `Content-Length`, has been
+    /// [`Fault::Status`] and [`Fault::OtherRegion`] (answered after the request body, per its `Content-Length`, has been
     /// read), [`Fault::Hold`] and [`Fault::HoldUntilPuts`] apply to a PUT; the others let it
     /// through unchanged.
     pub fn push_put(&self, fault: Fault) {
@@ -249,15 +263,24 @@ async fn handle(mut client: TcpStream, upstream: SocketAddr, q: &Queues) -> std:
     } else if is_put {
         q.put_requests.fetch_add(1, Ordering::SeqCst);
         match q.put_faults.lock().expect("fault queue").pop_front() {
-            Some(f @ (Fault::Status { .. } | Fault::Hold(_) | Fault::HoldUntilPuts { .. })) => {
-                Some(f)
-            }
+            Some(
+                f @ (Fault::Status { .. }
+                | Fault::OtherRegion { .. }
+                | Fault::Hold(_)
+                | Fault::HoldUntilPuts { .. }),
+            ) => Some(f),
             _ => None,
         }
     } else {
         None
     };
-    if is_put && matches!(fault, Some(Fault::Status { .. })) && header(&head, "expect").is_none() {
+    if is_put
+        && matches!(
+            fault,
+            Some(Fault::Status { .. } | Fault::OtherRegion { .. })
+        )
+        && header(&head, "expect").is_none()
+    {
         // Read the body first, as a server does, so that the client sees the answer.
         let length: usize = header(&head, "content-length")
             .and_then(|l| l.parse().ok())
@@ -290,15 +313,21 @@ async fn handle(mut client: TcpStream, upstream: SocketAddr, q: &Queues) -> std:
             None
         }
         Some(Fault::Status { status, code }) => {
-            let body = format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected by the fault proxy</Message></Error>"
-            );
-            let reply = format!(
-                "HTTP/1.1 {status} Injected\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            client.write_all(reply.as_bytes()).await?;
-            return client.shutdown().await;
+            return answer(client, status, code, "", "").await;
+        }
+        Some(Fault::OtherRegion {
+            status,
+            code,
+            region,
+            header,
+        }) => {
+            let extra = if header {
+                format!("x-amz-bucket-region: {region}\r\n")
+            } else {
+                String::new()
+            };
+            let body = format!("<Region>{region}</Region>");
+            return answer(client, status, code, &extra, &body).await;
         }
         other => other,
     };
@@ -434,6 +463,26 @@ pub fn silent_server() -> String {
         }
     });
     format!("http://{addr}")
+}
+
+/// Answers `client` with `status`, an S3 error body of `code` with the `more` elements, and the
+/// `extra` header lines (each ending with CRLF), then closes.
+async fn answer(
+    mut client: TcpStream,
+    status: u16,
+    code: &str,
+    extra: &str,
+    more: &str,
+) -> std::io::Result<()> {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected by the fault proxy</Message>{more}</Error>"
+    );
+    let reply = format!(
+        "HTTP/1.1 {status} Injected\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    client.write_all(reply.as_bytes()).await?;
+    client.shutdown().await
 }
 
 #[allow(deprecated)]
