@@ -223,14 +223,13 @@ fn use_tree(s: &str, prefix: &[String], out: &mut Vec<(Vec<String>, String)>) {
     }
     let mut path = prefix.to_vec();
     path.push(name.to_owned());
-    match rest.trim_start().strip_prefix("::") {
-        Some(rest) => use_tree(rest, &path, out),
-        None => {
-            let alias = rest.trim().strip_prefix("as ").map(|a| ident(a.trim()).0);
-            let known = alias.unwrap_or(name);
-            if known != "_" {
-                out.push((path, known.to_owned()));
-            }
+    if let Some(rest) = rest.trim_start().strip_prefix("::") {
+        use_tree(rest, &path, out);
+    } else {
+        let alias = rest.trim().strip_prefix("as ").map(|a| ident(a.trim()).0);
+        let known = alias.unwrap_or(name);
+        if known != "_" {
+            out.push((path, known.to_owned()));
         }
     }
 }
