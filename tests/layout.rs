@@ -5,8 +5,10 @@
 //! `a/mod.rs` are `a`, `a/b.rs` is `a::b`; `lib.rs` and `main.rs` are the root). A reference is
 //! any `crate::…` or `super::…` path outside comments and outside the file's
 //! `#[cfg(test)]` module, grouped `use crate::{a, b::c}` included; it points at the longest
-//! module its path names. References to the root are not counted (the root only re-exports),
-//! nor those of the root. A strongly connected set of more than one module is a circle.
+//! module its path names. A name a module brings in with `use` (the root's `pub use x::Y`, a
+//! `mod.rs`'s `pub use c::Z`, renamed with `as` or not) stands for what it names: `crate::Y`
+//! points at `x`, as `crate::x::Y` would. Other references to the root are not counted, nor
+//! those of the root. A strongly connected set of more than one module is a circle.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -131,6 +133,136 @@ fn paths(s: &str, prefix: &[String], out: &mut Vec<Vec<String>>) {
     }
 }
 
+/// The names `use` statements bring into `module`, each with the full path it names (from the
+/// crate root). Paths that start outside the crate (another crate, `std`) are left out: they
+/// lead to no file of this crate.
+fn use_names(
+    code: &str,
+    module: &[String],
+    is_module: impl Fn(&[String]) -> bool,
+) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    let mut rest = code;
+    while let Some(i) = rest.find("use ") {
+        let before = rest[..i].chars().next_back();
+        rest = &rest[i + "use ".len()..];
+        if before.is_some_and(|c| !(c.is_whitespace() || matches!(c, ';' | '}' | '{' | ')'))) {
+            continue;
+        }
+        let Some(end) = rest.find(';') else { break };
+        let mut tree = Vec::new();
+        use_tree(&rest[..end], &[], &mut tree);
+        for (path, name) in tree {
+            let Some(first) = path.first() else { continue };
+            let mut full: Vec<String> = match first.as_str() {
+                "crate" => Vec::new(),
+                "self" => module.to_vec(),
+                "super" => module[..module.len().saturating_sub(1)].to_vec(),
+                _ => {
+                    let mut child = module.to_vec();
+                    child.push(first.clone());
+                    if !is_module(&child) {
+                        continue;
+                    }
+                    module.to_vec()
+                }
+            };
+            let mut segments = path.iter().skip(usize::from(matches!(
+                first.as_str(),
+                "crate" | "self" | "super"
+            )));
+            for seg in segments.by_ref() {
+                match seg.as_str() {
+                    "super" => {
+                        full.pop();
+                    }
+                    "self" => {}
+                    _ => full.push(seg.clone()),
+                }
+            }
+            out.insert(name, full);
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// Reads the use tree `a::b::{c, d::e as f, self}` into (path, name it is known by) pairs.
+fn use_tree(s: &str, prefix: &[String], out: &mut Vec<(Vec<String>, String)>) {
+    let s = s.trim();
+    if let Some(group) = s.strip_prefix('{') {
+        let mut depth = 0;
+        let mut start = 0;
+        for (i, c) in group.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' if depth == 0 => {
+                    use_tree(&group[start..i], prefix, out);
+                    return;
+                }
+                '}' => depth -= 1,
+                ',' if depth == 0 => {
+                    use_tree(&group[start..i], prefix, out);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        return;
+    }
+    let s = s.strip_prefix("::").unwrap_or(s);
+    let (name, rest) = ident(s);
+    if name.is_empty() {
+        return;
+    }
+    if name == "self" && !prefix.is_empty() {
+        let known = prefix.last().cloned().unwrap_or_default();
+        let alias = rest.trim().strip_prefix("as ").map(|a| ident(a.trim()).0);
+        out.push((prefix.to_vec(), alias.unwrap_or(&known).to_owned()));
+        return;
+    }
+    let mut path = prefix.to_vec();
+    path.push(name.to_owned());
+    if let Some(rest) = rest.trim_start().strip_prefix("::") {
+        use_tree(rest, &path, out);
+    } else {
+        let alias = rest.trim().strip_prefix("as ").map(|a| ident(a.trim()).0);
+        let known = alias.unwrap_or(name);
+        if known != "_" {
+            out.push((path, known.to_owned()));
+        }
+    }
+}
+
+/// The module a path (from the crate root) points at: the longest module it names, where a
+/// name a module imports stands for the path it imports (followed a few steps, as re-exports
+/// may chain).
+fn resolve(
+    mut path: Vec<String>,
+    modules: &BTreeMap<Vec<String>, String>,
+    imports: &BTreeMap<Vec<String>, BTreeMap<String, Vec<String>>>,
+) -> Vec<String> {
+    for _ in 0..8 {
+        let module = (0..=path.len())
+            .rev()
+            .map(|n| path[..n].to_vec())
+            .find(|p| modules.contains_key(p))
+            .unwrap_or_default();
+        let Some(next) = path.get(module.len()) else {
+            return module;
+        };
+        match imports.get(&module).and_then(|names| names.get(next)) {
+            Some(target) if !target.starts_with(&path[..=module.len()]) => {
+                let mut resolved = target.clone();
+                resolved.extend_from_slice(&path[module.len() + 1..]);
+                path = resolved;
+            }
+            _ => return module,
+        }
+    }
+    Vec::new()
+}
+
 /// The modules of each crate's source folder that are part of a circle, circle by circle.
 fn circles(src: &Path) -> Vec<Vec<String>> {
     let mut files = Vec::new();
@@ -140,6 +272,13 @@ fn circles(src: &Path) -> Vec<Vec<String>> {
         let rel = f.strip_prefix(src).unwrap();
         modules.insert(module_of(rel), std::fs::read_to_string(f).unwrap());
     }
+    let imports: BTreeMap<Vec<String>, BTreeMap<String, Vec<String>>> = modules
+        .iter()
+        .map(|(module, text)| {
+            let names = use_names(&code(text), module, |p| modules.contains_key(p));
+            (module.clone(), names)
+        })
+        .collect();
     let mut edges: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = BTreeMap::new();
     for (module, text) in &modules {
         let from = edges.entry(module.clone()).or_default();
@@ -147,11 +286,7 @@ fn circles(src: &Path) -> Vec<Vec<String>> {
             continue;
         }
         for path in references(&code(text), module) {
-            let to = (0..=path.len())
-                .rev()
-                .map(|n| path[..n].to_vec())
-                .find(|p| modules.contains_key(p))
-                .unwrap_or_default();
+            let to = resolve(path, &modules, &imports);
             if !to.is_empty() && &to != module {
                 from.insert(to);
             }
@@ -241,4 +376,46 @@ fn the_check_sees_circles() {
     // Broken: d no longer calls back into a.
     std::fs::write(src.join("d.rs"), "pub(crate) fn g() {}\n").unwrap();
     assert!(circles(src).is_empty());
+}
+
+#[test]
+fn the_check_sees_circles_through_re_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path();
+    std::fs::create_dir_all(src.join("m")).unwrap();
+    std::fs::write(
+        src.join("lib.rs"),
+        "mod f;\nmod g;\nmod h;\nmod m;\n#[cfg(feature = \"x\")]\n\
+         pub use f::{Eff as F, self as eff};\npub(crate) use h::H;\npub use m::N as Top;\n\
+         pub use std::fmt;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("f.rs"),
+        "pub struct Eff;\nfn x() { crate::g::run(); }\n",
+    )
+    .unwrap();
+    std::fs::write(src.join("h.rs"), "pub struct H;\n").unwrap();
+    std::fs::write(src.join("m/mod.rs"), "mod n;\npub use n::N;\n").unwrap();
+    std::fs::write(
+        src.join("m/n.rs"),
+        "pub struct N;\nfn k() { crate::g::run(); }\n",
+    )
+    .unwrap();
+    let g = |body: &str| std::fs::write(src.join("g.rs"), body).unwrap();
+    // The root's re-export, renamed: `crate::F` is f's.
+    g("pub fn run(_: &crate::F) {}\n");
+    assert_eq!(circles(src), [vec!["f", "g"]]);
+    // A module re-exported under another name: `crate::eff::Eff` is f's too.
+    g("pub fn run() { let _ = crate::eff::Eff; }\n");
+    assert_eq!(circles(src), [vec!["f", "g"]]);
+    // A re-export of a module that does not call back, and one of another crate: no circle.
+    g("use crate::{H, fmt::Debug};\npub fn run() {}\n");
+    assert!(circles(src).is_empty());
+    // A mod.rs's re-export: `crate::m::N` is m::n's.
+    g("pub fn run(_: crate::m::N) {}\n");
+    assert_eq!(circles(src), [vec!["g", "m::n"]]);
+    // Re-exports that chain: the root's `Top` is m's `N`, which is m::n's.
+    g("pub fn run(_: crate::Top) {}\n");
+    assert_eq!(circles(src), [vec!["g", "m::n"]]);
 }

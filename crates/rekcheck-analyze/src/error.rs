@@ -54,7 +54,7 @@ pub enum Error {
         /// The process id of the run holding the lock, if its lock file says.
         pid: Option<u32>,
     },
-    /// A finished file could not be given its final name (see [`crate::output::commit`]); the
+    /// A finished file could not be given its final name (see `output::commit`); the
     /// files this run had already replaced were put back, except those in `replaced`.
     #[error("cannot give {} its final name ({})", .path.display(), replaced_note(.replaced))]
     Commit {

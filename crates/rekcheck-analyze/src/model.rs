@@ -109,6 +109,7 @@ impl fmt::Display for Dataset {
 /// One error or warning, with its position. Problems in the input are values, never `Err`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Issue {
     /// 1-based physical line; `None` for manifest-level issues.
     pub line: Option<u64>,
@@ -189,6 +190,7 @@ impl fmt::Display for ImageStatus {
 /// One row per non-blank line of a manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ImageRow {
     /// 1-based physical line.
     pub line: u64,

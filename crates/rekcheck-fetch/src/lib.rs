@@ -11,7 +11,7 @@
 //!   (settable), a body brings at least [`MIN_BODY_BYTES_PER_SECOND`], a listing stops at a
 //!   repeated token, [`MAX_LIST_PAGES`] pages or [`MAX_LIST_KEYS`] keys, a file read whole is at
 //!   most [`MAX_WHOLE_FILE_BYTES`], invalid bucket names are never requested and `.`/`..` key
-//!   segments are sent percent-encoded ([`DotSegmentEncoder`]).
+//!   segments are sent percent-encoded.
 //! * [`Fetcher`] / [`Source`]: one way in for local files and S3 objects, as blocking readers
 //!   (gunzipped on the fly) that the synchronous analyzer frames into blocks.
 //! * [`FetchError`]: what went wrong, naming the object and what to do.
@@ -55,7 +55,14 @@ pub use error::{FetchError, MAX_WHOLE_FILE_BYTES, RetryPolicy};
 pub use location::{ParseLocationError, S3Location, is_valid_bucket};
 #[cfg(feature = "s3")]
 pub use s3::{
-    DEFAULT_TIMEOUT, DotSegmentEncoder, MAX_LIST_KEYS, MAX_LIST_PAGES, MIN_BODY_BYTES_PER_SECOND,
-    ObjectInfo, ObjectReader, S3Source,
+    DEFAULT_TIMEOUT, MAX_LIST_KEYS, MAX_LIST_PAGES, MIN_BODY_BYTES_PER_SECOND, ObjectInfo,
+    ObjectReader, S3Source,
 };
-pub use source::{EXTREME_GZIP_RATIO, Fetcher, Source, into_fetch_error};
+// Not part of the stable API: used by the rekcheck facade.
+#[cfg(feature = "s3")]
+#[doc(hidden)]
+pub use s3::DotSegmentEncoder;
+// Not part of the stable API: used by the rekcheck facade.
+#[doc(hidden)]
+pub use source::into_fetch_error;
+pub use source::{EXTREME_GZIP_RATIO, Fetcher, Source};

@@ -56,7 +56,8 @@ pub struct ObjectInfo {
 /// a body may not stay silent that long nor bring less than [`MIN_BODY_BYTES_PER_SECOND`], a
 /// listing stops with an error at a repeated continuation token, [`MAX_LIST_PAGES`] pages or
 /// [`MAX_LIST_KEYS`] keys, and bucket names that are not valid are refused before any request.
-/// Every request carries a [`DotSegmentEncoder`].
+/// Every request path is sent with its `.` and `..` segments percent-encoded, so that no proxy
+/// or server that normalises paths reads another key.
 #[derive(Debug, Clone)]
 pub struct S3Source {
     client: Client,
@@ -94,8 +95,9 @@ enum BodyEnd {
 /// before it looks the key up (and before it checks the signature, which is computed on the
 /// decoded path), so the key read is the key asked for.
 ///
-/// [`S3Source`] adds it to every request; add it to your own clients with
-/// `aws_sdk_s3::config::Builder::interceptor(DotSegmentEncoder::default())`.
+/// [`S3Source`] adds it to every request.
+///
+/// Not part of the stable API; used by the rekcheck facade.
 #[derive(Debug, Clone, Default)]
 pub struct DotSegmentEncoder {
     /// The `scheme://host:port` of the last request, to name it in errors.

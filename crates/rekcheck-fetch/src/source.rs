@@ -79,7 +79,7 @@ impl Fetcher {
     /// `NoClient`) for an S3 source when this fetcher has no `S3Source`;
     /// [`FetchError::FeatureDisabled`] for an S3 source without the `s3` feature. Errors of the
     /// download itself come from the reader, as `io::Error`s that carry the [`FetchError`]
-    /// ([`into_fetch_error`] takes it out).
+    /// (`io::Error::downcast::<FetchError>` takes it out).
     ///
     /// # Example
     ///
@@ -147,6 +147,8 @@ impl Fetcher {
 }
 
 /// The [`FetchError`] inside an `io::Error` from a reader of this crate, or the error itself.
+///
+/// Not part of the stable API; used by the rekcheck facade.
 pub fn into_fetch_error(e: io::Error) -> FetchError {
     match e.downcast::<FetchError>() {
         Ok(f) => f,

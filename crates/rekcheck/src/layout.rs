@@ -167,7 +167,7 @@ pub(crate) fn index(
 /// or moved.
 pub fn arrange_tables(
     dir: &Path,
-    outcome: &mut crate::RunOutcome,
+    outcome: &mut crate::outcome::RunOutcome,
     csv_raw: bool,
 ) -> Result<(), crate::PipelineError> {
     use crate::PipelineError;

@@ -79,6 +79,7 @@ mod images;
 mod inputs;
 #[cfg(feature = "s3")]
 pub mod layout;
+mod outcome;
 mod pipeline;
 mod reporter;
 mod rt;
@@ -100,7 +101,8 @@ pub use html::{
     MAX_EMBED_TOTAL_BYTES, MAX_PRESIGN_EXPIRY,
 };
 pub use inputs::CheckSpec;
-pub use pipeline::{MAX_CONCURRENCY, MAX_THREADS, Pipeline, PipelineBuilder, RunOutcome};
+pub use outcome::RunOutcome;
+pub use pipeline::{MAX_CONCURRENCY, MAX_THREADS, Pipeline, PipelineBuilder};
 pub use reporter::{NoProgress, Reporter};
 pub use source::{ParseSourceError, ProjectArn, Source, VersionArn};
 #[cfg(feature = "rekognition")]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rekcheck_analyze::output::OutputLock;
 use rekcheck_analyze::{
     BlockCallback, Dataset, DatasetStatistics, Issue, ManifestContext, ManifestSummary,
-    ReportOptions, ReportSummary, ReportWriter, Severity, Stats, VersionRow,
+    ReportOptions, ReportWriter, Severity, Stats, VersionRow,
 };
 use rekcheck_fetch::{FetchError, Fetcher};
 #[cfg(feature = "s3")]
@@ -18,6 +18,7 @@ use rekcheck_locate::{Locator, VersionFilter};
 use crate::discover::{EXPECTED_NAMES, Group, Input, Kind, discover, folder_kind};
 use crate::error::{Failure, PipelineError};
 use crate::inputs::Stoppable;
+use crate::outcome::RunOutcome;
 use crate::reporter::{NoProgress, Reporter};
 use crate::rt::Handle;
 use crate::source::{Named, Source};
@@ -505,37 +506,6 @@ impl std::fmt::Debug for Pipeline {
                 &self.sources.iter().map(|n| &n.arg).collect::<Vec<_>>(),
             )
             .finish_non_exhaustive()
-    }
-}
-
-/// What a run found.
-#[derive(Debug)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[non_exhaustive]
-pub struct RunOutcome {
-    /// Versions, manifests, codes, labels, terminal errors and the files written.
-    pub summary: ReportSummary,
-    /// Inputs that could not be read; the rest was still reported.
-    pub failures: Vec<Failure>,
-    /// Things worth telling the user (a listing fallback, a summary without its manifest...).
-    pub notes: Vec<String>,
-    /// Manifests without validation results (`verdict` `not validated` in `summary.csv`): no
-    /// line carries an `errors`/`warnings`/`cl-errors`/`cl-warnings` key, no manifest summary
-    /// goes with them, and they are empty or not named as Rekognition names validation
-    /// manifests. They look like input manifests, for `rekcheck check`.
-    pub not_validated: Vec<String>,
-}
-
-impl RunOutcome {
-    /// The exit-code contract: 2 when an input could not be read, or (unless `fail_on` is
-    /// `None`) when a manifest has no validation results at all; 1 when an issue at or above
-    /// `fail_on` was found (`None`: never); 0 otherwise.
-    pub fn exit_code(&self, fail_on: Option<Severity>) -> u8 {
-        if !self.failures.is_empty() || (fail_on.is_some() && !self.not_validated.is_empty()) {
-            2
-        } else {
-            u8::from(fail_on.is_some_and(|s| self.summary.has_issues_at(s)))
-        }
     }
 }
 

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 
 /// The lock file of an output folder.
-pub const LOCK_FILE: &str = ".rekcheck.lock";
+pub(crate) const LOCK_FILE: &str = ".rekcheck.lock";
 
 /// The suffix of every temporary output file.
-pub const PARTIAL_SUFFIX: &str = ".partial";
+pub(crate) const PARTIAL_SUFFIX: &str = ".partial";
 
 /// How many random characters a partial file's name carries.
 const RANDOM_CHARS: usize = 8;
@@ -22,6 +22,8 @@ const RANDOM_CHARS: usize = 8;
 const LOCK_ATTEMPTS: usize = 16;
 
 /// The folder a file is in (`.` for a bare file name).
+///
+/// Not part of the stable API; used by the rekcheck facade and CLI.
 pub fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -45,6 +47,8 @@ fn write_err(path: &Path, source: io::Error) -> Error {
 /// The lock file holds the process id of the run that holds it, for the message of the run
 /// that finds it taken. Removing a lock file while other runs may open it is safe because a run
 /// that locked a file checks that the name still leads to that file, and starts over if not.
+///
+/// Not part of the stable API; used by the rekcheck facade.
 #[derive(Debug)]
 pub struct OutputLock {
     file: File,
@@ -177,6 +181,8 @@ fn read_pid(file: &File) -> Option<u32> {
 
 /// Removes `dir`'s lock file if this process holds it (for a signal handler about to exit
 /// without running destructors).
+///
+/// Not part of the stable API; used by the rekcheck facade and CLI.
 pub fn remove_own_lock(dir: &Path) {
     let path = dir.join(LOCK_FILE);
     let ours = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file())
@@ -194,6 +200,8 @@ pub fn remove_own_lock(dir: &Path) {
 
 /// A file written under a temporary name beside its destination and renamed by [`commit`];
 /// removed if dropped before.
+///
+/// Not part of the stable API; used by the rekcheck facade.
 #[derive(Debug)]
 pub struct PartialFile {
     tmp: tempfile::NamedTempFile,
@@ -276,8 +284,10 @@ impl Write for PartialFile {
 /// 4. the previous versions are removed and the folders synced so that the renames last.
 ///
 /// A run killed during step 3 leaves the previous versions' second names, which the next run's
-/// [`remove_stale_partials`] removes. On any error no temporary file is left behind. Returns
+/// `remove_stale_partials` removes. On any error no temporary file is left behind. Returns
 /// the final names.
+///
+/// Not part of the stable API; used by the rekcheck facade.
 pub fn commit(files: Vec<PartialFile>) -> Result<Vec<PathBuf>, Error> {
     for f in &files {
         if std::fs::symlink_metadata(&f.dest).is_ok_and(|m| m.is_dir()) {
@@ -448,6 +458,8 @@ fn running(pid: u32) -> bool {
 /// that cannot be removed is only clutter). At most a million folder entries are looked at.
 ///
 /// Run it while holding the folder's [`OutputLock`].
+///
+/// Not part of the stable API; used by the rekcheck facade.
 pub fn remove_stale_partials(dir: &Path, dest_names: &[&OsStr]) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
@@ -476,6 +488,8 @@ pub fn remove_stale_partials(dir: &Path, dest_names: &[&OsStr]) -> usize {
 
 /// Removes this process's partial files from `dir` (for a signal handler about to exit without
 /// running destructors).
+///
+/// Not part of the stable API; used by the rekcheck facade and CLI.
 pub fn remove_own_partials(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;

@@ -1304,6 +1304,9 @@ impl ReportWriter {
     /// # Errors
     ///
     /// As [`ReportWriter::finish`].
+    ///
+    /// Not part of the stable API; used by the rekcheck facade.
+    #[doc(hidden)]
     pub fn finish_holding_lock(mut self) -> Result<(ReportSummary, Option<OutputLock>), Error> {
         let summary = self.finish_files()?;
         Ok((summary, self.lock.take()))

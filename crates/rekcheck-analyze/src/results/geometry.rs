@@ -17,6 +17,7 @@ const MAX_NAME_BYTES: usize = 200;
 /// One bounding box as written in the manifest, in thousandths of a pixel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct BoxGeometry {
     /// The label attribute holding the box.
     pub attribute: String,
@@ -37,6 +38,7 @@ pub struct BoxGeometry {
 /// What is needed to draw an image's frame and boxes without its pixels.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ImageGeometry {
     /// 1-based physical line.
     pub line: u64,

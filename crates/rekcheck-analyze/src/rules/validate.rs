@@ -62,6 +62,7 @@ const REKOGNITION_PREFIX: &str = "rekognition-custom-labels-";
 
 /// What `--verify-images` found for one image.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ImageCheck {
     /// The object exists and its first bytes were read.
     Read {
