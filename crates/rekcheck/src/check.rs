@@ -325,7 +325,15 @@ impl Pipeline {
         let (mut summary, _lock) = writer.finish_holding_lock()?;
         if let (Some(dir), Some(c)) = (out, &collector) {
             let sources: Vec<String> = inputs.iter().map(|(_, d, _)| d.clone()).collect();
-            let path = crate::html::write(&self, handle, dir, &summary, c, "check", &sources)?;
+            let path = crate::html::write(
+                c,
+                self.s3_client(),
+                handle,
+                dir,
+                &summary,
+                "check",
+                &sources,
+            )?;
             summary.files.push(path);
         }
         Ok(CheckOutcome {

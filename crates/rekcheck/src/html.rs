@@ -58,14 +58,21 @@ impl Default for HtmlOptions {
     }
 }
 
+/// The images collected for one page, and how the page is to be written.
+#[derive(Debug)]
+pub(crate) struct Attached {
+    collector: Arc<Mutex<HtmlCollector>>,
+    options: HtmlOptions,
+}
+
 /// Hands every block of `writer` to a new collector.
-pub(crate) fn attach(
-    writer: &mut ReportWriter,
-    options: &HtmlOptions,
-) -> Arc<Mutex<HtmlCollector>> {
+pub(crate) fn attach(writer: &mut ReportWriter, options: &HtmlOptions) -> Attached {
     let collector = Arc::new(Mutex::new(HtmlCollector::new(options.max_images)));
     writer.collect_images(Arc::clone(&collector));
-    collector
+    Attached {
+        collector,
+        options: options.clone(),
+    }
 }
 
 #[cfg(feature = "s3")]
@@ -223,23 +230,23 @@ async fn download(
     Ok(body.to_vec())
 }
 
-/// Renders and writes `dir/report.html` with the pipeline's S3 client and HTML options.
+/// Renders and writes `dir/report.html`; the shown images' pixels, when the options ask for
+/// them, are fetched with `s3` on the runtime of `handle`.
 pub(crate) fn write(
-    pipeline: &crate::Pipeline,
+    attached: &Attached,
+    s3: Option<&crate::rt::S3Client>,
     handle: Option<&crate::rt::Handle>,
     dir: &Path,
     summary: &ReportSummary,
-    collector: &Mutex<HtmlCollector>,
     command: &str,
     sources: &[String],
 ) -> Result<PathBuf, PipelineError> {
-    let Some(options) = &pipeline.html else {
-        return Err(PipelineError::Input("no HTML options".into()));
-    };
-    let mut collector = collector
+    let options = &attached.options;
+    let mut collector = attached
+        .collector
         .lock()
         .map_or_else(|p| p.into_inner().clone(), |c| c.clone());
-    let note = pixels(pipeline, handle, &mut collector, options);
+    let note = pixels(s3, handle, &mut collector, options);
     let page = HtmlPage::new(summary, &collector)
         .with_command(command)
         .with_sources(sources.to_vec())
@@ -251,13 +258,13 @@ pub(crate) fn write(
 /// Fetches the shown images' pixels when the options ask for them: a note for the page.
 #[cfg(feature = "s3")]
 fn pixels(
-    pipeline: &crate::Pipeline,
+    s3: Option<&crate::rt::S3Client>,
     handle: Option<&crate::rt::Handle>,
     collector: &mut HtmlCollector,
     options: &HtmlOptions,
 ) -> String {
     match handle {
-        Some(handle) => handle.block_on(fetch_pixels(pipeline.s3.as_ref(), collector, options)),
+        Some(handle) => handle.block_on(fetch_pixels(s3, collector, options)),
         None if options.images == HtmlImages::None => String::new(),
         None => "Image pixels were asked for but this run has no S3 client: boxes are drawn on empty frames.".to_owned(),
     }
@@ -266,7 +273,7 @@ fn pixels(
 /// Without the `s3` feature no image is fetched.
 #[cfg(not(feature = "s3"))]
 fn pixels(
-    _pipeline: &crate::Pipeline,
+    _s3: Option<&crate::rt::S3Client>,
     _handle: Option<&crate::rt::Handle>,
     _collector: &mut HtmlCollector,
     options: &HtmlOptions,

@@ -977,6 +977,19 @@ impl Pipeline {
         self.all_projects || !self.datasets.is_empty() || self.sources.iter().any(Named::is_remote)
     }
 
+    /// The run's S3 client, when it has one.
+    #[cfg(feature = "s3")]
+    pub(crate) fn s3_client(&self) -> Option<&crate::rt::S3Client> {
+        self.s3.as_ref()
+    }
+
+    /// Without the `s3` feature there is no S3 client.
+    #[cfg(not(feature = "s3"))]
+    #[allow(clippy::unused_self)]
+    pub(crate) fn s3_client(&self) -> Option<&crate::rt::S3Client> {
+        None
+    }
+
     /// Local files, and S3 objects when there is a client and a runtime.
     #[cfg_attr(not(feature = "s3"), allow(clippy::unused_self))]
     pub(crate) fn fetcher(&self, handle: Option<&Handle>) -> Fetcher {
@@ -1118,8 +1131,15 @@ impl Pipeline {
         let (mut outcome, _lock) = run.finish()?;
         if let (Some(dir), Some(c)) = (&html_dir, &collector) {
             let sources: Vec<String> = self.sources.iter().map(|n| n.arg.clone()).collect();
-            let path =
-                crate::html::write(&self, handle, dir, &outcome.summary, c, "report", &sources)?;
+            let path = crate::html::write(
+                c,
+                self.s3_client(),
+                handle,
+                dir,
+                &outcome.summary,
+                "report",
+                &sources,
+            )?;
             outcome.summary.files.push(path);
         }
         Ok(outcome)
