@@ -88,6 +88,7 @@ pub struct PipelineBuilder {
     report: ReportOptions,
     reporter: Arc<dyn Reporter>,
     stop: Option<StopFn>,
+    #[cfg(feature = "html")]
     html: Option<crate::html::HtmlOptions>,
 }
 
@@ -278,7 +279,8 @@ impl PipelineBuilder {
 
     /// Also write `report.html` beside the CSV files (with [`Pipeline::write_csv`],
     /// `Pipeline::write_s3`, [`Pipeline::check`] and `Pipeline::check_s3`); `None`, the
-    /// default, writes none.
+    /// default, writes none. Feature `html`.
+    #[cfg(feature = "html")]
     pub fn html(mut self, options: Option<crate::html::HtmlOptions>) -> Self {
         self.html = options;
         self
@@ -434,6 +436,7 @@ impl PipelineBuilder {
             report: self.report,
             reporter: self.reporter,
             stop: self.stop.unwrap_or_else(|| Arc::new(|| false)),
+            #[cfg(feature = "html")]
             html: self.html,
         })
     }
@@ -494,6 +497,7 @@ pub struct Pipeline {
     pub(crate) report: ReportOptions,
     pub(crate) reporter: Arc<dyn Reporter>,
     pub(crate) stop: StopFn,
+    #[cfg(feature = "html")]
     pub(crate) html: Option<crate::html::HtmlOptions>,
 }
 
@@ -630,6 +634,7 @@ impl Pipeline {
             report: ReportOptions::default(),
             reporter: Arc::new(NoProgress),
             stop: None,
+            #[cfg(feature = "html")]
             html: None,
         }
     }
@@ -979,6 +984,7 @@ impl Pipeline {
 
     /// The run's S3 client, when it has one.
     #[cfg(feature = "s3")]
+    #[cfg_attr(not(feature = "html"), allow(dead_code))]
     pub(crate) fn s3_client(&self) -> Option<&crate::rt::S3Client> {
         self.s3.as_ref()
     }
@@ -1024,6 +1030,7 @@ impl Pipeline {
         let named: Vec<Named> = paths.iter().map(|n| (*n).clone()).collect();
         let mut failures: Vec<Failure> = Vec::new();
         let mut notes: Vec<String> = Vec::new();
+        #[cfg_attr(not(feature = "rekognition"), allow(unused_mut))]
         let mut groups = discover(&named, &fetcher, handle, &mut failures, &mut notes);
         #[cfg(feature = "rekognition")]
         if let (Some(locator), Some(handle)) = (&self.locator, handle) {
@@ -1092,11 +1099,15 @@ impl Pipeline {
             )));
         }
 
+        #[cfg(feature = "html")]
         let html_dir = match &output {
             Output::Dir(dir, _) => Some(dir.clone()),
             Output::Memory(_) => None,
         };
+        // `mut` for html::attach.
+        #[cfg_attr(not(feature = "html"), allow(unused_mut))]
         let (mut writer, location) = output.writer(self.report)?;
+        #[cfg(feature = "html")]
         let collector = match (&html_dir, &self.html) {
             (Some(_), Some(options)) => Some(crate::html::attach(&mut writer, options)),
             _ => None,
@@ -1128,7 +1139,9 @@ impl Pipeline {
             run.add_dataset(d)?;
         }
         // The folder stays locked until report.html is written too.
+        #[cfg_attr(not(feature = "html"), allow(unused_mut))]
         let (mut outcome, _lock) = run.finish()?;
+        #[cfg(feature = "html")]
         if let (Some(dir), Some(c)) = (&html_dir, &collector) {
             let sources: Vec<String> = self.sources.iter().map(|n| n.arg.clone()).collect();
             let path = crate::html::write(

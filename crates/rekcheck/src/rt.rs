@@ -13,6 +13,7 @@ pub(crate) enum Handle {}
 /// The S3 client a run may hold: the SDK's with the `s3` feature, a type without values
 /// without it.
 #[cfg(feature = "s3")]
+#[cfg_attr(not(feature = "html"), allow(dead_code))]
 pub(crate) type S3Client = aws_sdk_s3::Client;
 
 /// Without the `s3` feature there is no S3 client.
