@@ -29,6 +29,7 @@ pub const EMBED_CONCURRENCY: usize = 8;
 
 /// The pixels under the drawn boxes of `report.html` (`--html-images`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum HtmlImages {
     /// No pixels: the page makes no request and holds no URL that grants access.
     #[default]
