@@ -27,7 +27,7 @@
 //!   [`PipelineBuilder::all_projects`], [`PipelineBuilder::datasets`], and the `locate`
 //!   module.
 //! * `html` (default): `report.html` beside the CSV files (`PipelineBuilder::html`,
-//!   `HtmlOptions`) and the analyzer's page renderer, with maud and sha2.
+//!   `HtmlOptions`) and the analyzer's page renderer, with maud, sha2 and image (thumbnails).
 //!
 //! With `s3` and `rekognition` off (`default-features = false`) the crate reads local files and folders through
 //! the blocking run methods ([`Pipeline::run_blocking`], [`Pipeline::write_csv_blocking`],
@@ -100,8 +100,8 @@ pub use check::{CheckOutcome, FixOutcome, FixSpec};
 pub use error::{Failure, PipelineError};
 #[cfg(feature = "html")]
 pub use html::{
-    DEFAULT_PRESIGN_EXPIRY, EMBED_CONCURRENCY, HtmlImages, HtmlOptions, MAX_EMBED_BYTES,
-    MAX_EMBED_TOTAL_BYTES, MAX_PRESIGN_EXPIRY,
+    DEFAULT_PRESIGN_EXPIRY, EMBED_CONCURRENCY, HtmlImages, HtmlOptions, MAX_DECODE_SIDE,
+    MAX_EMBED_BYTES, MAX_EMBED_TOTAL_BYTES, MAX_PRESIGN_EXPIRY, THUMBNAIL_SIDE,
 };
 pub use inputs::CheckSpec;
 pub use pipeline::{MAX_CONCURRENCY, MAX_THREADS, Pipeline, PipelineBuilder, RunOutcome};
