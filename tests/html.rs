@@ -145,6 +145,13 @@ fn every_sample_page_renders_its_counts_and_runs_its_script() {
             );
             assert!(dom.contains(&shown), "{sample}: {shown} not in the page");
         }
+        // The codes shown are codes.csv's: one row per (severity, code) with its issues and
+        // images summed over versions and datasets, and nothing else.
+        assert_codes_match(
+            sample,
+            &dom,
+            &std::fs::read_to_string(out.join("codes.csv")).unwrap(),
+        );
         // The script ran: it shows the filter box and counts the rows.
         if dom.contains("id=\"images-table\"") {
             assert!(
@@ -153,6 +160,44 @@ fn every_sample_page_renders_its_counts_and_runs_its_script() {
             );
             assert!(dom.contains(" images</span>"), "{sample}");
         }
+    }
+}
+
+/// The page's codes table against `codes.csv`: each (severity, code) of the CSV, with its
+/// issues and images summed over versions and datasets, is a row of the table, and the table
+/// has no other row (the samples have fewer than the 25 codes the page lists).
+fn assert_codes_match(sample: &str, dom: &str, codes_csv: &str) {
+    use std::collections::BTreeMap;
+    let mut rows = csv::Reader::from_reader(codes_csv.as_bytes());
+    let header = rows.headers().unwrap().clone();
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (severity, code, issues, images) = (at("severity"), at("code"), at("issues"), at("images"));
+    let mut expected: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+    for r in rows.records() {
+        let r = r.unwrap();
+        let t = expected
+            .entry((r[severity].to_owned(), r[code].to_owned()))
+            .or_default();
+        t.0 += r[issues].parse::<u64>().unwrap();
+        t.1 += r[images].parse::<u64>().unwrap();
+    }
+    assert!(
+        expected.len() < 25,
+        "{sample}: the page lists 25 codes at most"
+    );
+    // The codes table's rows are the only ones that open with a code (an image's issues
+    // open with the severity).
+    let shown = dom.matches("<tr><td><code>").count();
+    assert_eq!(
+        shown,
+        expected.len(),
+        "{sample}: codes in the page vs codes.csv"
+    );
+    for ((severity, code), (issues, images)) in &expected {
+        let row = format!(
+            "<tr><td><code>{code}</code></td><td>{severity}</td><td class=\"n\">{issues}</td><td class=\"n\">{images}</td>"
+        );
+        assert!(dom.contains(&row), "{sample}: {row} not in the page");
     }
 }
 
@@ -221,6 +266,130 @@ fn a_hostile_manifest_runs_no_script() {
     );
     // No request was even attempted (the img with src=x is text, not an element).
     assert!(page_log(&log).is_empty(), "{:?}", page_log(&log));
+}
+
+/// A local HTTP server that answers 404 to every request and counts the requests, until
+/// dropped.
+struct Listener {
+    port: u16,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Listener {
+    fn start() -> Listener {
+        use std::io::{Read as _, Write as _};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (seen, stopped) = (requests.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((mut conn, _)) => {
+                        conn.set_nonblocking(false).unwrap();
+                        conn.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                            .unwrap();
+                        let mut head = [0u8; 512];
+                        let n = conn.read(&mut head).unwrap_or(0);
+                        let line = String::from_utf8_lossy(&head[..n]);
+                        seen.lock()
+                            .unwrap()
+                            .push(line.lines().next().unwrap_or("").to_owned());
+                        let _ = conn.write_all(
+                            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                        );
+                    }
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+                }
+            }
+        });
+        Listener {
+            port,
+            requests,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn the_page_requests_nothing_from_the_urls_in_its_data() {
+    let Some(browser) = browser() else { return };
+    let server = Listener::start();
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let dir = artifacts("no-request");
+    std::fs::create_dir_all(&dir).unwrap();
+
+    // The control: a page that does load an image from the server, in the same browser and
+    // with the same flags, is seen by it (the check below could fail).
+    let control = dir.join("control.html");
+    std::fs::write(
+        &control,
+        format!("<!DOCTYPE html><title>control</title><img src=\"{base}/control.png\">"),
+    )
+    .unwrap();
+    load(browser, &control);
+    assert!(
+        server.requests().iter().any(|r| r.contains("/control.png")),
+        "the control page's request did not reach the server: {:?}",
+        server.requests()
+    );
+
+    // Every field of an object-detection line names the server: as the source-ref, and as
+    // markup that would fetch from it if it were not text (image, style sheet, import, frame,
+    // SVG image).
+    let fetchers = format!(
+        r#"<img src="{base}/img.png"><link rel="stylesheet" href="{base}/sheet.css"><style>@import url({base}/import.css);</style><iframe src="{base}/frame"></iframe><svg><image href="{base}/svg.png"/></svg>"#
+    );
+    let j = serde_json::to_string(&fetchers).unwrap();
+    let source = serde_json::to_string(&format!("{base}/source.jpg")).unwrap();
+    let line = format!(
+        r#"{{"source-ref":{source},"bounding-box":{{"image_size":[{{"width":100,"height":100,"depth":3}}],"annotations":[{{"class_id":0,"left":-5,"top":0,"width":10,"height":10,"errors":[{{"code":{j},"message":{j}}}]}}]}},"bounding-box-metadata":{{"class-map":{{"0":{j}}},"type":"groundtruth/object-detection"}},"errors":[{{"code":{j},"message":{j}}}]}}"#
+    );
+    let manifest = dir.join("training_manifest_with_validation.json");
+    std::fs::write(&manifest, format!("{line}\n")).unwrap();
+    let out = dir.join("out");
+    let run = rekcheck(&[
+        "report",
+        &manifest.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+        "--html-images",
+        "none",
+        "--quiet",
+    ]);
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    let before = server.requests().len();
+    let (dom, _) = load(browser, &out.join("report.html"));
+    // The data is on the page, as text.
+    assert!(
+        dom.contains(&format!("{base}/source.jpg")),
+        "the source-ref is shown"
+    );
+    assert!(dom.contains("&lt;img src="), "the markup is shown as text");
+    assert_eq!(
+        server.requests()[before..],
+        [] as [String; 0],
+        "the page made requests"
+    );
 }
 
 #[test]

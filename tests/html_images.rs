@@ -176,26 +176,34 @@ fn presign_links_each_s3_image_with_a_url_that_fetches_it() {
 }
 
 #[test]
-fn embed_puts_each_small_image_in_the_page_and_says_why_not_the_others() {
+fn embed_puts_a_thumbnail_of_each_small_image_in_the_page_and_says_why_not_the_others() {
     let dir = tempfile::tempdir().unwrap();
     let Some((moto, manifest)) = setup(dir.path()) else {
         return;
     };
     let page = page(&moto, &manifest, "embed", &dir.path().join("out"));
-    assert_eq!(
-        image_hrefs(&page),
-        vec![format!("data:image/png;base64,{}", base64(&PNG))]
+    // The PNG is decoded and embedded as a JPEG thumbnail (base64 of FF D8 FF: `/9j/`), not
+    // as its own bytes.
+    let hrefs = image_hrefs(&page);
+    assert_eq!(hrefs.len(), 1, "{hrefs:?}");
+    assert!(
+        hrefs[0].starts_with("data:image/jpeg;base64,/9j/"),
+        "{hrefs:?}"
     );
+    assert!(!page.contains(&base64(&PNG)));
     // The image over MAX_EMBED_BYTES is drawn without pixels, and the page says so.
-    assert!(!page.contains("data:image/jpeg"));
     assert!(
         page.contains(&format!(
-            "Pixels not shown: not embedded: {BIG_LEN} bytes, over the 1024 KiB limit per image."
+            "Pixels not shown: not embedded: {BIG_LEN} bytes, over the {} MiB limit per image.",
+            rekcheck::MAX_EMBED_BYTES >> 20
         )),
         "{page}"
     );
     assert!(page.contains("Pixels not shown: its source-ref is not an s3://bucket/key URI."));
-    assert!(page.contains("1 images are embedded"), "{page}");
+    assert!(
+        page.contains("1 images are embedded as thumbnails of at most 320 px"),
+        "{page}"
+    );
     assert!(page.contains(" 2 are not (each says why under its drawing)."));
     // The page is portable: no URL to fetch anything from.
     assert_eq!(img_src(&page), "data:");

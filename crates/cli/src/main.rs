@@ -163,8 +163,8 @@ struct HtmlArgs {
     html_max_images: usize,
     /// Pixels under the boxes drawn in report.html: none (the page makes no request and holds
     /// no URL that grants access), presign (S3 presigned GET URLs, valid for
-    /// --presign-expiry) or embed (each shown image downloaded once and embedded, JPEG/PNG up
-    /// to 1 MiB each, 64 MiB in all).
+    /// --presign-expiry) or embed (each shown image downloaded once, JPEG/PNG up to 16 MiB and
+    /// 4096 x 4096 px, and embedded as a JPEG thumbnail of at most 320 px; 8 MiB in all).
     #[arg(long, value_enum, default_value = "none", value_name = "MODE")]
     html_images: HtmlImagesArg,
     /// How long the presigned URLs of --html-images presign stay valid: a number of seconds,
@@ -179,7 +179,7 @@ enum HtmlImagesArg {
     None,
     /// S3 presigned GET URLs.
     Presign,
-    /// The images' bytes embedded in the page.
+    /// Thumbnails of the images embedded in the page.
     Embed,
 }
 

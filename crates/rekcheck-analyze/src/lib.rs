@@ -27,6 +27,12 @@
 //! The crate is synchronous (no async runtime, no AWS): the fetch stage hands it blocks.
 //! Threads are named in no signature: an [`Analyzer`] or a [`ReportWriter`] starts its own.
 //!
+//! # Features
+//!
+//! * `html` (default): the HTML report (`HtmlCollector`, `HtmlPage`, `render_html`,
+//!   `write_html`), with maud and sha2. Without it the crate writes the CSV report only.
+//! * `serde`: `serde::Serialize` on the rows, issues, counts and summaries.
+//!
 //! # Example
 //!
 //! ```
@@ -70,6 +76,7 @@ pub use codes::{
 pub use error::Error;
 pub use model::{Dataset, ImageRow, ImageStatus, Issue, Level, Severity, is_used};
 pub use output::HTML_FILE;
+#[cfg(feature = "html")]
 pub use output::html::{
     DEFAULT_HTML_MAX_IMAGES, HtmlCollector, HtmlPage, ImagePixels, MAX_ISSUES_PER_IMAGE,
     MAX_TEXT_BYTES, ShownImage, ShownIssue, render_html, write_html,

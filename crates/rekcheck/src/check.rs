@@ -251,6 +251,7 @@ impl Pipeline {
             Some(dir) => ReportWriter::create(dir, self.report)?,
             None => ReportWriter::in_memory(self.report)?,
         };
+        #[cfg(feature = "html")]
         let collector = match (&out, &self.html) {
             (Some(_), Some(options)) => Some(crate::html::attach(&mut writer, options)),
             _ => None,
@@ -322,10 +323,20 @@ impl Pipeline {
             return Err(PipelineError::Stopped);
         }
         // The folder stays locked until report.html is written too.
+        #[cfg_attr(not(feature = "html"), allow(unused_mut))]
         let (mut summary, _lock) = writer.finish_holding_lock()?;
+        #[cfg(feature = "html")]
         if let (Some(dir), Some(c)) = (out, &collector) {
             let sources: Vec<String> = inputs.iter().map(|(_, d, _)| d.clone()).collect();
-            let path = crate::html::write(&self, handle, dir, &summary, c, "check", &sources)?;
+            let path = crate::html::write(
+                c,
+                self.s3_client(),
+                handle,
+                dir,
+                &summary,
+                "check",
+                &sources,
+            )?;
             summary.files.push(path);
         }
         Ok(CheckOutcome {

@@ -26,8 +26,10 @@
 //! * `rekognition` (default, implies `s3`): project and version ARNs,
 //!   [`PipelineBuilder::all_projects`], [`PipelineBuilder::datasets`], and the `locate`
 //!   module.
+//! * `html` (default): `report.html` beside the CSV files (`PipelineBuilder::html`,
+//!   `HtmlOptions`) and the analyzer's page renderer, with maud, sha2 and image (thumbnails).
 //!
-//! With both off (`default-features = false`) the crate reads local files and folders through
+//! With `s3` and `rekognition` off (`default-features = false`) the crate reads local files and folders through
 //! the blocking run methods ([`Pipeline::run_blocking`], [`Pipeline::write_csv_blocking`],
 //! [`Pipeline::check_blocking`], [`Pipeline::fix_blocking`]) and depends on neither tokio nor
 //! any AWS crate. A source that needs a feature left out is refused by
@@ -73,6 +75,7 @@ mod check;
 mod datasets;
 mod discover;
 mod error;
+#[cfg(feature = "html")]
 mod html;
 #[cfg(feature = "s3")]
 mod images;
@@ -96,9 +99,10 @@ mod versions;
 pub use check::FixS3Spec;
 pub use check::{CheckOutcome, FixOutcome, FixSpec};
 pub use error::{Failure, PipelineError};
+#[cfg(feature = "html")]
 pub use html::{
-    DEFAULT_PRESIGN_EXPIRY, EMBED_CONCURRENCY, HtmlImages, HtmlOptions, MAX_EMBED_BYTES,
-    MAX_EMBED_TOTAL_BYTES, MAX_PRESIGN_EXPIRY,
+    DEFAULT_PRESIGN_EXPIRY, EMBED_CONCURRENCY, HtmlImages, HtmlOptions, MAX_DECODE_SIDE,
+    MAX_EMBED_BYTES, MAX_EMBED_TOTAL_BYTES, MAX_PRESIGN_EXPIRY, THUMBNAIL_SIDE,
 };
 pub use inputs::CheckSpec;
 pub use outcome::RunOutcome;

@@ -89,6 +89,7 @@ pub struct PipelineBuilder {
     report: ReportOptions,
     reporter: Arc<dyn Reporter>,
     stop: Option<StopFn>,
+    #[cfg(feature = "html")]
     html: Option<crate::html::HtmlOptions>,
 }
 
@@ -279,7 +280,8 @@ impl PipelineBuilder {
 
     /// Also write `report.html` beside the CSV files (with [`Pipeline::write_csv`],
     /// `Pipeline::write_s3`, [`Pipeline::check`] and `Pipeline::check_s3`); `None`, the
-    /// default, writes none.
+    /// default, writes none. Feature `html`.
+    #[cfg(feature = "html")]
     pub fn html(mut self, options: Option<crate::html::HtmlOptions>) -> Self {
         self.html = options;
         self
@@ -435,6 +437,7 @@ impl PipelineBuilder {
             report: self.report,
             reporter: self.reporter,
             stop: self.stop.unwrap_or_else(|| Arc::new(|| false)),
+            #[cfg(feature = "html")]
             html: self.html,
         })
     }
@@ -495,6 +498,7 @@ pub struct Pipeline {
     pub(crate) report: ReportOptions,
     pub(crate) reporter: Arc<dyn Reporter>,
     pub(crate) stop: StopFn,
+    #[cfg(feature = "html")]
     pub(crate) html: Option<crate::html::HtmlOptions>,
 }
 
@@ -600,6 +604,7 @@ impl Pipeline {
             report: ReportOptions::default(),
             reporter: Arc::new(NoProgress),
             stop: None,
+            #[cfg(feature = "html")]
             html: None,
         }
     }
@@ -947,6 +952,20 @@ impl Pipeline {
         self.all_projects || !self.datasets.is_empty() || self.sources.iter().any(Named::is_remote)
     }
 
+    /// The run's S3 client, when it has one.
+    #[cfg(feature = "s3")]
+    #[cfg_attr(not(feature = "html"), allow(dead_code))]
+    pub(crate) fn s3_client(&self) -> Option<&crate::rt::S3Client> {
+        self.s3.as_ref()
+    }
+
+    /// Without the `s3` feature there is no S3 client.
+    #[cfg(not(feature = "s3"))]
+    #[allow(clippy::unused_self)]
+    pub(crate) fn s3_client(&self) -> Option<&crate::rt::S3Client> {
+        None
+    }
+
     /// Local files, and S3 objects when there is a client and a runtime.
     #[cfg_attr(not(feature = "s3"), allow(clippy::unused_self))]
     pub(crate) fn fetcher(&self, handle: Option<&Handle>) -> Fetcher {
@@ -981,6 +1000,7 @@ impl Pipeline {
         let named: Vec<Named> = paths.iter().map(|n| (*n).clone()).collect();
         let mut failures: Vec<Failure> = Vec::new();
         let mut notes: Vec<String> = Vec::new();
+        #[cfg_attr(not(feature = "rekognition"), allow(unused_mut))]
         let mut groups = discover(&named, &fetcher, handle, &mut failures, &mut notes);
         #[cfg(feature = "rekognition")]
         if let (Some(locator), Some(handle)) = (&self.locator, handle) {
@@ -1049,11 +1069,15 @@ impl Pipeline {
             )));
         }
 
+        #[cfg(feature = "html")]
         let html_dir = match &output {
             Output::Dir(dir, _) => Some(dir.clone()),
             Output::Memory(_) => None,
         };
+        // `mut` for html::attach.
+        #[cfg_attr(not(feature = "html"), allow(unused_mut))]
         let (mut writer, location) = output.writer(self.report)?;
+        #[cfg(feature = "html")]
         let collector = match (&html_dir, &self.html) {
             (Some(_), Some(options)) => Some(crate::html::attach(&mut writer, options)),
             _ => None,
@@ -1085,11 +1109,20 @@ impl Pipeline {
             run.add_dataset(d)?;
         }
         // The folder stays locked until report.html is written too.
+        #[cfg_attr(not(feature = "html"), allow(unused_mut))]
         let (mut outcome, _lock) = run.finish()?;
+        #[cfg(feature = "html")]
         if let (Some(dir), Some(c)) = (&html_dir, &collector) {
             let sources: Vec<String> = self.sources.iter().map(|n| n.arg.clone()).collect();
-            let path =
-                crate::html::write(&self, handle, dir, &outcome.summary, c, "report", &sources)?;
+            let path = crate::html::write(
+                c,
+                self.s3_client(),
+                handle,
+                dir,
+                &outcome.summary,
+                "report",
+                &sources,
+            )?;
             outcome.summary.files.push(path);
         }
         Ok(outcome)

@@ -9,3 +9,14 @@ pub(crate) type Handle = tokio::runtime::Handle;
 #[cfg(not(feature = "s3"))]
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Handle {}
+
+/// The S3 client a run may hold: the SDK's with the `s3` feature, a type without values
+/// without it.
+#[cfg(feature = "s3")]
+#[cfg_attr(not(feature = "html"), allow(dead_code))]
+pub(crate) type S3Client = aws_sdk_s3::Client;
+
+/// Without the `s3` feature there is no S3 client.
+#[cfg(not(feature = "s3"))]
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum S3Client {}

@@ -19,6 +19,7 @@
 
 pub(crate) mod csvrow;
 pub(crate) mod files;
+#[cfg(feature = "html")]
 pub(crate) mod html;
 pub(crate) mod report;
 pub(crate) mod room;

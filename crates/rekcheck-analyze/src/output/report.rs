@@ -879,6 +879,7 @@ impl ReportWriter {
     }
 
     /// Attaches the collector behind [`ReportWriter::collect_images`].
+    #[cfg(feature = "html")]
     pub(crate) fn set_image_sink(&mut self, sink: Arc<dyn ImageSink>) {
         self.collector = Some(sink);
     }

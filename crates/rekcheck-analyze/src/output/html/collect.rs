@@ -23,6 +23,7 @@ const MAX_MANIFESTS: usize = 10_000;
 
 /// Pixels to draw under an image's boxes.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ImagePixels {
     /// A URL the browser fetches (an S3 presigned GET URL, `--html-images presign`).
     Url(String),
