@@ -194,7 +194,7 @@ impl FaultProxy {
         self.put_requests.load(Ordering::SeqCst)
     }
 
-    /// PUT requests received by the time the last [`Fault::HoldUntilPuts`] let its request
+    /// PUT requests received by the time the first [`Fault::HoldUntilPuts`] let its request
     /// go (`None` before one has).
     pub fn puts_seen_while_held(&self) -> Option<u64> {
         *self.state.puts_seen_while_held.lock().expect("held count")
@@ -308,8 +308,12 @@ async fn handle(mut client: TcpStream, upstream: SocketAddr, q: &Queues) -> std:
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
             tokio::time::sleep(grace).await;
-            *state.puts_seen_while_held.lock().expect("held count") =
-                Some(q.put_requests.load(Ordering::SeqCst));
+            // The first held PUT to go decides: once it is forwarded and answered, the client
+            // may start another PUT before the other held ones wake up and read the count.
+            let seen = q.put_requests.load(Ordering::SeqCst);
+            let mut held = state.puts_seen_while_held.lock().expect("held count");
+            *held = Some(held.map_or(seen, |h| h.min(seen)));
+            drop(held);
             None
         }
         Some(Fault::Status { status, code }) => {
