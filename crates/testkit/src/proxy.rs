@@ -311,9 +311,9 @@ async fn handle(mut client: TcpStream, upstream: SocketAddr, q: &Queues) -> std:
             // The first held PUT to go decides: once it is forwarded and answered, the client
             // may start another PUT before the other held ones wake up and read the count.
             let seen = q.put_requests.load(Ordering::SeqCst);
-            let mut held = state.puts_seen_while_held.lock().expect("held count");
-            *held = Some(held.map_or(seen, |h| h.min(seen)));
-            drop(held);
+            let mut first_count = state.puts_seen_while_held.lock().expect("held count");
+            *first_count = Some(first_count.map_or(seen, |h| h.min(seen)));
+            drop(first_count);
             None
         }
         Some(Fault::Status { status, code }) => {
