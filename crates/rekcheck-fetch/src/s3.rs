@@ -12,7 +12,6 @@ use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::{BoxError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
-use bytes::Bytes;
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 
@@ -71,7 +70,8 @@ pub struct S3Source {
 
 /// What the download task sends to the reader.
 enum Msg {
-    Chunk(Bytes),
+    /// Body bytes, copied out of the HTTP client's buffer into a buffer the reader hands back.
+    Chunk(Vec<u8>),
     Done,
     Failed(FetchError),
 }
@@ -197,7 +197,7 @@ impl S3Source {
             client,
             runtime,
             policy: RetryPolicy::default(),
-            buffer_chunks: 64,
+            buffer_chunks: 8,
             timeout: DEFAULT_TIMEOUT,
             max_list_pages: MAX_LIST_PAGES,
             max_list_keys: MAX_LIST_KEYS,
@@ -388,10 +388,11 @@ impl S3Source {
     /// as whole once `HeadObject` confirms its length. Dropping the reader cancels the download.
     pub fn open(&self, location: &S3Location) -> ObjectReader {
         let (tx, rx) = mpsc::channel(self.buffer_chunks);
+        let (spent_tx, mut spent_rx) = mpsc::channel(self.buffer_chunks + 2);
         let this = self.clone();
         let loc = location.clone();
         let task = self.runtime.spawn(async move {
-            let msg = match this.stream(&loc, &tx).await {
+            let msg = match this.stream(&loc, &tx, &mut spent_rx).await {
                 Ok(()) => Msg::Done,
                 Err(e) => Msg::Failed(e),
             };
@@ -399,7 +400,9 @@ impl S3Source {
         });
         ObjectReader {
             rx,
-            current: Bytes::new(),
+            spent: spent_tx,
+            current: Vec::new(),
+            position: 0,
             finished: false,
             task: Some(task),
             location: location.to_string(),
@@ -427,7 +430,12 @@ impl S3Source {
     }
 
     #[allow(clippy::too_many_lines)]
-    async fn stream(&self, loc: &S3Location, tx: &mpsc::Sender<Msg>) -> Result<(), FetchError> {
+    async fn stream(
+        &self,
+        loc: &S3Location,
+        tx: &mpsc::Sender<Msg>,
+        spent: &mut mpsc::Receiver<Vec<u8>>,
+    ) -> Result<(), FetchError> {
         let name = loc.to_string();
         if !is_valid_bucket(&loc.bucket) {
             return Err(FetchError::InvalidBucket { location: name });
@@ -495,7 +503,7 @@ impl S3Source {
                         )?;
                     }
                     match self
-                        .read_body(out.body, &mut offset, &mut failures, tx)
+                        .read_body(out.body, &mut offset, &mut failures, tx, spent)
                         .await
                     {
                         BodyEnd::ReaderGone => return Ok(()),
@@ -572,12 +580,18 @@ impl S3Source {
     }
 
     /// Moves a body's chunks to the reader, within the timeout and the slowest rate.
+    ///
+    /// Each chunk is copied into a buffer the reader has handed back (`spent`), and the HTTP
+    /// client's buffer is freed here, on the runtime that allocated it: freed on the reader's
+    /// thread instead, they were kept by the allocator (mimalloc) and a 200 MB object took
+    /// 165 MB of peak memory, against 32 MB for the same file read locally.
     async fn read_body(
         &self,
         mut body: ByteStream,
         offset: &mut u64,
         failures: &mut u32,
         tx: &mpsc::Sender<Msg>,
+        spent: &mut mpsc::Receiver<Vec<u8>>,
     ) -> BodyEnd {
         let mut waited = Duration::ZERO;
         let mut window_bytes: u64 = 0;
@@ -597,7 +611,11 @@ impl S3Source {
                         *offset += bytes.len() as u64;
                         window_bytes += bytes.len() as u64;
                         *failures = 0;
-                        if tx.send(Msg::Chunk(bytes)).await.is_err() {
+                        let mut chunk = spent.try_recv().unwrap_or_default();
+                        chunk.clear();
+                        chunk.extend_from_slice(&bytes);
+                        drop(bytes);
+                        if tx.send(Msg::Chunk(chunk)).await.is_err() {
                             // The reader is gone: nobody wants the rest.
                             return BodyEnd::ReaderGone;
                         }
@@ -836,7 +854,12 @@ where
 pub struct ObjectReader {
     /// Chunks from the download task, bounded: the task waits when the reader falls behind.
     rx: mpsc::Receiver<Msg>,
-    current: Bytes,
+    /// Buffers read to the end, handed back to the download task to be filled again (a full
+    /// channel drops them).
+    spent: mpsc::Sender<Vec<u8>>,
+    current: Vec<u8>,
+    /// Bytes of `current` already read.
+    position: usize,
     finished: bool,
     task: Option<tokio::task::JoinHandle<()>>,
     location: String,
@@ -855,16 +878,25 @@ impl std::fmt::Debug for Msg {
 impl Read for ObjectReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            if !self.current.is_empty() {
-                let n = buf.len().min(self.current.len());
-                buf[..n].copy_from_slice(&self.current.split_to(n));
+            let rest = &self.current[self.position..];
+            if !rest.is_empty() {
+                let n = buf.len().min(rest.len());
+                buf[..n].copy_from_slice(&rest[..n]);
+                self.position += n;
                 return Ok(n);
+            }
+            if self.current.capacity() > 0 {
+                let _ = self.spent.try_send(std::mem::take(&mut self.current));
+                self.position = 0;
             }
             if self.finished {
                 return Ok(0);
             }
             match self.rx.blocking_recv() {
-                Some(Msg::Chunk(b)) => self.current = b,
+                Some(Msg::Chunk(b)) => {
+                    self.current = b;
+                    self.position = 0;
+                }
                 Some(Msg::Done) => self.finished = true,
                 Some(Msg::Failed(e)) => {
                     self.finished = true;

@@ -520,13 +520,12 @@ fn run() -> Result<(), String> {
                 clean.bytes,
                 String::new(),
             ));
-            let t = time(
-                &format!(
-                    "{env} {rk} report s3://bench/m/TrainingManifestWithValidation-p-v.json --endpoint-url {} --out {o}/s3 -q --fail-on never",
-                    moto.endpoint()
-                ),
-                kit.runs,
-            )?;
+            let s3_report = format!(
+                "{env} {rk} report s3://bench/m/TrainingManifestWithValidation-p-v.json --endpoint-url {} --out {o}/s3 -q --fail-on never",
+                moto.endpoint()
+            );
+            let t = time(&s3_report, kit.runs)?;
+            let s3_rss = peak_rss_mb(&s3_report);
             let rekcheck_s3 = t;
             // rekcheck's CPU-seconds analyzing the same bytes from the local file.
             let rekcheck_cpu = clean.report_cpu;
@@ -544,8 +543,9 @@ fn run() -> Result<(), String> {
                 t,
                 clean.bytes,
                 format!(
-                    "{:.0} % of curl",
-                    curl.as_secs_f64() / t.as_secs_f64() * 100.0
+                    "{:.0} % of curl; peak RSS {}",
+                    curl.as_secs_f64() / t.as_secs_f64() * 100.0,
+                    s3_rss.map_or_else(|| "not measured".to_owned(), |m| format!("{m:.0} MB"))
                 ),
             ));
             if have("aws") {
