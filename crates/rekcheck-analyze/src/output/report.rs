@@ -1632,12 +1632,16 @@ fn render_lines<X: Default>(
                 // The codes of a failing line, when a collector is attached.
                 let select = room.is_some() && row.status != ImageStatus::Ok;
                 let mut line_codes: Vec<(Severity, &str)> = Vec::new();
+                let mut over = false;
                 scratch.for_each_issue(text, |i| {
                     if select {
                         line_codes.push((i.severity, i.code));
                     }
                     count_issue(&mut out.codes, &mut seen, i.severity, i.code, Some(n));
-                    if keep.csv {
+                    // One line's issues can render to far more than the limit (a long
+                    // source-ref repeated in each): stop there, the block goes the chunked way.
+                    over = over || issues_csv.len() > RENDER_LIMIT;
+                    if keep.csv && !over {
                         write_issue_parts(
                             &mut issues_csv,
                             &prefix,
@@ -1656,6 +1660,9 @@ fn render_lines<X: Default>(
                         );
                     }
                 });
+                if over {
+                    return None;
+                }
                 out.stats.lines += 1;
                 out.stats.count_image(
                     row.status,
@@ -1728,6 +1735,9 @@ fn render_lines<X: Default>(
                             issue.line,
                         );
                         if keep.csv {
+                            if issues_csv.len() > RENDER_LIMIT {
+                                return None;
+                            }
                             write_issue(&mut issues_csv, &prefix, issue, cells);
                         }
                     }
@@ -2413,6 +2423,41 @@ mod differential {
             for options in option_sets() {
                 agree(&data, &options);
             }
+        }
+    }
+
+    /// A line of many boxes, issue items or class ids goes to the fallback past
+    /// [`fast::MAX_FAST_ENTRIES`] (the scratch would hold an entry per item: 16 lines of 15 MB
+    /// of `{}` boxes took 390 MB), and agrees either side of the bound.
+    #[test]
+    fn lines_past_the_entry_bound_take_the_fallback_and_agree() {
+        let meta = r#""a-metadata":{"class-map":{"0":"cat"},"type":"groundtruth/object-detection","human-annotated":"yes","creation-date":"2020-01-01T00:00:00","job-name":"j"}"#;
+        let boxes = |n: usize| {
+            let b = vec![r#"{"class_id":0,"left":1,"top":1,"width":2,"height":2}"#; n].join(",");
+            format!(
+                r#"{{"source-ref":"s3://b/x.jpg","a":{{"annotations":[{b}],"image_size":[{{"width":9,"height":9,"depth":3}}]}},{meta}}}"#
+            )
+        };
+        let issues = |n: usize| {
+            let e = vec![r#"{"code":"ERROR_X","message":"m"}"#; n].join(",");
+            format!(r#"{{"source-ref":"s3://b/y.jpg","errors":[{e}]}}"#)
+        };
+        let ids = |n: usize| {
+            let i = vec!["0"; n].join(",");
+            format!(r#"{{"source-ref":"s3://b/z.jpg","a":[{i}],{meta}}}"#)
+        };
+        let options = ReportOptions {
+            analyze: AnalyzeOptions {
+                max_issues_per_line: 100_000,
+                ..AnalyzeOptions::default()
+            },
+            ..ReportOptions::default()
+        };
+        for make in [&boxes as &dyn Fn(usize) -> String, &issues, &ids] {
+            let within = make(fast::MAX_FAST_ENTRIES);
+            let past = make(fast::MAX_FAST_ENTRIES + 1);
+            assert_eq!(agree(format!("{within}\n").as_bytes(), &options), 1);
+            assert_eq!(agree(format!("{past}\n").as_bytes(), &options), 0);
         }
     }
 

@@ -8,7 +8,7 @@
 //! (any backslash, so escapes stay the fallback's, invalid UTF-8, control characters in strings),
 //! numbers with an exponent or many digits (`serde_json` may reject them as out of range), nesting
 //! deeper than [`MAX_FAST_DEPTH`], malformed or too many issue containers, issue items that are not
-//! objects with a string `code`, more issues than the line's cap, many labels, attributes or
+//! objects with a string `code`, more issues than the line's cap, more than [`MAX_FAST_ENTRIES`] issue items, annotations or class ids, many labels, attributes or
 //! metadata, and any JSON error. Last-wins keys, repeated attributes, metadata and containers,
 //! annotation indexes that count non-objects and class ids such as `1.0` or `"01"` are read as the
 //! `serde` visitors of [`crate::results::line`] read them; a differential proptest and a fuzz
@@ -31,6 +31,10 @@ const MAX_ATTRIBUTES: usize = 16;
 const MAX_METADATA: usize = 8;
 /// Longest number read on the fast path.
 const MAX_NUMBER: usize = 40;
+/// Most issue items, annotations and class ids on a fast line, each: the scratch holds an entry
+/// of 16 to 40 bytes per item, so a line of millions of `{}` boxes would hold hundreds of MB per
+/// thread; such lines go to the fallback, which keeps no per-box entry.
+pub(crate) const MAX_FAST_ENTRIES: usize = 8192;
 
 /// A byte range of the line.
 type Span = (usize, usize);
@@ -631,6 +635,7 @@ impl<'a> Parser<'a> {
                 let start = s.items.len();
                 self.array(d + 1, |p, _, d| {
                     let item = p.issue_item(d)?;
+                    room(&s.items)?;
                     s.items.push(item);
                     Some(())
                 })?;
@@ -719,6 +724,7 @@ impl<'a> Parser<'a> {
             b'[' => {
                 self.array(d + 1, |p, _, d| {
                     if let Some(id) = p.class_id(d)? {
+                        room(&s.ids)?;
                         s.ids.push(id);
                     }
                     Some(())
@@ -734,6 +740,7 @@ impl<'a> Parser<'a> {
         if self.peek()? != b'{' {
             return self.skip(d);
         }
+        room(&s.annotations)?;
         let k = s.annotations.len();
         s.annotations.push(Annotation {
             index,
@@ -779,6 +786,11 @@ impl<'a> Parser<'a> {
             }
         }
     }
+}
+
+/// `Some` while `v` has room for another entry on the fast path ([`MAX_FAST_ENTRIES`]).
+fn room<T>(v: &[T]) -> Option<()> {
+    (v.len() < MAX_FAST_ENTRIES).then_some(())
 }
 
 /// The severity of an issue container's key (`errors`, `cl-errors`, `warnings`, `cl-warnings`).
