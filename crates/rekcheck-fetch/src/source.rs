@@ -131,11 +131,7 @@ impl Fetcher {
 
     /// Like [`Fetcher::read_all`] with another cap (in bytes, after decompression).
     pub fn read_all_limited(&self, source: &Source, limit: u64) -> Result<Vec<u8>, FetchError> {
-        let mut out = Vec::new();
-        self.open(source)?
-            .take(limit.saturating_add(1))
-            .read_to_end(&mut out)
-            .map_err(into_fetch_error)?;
+        let out = read_capped(self.open(source)?, limit).map_err(into_fetch_error)?;
         if out.len() as u64 > limit {
             return Err(FetchError::TooLarge {
                 location: source.to_string(),
@@ -144,6 +140,28 @@ impl Fetcher {
         }
         Ok(out)
     }
+}
+
+/// Reads `r` to its end, or to `limit + 1` bytes, growing the buffer by doubling but never past
+/// `limit + 1` bytes (`read_to_end` doubles to twice the limit: 128 MiB held, and 192 MiB at
+/// the last copy, for a summary that expands past 64 MiB).
+pub(crate) fn read_capped(mut r: impl Read, limit: u64) -> io::Result<Vec<u8>> {
+    let cap = usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX);
+    let mut out: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 64 << 10];
+    while out.len() < cap {
+        let n = match r.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n.min(cap - out.len()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if out.capacity() - out.len() < n {
+            out.reserve_exact(out.capacity().max(n).min(cap - out.len()));
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
+    Ok(out)
 }
 
 /// The [`FetchError`] inside an `io::Error` from a reader of this crate, or the error itself.
@@ -289,6 +307,20 @@ fn open_hint(e: std::io::Error) -> std::io::Error {
 mod tests {
     use super::*;
     use std::io::Write as _;
+
+    /// The buffer of a capped read never grows past the cap plus one byte (`read_to_end`
+    /// doubled it to twice the cap), and gives every byte under the cap.
+    #[test]
+    fn a_capped_read_holds_at_most_the_cap() {
+        let limit = 3 * (64 << 10) + 5;
+        for len in [0, 1, limit - 1, limit, limit + 1, 4 * limit] {
+            let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let out = read_capped(&data[..], limit as u64).unwrap();
+            assert_eq!(out.len(), len.min(limit + 1));
+            assert_eq!(out[..], data[..out.len()]);
+            assert!(out.capacity() <= limit + 1, "{} for {len}", out.capacity());
+        }
+    }
 
     #[test]
     fn gzip_is_detected_and_plain_passes_through() {
