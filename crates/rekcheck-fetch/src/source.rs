@@ -314,7 +314,7 @@ mod tests {
     fn a_capped_read_holds_at_most_the_cap() {
         let limit = 3 * (64 << 10) + 5;
         for len in [0, 1, limit - 1, limit, limit + 1, 4 * limit] {
-            let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let data: Vec<u8> = (0..len).map(|i| u8::try_from(i % 251).unwrap()).collect();
             let out = read_capped(&data[..], limit as u64).unwrap();
             assert_eq!(out.len(), len.min(limit + 1));
             assert_eq!(out[..], data[..out.len()]);
