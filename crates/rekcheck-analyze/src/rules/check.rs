@@ -21,7 +21,7 @@ use crate::output::report::{ManifestContext, ManifestReport, ReportWriter};
 use crate::reading::framing::{Block, BlockKind, block_lines};
 use crate::results::analysis::{BlockAnalysis, Stats};
 use crate::results::line::{DEFAULT_MAX_ISSUES_PER_LINE, LineOutcome};
-use crate::rules::validate::{
+use crate::rules::validate::{PackedKey, 
     CheckClassMaps, CheckOptions, KeyBuildHasher, LineFacts, check_line_with, oversized,
 };
 
@@ -281,10 +281,10 @@ fn merge(counts: &mut BTreeMap<String, u64>, key: &str, n: u64, take: bool, max:
 /// What the dataset-level rules know about one dataset's manifest, built line by line in order.
 #[derive(Debug, Default)]
 pub struct CheckTally {
-    seen: HashMap<u128, u64, KeyBuildHasher>,
+    seen: HashMap<PackedKey, u64, KeyBuildHasher>,
     /// The training manifest's images (`source-ref` key, first line), when this is the testing
     /// manifest's tally (see [`CheckTally::compare_with_training`]).
-    training: Option<HashMap<u128, u64, KeyBuildHasher>>,
+    training: Option<HashMap<PackedKey, u64, KeyBuildHasher>>,
     buckets: BTreeMap<String, u64>,
     /// Valid images per label: image-level lines, bounding-box lines.
     labels: [BTreeMap<String, u64>; 2],
@@ -335,7 +335,7 @@ impl CheckTally {
         }
         let mut added: Vec<(u64, Issue)> = Vec::new();
         for (row, f) in a.rows.iter_mut().zip(&checked.facts) {
-            if let Some(key) = f.key {
+            if let Some(key) = f.key.map(PackedKey::of) {
                 match self.seen.entry(key) {
                     Entry::Vacant(v) => {
                         v.insert(row.line);

@@ -147,6 +147,30 @@ impl Hasher for KeyHasher {
     fn write_u128(&mut self, key: u128) {
         self.0 = key as u64;
     }
+
+    fn write_u64(&mut self, low: u64) {
+        self.0 = low;
+    }
+}
+
+/// A [`source_ref_key`] as two `u64`s: aligned to 8 bytes rather than a `u128`'s 16, an entry
+/// of `check`'s table of images (key and first line) takes 24 bytes instead of 32 (a million
+/// lines: 50 rather than 66 MB of table, 75 rather than 99 MB while it grows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PackedKey([u64; 2]);
+
+impl PackedKey {
+    #[allow(clippy::cast_possible_truncation)]
+    pub(crate) fn of(key: u128) -> PackedKey {
+        PackedKey([key as u64, (key >> 64) as u64])
+    }
+}
+
+impl std::hash::Hash for PackedKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // The key is already a hash: its low half is the table's hash.
+        state.write_u64(self.0[0]);
+    }
 }
 
 /// A set or map keyed by [`source_ref_key`].
@@ -1506,6 +1530,18 @@ impl<'de> de::Deserialize<'de> for Members<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An entry of `check`'s image table stays 24 bytes (a `u128` key made it 32), and the
+    /// packed key keeps both halves of the hash.
+    #[test]
+    fn image_table_entries_are_24_bytes_and_keys_stay_whole() {
+        assert_eq!(std::mem::size_of::<(PackedKey, u64)>(), 24);
+        let (a, b) = (source_ref_key("s3://b/a.jpg"), source_ref_key("s3://b/b.jpg"));
+        assert_ne!(PackedKey::of(a), PackedKey::of(b));
+        // Same low half, other high half: a different key.
+        assert_ne!(PackedKey::of(a), PackedKey::of(a ^ (1u128 << 100)));
+        assert_eq!(PackedKey::of(a), PackedKey::of(a));
+    }
 
     /// Class-maps shared between lines (the fast path parses each distinct one once per block)
     /// give what each line gives alone, and what the slow path gives, whatever came before.
