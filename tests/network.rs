@@ -137,10 +137,10 @@ fn a_summary_that_expands_past_the_cap_is_refused_with_its_name() {
         dir.path().join("training_manifest_with_validation.json"),
     )
     .unwrap();
-    // A small gzip that expands to 65 MiB, under the name Rekognition gives the summary.
+    // A small gzip that expands to 17 MiB, under the name Rekognition gives the summary.
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     let spaces = vec![b' '; 1 << 20];
-    for _ in 0..65 {
+    for _ in 0..17 {
         gz.write_all(&spaces).unwrap();
     }
     std::fs::write(
@@ -158,7 +158,7 @@ fn a_summary_that_expands_past_the_cap_is_refused_with_its_name() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("manifest_summary.json is larger than 67108864 bytes"),
+        stderr.contains("manifest_summary.json is larger than 16777216 bytes"),
         "{stderr}"
     );
 }

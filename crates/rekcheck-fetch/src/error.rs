@@ -5,11 +5,12 @@ use std::time::Duration;
 use crate::aws_error::{RequestId, SendFailure};
 
 /// The most bytes [`Fetcher::read_all`](crate::Fetcher::read_all) and `S3Source::read_all` return (after
-/// decompression): 64 MiB. They read manifest summaries and `describe-project-versions.json`
-/// files, a few kilobytes to a few megabytes; anything larger is refused with
+/// decompression): 16 MiB, as much as is read to tell a summary from a manifest. They read
+/// manifest summaries and `describe-project-versions.json` files, a few kilobytes to a few
+/// megabytes (a version's description is about 3 KB); anything larger is refused with
 /// [`FetchError::TooLarge`] instead of being held in memory (a 3 MB gzip can expand to
 /// gigabytes).
-pub const MAX_WHOLE_FILE_BYTES: u64 = 64 << 20;
+pub const MAX_WHOLE_FILE_BYTES: u64 = 16 << 20;
 
 /// What went wrong reading an object or listing a prefix. Each message names the object and
 /// what to do.

@@ -143,8 +143,8 @@ impl Fetcher {
 }
 
 /// Reads `r` to its end, or to `limit + 1` bytes, growing the buffer by doubling but never past
-/// `limit + 1` bytes (`read_to_end` doubles to twice the limit: 128 MiB held, and 192 MiB at
-/// the last copy, for a summary that expands past 64 MiB).
+/// `limit + 1` bytes (`read_to_end` doubles to twice the limit, and holds three times it
+/// during the last copy).
 pub(crate) fn read_capped(mut r: impl Read, limit: u64) -> io::Result<Vec<u8>> {
     let cap = usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX);
     let mut out: Vec<u8> = Vec::new();
@@ -362,7 +362,7 @@ mod tests {
         assert!(matches!(err, FetchError::TooLarge { limit, .. } if limit == MAX_WHOLE_FILE_BYTES));
         let text = err.to_string();
         assert!(
-            text.contains("manifest_summary.json") && text.contains("67108864"),
+            text.contains("manifest_summary.json") && text.contains("16777216"),
             "{text}"
         );
         // Just under the cap is read.
