@@ -1146,7 +1146,13 @@ impl ReportWriter {
                         r
                     }
                 };
-                if keep_geometry && let Some(a) = rendered.analysis.as_mut() {
+                // A full page takes no more images (it only fills up): no drawing is needed,
+                // and reading every line again for one was a quarter of `check`'s time.
+                let page_full = room.as_ref().is_some_and(|r| r.full);
+                if keep_geometry
+                    && !page_full
+                    && let Some(a) = rendered.analysis.as_mut()
+                {
                     // `check`'s dataset rules (`absorb`) can turn an ok line into an error on
                     // the writer thread: its drawing is kept until then.
                     a.attach_geometry(&block, geometry_of_ok_lines);

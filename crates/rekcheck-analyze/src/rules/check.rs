@@ -21,8 +21,8 @@ use crate::output::report::{ManifestContext, ManifestReport, ReportWriter};
 use crate::reading::framing::{Block, BlockKind, block_lines};
 use crate::results::analysis::{BlockAnalysis, Stats};
 use crate::results::line::{DEFAULT_MAX_ISSUES_PER_LINE, LineOutcome};
-use crate::rules::validate::{PackedKey, 
-    CheckClassMaps, CheckOptions, KeyBuildHasher, LineFacts, check_line_with, oversized,
+use crate::rules::validate::{
+    CheckClassMaps, CheckOptions, KeyBuildHasher, LineFacts, PackedKey, check_line_with, oversized,
 };
 
 /// Largest manifest Rekognition reads (1 GB).

@@ -1536,7 +1536,10 @@ mod tests {
     #[test]
     fn image_table_entries_are_24_bytes_and_keys_stay_whole() {
         assert_eq!(std::mem::size_of::<(PackedKey, u64)>(), 24);
-        let (a, b) = (source_ref_key("s3://b/a.jpg"), source_ref_key("s3://b/b.jpg"));
+        let (a, b) = (
+            source_ref_key("s3://b/a.jpg"),
+            source_ref_key("s3://b/b.jpg"),
+        );
         assert_ne!(PackedKey::of(a), PackedKey::of(b));
         // Same low half, other high half: a different key.
         assert_ne!(PackedKey::of(a), PackedKey::of(a ^ (1u128 << 100)));
