@@ -12,6 +12,28 @@ use crate::aws_error::{RequestId, SendFailure};
 /// gigabytes).
 pub const MAX_WHOLE_FILE_BYTES: u64 = 16 << 20;
 
+/// Reads `r` to its end, or to `limit + 1` bytes, growing the buffer by doubling but never past
+/// `limit + 1` bytes (`read_to_end` doubles to twice the limit, and holds three times it
+/// during the last copy).
+pub(crate) fn read_capped(mut r: impl std::io::Read, limit: u64) -> std::io::Result<Vec<u8>> {
+    let cap = usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX);
+    let mut out: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 64 << 10];
+    while out.len() < cap {
+        let n = match r.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n.min(cap - out.len()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if out.capacity() - out.len() < n {
+            out.reserve_exact(out.capacity().max(n).min(cap - out.len()));
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
+    Ok(out)
+}
+
 /// What went wrong reading an object or listing a prefix. Each message names the object and
 /// what to do.
 ///

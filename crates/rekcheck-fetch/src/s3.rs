@@ -413,7 +413,7 @@ impl S3Source {
     /// [`MAX_WHOLE_FILE_BYTES`], or [`FetchError::TooLarge`].
     pub fn read_all(&self, location: &S3Location) -> Result<Vec<u8>, FetchError> {
         let out =
-            crate::source::read_capped(self.open(location), MAX_WHOLE_FILE_BYTES).map_err(|e| {
+            crate::error::read_capped(self.open(location), MAX_WHOLE_FILE_BYTES).map_err(|e| {
                 match e.downcast::<FetchError>() {
                     Ok(f) => f,
                     Err(e) => FetchError::Io(e),

@@ -5,7 +5,7 @@ use std::fmt;
 use std::io::{self, Read};
 use std::path::PathBuf;
 
-use crate::error::{FetchError, MAX_WHOLE_FILE_BYTES};
+use crate::error::{FetchError, MAX_WHOLE_FILE_BYTES, read_capped};
 use crate::location::S3Location;
 #[cfg(feature = "s3")]
 use crate::s3::S3Source;
@@ -140,28 +140,6 @@ impl Fetcher {
         }
         Ok(out)
     }
-}
-
-/// Reads `r` to its end, or to `limit + 1` bytes, growing the buffer by doubling but never past
-/// `limit + 1` bytes (`read_to_end` doubles to twice the limit, and holds three times it
-/// during the last copy).
-pub(crate) fn read_capped(mut r: impl Read, limit: u64) -> io::Result<Vec<u8>> {
-    let cap = usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX);
-    let mut out: Vec<u8> = Vec::new();
-    let mut chunk = vec![0u8; 64 << 10];
-    while out.len() < cap {
-        let n = match r.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => n.min(cap - out.len()),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if out.capacity() - out.len() < n {
-            out.reserve_exact(out.capacity().max(n).min(cap - out.len()));
-        }
-        out.extend_from_slice(&chunk[..n]);
-    }
-    Ok(out)
 }
 
 /// The [`FetchError`] inside an `io::Error` from a reader of this crate, or the error itself.
