@@ -144,7 +144,7 @@ fn time_of_run(script: &str, format: &str) -> Option<String> {
         return None;
     }
     let out = Command::new("/usr/bin/time")
-        .args(["-f", format, "sh", "-c", &format!("exec {script}")])
+        .args(["-f", format, "sh", "-c", &format!("exec env {script}")])
         .stdout(Stdio::null())
         .output()
         .ok()?;
