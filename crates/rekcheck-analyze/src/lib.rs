@@ -99,6 +99,9 @@ pub use results::analysis::{
     AnalyzeOptions, Analyzer, BlockAnalysis, DEFAULT_IN_FLIGHT_BYTES, DEFAULT_MAX_LINES, Image,
     Images, Stats, analyze_block, analyze_slice,
 };
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use results::geometry::geometry_agrees;
 pub use results::geometry::{
     BoxGeometry, ImageGeometry, MAX_COORD_PX, MAX_DRAWN_BOXES, image_geometry,
 };

@@ -507,6 +507,24 @@ mod visitors {
     }
 }
 
+/// For the differential fuzz target only (the `fuzzing` feature, off by default): panics when
+/// the visitors read `line` (a valid `serde_json::Value`) into another geometry than the
+/// `Value` reading, or when [`image_geometry`] differs from the `Value` reading on a line the
+/// visitors refuse.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub fn geometry_agrees(line: &[u8]) {
+    let reference = value_geometry(1, line);
+    match visitors::image_geometry(1, line) {
+        Ok(g) => {
+            if serde_json::from_slice::<Value>(line).is_ok() {
+                assert_eq!(g, reference, "{}", String::from_utf8_lossy(line));
+            }
+        }
+        Err(visitors::Refused) => assert_eq!(image_geometry(1, line), reference),
+    }
+}
+
 /// [`image_geometry`] through a `serde_json::Value` of the whole line: lines with escapes, and
 /// the reference the visitors are held to.
 pub(crate) fn value_geometry(line_no: u64, line: &[u8]) -> Option<ImageGeometry> {
