@@ -33,6 +33,15 @@ pub(crate) fn read_capped(mut r: impl std::io::Read, limit: u64) -> std::io::Res
     }
     Ok(out)
 }
+/// The [`FetchError`] inside an `io::Error` from a reader of this crate, or the error itself.
+///
+/// Not part of the stable API; used by the rekcheck facade.
+pub fn into_fetch_error(e: std::io::Error) -> FetchError {
+    match e.downcast::<FetchError>() {
+        Ok(f) => f,
+        Err(e) => FetchError::Io(e),
+    }
+}
 
 /// What went wrong reading an object or listing a prefix. Each message names the object and
 /// what to do.

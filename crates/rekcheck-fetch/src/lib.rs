@@ -64,5 +64,5 @@ pub use s3::{
 pub use s3::DotSegmentEncoder;
 // Not part of the stable API: used by the rekcheck facade.
 #[doc(hidden)]
-pub use source::into_fetch_error;
+pub use error::into_fetch_error;
 pub use source::{EXTREME_GZIP_RATIO, Fetcher, Source};

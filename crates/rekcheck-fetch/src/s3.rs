@@ -412,13 +412,8 @@ impl S3Source {
     /// Reads a whole (small) object into memory, e.g. a manifest summary: at most
     /// [`MAX_WHOLE_FILE_BYTES`], or [`FetchError::TooLarge`].
     pub fn read_all(&self, location: &S3Location) -> Result<Vec<u8>, FetchError> {
-        let out =
-            crate::error::read_capped(self.open(location), MAX_WHOLE_FILE_BYTES).map_err(|e| {
-                match e.downcast::<FetchError>() {
-                    Ok(f) => f,
-                    Err(e) => FetchError::Io(e),
-                }
-            })?;
+        let out = crate::error::read_capped(self.open(location), MAX_WHOLE_FILE_BYTES)
+            .map_err(crate::error::into_fetch_error)?;
         if out.len() as u64 > MAX_WHOLE_FILE_BYTES {
             return Err(FetchError::TooLarge {
                 location: location.to_string(),

@@ -5,7 +5,7 @@ use std::fmt;
 use std::io::{self, Read};
 use std::path::PathBuf;
 
-use crate::error::{FetchError, MAX_WHOLE_FILE_BYTES, read_capped};
+use crate::error::{FetchError, MAX_WHOLE_FILE_BYTES, into_fetch_error, read_capped};
 use crate::location::S3Location;
 #[cfg(feature = "s3")]
 use crate::s3::S3Source;
@@ -139,16 +139,6 @@ impl Fetcher {
             });
         }
         Ok(out)
-    }
-}
-
-/// The [`FetchError`] inside an `io::Error` from a reader of this crate, or the error itself.
-///
-/// Not part of the stable API; used by the rekcheck facade.
-pub fn into_fetch_error(e: io::Error) -> FetchError {
-    match e.downcast::<FetchError>() {
-        Ok(f) => f,
-        Err(e) => FetchError::Io(e),
     }
 }
 

@@ -635,7 +635,7 @@ impl<'a> Parser<'a> {
                 let start = s.items.len();
                 self.array(d + 1, |p, _, d| {
                     let item = p.issue_item(d)?;
-                    room(&s.items)?;
+                    has_room(&s.items)?;
                     s.items.push(item);
                     Some(())
                 })?;
@@ -724,7 +724,7 @@ impl<'a> Parser<'a> {
             b'[' => {
                 self.array(d + 1, |p, _, d| {
                     if let Some(id) = p.class_id(d)? {
-                        room(&s.ids)?;
+                        has_room(&s.ids)?;
                         s.ids.push(id);
                     }
                     Some(())
@@ -740,7 +740,7 @@ impl<'a> Parser<'a> {
         if self.peek()? != b'{' {
             return self.skip(d);
         }
-        room(&s.annotations)?;
+        has_room(&s.annotations)?;
         let k = s.annotations.len();
         s.annotations.push(Annotation {
             index,
@@ -789,7 +789,7 @@ impl<'a> Parser<'a> {
 }
 
 /// `Some` while `v` has room for another entry on the fast path ([`MAX_FAST_ENTRIES`]).
-fn room<T>(v: &[T]) -> Option<()> {
+fn has_room<T>(v: &[T]) -> Option<()> {
     (v.len() < MAX_FAST_ENTRIES).then_some(())
 }
 
