@@ -273,6 +273,9 @@ struct RenderedBlock<X = ()> {
     /// What a custom analysis hands the writer beside the block's rows (see
     /// [`ReportWriter::add_manifest_with`]).
     extra: X,
+    /// The block's text, kept for the writer thread when `check`'s dataset rules may still turn
+    /// an ok line with boxes into a failing one that the HTML report draws.
+    text: Option<Block>,
 }
 
 /// The stage of the reading path: validation results are read, not predicted.
@@ -297,6 +300,10 @@ impl<X> RenderedBlock<X> {
             + self.images_csv.capacity()
             + self.analysis.as_ref().map_or(0, analysis_weight)
             + (self.codes[0].len() + self.codes[1].len() + self.labels.len()) * 128
+            + match self.text.as_ref().map(|b| &b.kind) {
+                Some(BlockKind::Lines(data)) => data.capacity(),
+                _ => 0,
+            }
     }
 }
 
@@ -1146,16 +1153,25 @@ impl ReportWriter {
                         r
                     }
                 };
-                // A full page takes no more images (it only fills up): no drawing is needed,
-                // and reading every line again for one was a quarter of `check`'s time.
+                // A full page takes no more images (it only fills up): no drawing is needed.
                 let page_full = room.as_ref().is_some_and(|r| r.full);
                 if keep_geometry
                     && !page_full
                     && let Some(a) = rendered.analysis.as_mut()
                 {
+                    a.attach_geometry(&block);
                     // `check`'s dataset rules (`absorb`) can turn an ok line into an error on
-                    // the writer thread: its drawing is kept until then.
-                    a.attach_geometry(&block, geometry_of_ok_lines);
+                    // the writer thread: the text is kept until then, and only such a line is
+                    // read again (reading every ok line for a drawing was half of `check`'s
+                    // time on a clean manifest).
+                    if geometry_of_ok_lines
+                        && a.rows
+                            .iter()
+                            .any(|r| r.status == ImageStatus::Ok && r.boxes > 0)
+                    {
+                        rendered.text = Some(block);
+                        return rendered;
+                    }
                 }
                 if let Some(buffers) = buffers {
                     buffers.recycle(block);
@@ -1163,11 +1179,15 @@ impl ReportWriter {
                 rendered
             },
             |mut r: RenderedBlock<X>| {
+                let text = r.text.take();
                 if let Some(absorb) = absorb.as_mut()
                     && let Some(mut a) = r.analysis.take()
                 {
                     let extra = std::mem::take(&mut r.extra);
                     if absorb(&mut a, extra) {
+                        if let Some(block) = &text {
+                            a.attach_geometry(block);
+                        }
                         let keep = Keep {
                             error_lines: keep_error_lines,
                             csv: render_csv,
@@ -1178,6 +1198,9 @@ impl ReportWriter {
                     } else if keep_analysis || keep_images || r.is_deferred() {
                         r.analysis = Some(a);
                     }
+                }
+                if let (Some(buffers), Some(block)) = (buffers, text) {
+                    buffers.recycle(block);
                 }
                 issues.write(&r.issues_csv)?;
                 images.write(&r.images_csv)?;

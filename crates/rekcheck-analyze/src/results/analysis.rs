@@ -210,13 +210,14 @@ pub struct BlockAnalysis {
 
 impl BlockAnalysis {
     /// Adds to `geometry` the frame and boxes of each line of `block` whose row has an issue
-    /// and at least one box (the lines the HTML report may draw); with `ok_too`, of the lines
-    /// without issues too (`check`'s dataset rules can still turn them into errors on the
-    /// writer thread, once the block's text is gone).
-    pub(crate) fn attach_geometry(&mut self, block: &Block, ok_too: bool) {
+    /// and at least one box (the lines the HTML report may draw) and no drawing yet. Called
+    /// again by `check` after its dataset rules turned ok lines into failing ones (a repeated
+    /// `source-ref`), with the block kept until then.
+    pub(crate) fn attach_geometry(&mut self, block: &Block) {
         let BlockKind::Lines(data) = &block.kind else {
             return;
         };
+        let mut had = std::mem::take(&mut self.geometry).into_iter().peekable();
         let mut rows = self.rows.iter().peekable();
         for (n, line) in block_lines(block.first_line, data) {
             while rows.peek().is_some_and(|r| r.line < n) {
@@ -225,15 +226,20 @@ impl BlockAnalysis {
             let Some(row) = rows.peek() else { break };
             if row.line != n
                 || row.boxes == 0
-                || row.status == ImageStatus::Unparsable
-                || (row.status == ImageStatus::Ok && !ok_too)
+                || matches!(row.status, ImageStatus::Unparsable | ImageStatus::Ok)
             {
                 continue;
             }
-            if let Some(g) = crate::results::geometry::image_geometry(n, line) {
+            while let Some(g) = had.next_if(|g| g.line < n) {
+                self.geometry.push(g);
+            }
+            if let Some(g) = had.next_if(|g| g.line == n) {
+                self.geometry.push(g);
+            } else if let Some(g) = crate::results::geometry::image_geometry(n, line) {
                 self.geometry.push(g);
             }
         }
+        self.geometry.extend(had);
     }
 
     /// An empty analysis with room for a row per line of `block` (growing the rows vector

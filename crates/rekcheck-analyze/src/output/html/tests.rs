@@ -162,7 +162,7 @@ fn presigned_urls_add_their_origin_only() {
                 first_line: 1,
                 kind: crate::BlockKind::Lines(manifest.as_bytes().to_vec()),
             };
-            b.attach_geometry(&block, false);
+            b.attach_geometry(&block);
             collector.add(&context, &b);
         })
         .unwrap();
@@ -259,40 +259,57 @@ fn a_line_the_dataset_rules_fail_later_is_still_drawn() {
         line("s3://bucket-a/a.jpg", 0),
         line("s3://bucket-a/b.jpg", 5),
         line("s3://bucket-a/a.jpg", 20),
+        line("s3://bucket-a/c.jpg", 7),
     ]
     .join("\n");
-    let collector = Arc::new(Mutex::new(HtmlCollector::new(10)));
-    let mut w = ReportWriter::in_memory(ReportOptions::default()).unwrap();
-    let c = Arc::clone(&collector);
-    w.on_block(Box::new(move |ctx, a| c.lock().unwrap().add(ctx, a)));
-    w.keep_image_geometry(true);
-    let check = crate::CheckOptions {
-        max_line_bytes: 1 << 20,
-        images: None,
-    };
-    let report = crate::check_manifest(
-        &mut w,
-        &ManifestContext::default(),
-        manifest.as_bytes(),
-        &check,
-        &mut crate::CheckTally::new(),
-        &mut |_| {},
-    )
-    .unwrap();
-    assert_eq!((report.stats.ok, report.stats.error), (2, 1));
-    let collector = collector.lock().unwrap();
-    let [img] = collector.images() else {
-        panic!("{:?}", collector.images())
-    };
-    assert_eq!(img.line, 3);
-    assert_eq!(img.issues[0].code, "REKCHECK_DUPLICATE_SOURCE_REF");
-    // In thousandths of a pixel.
-    let g = img.geometry.as_ref().expect("the line's drawing");
-    assert_eq!(
-        (g.width, g.height, g.boxes.len()),
-        (Some(100_000), Some(80_000), 1)
-    );
-    assert_eq!(g.boxes[0].left, Some(20_000));
+    // One block, or a line per block (the repeat in a later block than the first).
+    for block_bytes in [1 << 20, 64] {
+        let collector = Arc::new(Mutex::new(HtmlCollector::new(10)));
+        let drawn = Arc::new(Mutex::new(Vec::new()));
+        let options = ReportOptions {
+            analyze: crate::AnalyzeOptions {
+                block_bytes,
+                ..crate::AnalyzeOptions::default()
+            },
+            ..ReportOptions::default()
+        };
+        let mut w = ReportWriter::in_memory(options).unwrap();
+        let (c, d) = (Arc::clone(&collector), Arc::clone(&drawn));
+        w.on_block(Box::new(move |ctx, a| {
+            d.lock().unwrap().extend(a.geometry.iter().map(|g| g.line));
+            c.lock().unwrap().add(ctx, a);
+        }));
+        w.keep_image_geometry(true);
+        let check = crate::CheckOptions {
+            max_line_bytes: 1 << 20,
+            images: None,
+        };
+        let report = crate::check_manifest(
+            &mut w,
+            &ManifestContext::default(),
+            manifest.as_bytes(),
+            &check,
+            &mut crate::CheckTally::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!((report.stats.ok, report.stats.error), (3, 1));
+        // Only the failing line's drawing reaches the block callback, as documented.
+        assert_eq!(*drawn.lock().unwrap(), [3], "block_bytes {block_bytes}");
+        let collector = collector.lock().unwrap();
+        let [img] = collector.images() else {
+            panic!("{:?}", collector.images())
+        };
+        assert_eq!(img.line, 3);
+        assert_eq!(img.issues[0].code, "REKCHECK_DUPLICATE_SOURCE_REF");
+        // In thousandths of a pixel.
+        let g = img.geometry.as_ref().expect("the line's drawing");
+        assert_eq!(
+            (g.width, g.height, g.boxes.len()),
+            (Some(100_000), Some(80_000), 1)
+        );
+        assert_eq!(g.boxes[0].left, Some(20_000));
+    }
 }
 
 /// The collector fed by [`ReportWriter::collect_images`] (the fast path, failing lines read
