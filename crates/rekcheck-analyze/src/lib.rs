@@ -115,6 +115,9 @@ pub use rules::check::{
     MIN_LABELS_CLASSIFICATION, MIN_LABELS_DETECTION, UseCase, check_block, check_manifest,
     check_manifest_blocks, verdict,
 };
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use rules::fastline::scan_agrees;
 pub use rules::fix::{
     FixOptions, FixOutcome, FixedLine, REMOVED_HEADER, Removal, fix_line, fix_manifest,
 };

@@ -418,20 +418,30 @@ impl Scratch {
     }
 }
 
-/// The scanner: every method gives `None` on anything it does not accept.
-struct Parser<'a> {
+/// The scanner: every method gives `None` on anything it does not accept. Also `check`'s
+/// (`crate::rules::fastline`). It reads no escapes: its callers decline lines with a backslash.
+pub(crate) struct Parser<'a> {
     b: &'a [u8],
     i: usize,
 }
 
 impl<'a> Parser<'a> {
-    fn ws(&mut self) {
+    pub(crate) fn new(b: &'a [u8]) -> Parser<'a> {
+        Parser { b, i: 0 }
+    }
+
+    /// The offset of the next byte.
+    pub(crate) fn pos(&self) -> usize {
+        self.i
+    }
+
+    pub(crate) fn ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
             self.i += 1;
         }
     }
 
-    fn peek(&self) -> Option<u8> {
+    pub(crate) fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
 
@@ -444,7 +454,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn literal(&mut self, word: &[u8]) -> Option<()> {
+    pub(crate) fn literal(&mut self, word: &[u8]) -> Option<()> {
         if self.b.get(self.i..self.i + word.len())? == word {
             self.i += word.len();
             Some(())
@@ -454,7 +464,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A string without escapes (the line has no backslash); its contents.
-    fn string(&mut self) -> Option<Span> {
+    pub(crate) fn string(&mut self) -> Option<Span> {
         self.eat(b'"')?;
         let start = self.i;
         // One pass for the end and the control characters JSON forbids: the strings of a line
@@ -480,7 +490,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A number without exponent, as JSON writes it.
-    fn number(&mut self) -> Option<Span> {
+    pub(crate) fn number(&mut self) -> Option<Span> {
         let start = self.i;
         if self.peek() == Some(b'-') {
             self.i += 1;
@@ -504,7 +514,53 @@ impl<'a> Parser<'a> {
         Some((start, self.i))
     }
 
-    fn skip(&mut self, depth: usize) -> Option<()> {
+    /// A number without sign or exponent, of at most 15 digits: all its digits as one integer,
+    /// the number of digits after the point, and whether it has a point. `None` for any other
+    /// number (or no number).
+    pub(crate) fn small_number(&mut self) -> Option<(u64, u32, bool)> {
+        const MAX_DIGITS: u32 = 15;
+        let (mut n, mut digits) = (0u64, 0u32);
+        match self.peek()? {
+            b'0' => {
+                self.i += 1;
+                digits = 1;
+            }
+            b'1'..=b'9' => {
+                while let Some(c @ b'0'..=b'9') = self.peek() {
+                    n = n * 10 + u64::from(c - b'0');
+                    digits += 1;
+                    self.i += 1;
+                    if digits > MAX_DIGITS {
+                        return None;
+                    }
+                }
+            }
+            _ => return None,
+        }
+        let (mut frac, mut point) = (0u32, false);
+        if self.peek() == Some(b'.') {
+            point = true;
+            self.i += 1;
+            while let Some(c @ b'0'..=b'9') = self.peek() {
+                n = n * 10 + u64::from(c - b'0');
+                frac += 1;
+                digits += 1;
+                self.i += 1;
+                if digits > MAX_DIGITS {
+                    return None;
+                }
+            }
+            if frac == 0 {
+                return None;
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            return None;
+        }
+        Some((n, frac, point))
+    }
+
+    pub(crate) fn skip(&mut self, depth: usize) -> Option<()> {
         match self.peek()? {
             b'"' => {
                 self.string()?;
@@ -523,7 +579,7 @@ impl<'a> Parser<'a> {
     }
 
     /// An object at `depth`; `f` reads each value (whitespace before it skipped) given its key.
-    fn object(
+    pub(crate) fn object(
         &mut self,
         depth: usize,
         mut f: impl FnMut(&mut Self, Span, usize) -> Option<()>,
@@ -559,7 +615,7 @@ impl<'a> Parser<'a> {
     }
 
     /// An array at `depth`; `f` reads each element given its index.
-    fn array(
+    pub(crate) fn array(
         &mut self,
         depth: usize,
         mut f: impl FnMut(&mut Self, u32, usize) -> Option<()>,

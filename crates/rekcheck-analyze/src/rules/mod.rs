@@ -6,5 +6,6 @@
 //! writer (check hands it blocks through [`ReportWriter::add_manifest_with`](crate::ReportWriter::add_manifest_with)).
 
 pub(crate) mod check;
+pub(crate) mod fastline;
 pub(crate) mod fix;
 pub(crate) mod validate;

@@ -25,6 +25,9 @@ use crate::results::line::{
     Builder, DEFAULT_MAX_ISSUES_PER_LINE, Labels, LineOutcome, Place, Recent, Str, too_deep,
     unreadable_line,
 };
+use crate::rules::fastline::{
+    BoxSpec, FastAttr, FastDetection, FastLine, FastObjects, OneSize, is_service_key, scan,
+};
 
 /// Rekognition's longest JSON line, in characters.
 pub const MAX_LINE_CHARS: usize = 100_000;
@@ -280,7 +283,16 @@ pub(crate) fn check_line_with(
             return (invalid_json(line_no, &detail), none);
         }
     };
-    if let Some(column) = too_deep(raw) {
+    // The fast path's scanner reads most well-formed lines; it nests no deeper than the depth
+    // limit, so a line it reads needs no depth check.
+    let scanned = if fast_path.is_some() {
+        scan(text)
+    } else {
+        None
+    };
+    if scanned.is_none()
+        && let Some(column) = too_deep(raw)
+    {
         let detail = format!(
             "JSON nested deeper than {} levels at column {column}.",
             crate::MAX_DEPTH
@@ -288,11 +300,12 @@ pub(crate) fn check_line_with(
         return (invalid_json(line_no, &detail), none);
     }
     // Fast path: a line whose every label attribute is well formed is read in one typed pass
-    // and goes straight to the image and box rules. Any other line takes the slow path, which
-    // reads it member by member to say what is wrong.
+    // (by the scanner, else by the `serde` visitors) and goes straight to the image and box
+    // rules. Any other line takes the slow path, which reads it member by member to say what
+    // is wrong.
     if let Some(class_maps) = fast_path
-        && let Ok(fast) = serde_json::from_str::<FastLine<'_>>(text)
-        && let Some((uri, bucket_len, parsed)) = fast.into_well_formed(class_maps)
+        && let Some(fast) = scanned.or_else(|| serde_json::from_str::<FastLine<'_>>(text).ok())
+        && let Some((uri, bucket_len, parsed)) = well_formed(fast, class_maps)
     {
         let mut c = LineCheck::new(line_no, &uri, max_issues);
         note_bucket(&mut c, &uri[5..5 + bucket_len]);
@@ -410,14 +423,6 @@ pub(crate) fn oversized(line_no: u64, bytes: u64, max_line_bytes: usize) -> Line
 fn invalid_json(line_no: u64, detail: &str) -> LineOutcome {
     const CODE: &str = "ERROR_INVALID_JSON_LINE";
     unreadable_line(line_no, CODE, documented(CODE, "", detail).1)
-}
-
-/// Keys that are never label attributes.
-fn is_service_key(key: &str) -> bool {
-    matches!(
-        key,
-        "source-ref" | "errors" | "warnings" | "cl-errors" | "cl-warnings" | "cl-metadata"
-    )
 }
 
 /// A line-level [`REKCHECK_BUCKET_NAME`] warning when the bucket breaks today's naming rules.
@@ -763,15 +768,6 @@ fn check_boxes(
 // ---------------------------------------------------------------------------------------------
 // Attribute and metadata format.
 
-#[derive(serde::Deserialize)]
-#[serde(from = "FastBox")]
-struct BoxSpec {
-    /// The `class_id` as a class-map key (`"3"`), when it is an integer.
-    class_id: u64,
-    /// left, top, width, height.
-    rect: [f64; 4],
-}
-
 /// A class-map's entries in document order; shared by the lines of a block that repeat it.
 type ClassMap<'a> = Rc<ClassMapData<'a>>;
 
@@ -1104,198 +1100,88 @@ fn detection_attribute(value: &RawValue) -> Result<Option<((f64, f64), Vec<BoxSp
     Ok(Some((size, boxes)))
 }
 
-/// A line read in one typed pass (the fast path of [`check_line`]): its `source-ref`, the values
-/// of its other keys as label attributes, and its `-metadata` objects by attribute name. Any
-/// value of another shape fails the pass.
-struct FastLine<'a> {
-    source_ref: Option<Cow<'a, str>>,
-    attrs: Vec<(Cow<'a, str>, FastAttr)>,
-    metas: Vec<(Cow<'a, str>, FastMeta<'a>)>,
-}
-
-impl<'a> FastLine<'a> {
-    /// The source-ref, its bucket length and the attributes, when the source-ref is a valid
-    /// `s3://` URI and every attribute with metadata passes the format rules (so that the slow
-    /// path would find nothing before the image and box rules).
-    fn into_well_formed(
-        self,
-        class_maps: &mut CheckClassMaps,
-    ) -> Option<(Cow<'a, str>, usize, Vec<Attr<'a>>)> {
-        let FastLine {
-            source_ref,
-            attrs,
-            mut metas,
-        } = self;
-        let uri = source_ref?;
-        // Every class-map must be an object of strings, used or not, as when they were parsed
-        // with the line.
-        for (_, meta) in &mut metas {
-            if let Some(raw) = meta.class_map {
-                meta.class_map_entries = Some(class_maps.get(raw.get(), parse_class_map).ok()?);
-            }
-        }
-        let bucket_len = parse_s3_uri(&uri).ok()?.0.len();
-        let mut parsed = Vec::with_capacity(attrs.len());
-        // The first metadata of each name: by a scan for a few, by an index for many.
-        let index: Option<FxHashMap<String, usize>> = (metas.len() > 8).then(|| {
-            let mut index = FxHashMap::default();
-            for (i, (base, _)) in metas.iter().enumerate() {
-                if !index.contains_key(base.as_ref()) {
-                    index.insert(base.to_string(), i);
-                }
-            }
-            index
+/// The source-ref, its bucket length and the attributes, when the source-ref is a valid
+/// `s3://` URI and every attribute with metadata passes the format rules (so that the slow
+/// path would find nothing before the image and box rules).
+fn well_formed<'a>(
+    fast: FastLine<'a>,
+    class_maps: &mut CheckClassMaps,
+) -> Option<(Cow<'a, str>, usize, Vec<Attr<'a>>)> {
+    let FastLine {
+        source_ref,
+        attrs,
+        mut metas,
+    } = fast;
+    let uri = source_ref?;
+    // Every class-map must be an object of strings, used or not, as when they were parsed
+    // with the line.
+    let mut maps: Vec<Option<ClassMap<'a>>> = Vec::with_capacity(metas.len());
+    for (_, meta) in &metas {
+        maps.push(match meta.class_map {
+            Some(raw) => Some(class_maps.get(raw, parse_class_map).ok()?),
+            None => None,
         });
-        for (name, attr) in attrs {
-            // An attribute without metadata is ignored when others pair up.
-            let found = match &index {
-                Some(index) => index.get(name.as_ref()).copied(),
-                None => metas.iter().position(|(base, _)| *base == name),
-            };
-            let Some((_, meta)) = found.and_then(|i| metas.get_mut(i)) else {
-                continue;
-            };
-            if !matches!(meta.human_annotated.as_ref(), "yes" | "no")
-                || meta.creation_date.is_empty()
-            {
-                return None;
-            }
-            let kind = match (meta.ty.as_ref(), attr) {
-                (TYPE_CLASSIFICATION, FastAttr::Number(v)) if v.fract() == 0.0 => {
-                    let label = meta.class_name.take().filter(|l| !l.is_empty())?;
-                    if !meta.confidence.is_some_and(|x| (0.0..=1.0).contains(&x)) {
-                        return None;
-                    }
-                    Kind::Classification { label }
-                }
-                (TYPE_DETECTION, FastAttr::Detection(d)) => {
-                    let FastDetection {
-                        image_size: OneSize(size),
-                        annotations: Some(boxes),
-                    } = d
-                    else {
-                        return None;
-                    };
-                    let class_map = meta.class_map_entries.take()?;
-                    if boxes.is_empty()
-                        || !(size.width > 0.0 && size.height > 0.0)
-                        || meta.objects.as_ref().map(|o| o.0) != Some(boxes.len())
-                        || !boxes.iter().all(|b| class_map.has(b.class_id))
-                    {
-                        return None;
-                    }
-                    Kind::Detection {
-                        size: (size.width, size.height),
-                        boxes,
-                        class_map,
-                    }
-                }
-                _ => return None,
-            };
-            parsed.push(Attr { name, kind });
-        }
-        (!parsed.is_empty()).then_some((uri, bucket_len, parsed))
     }
-}
-
-impl<'de> de::Deserialize<'de> for FastLine<'de> {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = FastLine<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
+    let bucket_len = parse_s3_uri(&uri).ok()?.0.len();
+    let mut parsed = Vec::with_capacity(attrs.len());
+    // The first metadata of each name: by a scan for a few, by an index for many.
+    let index: Option<FxHashMap<String, usize>> = (metas.len() > 8).then(|| {
+        let mut index = FxHashMap::default();
+        for (i, (base, _)) in metas.iter().enumerate() {
+            if !index.contains_key(base.as_ref()) {
+                index.insert(base.to_string(), i);
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut line = FastLine {
-                    source_ref: None,
-                    attrs: Vec::new(),
-                    metas: Vec::new(),
+        }
+        index
+    });
+    for (name, attr) in attrs {
+        // An attribute without metadata is ignored when others pair up.
+        let found = match &index {
+            Some(index) => index.get(name.as_ref()).copied(),
+            None => metas.iter().position(|(base, _)| *base == name),
+        };
+        let Some(i) = found.filter(|&i| i < metas.len()) else {
+            continue;
+        };
+        let meta = &mut metas[i].1;
+        if !matches!(meta.human_annotated.as_ref(), "yes" | "no") || meta.creation_date.is_empty() {
+            return None;
+        }
+        let kind = match (meta.ty.as_ref(), attr) {
+            (TYPE_CLASSIFICATION, FastAttr::Number(v)) if v.fract() == 0.0 => {
+                let label = meta.class_name.take().filter(|l| !l.is_empty())?;
+                if !meta.confidence.is_some_and(|x| (0.0..=1.0).contains(&x)) {
+                    return None;
+                }
+                Kind::Classification { label }
+            }
+            (TYPE_DETECTION, FastAttr::Detection(d)) => {
+                let FastDetection {
+                    image_size: OneSize(size),
+                    annotations: Some(boxes),
+                } = d
+                else {
+                    return None;
                 };
-                while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
-                    if key == "source-ref" {
-                        if line.source_ref.is_some() {
-                            return Err(de::Error::custom("two source-refs"));
-                        }
-                        line.source_ref = Some(map.next_value::<Str<'de>>()?.0);
-                    } else if is_service_key(&key) || key == "source-ref-metadata" {
-                        map.next_value::<de::IgnoredAny>()?;
-                    } else if key.ends_with("-metadata") {
-                        let base = match key {
-                            Cow::Borrowed(k) => Cow::Borrowed(&k[..k.len() - METADATA.len()]),
-                            Cow::Owned(mut k) => {
-                                k.truncate(k.len() - METADATA.len());
-                                Cow::Owned(k)
-                            }
-                        };
-                        line.metas.push((base, map.next_value()?));
-                    } else {
-                        line.attrs.push((key, map.next_value()?));
-                    }
+                let class_map = maps[i].take()?;
+                if boxes.is_empty()
+                    || !(size.width > 0.0 && size.height > 0.0)
+                    || meta.objects.as_ref().map(|o| o.0) != Some(boxes.len())
+                    || !boxes.iter().all(|b| class_map.has(b.class_id))
+                {
+                    return None;
                 }
-                Ok(line)
+                Kind::Detection {
+                    size: (size.width, size.height),
+                    boxes,
+                    class_map,
+                }
             }
-        }
-        d.deserialize_map(V)
+            _ => return None,
+        };
+        parsed.push(Attr { name, kind });
     }
-}
-
-const METADATA: &str = "-metadata";
-
-/// A label attribute's value: a number (image-level) or a bounding-box object.
-enum FastAttr {
-    Number(f64),
-    Detection(FastDetection),
-}
-
-impl<'de> de::Deserialize<'de> for FastAttr {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = FastAttr;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number or a bounding-box object")
-            }
-            #[allow(clippy::cast_precision_loss)]
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<FastAttr, E> {
-                Ok(FastAttr::Number(v as f64))
-            }
-            #[allow(clippy::cast_precision_loss)]
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<FastAttr, E> {
-                Ok(FastAttr::Number(v as f64))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<FastAttr, E> {
-                Ok(FastAttr::Number(v))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FastAttr, A::Error> {
-                de::Deserialize::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(FastAttr::Detection)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A `-metadata` object with the fields the rules read.
-#[derive(serde::Deserialize)]
-struct FastMeta<'a> {
-    #[serde(rename = "type", borrow)]
-    ty: Cow<'a, str>,
-    #[serde(rename = "class-name", borrow, default)]
-    class_name: Option<Cow<'a, str>>,
-    #[serde(default)]
-    confidence: Option<f64>,
-    #[serde(rename = "human-annotated", borrow)]
-    human_annotated: Cow<'a, str>,
-    #[serde(rename = "creation-date", borrow)]
-    creation_date: Cow<'a, str>,
-    #[serde(rename = "class-map", borrow, default)]
-    class_map: Option<&'a RawValue>,
-    #[serde(default)]
-    objects: Option<FastObjects>,
-    /// `class_map`'s entries, from the block's [`CheckClassMaps`].
-    #[serde(skip)]
-    class_map_entries: Option<ClassMap<'a>>,
+    (!parsed.is_empty()).then_some((uri, bucket_len, parsed))
 }
 
 /// A class-map whose labels are all strings, in document order.
@@ -1330,92 +1216,6 @@ impl<'de: 'a, 'a> de::Deserialize<'de> for FastClassMap<'a> {
         }
         d.deserialize_map(V)
     }
-}
-
-#[derive(serde::Deserialize)]
-struct FastDetection {
-    image_size: OneSize,
-    annotations: Option<Vec<BoxSpec>>,
-}
-
-/// An `image_size` array of exactly one size.
-struct OneSize(FastSize);
-
-impl<'de> de::Deserialize<'de> for OneSize {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = OneSize;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an array of one size")
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<OneSize, A::Error> {
-                let one = seq
-                    .next_element()?
-                    .ok_or_else(|| de::Error::custom("no size"))?;
-                if seq.next_element::<de::IgnoredAny>()?.is_some() {
-                    return Err(de::Error::custom("more than one size"));
-                }
-                Ok(OneSize(one))
-            }
-        }
-        d.deserialize_seq(V)
-    }
-}
-
-/// The number of entries of an `objects` array in which every entry has a number `confidence`.
-struct FastObjects(usize);
-
-impl<'de> de::Deserialize<'de> for FastObjects {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = FastObjects;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an array of objects with a confidence")
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<FastObjects, A::Error> {
-                let mut n = 0;
-                while seq.next_element::<FastObject>()?.is_some() {
-                    n += 1;
-                }
-                Ok(FastObjects(n))
-            }
-        }
-        d.deserialize_seq(V)
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct FastSize {
-    width: f64,
-    height: f64,
-    #[allow(dead_code)]
-    depth: f64,
-}
-
-impl From<FastBox> for BoxSpec {
-    fn from(a: FastBox) -> BoxSpec {
-        BoxSpec {
-            class_id: a.class_id,
-            rect: [a.left, a.top, a.width, a.height],
-        }
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct FastBox {
-    class_id: u64,
-    top: f64,
-    left: f64,
-    width: f64,
-    height: f64,
-}
-
-#[derive(serde::Deserialize)]
-struct FastObject {
-    #[allow(dead_code)]
-    confidence: f64,
 }
 
 fn detection_size(value: &RawValue) -> Result<(f64, f64), String> {
@@ -1610,7 +1410,7 @@ mod tests {
         // The well-formed lines did take the fast path.
         let text = std::str::from_utf8(lines[0].as_bytes()).unwrap();
         let fast = serde_json::from_str::<FastLine<'_>>(text).unwrap();
-        assert!(fast.into_well_formed(&mut shared).is_some());
+        assert!(well_formed(fast, &mut shared).is_some());
     }
 
     /// The fast path gives exactly what the slow path gives, on every line of the sample and
@@ -1680,7 +1480,7 @@ mod tests {
                 if std::str::from_utf8(line)
                     .ok()
                     .and_then(|t| serde_json::from_str::<FastLine<'_>>(t).ok())
-                    .is_some_and(|l| l.into_well_formed(&mut class_maps).is_some())
+                    .is_some_and(|l| well_formed(l, &mut class_maps).is_some())
                 {
                     fast_taken += 1;
                 }
