@@ -654,7 +654,9 @@ fn check_label_names<'n>(
 ) {
     if names
         .into_iter()
-        .any(|n| n.chars().count() > MAX_LABEL_CHARS)
+        // A name of at most MAX_LABEL_CHARS bytes has at most as many characters: only longer
+        // ones are counted (every class-map label of every line was counted).
+        .any(|n| n.len() > MAX_LABEL_CHARS && n.chars().count() > MAX_LABEL_CHARS)
     {
         let place = Place::at(Level::Metadata, attribute, None, "");
         let detail = format!("The label name is longer than {MAX_LABEL_CHARS} characters.");
