@@ -117,6 +117,25 @@ fn time(script: &str, runs: usize) -> Result<Duration, String> {
     Ok(times[times.len() / 2])
 }
 
+/// Medians of `runs` timings of each script, the scripts taking turns (a, b, c, a, b, c...): the
+/// machine's drift over the minutes of a bench then moves them together, and their ratios hold
+/// (timed one after the other, a floor and the report measured minutes apart drifted by 20 %).
+fn time_together(scripts: &[&str], runs: usize) -> Result<Vec<Duration>, String> {
+    let mut times = vec![Vec::new(); scripts.len()];
+    for _ in 0..runs {
+        for (script, t) in scripts.iter().zip(&mut times) {
+            t.push(time(script, 1)?);
+        }
+    }
+    Ok(times
+        .into_iter()
+        .map(|mut t| {
+            t.sort();
+            t[t.len() / 2]
+        })
+        .collect())
+}
+
 /// CPU seconds (user + system) that process `pid` has used so far, from `/proc`.
 fn cpu_seconds(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -284,7 +303,18 @@ fn scenario(kit: &Kit, args: &Args, profile: Profile) -> Result<Scenario, String
             String::new(),
         ),
     ];
-    let validate = time(&format!("{} validate {m}", kit.floor), runs)?;
+    // The validation floor, the report on both thread counts and check take turns, so that
+    // the multiples of the floor and of the report hold while the machine drifts.
+    let together = time_together(
+        &[
+            &format!("{} validate {m}", kit.floor),
+            &report,
+            &format!("{report} --threads 1"),
+            &format!("{rk} check {m} --out {o}/check -q --fail-on never"),
+        ],
+        runs,
+    )?;
+    let (validate, t, t1, checked) = (together[0], together[1], together[2], together[3]);
     floors.push(row(
         "serde_json validation of every line (IgnoredAny), all cores",
         validate,
@@ -293,7 +323,6 @@ fn scenario(kit: &Kit, args: &Args, profile: Profile) -> Result<Scenario, String
     ));
 
     let mut local: Vec<Row> = Vec::new();
-    let t = time(&report, runs)?;
     local.push(row(
         "rekcheck report (5 CSVs + versions.csv), all cores",
         t,
@@ -303,7 +332,6 @@ fn scenario(kit: &Kit, args: &Args, profile: Profile) -> Result<Scenario, String
             t.as_secs_f64() / validate.as_secs_f64()
         ),
     ));
-    let t1 = time(&format!("{report} --threads 1"), runs)?;
     local.push(row(
         "rekcheck report, --threads 1",
         t1,
@@ -312,10 +340,6 @@ fn scenario(kit: &Kit, args: &Args, profile: Profile) -> Result<Scenario, String
     ));
     let scaling = t1.as_secs_f64() / t.as_secs_f64();
     // `check` reads the same manifest as an input manifest and applies every validation rule.
-    let checked = time(
-        &format!("{rk} check {m} --out {o}/check -q --fail-on never"),
-        runs,
-    )?;
     local.push(row(
         "rekcheck check (every validation rule), all cores",
         checked,
@@ -629,7 +653,7 @@ fn run() -> Result<(), String> {
     let profiles: Vec<&str> = args.profiles.iter().map(|p| p.name()).collect();
     let _ = writeln!(
         md,
-        "Measured {date} on a machine with {cores} cores by `cargo run --release -p rekcheck-testkit -- bench --runs {} --mb {} --big-mb {} --profile {}`. Wall times are medians of {} runs. Every contender finds the same number of issues as rekcheck.\n",
+        "Measured {date} on a machine with {cores} cores by `cargo run --release -p rekcheck-testkit -- bench --runs {} --mb {} --big-mb {} --profile {}`. Wall times are medians of {} runs; the validation floor, both reports and `check` take turns run by run, so that their ratios hold while the machine drifts. Every contender finds the same number of issues as rekcheck.\n",
         args.runs,
         args.mb,
         args.big_mb,
