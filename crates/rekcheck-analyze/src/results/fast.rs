@@ -473,15 +473,17 @@ impl<'a> Parser<'a> {
         let start = self.i;
         // One pass for the end and the control characters JSON forbids: the strings of a line
         // are short, and a memchr call per string cost more than the scan. Eight bytes at a
-        // time while none of them is a quote or a control character (exact as a yes/no: a
-        // borrow only spreads from a byte that is one), then byte by byte.
+        // time while none of them is a quote or a control character; the lowest flagged byte is
+        // the first such byte (a borrow only spreads upward from a byte that is one), where the
+        // byte-by-byte reading below then starts.
         let mut end = start;
         while let Some(&word) = self.b.get(end..).and_then(|r| r.first_chunk::<8>()) {
             let v = u64::from_le_bytes(word);
             let quote = v ^ (ONES * u64::from(b'"'));
             let quote_or_control =
-                (quote.wrapping_sub(ONES) & !quote) | (v.wrapping_sub(ONES * 0x20) & !v);
-            if quote_or_control & HIGH != 0 {
+                ((quote.wrapping_sub(ONES) & !quote) | (v.wrapping_sub(ONES * 0x20) & !v)) & HIGH;
+            if quote_or_control != 0 {
+                end += (quote_or_control.trailing_zeros() / 8) as usize;
                 break;
             }
             end += 8;
