@@ -127,6 +127,81 @@ fn a_prefix_in_s3_gives_the_same_report_as_the_local_folder() {
     );
 }
 
+/// The GET requests the proxy saw for the object named `name` (resumes included).
+fn gets_of(proxy: &FaultProxy, name: &str) -> usize {
+    proxy
+        .request_lines()
+        .iter()
+        .filter(|l| l.starts_with("GET ") && l.contains(name))
+        .count()
+}
+
+#[test]
+fn a_manifest_named_directly_is_requested_once_even_when_its_body_breaks() {
+    let Some(moto) = Moto::start() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    upload(&moto, &rt);
+    let names = [
+        "TrainingManifestWithValidation-widgets-widgets.2026-11-20T10.00.00.json",
+        "TestingManifestWithValidation-widgets-widgets.2026-11-20T10.00.00.json",
+        "ManifestSummary-widgets-widgets.2026-11-20T10.00.00.json",
+    ];
+    let local = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_rekcheck"))
+        .current_dir(root())
+        .arg("report")
+        .args(names.map(|n| format!("{SCENARIO}/{n}")))
+        .arg("--out")
+        .arg(local.path())
+        .args(["--layout", "folders", "--cells", "defused"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let keys = names.map(|n| format!("s3://rekcheck-in/out/widgets v2/{n}"));
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    // Without faults: telling a manifest from a summary and reading it take one request.
+    let proxy = rt.block_on(FaultProxy::start(moto.addr()));
+    let out = tempfile::tempdir().unwrap();
+    let o = rekcheck(&proxy.endpoint(), &keys, out.path());
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The manifests (the summary is read whole once it is known to be one).
+    for n in &names[..2] {
+        assert_eq!(gets_of(&proxy, n), 1, "{n}: {:?}", proxy.request_lines());
+    }
+    for f in ["issues.csv", "images.csv", "summary.csv"] {
+        let a = std::fs::read_to_string(local.path().join(f)).unwrap();
+        let b = std::fs::read_to_string(out.path().join(f)).unwrap();
+        let a = a.replace(&format!("{SCENARIO}/"), "s3://rekcheck-in/out/widgets v2/");
+        assert_eq!(a, b, "{f}");
+    }
+    let issues = std::fs::read_to_string(out.path().join("issues.csv")).unwrap();
+    // A reset part-way through the first body: the kept reader resumes where it broke off and
+    // the report is the same.
+    let proxy = rt.block_on(FaultProxy::start(moto.addr()));
+    proxy.push(Fault::Reset { after: 3000 });
+    let out = tempfile::tempdir().unwrap();
+    let o = rekcheck(&proxy.endpoint(), &keys, out.path());
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("issues.csv")).unwrap(),
+        issues
+    );
+    assert_eq!(gets_of(&proxy, names[0]), 2, "{:?}", proxy.request_lines());
+    assert_eq!(gets_of(&proxy, names[1]), 1, "{:?}", proxy.request_lines());
+}
+
 #[test]
 fn a_missing_object_is_named_and_the_rest_is_still_reported() {
     let Some(moto) = Moto::start() else {

@@ -299,13 +299,15 @@ type Seen = HashSet<Source>;
 
 /// Finds the inputs named by `paths` (local paths, `s3://bucket/key`, `s3://bucket/prefix/`),
 /// grouped by training. Paths that cannot be read are reported in `failures`; the others are
-/// still used.
+/// still used. S3 manifests named directly, which are opened to be told from summaries, may
+/// leave their open readers in `parked`.
 pub(crate) fn discover(
     paths: &[Named],
     fetcher: &Fetcher,
     runtime: Option<&crate::rt::Handle>,
     failures: &mut Vec<Failure>,
     notes: &mut Vec<String>,
+    parked: &mut Parked,
 ) -> Vec<Group> {
     let mut found: Vec<Found> = Vec::new();
     let mut describe: HashMap<Folder, Source> = HashMap::new();
@@ -328,6 +330,7 @@ pub(crate) fn discover(
                     &mut describe,
                     &mut seen,
                     failures,
+                    parked,
                 );
                 continue;
             }
@@ -378,7 +381,14 @@ pub(crate) fn discover(
                 describe.insert(folder.clone(), Source::Local(local_describe));
             }
             let source = Source::Local(path.clone());
-            match sniffed_input(source, arg.clone(), Some(meta.len()), *dataset, fetcher) {
+            match sniffed_input(
+                source,
+                arg.clone(),
+                Some(meta.len()),
+                *dataset,
+                fetcher,
+                parked,
+            ) {
                 Ok(input) => {
                     let kind = input.kind;
                     found.push(Found::new(folder.clone(), input));
@@ -442,28 +452,39 @@ fn summary_beside(manifest: &Path, folder: Folder, found: &mut Vec<Found>, seen:
 
 /// An input named directly: a summary when it is one JSON object with `statistics`, else a
 /// manifest, whatever its name; of `dataset` when the user says so.
+///
+/// An S3 manifest's reader is parked in `parked` once sniffed, so that the report reads the
+/// object from this one request instead of asking S3 for it a second time.
 fn sniffed_input(
     source: Source,
     display: String,
     size: Option<u64>,
     dataset: Option<Dataset>,
     fetcher: &Fetcher,
+    parked: &mut Parked,
 ) -> Result<Input, PipelineError> {
     let mut error = None;
-    let reader = FirstError {
-        inner: fetcher.open(&source)?,
+    let mut reader = FirstError {
+        inner: Recorded::new(fetcher.open(&source)?),
         read: 0,
         error: &mut error,
     };
-    let kind = if ManifestSummary::sniff(reader).is_some() {
+    let kind = if ManifestSummary::sniff(&mut reader).is_some() {
         Kind::Summary
     } else {
         Kind::Manifest
     };
+    let recorded = reader.inner;
     // An object that cannot be read at all (S3 opens lazily: a missing key fails on the first
     // read) is reported here, as a missing local file is.
-    if let Some((e, 0)) = error {
-        return Err(rekcheck_fetch::into_fetch_error(e).into());
+    match error {
+        Some((e, 0)) => return Err(rekcheck_fetch::into_fetch_error(e).into()),
+        Some(_) => {}
+        None => {
+            if kind == Kind::Manifest && matches!(source, Source::S3(_)) {
+                parked.park(&source, recorded);
+            }
+        }
     }
     let dataset = match kind {
         Kind::Summary => Dataset::Unknown,
@@ -476,6 +497,76 @@ fn sniffed_input(
         dataset,
         size,
     })
+}
+
+/// The most bytes a sniff may have read for its reader to be parked: a manifest's first line
+/// and the buffer around it (a longer first line is read again with a new request).
+const MAX_RECORDED_BYTES: usize = 1 << 20;
+
+/// A reader that keeps the bytes read through it (up to [`MAX_RECORDED_BYTES`]), so that it can
+/// be handed on from its first byte.
+struct Recorded {
+    inner: Box<dyn std::io::Read + Send>,
+    /// What was read, or `None` once that was more than [`MAX_RECORDED_BYTES`].
+    kept: Option<Vec<u8>>,
+}
+
+impl Recorded {
+    fn new(inner: Box<dyn std::io::Read + Send>) -> Recorded {
+        Recorded {
+            inner,
+            kept: Some(Vec::new()),
+        }
+    }
+}
+
+impl std::io::Read for Recorded {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(kept) = &mut self.kept {
+            if kept.len() + n > MAX_RECORDED_BYTES {
+                self.kept = None;
+            } else {
+                kept.extend_from_slice(&buf[..n]);
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Readers of S3 manifests opened to tell them from summaries, kept to be read from their start
+/// by the report: at most `limit` at a time, each bounded by its reader's buffer (a download
+/// waits while its buffer is full). Those past the limit, or whose sniff read too much, are
+/// dropped (which cancels their download) and opened again when their turn comes.
+pub(crate) struct Parked {
+    readers: Vec<(Source, Box<dyn std::io::Read + Send>)>,
+    limit: usize,
+}
+
+impl Parked {
+    /// Room for `limit` readers (the report's open-ahead window).
+    pub(crate) fn new(limit: usize) -> Parked {
+        Parked {
+            readers: Vec::new(),
+            limit,
+        }
+    }
+
+    fn park(&mut self, source: &Source, recorded: Recorded) {
+        if self.readers.len() >= self.limit {
+            return;
+        }
+        if let Some(kept) = recorded.kept {
+            let reader = std::io::Read::chain(std::io::Cursor::new(kept), recorded.inner);
+            self.readers.push((source.clone(), Box::new(reader)));
+        }
+    }
+
+    /// The parked reader of `source`, from its first byte, if there is one.
+    pub(crate) fn take(&mut self, source: &Source) -> Option<Box<dyn std::io::Read + Send>> {
+        let at = self.readers.iter().position(|(s, _)| s == source)?;
+        Some(self.readers.swap_remove(at).1)
+    }
 }
 
 /// A reader that keeps its first error, with the bytes read before it.
@@ -534,6 +625,7 @@ fn discover_s3(
     describe: &mut HashMap<Folder, Source>,
     seen: &mut Seen,
     failures: &mut Vec<Failure>,
+    parked: &mut Parked,
 ) {
     let location = match arg.parse::<S3Location>() {
         Ok(l) => l,
@@ -555,7 +647,7 @@ fn discover_s3(
         }
         let folder = folder_of(&location);
         let source = Source::S3(location.clone());
-        match sniffed_input(source, location.to_string(), None, dataset, fetcher) {
+        match sniffed_input(source, location.to_string(), None, dataset, fetcher, parked) {
             Ok(input) => found.push(Found::new(folder, input)),
             Err(error) => {
                 let error = match error {
@@ -790,6 +882,55 @@ fn group(
 mod tests {
     use super::*;
 
+    fn s3(key: &str) -> Source {
+        Source::S3(format!("s3://parked-bucket/{key}").parse().unwrap())
+    }
+
+    /// A reader of `text` of which `sniffed` bytes were read through the recorder.
+    fn sniffed(text: &[u8], sniffed: usize) -> Recorded {
+        let mut r = Recorded::new(Box::new(std::io::Cursor::new(text.to_vec())));
+        let mut head = vec![0; sniffed];
+        std::io::Read::read_exact(&mut r, &mut head).unwrap();
+        r
+    }
+
+    #[test]
+    fn a_parked_reader_is_read_from_its_first_byte_within_the_limits() {
+        let mut parked = Parked::new(2);
+        parked.park(&s3("a"), sniffed(b"abcdef", 2));
+        parked.park(&s3("b"), sniffed(b"ghijkl", 6));
+        // Past the limit: not kept.
+        parked.park(&s3("c"), sniffed(b"mnopqr", 1));
+        let mut text = String::new();
+        parked
+            .take(&s3("a"))
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "abcdef");
+        assert!(parked.take(&s3("a")).is_none(), "taken once");
+        assert!(parked.take(&s3("c")).is_none());
+        text.clear();
+        parked
+            .take(&s3("b"))
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "ghijkl");
+        // A sniff that read more than it may keep: opened again instead.
+        let long = vec![b'x'; MAX_RECORDED_BYTES + 2];
+        parked.park(&s3("d"), sniffed(&long, MAX_RECORDED_BYTES + 1));
+        assert!(parked.take(&s3("d")).is_none());
+        parked.park(&s3("e"), sniffed(&long, MAX_RECORDED_BYTES));
+        let mut all = Vec::new();
+        parked
+            .take(&s3("e"))
+            .unwrap()
+            .read_to_end(&mut all)
+            .unwrap();
+        assert_eq!(all, long);
+    }
+
     #[test]
     fn version_arns_give_project_and_version() {
         assert_eq!(
@@ -899,6 +1040,7 @@ mod tests {
             None,
             &mut failures,
             &mut Vec::new(),
+            &mut Parked::new(1),
         );
         (groups, failures)
     }

@@ -15,7 +15,7 @@ use rekcheck_fetch::{RetryPolicy, S3Source};
 #[cfg(feature = "rekognition")]
 use rekcheck_locate::{Locator, VersionFilter};
 
-use crate::discover::{EXPECTED_NAMES, Group, Input, Kind, discover, folder_kind};
+use crate::discover::{EXPECTED_NAMES, Group, Input, Kind, Parked, discover, folder_kind};
 use crate::error::{Failure, PipelineError};
 use crate::inputs::Stoppable;
 use crate::outcome::RunOutcome;
@@ -1001,7 +1001,15 @@ impl Pipeline {
         let mut failures: Vec<Failure> = Vec::new();
         let mut notes: Vec<String> = Vec::new();
         #[cfg_attr(not(feature = "rekognition"), allow(unused_mut))]
-        let mut groups = discover(&named, &fetcher, handle, &mut failures, &mut notes);
+        let mut parked = Parked::new(self.concurrency);
+        let mut groups = discover(
+            &named,
+            &fetcher,
+            handle,
+            &mut failures,
+            &mut notes,
+            &mut parked,
+        );
         #[cfg(feature = "rekognition")]
         if let (Some(locator), Some(handle)) = (&self.locator, handle) {
             let (found, failed) = handle.block_on(versions::find_versions(
@@ -1093,7 +1101,7 @@ impl Pipeline {
         let mut run = Run {
             writer,
             fetcher: &fetcher,
-            window: OpenAhead::new(&fetcher, &manifests, self.concurrency),
+            window: OpenAhead::new(&fetcher, &manifests, self.concurrency, parked),
             reporter: self.reporter.as_ref(),
             stop: self.stop.as_ref(),
             location,
@@ -1130,9 +1138,11 @@ impl Pipeline {
 }
 
 /// Keeps the next `concurrency` manifests open, so that S3 downloads run ahead of the analysis
-/// (each bounded by its reader's buffer) while the report stays in manifest order.
+/// (each bounded by its reader's buffer) while the report stays in manifest order. A manifest
+/// whose reader discovery left open is read from that reader, not requested again.
 struct OpenAhead<'a> {
     fetcher: &'a Fetcher,
+    parked: Parked,
     manifests: &'a [&'a Input],
     concurrency: usize,
     next_to_open: usize,
@@ -1142,9 +1152,15 @@ struct OpenAhead<'a> {
 }
 
 impl<'a> OpenAhead<'a> {
-    fn new(fetcher: &'a Fetcher, manifests: &'a [&'a Input], concurrency: usize) -> Self {
+    fn new(
+        fetcher: &'a Fetcher,
+        manifests: &'a [&'a Input],
+        concurrency: usize,
+        parked: Parked,
+    ) -> Self {
         OpenAhead {
             fetcher,
+            parked,
             manifests,
             concurrency,
             next_to_open: 0,
@@ -1161,7 +1177,11 @@ impl<'a> OpenAhead<'a> {
             && self.next_to_open < index + self.concurrency
         {
             let m = self.manifests[self.next_to_open];
-            self.open.push_back(self.fetcher.open(&m.source));
+            let reader = match self.parked.take(&m.source) {
+                Some(reader) => Ok(reader),
+                None => self.fetcher.open(&m.source),
+            };
+            self.open.push_back(reader);
             self.next_to_open += 1;
         }
         self.open.pop_front().unwrap_or_else(|| {
