@@ -55,11 +55,19 @@ fn upload(moto: &Moto, rt: &tokio::runtime::Runtime) {
 }
 
 fn local_report() -> tempfile::TempDir {
+    local_report_of_paths(&[SCENARIO.to_owned()], &[])
+}
+
+/// The report of local `paths` (relative to the repository), with `args`; it finds errors.
+fn local_report_of_paths(paths: &[String], args: &[&str]) -> tempfile::TempDir {
     let out = tempfile::tempdir().unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_rekcheck"))
         .current_dir(root())
-        .args(["report", SCENARIO, "--out"])
+        .arg("report")
+        .args(paths)
+        .arg("--out")
         .arg(out.path())
+        .args(args)
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
@@ -148,17 +156,10 @@ fn a_manifest_named_directly_is_requested_once_even_when_its_body_breaks() {
         "TestingManifestWithValidation-widgets-widgets.2026-11-20T10.00.00.json",
         "ManifestSummary-widgets-widgets.2026-11-20T10.00.00.json",
     ];
-    let local = tempfile::tempdir().unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_rekcheck"))
-        .current_dir(root())
-        .arg("report")
-        .args(names.map(|n| format!("{SCENARIO}/{n}")))
-        .arg("--out")
-        .arg(local.path())
-        .args(["--layout", "folders", "--cells", "defused"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    let local = local_report_of_paths(
+        &names.map(|n| format!("{SCENARIO}/{n}")),
+        &["--layout", "folders", "--cells", "defused"],
+    );
     let keys = names.map(|n| format!("s3://rekcheck-in/out/widgets v2/{n}"));
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
     // Without faults: telling a manifest from a summary and reading it take one request.
