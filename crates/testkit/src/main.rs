@@ -89,6 +89,30 @@ fn httpfs_extension() -> Option<String> {
     (out.status.success() && !path.is_empty()).then_some(path)
 }
 
+/// Whether the httpfs extension at `ext` (`…/extensions/v1.5.5/httpfs.duckdb_extension`) was
+/// built for the DuckDB binary `duckdb` (`duckdb --version` says `v1.5.5 …`): DuckDB refuses
+/// another version's extension, and then finds no issues at all.
+fn extension_fits(ext: &str, duckdb: &str) -> bool {
+    let Some(dir) = Path::new(ext)
+        .parent()
+        .and_then(Path::file_name)
+        .and_then(|d| d.to_str())
+    else {
+        return false;
+    };
+    Command::new("sh")
+        .args(["-c", &format!("{duckdb} --version")])
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .next()
+                .map(|v| v == dir)
+        })
+        .unwrap_or(false)
+}
+
 fn have(cmd: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {cmd}")])
@@ -640,6 +664,11 @@ fn run() -> Result<(), String> {
                 skipped.push("aws CLI");
             }
             match httpfs_extension() {
+                Some(ext) if have(&kit.duckdb) && !extension_fits(&ext, &kit.duckdb) => {
+                    skipped.push(
+                        "DuckDB httpfs (the pip extension's version is not the DuckDB binary's: pip install duckdb-cli==1.5.5 duckdb-extension-httpfs==1.5.5)",
+                    );
+                }
                 Some(ext) if have(&kit.duckdb) => {
                     // DuckDB's own S3 reader: the extension loaded by path (offline), path-style
                     // URLs, no TLS.
