@@ -464,8 +464,10 @@ fn sniffed_input(
     parked: &mut Parked,
 ) -> Result<Input, PipelineError> {
     let mut error = None;
+    // Only an S3 manifest's reader is parked: a local file is opened again at no cost.
+    let park = matches!(source, Source::S3(_));
     let mut reader = FirstError {
-        inner: Recorded::new(fetcher.open(&source)?),
+        inner: Recorded::new(fetcher.open(&source)?, park),
         read: 0,
         error: &mut error,
     };
@@ -481,7 +483,7 @@ fn sniffed_input(
         Some((e, 0)) => return Err(rekcheck_fetch::into_fetch_error(e).into()),
         Some(_) => {}
         None => {
-            if kind == Kind::Manifest && matches!(source, Source::S3(_)) {
+            if kind == Kind::Manifest && park {
                 parked.park(&source, recorded);
             }
         }
@@ -507,15 +509,16 @@ const MAX_RECORDED_BYTES: usize = 1 << 20;
 /// be handed on from its first byte.
 struct Recorded {
     inner: Box<dyn std::io::Read + Send>,
-    /// What was read, or `None` once that was more than [`MAX_RECORDED_BYTES`].
+    /// What was read, or `None` when not recording or once that was more than
+    /// [`MAX_RECORDED_BYTES`].
     kept: Option<Vec<u8>>,
 }
 
 impl Recorded {
-    fn new(inner: Box<dyn std::io::Read + Send>) -> Recorded {
+    fn new(inner: Box<dyn std::io::Read + Send>, record: bool) -> Recorded {
         Recorded {
             inner,
-            kept: Some(Vec::new()),
+            kept: record.then(Vec::new),
         }
     }
 }
@@ -888,10 +891,21 @@ mod tests {
 
     /// A reader of `text` of which `sniffed` bytes were read through the recorder.
     fn sniffed(text: &[u8], sniffed: usize) -> Recorded {
-        let mut r = Recorded::new(Box::new(std::io::Cursor::new(text.to_vec())));
+        let mut r = Recorded::new(Box::new(std::io::Cursor::new(text.to_vec())), true);
         let mut head = vec![0; sniffed];
         std::io::Read::read_exact(&mut r, &mut head).unwrap();
         r
+    }
+
+    /// Everything the parked reader of `key` reads, from its first byte.
+    fn take_all(parked: &mut Parked, key: &str) -> Vec<u8> {
+        let mut all = Vec::new();
+        parked
+            .take(&s3(key))
+            .unwrap()
+            .read_to_end(&mut all)
+            .unwrap();
+        all
     }
 
     #[test]
@@ -901,34 +915,16 @@ mod tests {
         parked.park(&s3("b"), sniffed(b"ghijkl", 6));
         // Past the limit: not kept.
         parked.park(&s3("c"), sniffed(b"mnopqr", 1));
-        let mut text = String::new();
-        parked
-            .take(&s3("a"))
-            .unwrap()
-            .read_to_string(&mut text)
-            .unwrap();
-        assert_eq!(text, "abcdef");
+        assert_eq!(take_all(&mut parked, "a"), b"abcdef");
         assert!(parked.take(&s3("a")).is_none(), "taken once");
         assert!(parked.take(&s3("c")).is_none());
-        text.clear();
-        parked
-            .take(&s3("b"))
-            .unwrap()
-            .read_to_string(&mut text)
-            .unwrap();
-        assert_eq!(text, "ghijkl");
+        assert_eq!(take_all(&mut parked, "b"), b"ghijkl");
         // A sniff that read more than it may keep: opened again instead.
         let long = vec![b'x'; MAX_RECORDED_BYTES + 2];
         parked.park(&s3("d"), sniffed(&long, MAX_RECORDED_BYTES + 1));
         assert!(parked.take(&s3("d")).is_none());
         parked.park(&s3("e"), sniffed(&long, MAX_RECORDED_BYTES));
-        let mut all = Vec::new();
-        parked
-            .take(&s3("e"))
-            .unwrap()
-            .read_to_end(&mut all)
-            .unwrap();
-        assert_eq!(all, long);
+        assert_eq!(take_all(&mut parked, "e"), long);
     }
 
     #[test]
