@@ -262,11 +262,7 @@ fn check_tallies_keep_at_most_their_distinct_keys() {
         )
         .unwrap();
     }
-    let block = Block {
-        seq: 0,
-        first_line: 1,
-        kind: BlockKind::Lines(data.into_bytes()),
-    };
+    let block = Block::new(0, 1, BlockKind::Lines(data.into_bytes()));
     let options = CheckOptions {
         max_line_bytes: 1 << 20,
         images: None,

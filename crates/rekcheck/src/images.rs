@@ -95,7 +95,7 @@ fn collect_source_refs<R: Read>(
     };
     for block in BlockReader::new(reader, options.framer()) {
         let block = block?;
-        let BlockKind::Lines(data) = &block.kind else {
+        let BlockKind::Lines(data) = block.kind() else {
             continue;
         };
         for (_, line) in block_lines(block.first_line, data) {

@@ -347,16 +347,6 @@ pub(crate) fn clip(s: &str, max: usize) -> Cow<'_, str> {
 }
 
 /// Keeps the first `n` (at least 1) lines of a block.
-fn keep_lines(block: &mut Block, n: u64) {
-    if let BlockKind::Lines(data) = &mut block.kind
-        && let Some(i) = usize::try_from(n - 1)
-            .ok()
-            .and_then(|k| memchr::memchr_iter(b'\n', data).nth(k))
-    {
-        data.truncate(i + 1);
-    }
-}
-
 type CodeKey = (String, String, Dataset, Severity, String);
 type LabelKey = (String, String, Dataset, String);
 
@@ -1110,7 +1100,7 @@ impl ReportWriter {
             if lines > room {
                 let before = block.byte_len();
                 if room > 0 {
-                    keep_lines(&mut block, room);
+                    block.keep_lines(room);
                 }
                 skipped_lines.set(skipped_lines.get() + (lines - room));
                 skipped_bytes.set(skipped_bytes.get() + (before - block.byte_len()));
@@ -2224,11 +2214,7 @@ pub fn fast_path_agrees(data: &[u8], knobs: u8) {
 /// differential checks; `None` when the fast path declines the block.
 #[cfg(any(test, feature = "fuzzing"))]
 fn both_paths(data: &[u8], options: &ReportOptions) -> Option<(RenderedBlock, RenderedBlock)> {
-    let block = Block {
-        seq: 0,
-        first_line: 1,
-        kind: BlockKind::Lines(data.to_vec()),
-    };
+    let block = Block::new(0, 1, BlockKind::Lines(data.to_vec()));
     let context = ManifestContext {
         project: "p".into(),
         dataset: Dataset::Training,

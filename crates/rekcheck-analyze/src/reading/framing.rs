@@ -27,15 +27,19 @@ pub const DEFAULT_MAX_LINE_BYTES: usize = 16 << 20;
 /// analysis a few megabytes whatever the shape of its lines.
 pub const MAX_BLOCK_LINES: usize = 4096;
 
-/// A run of whole lines from one manifest, with its position.
+/// A run of whole lines from one manifest, with its position and its number of lines, counted
+/// once: by the framer, which finds every newline anyway, or by [`Block::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Block {
     /// 0-based sequence number of the block within its manifest.
     pub seq: u64,
     /// 1-based physical line number of the block's first line.
     pub first_line: u64,
-    /// The lines.
-    pub kind: BlockKind,
+    /// The lines (not public, so that the count below always describes them; nothing in this
+    /// crate changes them but [`Block::keep_lines`]).
+    pub(crate) kind: BlockKind,
+    /// The number of physical lines in `kind`.
+    lines: u64,
 }
 
 /// What a block holds.
@@ -52,11 +56,68 @@ pub enum BlockKind {
 }
 
 impl Block {
-    /// The number of physical lines in the block.
-    pub fn line_count(&self) -> u64 {
-        match &self.kind {
+    /// The block `seq` of a manifest, starting at physical line `first_line` (1-based), its
+    /// lines counted.
+    ///
+    /// ```
+    /// use rekcheck_analyze::{Block, BlockKind};
+    ///
+    /// let block = Block::new(0, 1, BlockKind::Lines(b"{}\n{}".to_vec()));
+    /// assert_eq!(block.line_count(), 2);
+    /// ```
+    pub fn new(seq: u64, first_line: u64, kind: BlockKind) -> Block {
+        let lines = match &kind {
             BlockKind::Lines(data) => count_lines(data),
             BlockKind::Oversized { .. } => 1,
+        };
+        Block::counted(seq, first_line, kind, lines)
+    }
+
+    /// [`Block::new`] with the lines already counted (by the framer, which finds every newline).
+    pub(crate) fn counted(seq: u64, first_line: u64, kind: BlockKind, lines: u64) -> Block {
+        let block = Block {
+            seq,
+            first_line,
+            kind,
+            lines,
+        };
+        debug_assert_eq!(
+            lines,
+            match &block.kind {
+                BlockKind::Lines(data) => count_lines(data),
+                BlockKind::Oversized { .. } => 1,
+            }
+        );
+        block
+    }
+
+    /// The lines.
+    pub fn kind(&self) -> &BlockKind {
+        &self.kind
+    }
+
+    /// The lines, the block taken apart.
+    pub fn into_kind(self) -> BlockKind {
+        self.kind
+    }
+
+    /// The number of physical lines in the block (counted once, when the block was made).
+    pub fn line_count(&self) -> u64 {
+        self.lines
+    }
+
+    /// Keeps the block's first `n` lines (`n` at least 1), as `--max-lines` cuts the last block
+    /// it reads.
+    pub(crate) fn keep_lines(&mut self, n: u64) {
+        if let BlockKind::Lines(data) = &mut self.kind
+            && n >= 1
+            && n < self.lines
+            && let Some(i) = usize::try_from(n - 1)
+                .ok()
+                .and_then(|k| memchr_iter(b'\n', data).nth(k))
+        {
+            data.truncate(i + 1);
+            self.lines = n;
         }
     }
 
@@ -280,12 +341,7 @@ impl Framer {
 
     /// Emits a block of `lines` lines (as [`Block::line_count`] would count them).
     fn emit(&mut self, kind: BlockKind, lines: u64, out: &mut Vec<Block>) {
-        let block = Block {
-            seq: self.next_seq,
-            first_line: self.next_line,
-            kind,
-        };
-        debug_assert_eq!(lines, block.line_count());
+        let block = Block::counted(self.next_seq, self.next_line, kind, lines);
         self.next_seq += 1;
         self.next_line += lines;
         out.push(block);
@@ -414,14 +470,44 @@ mod tests {
         }
     }
 
+    /// The count a block carries is the count of its bytes: as framed, as made by `new`, and
+    /// after `keep_lines` cut it (the `--max-lines` accounting reads it without counting again).
+    #[test]
+    fn a_block_carries_the_count_of_its_lines() {
+        for data in [&b"a\nb\nc\n"[..], b"a\nb\nc", b"\n\n\n", b"x"] {
+            for blocks in [frame(&[data], 1 << 20, 1 << 20), frame(&[data], 1, 1 << 20)] {
+                for b in &blocks {
+                    let counted = Block::new(b.seq, b.first_line, b.kind().clone());
+                    assert_eq!(b.line_count(), counted.line_count(), "{data:?}");
+                }
+            }
+            assert_eq!(
+                Block::new(0, 1, BlockKind::Lines(data.to_vec())).line_count(),
+                3 - u64::from(data == b"x") * 2
+            );
+        }
+        let mut b = Block::new(0, 1, BlockKind::Lines(b"a\nbb\nccc\ndddd".to_vec()));
+        assert_eq!(b.line_count(), 4);
+        b.keep_lines(9);
+        assert_eq!(
+            (b.line_count(), b.byte_len()),
+            (4, 13),
+            "more than it has: unchanged"
+        );
+        b.keep_lines(2);
+        assert_eq!(
+            (b.line_count(), b.kind()),
+            (2, &BlockKind::Lines(b"a\nbb\n".to_vec()))
+        );
+        let oversized = Block::new(0, 7, BlockKind::Oversized { bytes: 99 });
+        assert_eq!(oversized.line_count(), 1);
+    }
+
     #[test]
     fn the_pool_does_not_keep_the_buffer_of_a_long_line() {
         let pool = BufferPool::default();
-        let block = |capacity: usize| Block {
-            seq: 0,
-            first_line: 1,
-            kind: BlockKind::Lines(Vec::with_capacity(capacity)),
-        };
+        let block =
+            |capacity: usize| Block::new(0, 1, BlockKind::Lines(Vec::with_capacity(capacity)));
         pool.recycle(block(DEFAULT_BLOCK_BYTES));
         pool.recycle(block(16 << 20));
         let reused = pool.take(1);

@@ -351,11 +351,7 @@ fn check_kept<'a>(
     if data.is_empty() {
         return None;
     }
-    let block = Block {
-        seq: 0,
-        first_line: 1,
-        kind: BlockKind::Lines(data),
-    };
+    let block = Block::new(0, 1, BlockKind::Lines(data));
     Some(check_block(&block, options))
 }
 

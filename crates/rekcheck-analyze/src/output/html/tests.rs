@@ -157,11 +157,8 @@ fn presigned_urls_add_their_origin_only() {
     crate::Analyzer::new(1)
         .unwrap()
         .analyze_reader(manifest.as_bytes(), |mut b| {
-            let block = crate::Block {
-                seq: 0,
-                first_line: 1,
-                kind: crate::BlockKind::Lines(manifest.as_bytes().to_vec()),
-            };
+            let block =
+                crate::Block::new(0, 1, crate::BlockKind::Lines(manifest.as_bytes().to_vec()));
             b.attach_geometry(&block);
             collector.add(&context, &b);
         })
