@@ -66,10 +66,7 @@ impl Block {
     /// assert_eq!(block.line_count(), 2);
     /// ```
     pub fn new(seq: u64, first_line: u64, kind: BlockKind) -> Block {
-        let lines = match &kind {
-            BlockKind::Lines(data) => count_lines(data),
-            BlockKind::Oversized { .. } => 1,
-        };
+        let lines = kind.count_lines();
         Block::counted(seq, first_line, kind, lines)
     }
 
@@ -81,13 +78,7 @@ impl Block {
             kind,
             lines,
         };
-        debug_assert_eq!(
-            lines,
-            match &block.kind {
-                BlockKind::Lines(data) => count_lines(data),
-                BlockKind::Oversized { .. } => 1,
-            }
-        );
+        debug_assert_eq!(lines, block.kind.count_lines());
         block
     }
 
@@ -126,6 +117,16 @@ impl Block {
         match &self.kind {
             BlockKind::Lines(data) => data.len() as u64,
             BlockKind::Oversized { bytes } => *bytes,
+        }
+    }
+}
+
+impl BlockKind {
+    /// Its physical lines, counted.
+    fn count_lines(&self) -> u64 {
+        match self {
+            BlockKind::Lines(data) => count_lines(data),
+            BlockKind::Oversized { .. } => 1,
         }
     }
 }
