@@ -22,7 +22,8 @@ use crate::reading::framing::{Block, BlockKind, block_lines};
 use crate::results::analysis::{BlockAnalysis, Stats};
 use crate::results::line::{DEFAULT_MAX_ISSUES_PER_LINE, LineOutcome};
 use crate::rules::validate::{
-    CheckClassMaps, CheckOptions, KeyBuildHasher, LineFacts, PackedKey, check_line_with, oversized,
+    CheckClassMaps, CheckOptions, KeyBuildHasher, LineFacts, PackedKey, check_read_line, oversized,
+    read_line,
 };
 
 /// Largest manifest Rekognition reads (1 GB).
@@ -112,6 +113,11 @@ fn cases(f: &LineFacts) -> impl Iterator<Item = usize> {
         .filter_map(|(i, on)| on.then_some(i))
 }
 
+/// Lines scanned before the rules run on them (see `read_line`): enough to keep each step's
+/// code in the instruction cache for a while, few enough that their scans stay in the data
+/// cache.
+const RUN_LINES: usize = 16;
+
 /// Checks every line of a block: the rows and issues, and what the dataset rules need.
 pub fn check_block(block: &Block, options: &CheckOptions<'_>) -> (BlockAnalysis, CheckedLines) {
     check_block_with(block, options, DEFAULT_MAX_ISSUES_PER_LINE)
@@ -137,10 +143,22 @@ pub(crate) fn check_block_with(
     match &block.kind {
         BlockKind::Lines(data) => {
             let mut class_maps = CheckClassMaps::default();
-            for (n, line) in block_lines(block.first_line, data) {
-                let (outcome, f) =
-                    check_line_with(n, line, options, max_issues, Some(&mut class_maps));
-                take(outcome, f);
+            // A run of lines is scanned, then checked: the scanner's code and the rules' code
+            // each stay in the instruction cache across the run (see `read_line`).
+            let mut lines = block_lines(block.first_line, data).peekable();
+            let mut run = Vec::with_capacity(RUN_LINES);
+            while lines.peek().is_some() {
+                run.extend(
+                    lines
+                        .by_ref()
+                        .take(RUN_LINES)
+                        .map(|(n, line)| (n, read_line(n, line, options, true))),
+                );
+                for (n, read) in run.drain(..) {
+                    let (outcome, f) =
+                        check_read_line(n, read, options, max_issues, Some(&mut class_maps));
+                    take(outcome, f);
+                }
             }
         }
         BlockKind::Oversized { bytes } => {
@@ -763,4 +781,82 @@ fn overlap_issue(
 fn doc(code: &str, fill: &str, detail: &str) -> Issue {
     let (severity, message) = documented(code, fill, detail);
     Issue::manifest(severity, code, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::analysis::BlockAnalysis;
+    use crate::rules::validate::check_line_with;
+
+    /// A block is checked a run of lines at a time (scanned, then checked): whatever the lines
+    /// and wherever the runs cut them, it gives what checking each line on its own, in order,
+    /// gives: the same rows, issues, counts and facts.
+    #[test]
+    fn a_block_checked_by_runs_equals_its_lines_checked_one_by_one() {
+        let meta = r#""x-metadata":{"type":"groundtruth/image-classification","class-name":"cat","confidence":1,"human-annotated":"yes","creation-date":"2026-01-01T00:00:00"}"#;
+        let detection = |i: usize, cid: &str| {
+            format!(
+                r#"{{"source-ref":"s3://b/{i}.jpg","bb":{{"image_size":[{{"width":100,"height":100,"depth":3}}],"annotations":[{{"class_id":{cid},"top":1,"left":2,"width":30.5,"height":40}}]}},"bb-metadata":{{"objects":[{{"confidence":1}}],"class-map":{{"0":"dog","1":"cat"}},"type":"groundtruth/object-detection","human-annotated":"yes","creation-date":"2026-01-01T00:00:00"}}}}"#
+            )
+        };
+        let mut lines: Vec<Vec<u8>> = Vec::new();
+        for i in 0..70 {
+            let line = match i % 10 {
+                0 => format!(r#"{{"source-ref":"s3://b/{i}.jpg","x":0,{meta}}}"#),
+                1 => detection(i, "0"),
+                2 => detection(i, "7"),
+                3 => "   ".to_owned(),
+                4 => r#"{"source-ref":"s3://b/1.jpg","x":0"#.to_owned(),
+                5 => detection(1, "1"),
+                6 => format!(r#"{{"source-ref":"s3://b/{i}\u00e9.jpg","x":1,{meta}}}"#),
+                7 => "[".repeat(200),
+                8 => "x".repeat(3000),
+                _ => format!(r#"{{"source-ref":"s3://b/{i}.jpg","x":"cat",{meta}}}"#),
+            };
+            let mut line = line.into_bytes();
+            if i % 10 == 9 && i > 40 {
+                line.push(0xff);
+            }
+            lines.push(line);
+        }
+        let options = CheckOptions {
+            max_line_bytes: 2000,
+            images: None,
+        };
+        let mut data = lines.join(&b'\n');
+        data.extend_from_slice(b"\r\n");
+        let block = Block::new(0, 1, BlockKind::Lines(data));
+        let (by_runs, checked) = check_block_with(&block, &options, 5);
+
+        let mut one_by_one = BlockAnalysis::default();
+        let mut facts = Vec::new();
+        let mut class_maps = CheckClassMaps::default();
+        for (i, line) in lines.iter().enumerate() {
+            let n = i as u64 + 1;
+            let raw: &[u8] = if i + 1 == lines.len() {
+                &[line.as_slice(), b"\r"].concat()
+            } else {
+                line
+            };
+            let (outcome, f) = check_line_with(n, raw, &options, 5, Some(&mut class_maps));
+            one_by_one.stats.count(&outcome);
+            if let LineOutcome::Image { row, issues } = outcome {
+                one_by_one.rows.push(row);
+                one_by_one.issues.extend(issues);
+                facts.push(f);
+            }
+        }
+        assert!(by_runs.rows.len() > 2 * RUN_LINES, "{}", by_runs.rows.len());
+        assert!(by_runs.stats.error > 0 && by_runs.stats.blank > 0);
+        assert_eq!(by_runs.rows, one_by_one.rows);
+        assert_eq!(by_runs.issues, one_by_one.issues);
+        assert_eq!(by_runs.stats, one_by_one.stats);
+        let dropped: Vec<LineFacts> = checked
+            .facts
+            .iter()
+            .map(|f| LineFacts { dropped: 0, ..*f })
+            .collect();
+        assert_eq!(dropped, facts);
+    }
 }
