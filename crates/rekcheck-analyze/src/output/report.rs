@@ -1628,171 +1628,184 @@ fn render_lines<X: Default>(
     let capacity = if keep.csv { data.len() / 6 } else { 0 };
     let mut issues_csv = Vec::with_capacity(capacity);
     let mut images_csv = Vec::with_capacity(capacity);
-    let mut scratch = fast::Scratch::default();
+    // A run of lines is read on the fast path, then rendered: the reader's code and the
+    // renderer's code each stay in the instruction cache across the run (see
+    // `fast::RUN_LINES`). Each line of the run has its scratch.
+    let mut scratches: Vec<fast::Scratch> = std::iter::repeat_with(fast::Scratch::default)
+        .take(fast::RUN_LINES)
+        .collect();
+    let mut run = Vec::with_capacity(fast::RUN_LINES);
     let mut class_maps = ClassMaps::default();
     let mut selected = BlockAnalysis::default();
     let mut block_room = BlockRoom::default();
     let mut failing = 0u64;
-    for (n, line) in block_lines(block.first_line, data) {
-        match fast::analyze(
-            line,
-            a.max_line_bytes,
-            a.max_issues_per_line,
-            &mut scratch,
-            &mut class_maps,
-        ) {
-            Some((Fast::Blank, _)) => {
-                out.stats.lines += 1;
-                out.stats.blank += 1;
-            }
-            Some((Fast::Image(row), text)) => {
-                let source_ref = scratch.source_ref(text);
-                let mut seen = SeenOnLine::default();
-                // The codes of a failing line, when a collector is attached.
-                let select = room.is_some() && row.status != ImageStatus::Ok;
-                let mut line_codes: Vec<(Severity, &str)> = Vec::new();
-                let mut over = false;
-                scratch.for_each_issue(text, |i| {
-                    if select {
-                        line_codes.push((i.severity, i.code));
+    let mut lines = block_lines(block.first_line, data).peekable();
+    while lines.peek().is_some() {
+        for ((n, line), scratch) in lines.by_ref().take(fast::RUN_LINES).zip(&mut scratches) {
+            let read = fast::analyze(
+                line,
+                a.max_line_bytes,
+                a.max_issues_per_line,
+                scratch,
+                &mut class_maps,
+            );
+            run.push((n, line, read));
+        }
+        for ((n, line, read), scratch) in run.drain(..).zip(&mut scratches) {
+            match read {
+                Some((Fast::Blank, _)) => {
+                    out.stats.lines += 1;
+                    out.stats.blank += 1;
+                }
+                Some((Fast::Image(row), text)) => {
+                    let source_ref = scratch.source_ref(text);
+                    let mut seen = SeenOnLine::default();
+                    // The codes of a failing line, when a collector is attached.
+                    let select = room.is_some() && row.status != ImageStatus::Ok;
+                    let mut line_codes: Vec<(Severity, &str)> = Vec::new();
+                    let mut over = false;
+                    scratch.for_each_issue(text, |i| {
+                        if select {
+                            line_codes.push((i.severity, i.code));
+                        }
+                        count_issue(&mut out.codes, &mut seen, i.severity, i.code, Some(n));
+                        // One line's issues can render to far more than the limit (a long
+                        // source-ref repeated in each): stop there, the block goes the chunked way.
+                        over = over || issues_csv.len() > RENDER_LIMIT;
+                        if keep.csv && !over {
+                            write_issue_parts(
+                                &mut issues_csv,
+                                &prefix,
+                                &IssueParts {
+                                    line: Some(n),
+                                    source_ref,
+                                    level: i.level,
+                                    attribute: i.attribute,
+                                    annotation: i.annotation,
+                                    label: i.label,
+                                    severity: i.severity,
+                                    code: i.code,
+                                    message: i.message,
+                                },
+                                cells,
+                            );
+                        }
+                    });
+                    if over {
+                        return None;
                     }
-                    count_issue(&mut out.codes, &mut seen, i.severity, i.code, Some(n));
-                    // One line's issues can render to far more than the limit (a long
-                    // source-ref repeated in each): stop there, the block goes the chunked way.
-                    over = over || issues_csv.len() > RENDER_LIMIT;
-                    if keep.csv && !over {
-                        write_issue_parts(
-                            &mut issues_csv,
+                    out.stats.lines += 1;
+                    out.stats.count_image(
+                        row.status,
+                        (row.errors, row.warnings, row.boxes),
+                        row.used,
+                        row.with_results,
+                    );
+                    let in_error = row.status == ImageStatus::Error;
+                    for (label, boxes) in scratch.labels(text) {
+                        count_label(&mut out.labels, label, boxes, in_error);
+                    }
+                    if keep.error_lines && in_error {
+                        out.error_lines.push(n);
+                    }
+                    if let Some(room) = room
+                        && select
+                    {
+                        failing += 1;
+                        line_codes.sort_unstable();
+                        line_codes.dedup();
+                        if room.wants(&mut block_room, &line_codes)
+                            && let LineOutcome::Image { row, issues } = analyze_line_with(
+                                n,
+                                line,
+                                a.max_line_bytes,
+                                a.max_issues_per_line,
+                                &mut class_maps,
+                            )
+                        {
+                            selected.rows.push(row);
+                            selected.issues.extend(issues);
+                        }
+                    }
+                    if keep.csv {
+                        let labels = scratch.joined_labels(text);
+                        write_image_parts(
+                            &mut images_csv,
                             &prefix,
-                            &IssueParts {
-                                line: Some(n),
+                            &ImageParts {
+                                line: n,
                                 source_ref,
-                                level: i.level,
-                                attribute: i.attribute,
-                                annotation: i.annotation,
-                                label: i.label,
-                                severity: i.severity,
-                                code: i.code,
-                                message: i.message,
+                                status: row.status,
+                                errors: row.errors,
+                                warnings: row.warnings,
+                                labels,
+                                boxes: row.boxes,
+                                used: row.used,
                             },
                             cells,
                         );
                     }
-                });
-                if over {
-                    return None;
                 }
-                out.stats.lines += 1;
-                out.stats.count_image(
-                    row.status,
-                    (row.errors, row.warnings, row.boxes),
-                    row.used,
-                    row.with_results,
-                );
-                let in_error = row.status == ImageStatus::Error;
-                for (label, boxes) in scratch.labels(text) {
-                    count_label(&mut out.labels, label, boxes, in_error);
-                }
-                if keep.error_lines && in_error {
-                    out.error_lines.push(n);
-                }
-                if let Some(room) = room
-                    && select
-                {
-                    failing += 1;
-                    line_codes.sort_unstable();
-                    line_codes.dedup();
-                    if room.wants(&mut block_room, &line_codes)
-                        && let LineOutcome::Image { row, issues } = analyze_line_with(
-                            n,
-                            line,
-                            a.max_line_bytes,
-                            a.max_issues_per_line,
-                            &mut class_maps,
-                        )
-                    {
-                        selected.rows.push(row);
-                        selected.issues.extend(issues);
-                    }
-                }
-                if keep.csv {
-                    let labels = scratch.joined_labels(text);
-                    write_image_parts(
-                        &mut images_csv,
-                        &prefix,
-                        &ImageParts {
-                            line: n,
-                            source_ref,
-                            status: row.status,
-                            errors: row.errors,
-                            warnings: row.warnings,
-                            labels,
-                            boxes: row.boxes,
-                            used: row.used,
-                        },
-                        cells,
+                None => {
+                    let outcome = analyze_line_with(
+                        n,
+                        line,
+                        a.max_line_bytes,
+                        a.max_issues_per_line,
+                        &mut class_maps,
                     );
-                }
-            }
-            None => {
-                let outcome = analyze_line_with(
-                    n,
-                    line,
-                    a.max_line_bytes,
-                    a.max_issues_per_line,
-                    &mut class_maps,
-                );
-                out.stats.count(&outcome);
-                if let LineOutcome::Image { row, issues } = &outcome {
-                    let mut seen = SeenOnLine::default();
-                    for issue in issues {
-                        count_issue(
-                            &mut out.codes,
-                            &mut seen,
-                            issue.severity,
-                            &issue.code,
-                            issue.line,
-                        );
-                        if keep.csv {
-                            if issues_csv.len() > RENDER_LIMIT {
-                                return None;
+                    out.stats.count(&outcome);
+                    if let LineOutcome::Image { row, issues } = &outcome {
+                        let mut seen = SeenOnLine::default();
+                        for issue in issues {
+                            count_issue(
+                                &mut out.codes,
+                                &mut seen,
+                                issue.severity,
+                                &issue.code,
+                                issue.line,
+                            );
+                            if keep.csv {
+                                if issues_csv.len() > RENDER_LIMIT {
+                                    return None;
+                                }
+                                write_issue(&mut issues_csv, &prefix, issue, cells);
                             }
-                            write_issue(&mut issues_csv, &prefix, issue, cells);
+                        }
+                        let in_error = row.status == ImageStatus::Error;
+                        for (label, &boxes) in row.labels.iter().zip(&row.label_boxes) {
+                            count_label(&mut out.labels, label, boxes, in_error);
+                        }
+                        if keep.error_lines
+                            && matches!(row.status, ImageStatus::Error | ImageStatus::Unparsable)
+                        {
+                            out.error_lines.push(row.line);
+                        }
+                        if keep.csv {
+                            write_image(&mut images_csv, &prefix, row, cells);
                         }
                     }
-                    let in_error = row.status == ImageStatus::Error;
-                    for (label, &boxes) in row.labels.iter().zip(&row.label_boxes) {
-                        count_label(&mut out.labels, label, boxes, in_error);
-                    }
-                    if keep.error_lines
-                        && matches!(row.status, ImageStatus::Error | ImageStatus::Unparsable)
+                    if let Some(room) = room
+                        && let LineOutcome::Image { row, issues } = outcome
+                        && row.status != ImageStatus::Ok
                     {
-                        out.error_lines.push(row.line);
-                    }
-                    if keep.csv {
-                        write_image(&mut images_csv, &prefix, row, cells);
-                    }
-                }
-                if let Some(room) = room
-                    && let LineOutcome::Image { row, issues } = outcome
-                    && row.status != ImageStatus::Ok
-                {
-                    failing += 1;
-                    let mut line_codes: Vec<(Severity, &str)> = issues
-                        .iter()
-                        .map(|i| (i.severity, i.code.as_str()))
-                        .collect();
-                    line_codes.sort_unstable();
-                    line_codes.dedup();
-                    if room.wants(&mut block_room, &line_codes) {
-                        selected.rows.push(row);
-                        selected.issues.extend(issues);
+                        failing += 1;
+                        let mut line_codes: Vec<(Severity, &str)> = issues
+                            .iter()
+                            .map(|i| (i.severity, i.code.as_str()))
+                            .collect();
+                        line_codes.sort_unstable();
+                        line_codes.dedup();
+                        if room.wants(&mut block_room, &line_codes) {
+                            selected.rows.push(row);
+                            selected.issues.extend(issues);
+                        }
                     }
                 }
             }
-        }
-        if issues_csv.len() > RENDER_LIMIT || images_csv.len() > RENDER_LIMIT {
-            return None;
+            if issues_csv.len() > RENDER_LIMIT || images_csv.len() > RENDER_LIMIT {
+                return None;
+            }
         }
     }
     out.issues_csv = issues_csv;

@@ -20,6 +20,7 @@ use crate::model::{ImageRow, ImageStatus, Issue, Level, Severity};
 use crate::output::report::{ManifestContext, ManifestReport, ReportWriter};
 use crate::reading::framing::{Block, BlockKind, block_lines};
 use crate::results::analysis::{BlockAnalysis, Stats};
+use crate::results::fast::RUN_LINES;
 use crate::results::line::{DEFAULT_MAX_ISSUES_PER_LINE, LineOutcome};
 use crate::rules::validate::{
     CheckClassMaps, CheckOptions, KeyBuildHasher, LineFacts, PackedKey, check_read_line, oversized,
@@ -112,11 +113,6 @@ fn cases(f: &LineFacts) -> impl Iterator<Item = usize> {
         .enumerate()
         .filter_map(|(i, on)| on.then_some(i))
 }
-
-/// Lines scanned before the rules run on them (see `read_line`): enough to keep each step's
-/// code in the instruction cache for a while, few enough that their scans stay in the data
-/// cache.
-const RUN_LINES: usize = 16;
 
 /// Checks every line of a block: the rows and issues, and what the dataset rules need.
 pub fn check_block(block: &Block, options: &CheckOptions<'_>) -> (BlockAnalysis, CheckedLines) {
