@@ -346,7 +346,6 @@ pub(crate) fn clip(s: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(format!("{}…[truncated {} bytes]", &s[..end], s.len() - end))
 }
 
-/// Keeps the first `n` (at least 1) lines of a block.
 type CodeKey = (String, String, Dataset, Severity, String);
 type LabelKey = (String, String, Dataset, String);
 
@@ -1639,8 +1638,8 @@ fn render_lines<X: Default>(
     let mut selected = BlockAnalysis::default();
     let mut block_room = BlockRoom::default();
     let mut failing = 0u64;
-    let mut lines = block_lines(block.first_line, data).peekable();
-    while lines.peek().is_some() {
+    let mut lines = block_lines(block.first_line, data);
+    loop {
         for ((n, line), scratch) in lines.by_ref().take(fast::RUN_LINES).zip(&mut scratches) {
             let read = fast::analyze(
                 line,
@@ -1650,6 +1649,9 @@ fn render_lines<X: Default>(
                 &mut class_maps,
             );
             run.push((n, line, read));
+        }
+        if run.is_empty() {
+            break;
         }
         for ((n, line, read), scratch) in run.drain(..).zip(&mut scratches) {
             match read {

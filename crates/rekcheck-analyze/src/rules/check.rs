@@ -141,15 +141,18 @@ pub(crate) fn check_block_with(
             let mut class_maps = CheckClassMaps::default();
             // A run of lines is scanned, then checked: the scanner's code and the rules' code
             // each stay in the instruction cache across the run (see `read_line`).
-            let mut lines = block_lines(block.first_line, data).peekable();
+            let mut lines = block_lines(block.first_line, data);
             let mut run = Vec::with_capacity(RUN_LINES);
-            while lines.peek().is_some() {
+            loop {
                 run.extend(
                     lines
                         .by_ref()
                         .take(RUN_LINES)
                         .map(|(n, line)| (n, read_line(n, line, options, true))),
                 );
+                if run.is_empty() {
+                    break;
+                }
                 for (n, read) in run.drain(..) {
                     let (outcome, f) =
                         check_read_line(n, read, options, max_issues, Some(&mut class_maps));
